@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The sub-commands of the single `voipguard` binary. Each takes the arguments
+// that follow its name (argv[0] is the sub-command name) and returns the
+// process exit code: 0 ok, 1 runtime failure, 2 bad input (usage, policy,
+// capture).
+#pragma once
+
+namespace vg::cli {
+
+int cmd_check(int argc, char** argv);
+
+}  // namespace vg::cli
