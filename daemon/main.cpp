@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// voipguard: one binary, several sub-commands (see README "Command line").
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "daemon/commands.h"
+
+#ifndef VOIPGUARD_VERSION
+#error "VOIPGUARD_VERSION must be defined by the build"
+#endif
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: voipguard COMMAND [ARGS]\n"
+    "\n"
+    "VoIP firewall for business routers: stateful SIP/RTP inspection of the\n"
+    "voice network from one YAML policy.\n"
+    "\n"
+    "commands:\n"
+    "  check [--print] [--quiet] FILE   validate a policy; exit 0 if usable, 2 if not\n"
+    "\n"
+    "options:\n"
+    "  -h, --help      this text (COMMAND --help for a command's own options)\n"
+    "  -V, --version   print the version and exit\n"
+    "\n"
+    "exit codes: 0 success, 1 runtime failure, 2 bad input (usage, policy)\n";
+
+struct Command {
+    const char* name;
+    int (*run)(int, char**);
+};
+
+constexpr Command kCommands[] = {
+    {"check", vg::cli::cmd_check},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        std::fputs(kUsage, stderr);
+        return 2;
+    }
+    const std::string_view first = argv[1];
+    if (first == "-h" || first == "--help" || first == "help") {
+        std::fputs(kUsage, stdout);
+        return 0;
+    }
+    if (first == "-V" || first == "--version" || first == "version") {
+        std::printf("voipguard %s\n", VOIPGUARD_VERSION);
+        return 0;
+    }
+    for (const Command& c : kCommands) {
+        if (first == c.name) return c.run(argc - 1, argv + 1);
+    }
+    std::fprintf(stderr, "voipguard: unknown command '%s'\n\n%s", argv[1], kUsage);
+    return 2;
+}
