@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The policy model: plain structs the engine and the daemon read. No YAML
+// type appears here; config/loader.h builds a Policy from YAML files and
+// config/schema.h documents every key (type, default, range). Every default
+// below comes from the schema table: the loader fills each field from the
+// file or from the table, never from the initialisers here.
+#pragma once
+
+#include "config/diagnostics.h"
+#include "filters/net/ip_address.h"
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace vg::config {
+
+using Seconds = std::chrono::seconds;
+
+enum class Mode { enforce, monitor };
+enum class OnFailure { open, closed };
+enum class Transport { udp, tcp };
+
+// One entry of an `addresses:` list: an IP address, a CIDR prefix, or a host
+// name. Host names keep their name so the daemon can refresh them
+// (refresh_host_names() in config/loader.h); `resolved` holds the last good
+// lookup.
+struct AddressEntry {
+    std::string text;                       // as written in the policy
+    std::optional<net::Cidr> cidr;          // literal address (host prefix) or prefix
+    std::string host;                       // host name, empty for literals
+    std::string path;                       // key path where written ("peers.pbx[0].addresses[2]")
+    std::vector<net::IpAddress> resolved;   // host names: last good lookup
+    Origin origin;
+
+    bool is_host() const { return !host.empty(); }
+    // The prefixes this entry stands for now (host names: one host prefix per
+    // resolved address).
+    std::vector<net::Cidr> prefixes() const;
+};
+
+struct PortRange {
+    std::uint16_t first = 0;
+    std::uint16_t last = 0;
+    bool contains(std::uint16_t port) const { return port >= first && port <= last; }
+};
+
+// "tcp/443", "udp/161", "tcp/8000-8080".
+struct ServicePort {
+    Transport transport = Transport::tcp;
+    PortRange ports;
+};
+
+struct PbxMedia {
+    std::vector<AddressEntry> addresses;   // where this PBX's media may come from
+    bool addresses_from_pbx = true;        // true when media.addresses was not set
+    PortRange ports;
+};
+
+struct PbxPeer {
+    std::string name;
+    std::vector<AddressEntry> addresses;
+    PbxMedia media;
+    Origin origin;
+};
+
+// A support peer (inbound to listed handset ports) or an egress allow-list
+// entry (outbound from handsets to listed ports).
+struct ServicePeer {
+    std::string name;
+    std::vector<AddressEntry> addresses;
+    std::vector<ServicePort> ports;
+    Origin origin;
+};
+
+// "10/s burst 20": `count` events per `per`, bursts up to `burst`
+// (burst defaults to count).
+struct Rate {
+    std::uint32_t count = 0;
+    Seconds per{1};
+    std::uint32_t burst = 0;
+};
+
+struct FirmwareMinimum {
+    std::string match;                 // case-insensitive User-Agent substring
+    std::string min_version;           // as written, e.g. "4.3.1"
+    std::vector<std::uint32_t> min_version_parts;   // {4, 3, 1}
+    Origin origin;
+};
+
+// A weekly window "mon-fri 08:00-18:00". days: bit 0 = Monday .. bit 6 = Sunday.
+// end_minute may be 1440 ("24:00").
+struct WeeklyWindow {
+    std::uint8_t days = 0;
+    std::uint16_t start_minute = 0;
+    std::uint16_t end_minute = 0;
+};
+
+struct DialPrefix {
+    std::string digits;   // "+881", "09"
+    Origin origin;
+};
+
+struct Policy {
+    int version = 1;
+    std::string site;
+    Mode mode = Mode::enforce;
+    OnFailure on_failure = OnFailure::open;
+    std::vector<std::string> files;   // the site file first, then every included file
+
+    struct Handsets {
+        std::vector<net::Cidr> networks;
+        std::vector<Origin> network_origins;   // parallel to networks
+        Seconds stale_after{0};
+        std::vector<FirmwareMinimum> firmware_minimums;
+    } handsets;
+
+    struct Peers {
+        std::vector<PbxPeer> pbx;
+        std::vector<ServicePeer> support;
+    } peers;
+
+    struct Media {
+        Seconds idle_timeout{0};
+        Seconds max_call_duration{0};
+        bool rtcp = true;                 // also open RTP port + 1 / a=rtcp (RFC 3605)
+        bool strict_source_port = false;  // media must come from the SDP port too
+        bool static_allowance = false;    // TLS/SRTP: allow PBX media.addresses/ports without SDP
+    } media;
+
+    struct Egress {
+        bool allow_list = false;          // false: open (other handset egress is not restricted)
+        std::vector<ServicePeer> allow;
+    } egress;
+
+    struct Sip {
+        std::vector<std::uint16_t> ports;
+        std::uint32_t max_message_size = 0;
+        std::uint32_t max_headers = 0;
+        bool drop_malformed = true;
+        std::vector<std::string> scanner_user_agents;   // effective list (built-ins + added, or replaced)
+        bool drop_scanners = true;
+        std::map<std::string, Rate> rate_limits;        // method (upper case) or "default" -> rate
+        std::uint32_t max_tracked_sources = 0;
+    } sip;
+
+    struct TollFraud {
+        bool enabled = true;
+        std::string country_code;
+        std::string national_prefix;
+        std::string international_prefix;
+        bool allow_list = false;                 // true: only allow_prefixes (and emergency numbers) may be called
+        bool deny_builtin = true;                // add builtin_high_risk_prefixes() to deny_prefixes
+        std::vector<DialPrefix> deny_prefixes;   // effective: built-ins (if enabled) + listed
+        std::vector<DialPrefix> allow_prefixes;
+        std::vector<std::string> emergency_numbers;
+        struct OutOfHours {
+            bool enabled = false;                // true when business_hours is set
+            std::string timezone;
+            std::vector<WeeklyWindow> business_hours;
+            std::vector<DialPrefix> deny_prefixes;
+            std::uint32_t per_handset_calls_per_hour = 0;   // 0 = same as in hours
+        } out_of_hours;
+        struct Limits {
+            std::uint32_t per_handset_concurrent_calls = 0;
+            std::uint32_t per_handset_calls_per_hour = 0;
+            std::uint32_t per_site_concurrent_calls = 0;   // 0 = no limit
+            std::uint32_t per_site_calls_per_hour = 0;     // 0 = no limit
+        } limits;
+    } toll_fraud;
+
+    struct Dns {
+        Seconds refresh{0};
+    } dns;
+
+    struct Logging {
+        std::string level;        // debug | info | notice | warning | error
+        std::string facility;     // daemon | local0 .. local7
+        Seconds aggregate_window{0};
+    } logging;
+
+    // Schema paths of the scalar keys that took their default value
+    // ("sip.max_headers"); lets tools show what was not set explicitly.
+    std::set<std::string> defaulted;
+};
+
+const char* to_string(Mode m);
+const char* to_string(OnFailure f);
+const char* to_string(Transport t);
+
+}  // namespace vg::config

@@ -1,0 +1,597 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "config/schema.h"
+
+#include "filters/util/text.h"
+
+#include <algorithm>
+#include <sstream>
+
+namespace vg::config {
+
+namespace {
+
+constexpr std::int64_t kMinute = 60;
+constexpr std::int64_t kHour = 3600;
+constexpr std::int64_t kDay = 86400;
+
+// clang-format off
+const std::vector<KeyInfo> kSchema = {
+    {"version", Type::integer, false, "", 1, 1, "", kRequired | kPerFile, 0, 0,
+     "Policy format version. Every file (included files too) must say `version: 1`; other versions are rejected."},
+    {"include", Type::file, true, "[]", 0, 0, "", kPerFile, 0, 16,
+     "Other policy files merged into this one, relative to the directory of this file. See \"Includes\" below."},
+    {"site", Type::name, false, "", 0, 0, "", kRequired | kSiteOnly, 0, 0,
+     "Site name (letters, digits, `.`, `_`, `-`; at most 63 characters). Appears in every log line."},
+    {"mode", Type::enumeration, false, "enforce", 0, 0, "enforce|monitor", 0, 0, 0,
+     "`enforce`: drop what the policy does not allow. `monitor`: log what would be dropped, drop nothing."},
+    {"on_failure", Type::enumeration, false, "open", 0, 0, "open|closed", 0, 0, 0,
+     "Kernel behaviour when the daemon is not running or its queue is full. `open`: voice traffic passes unchecked "
+     "(calls keep working, no protection). `closed`: it is dropped (no protection gap, but calls fail until the daemon is back)."},
+
+    {"handsets", Type::map, false, "", 0, 0, "", kRequired, 0, 0,
+     "The protected voice network."},
+    {"handsets.networks", Type::cidr, true, "", 0, 0, "", kRequired | kSiteOnly, 1, 64,
+     "The handset network(s), IPv4 and/or IPv6 prefixes. In `enforce` mode they may not overlap any PBX address."},
+    {"handsets.stale_after", Type::duration, false, "30d", kHour, 365 * kDay, "", kSiteOnly, 0, 0,
+     "A handset that has not registered for this long is reported as unused."},
+    {"handsets.firmware_minimums", Type::map_list, false, "[]", 0, 0, "", kAppend, 0, 256,
+     "Minimum firmware versions, checked passively against the SIP User-Agent and reported to syslog."},
+    {"handsets.firmware_minimums[].match", Type::text_pattern, false, "", 0, 0, "", kRequired, 0, 0,
+     "Vendor/model pattern: a case-insensitive substring of the User-Agent (\"Yealink SIP-T54W\")."},
+    {"handsets.firmware_minimums[].min_version", Type::version_text, false, "", 0, 0, "", kRequired, 0, 0,
+     "Minimum version, dot-separated numbers (\"96.86.0.70\"); compared with the first version number after the pattern."},
+
+    {"peers", Type::map, false, "", 0, 0, "", 0, 0, 0,
+     "The allow-listed peers. Every inbound packet for the handsets that does not come from one of them is dropped."},
+    {"peers.pbx", Type::map_list, false, "", 0, 0, "", kAppend, 1, 64,
+     "The Cloud PBX(s). At least one is required (in the site file or an included file)."},
+    {"peers.pbx[].name", Type::name, false, "", 0, 0, "", kRequired, 0, 0,
+     "Name used in logs; unique among all peers of the policy."},
+    {"peers.pbx[].addresses", Type::address, true, "", 0, 0, "", kRequired, 1, 256,
+     "SIP signalling addresses: IP addresses, CIDR prefixes (IPv4/IPv6) or host names."},
+    {"peers.pbx[].media", Type::map, false, "", 0, 0, "", 0, 0, 0,
+     "Where this PBX's media (RTP/RTCP) may come from."},
+    {"peers.pbx[].media.addresses", Type::address, true, "the PBX's addresses", 0, 0, "", kDescriptiveDefault, 1, 256,
+     "Media sources. Pinholes open only for SDP addresses inside this list; when it is absent, only for the PBX's own "
+     "addresses (like the kernel SIP helper's direct-media default)."},
+    {"peers.pbx[].media.ports", Type::port_range, false, "1024-65535", 0, 0, "", 0, 0, 0,
+     "Port range of this PBX's media; SDP ports outside it are refused."},
+    {"peers.support", Type::map_list, false, "[]", 0, 0, "", kAppend, 0, 64,
+     "Remote-support providers: they may reach only the listed handset ports."},
+    {"peers.support[].name", Type::name, false, "", 0, 0, "", kRequired, 0, 0,
+     "Name used in logs; unique among all peers of the policy."},
+    {"peers.support[].addresses", Type::address, true, "", 0, 0, "", kRequired, 1, 256,
+     "Source addresses: IP addresses, CIDR prefixes or host names."},
+    {"peers.support[].ports", Type::service_port, true, "", 0, 0, "", kRequired, 1, 64,
+     "The only handset ports they may reach: `tcp/PORT`, `udp/PORT` or a range `tcp/8000-8080`."},
+
+    {"media", Type::map, false, "", 0, 0, "", 0, 0, 0,
+     "Media pinholes opened from SDP offers/answers."},
+    {"media.idle_timeout", Type::duration, false, "60s", 5, kHour, "", 0, 0, 0,
+     "A pinhole without packets for this long is closed."},
+    {"media.max_call_duration", Type::duration, false, "4h", kMinute, 2 * kDay, "", 0, 0, 0,
+     "A call's pinholes are closed after this long even without a BYE."},
+    {"media.rtcp", Type::boolean, false, "true", 0, 0, "", 0, 0, 0,
+     "Also open the RTCP port (RTP port + 1, or `a=rtcp` of RFC 3605; nothing extra with `a=rtcp-mux`)."},
+    {"media.strict_source_port", Type::boolean, false, "false", 0, 0, "", 0, 0, 0,
+     "Media must also come from the port in the SDP (off: only the address must match; NATed PBXs often send from another port)."},
+    {"media.static_allowance", Type::boolean, false, "false", 0, 0, "", 0, 0, 0,
+     "Opt-in for TLS/SRTP deployments where SDP cannot be read: allow media from every PBX's `media.addresses` and "
+     "`media.ports` to the handsets at all times."},
+
+    {"egress", Type::map, false, "", 0, 0, "", 0, 0, 0,
+     "Traffic from the handsets. SIP from handsets may always reach only the PBX(s)."},
+    {"egress.mode", Type::enumeration, false, "open", 0, 0, "open|allow_list", 0, 0, 0,
+     "`open`: other handset traffic (NTP, provisioning, firmware) is not restricted. `allow_list`: only to `egress.allow`."},
+    {"egress.allow", Type::map_list, false, "[]", 0, 0, "", kAppend, 0, 256,
+     "Destinations handsets may reach besides the PBX (used with `mode: allow_list`)."},
+    {"egress.allow[].name", Type::name, false, "", 0, 0, "", kRequired, 0, 0,
+     "Name used in logs; unique among all peers of the policy."},
+    {"egress.allow[].addresses", Type::address, true, "", 0, 0, "", kRequired, 1, 256,
+     "Destination addresses: IP addresses, CIDR prefixes or host names."},
+    {"egress.allow[].ports", Type::service_port, true, "", 0, 0, "", kRequired, 1, 64,
+     "Destination ports: `udp/123`, `tcp/443`, ..."},
+
+    {"sip", Type::map, false, "", 0, 0, "", 0, 0, 0,
+     "SIP inspection."},
+    {"sip.ports", Type::port, true, "[5060]", 0, 0, "", 0, 1, 16,
+     "SIP ports to inspect (UDP and TCP)."},
+    {"sip.max_message_size", Type::integer, false, "8192", 1024, 65535, "", 0, 0, 0,
+     "Larger SIP messages are treated as malformed (bytes)."},
+    {"sip.max_headers", Type::integer, false, "64", 16, 256, "", 0, 0, 0,
+     "Messages with more header lines are treated as malformed."},
+    {"sip.on_malformed", Type::enumeration, false, "drop", 0, 0, "drop|log", 0, 0, 0,
+     "Action on a malformed SIP message: `drop`, or `log` and let it through."},
+    {"sip.on_scanner", Type::enumeration, false, "drop", 0, 0, "drop|log", 0, 0, 0,
+     "Action on a message whose User-Agent matches a scanner pattern."},
+    {"sip.scanner_user_agents", Type::map, false, "", 0, 0, "", 0, 0, 0,
+     "User-Agent patterns of SIP scanners (case-insensitive substrings)."},
+    {"sip.scanner_user_agents.mode", Type::enumeration, false, "add", 0, 0, "add|replace", 0, 0, 0,
+     "`add`: the built-in list plus `patterns`. `replace`: only `patterns`."},
+    {"sip.scanner_user_agents.patterns", Type::text_pattern, true, "[]", 0, 0, "", kAppend, 0, 256,
+     "Extra (or, with `mode: replace`, the only) scanner patterns."},
+    {"sip.rate_limits", Type::rate_map, false, "{default: 20/s burst 40, INVITE: 5/s burst 10, REGISTER: 5/s burst 10}",
+     0, 0, "", 0, 0, 64,
+     "Per-method, per-source rate limits. Keys are SIP methods in upper case or `default` (every other method); "
+     "the keys given replace the same keys of the default, the others keep their default."},
+    {"sip.rate_limits.*", Type::rate, false, "", 1, 100000, "", 0, 0, 0,
+     "`N/s`, `N/min` or `N/h`, optionally `burst M` (the bucket size; default M = N). N and M: 1..100000."},
+    {"sip.max_tracked_sources", Type::integer, false, "4096", 64, 1048576, "", 0, 0, 0,
+     "Most sources tracked for rate limits at once; the least recently seen are forgotten first."},
+
+    {"toll_fraud", Type::map, false, "", 0, 0, "", 0, 0, 0,
+     "Outbound INVITE guard. Dialled numbers are normalised to `+<country code><number>` with the prefixes below."},
+    {"toll_fraud.enabled", Type::boolean, false, "true", 0, 0, "", 0, 0, 0,
+     "Check outbound INVITEs from the handsets."},
+    {"toll_fraud.country_code", Type::digits, false, "none", 1, 3, "", kDescriptiveDefault, 0, 0,
+     "The site's country calling code (\"44\"). Without it, national numbers are not normalised and `+` prefixes "
+     "match only numbers dialled in international form."},
+    {"toll_fraud.national_prefix", Type::digits, false, "\"0\"", 1, 4, "", 0, 0, 0,
+     "Trunk prefix of national numbers (\"0\"; \"1\" in North America)."},
+    {"toll_fraud.international_prefix", Type::digits, false, "\"00\"", 1, 4, "", 0, 0, 0,
+     "International call prefix (\"00\"; \"011\" in North America)."},
+    {"toll_fraud.mode", Type::enumeration, false, "deny_list", 0, 0, "deny_list|allow_list", 0, 0, 0,
+     "`deny_list`: every number except denied prefixes. `allow_list`: only `allow_prefixes` (and emergency numbers)."},
+    {"toll_fraud.deny_builtin", Type::boolean, false, "true", 0, 0, "", 0, 0, 0,
+     "Also deny the built-in high-risk destinations (see below)."},
+    {"toll_fraud.deny_prefixes", Type::prefix, true, "[]", 0, 0, "", kAppend, 0, 1024,
+     "Denied destination prefixes: digits with an optional leading `+` (`+881`, `09`); `+` alone denies every international number."},
+    {"toll_fraud.allow_prefixes", Type::prefix, true, "[]", 0, 0, "", kAppend, 0, 1024,
+     "Allowed prefixes. With `mode: deny_list` they are exceptions to the deny list (the longest match wins)."},
+    {"toll_fraud.emergency_numbers", Type::number, true, "[\"112\", \"911\", \"999\"]", 0, 0, "", 0, 1, 32,
+     "Numbers that are never blocked or limited."},
+    {"toll_fraud.out_of_hours", Type::map, false, "", 0, 0, "", 0, 0, 0,
+     "Stricter rules outside business hours (fraud peaks at nights and weekends)."},
+    {"toll_fraud.out_of_hours.timezone", Type::timezone, false, "UTC", 0, 0, "", 0, 0, 0,
+     "IANA time zone of the schedule (\"Europe/London\")."},
+    {"toll_fraud.out_of_hours.business_hours", Type::weekly_window, true, "[]", 0, 0, "", 0, 0, 32,
+     "Weekly business hours, `DAYS HH:MM-HH:MM` (`mon-fri 08:00-18:00`, `sat 09:00-13:00`); days mon..sun. "
+     "Empty: no out-of-hours rules."},
+    {"toll_fraud.out_of_hours.deny_prefixes", Type::prefix, true, "[]", 0, 0, "", kAppend, 0, 1024,
+     "Prefixes denied outside business hours in addition to the deny list (`+` = every international number)."},
+    {"toll_fraud.out_of_hours.calls_per_hour", Type::integer, false, "0", 0, 10000, "", 0, 0, 0,
+     "Per-handset calls per hour outside business hours; 0 = the same as `limits.per_handset.calls_per_hour`."},
+    {"toll_fraud.limits", Type::map, false, "", 0, 0, "", 0, 0, 0,
+     "Call limits."},
+    {"toll_fraud.limits.per_handset", Type::map, false, "", 0, 0, "", 0, 0, 0,
+     "Limits for each handset."},
+    {"toll_fraud.limits.per_handset.concurrent_calls", Type::integer, false, "2", 1, 100, "", 0, 0, 0,
+     "Concurrent outbound calls per handset."},
+    {"toll_fraud.limits.per_handset.calls_per_hour", Type::integer, false, "30", 1, 10000, "", 0, 0, 0,
+     "Outbound calls per handset in any 60 minutes."},
+    {"toll_fraud.limits.per_site", Type::map, false, "", 0, 0, "", 0, 0, 0,
+     "Limits for the whole site."},
+    {"toll_fraud.limits.per_site.concurrent_calls", Type::integer, false, "0", 0, 100000, "", 0, 0, 0,
+     "Concurrent outbound calls of the site; 0 = no limit."},
+    {"toll_fraud.limits.per_site.calls_per_hour", Type::integer, false, "0", 0, 1000000, "", 0, 0, 0,
+     "Outbound calls of the site in any 60 minutes; 0 = no limit."},
+
+    {"dns", Type::map, false, "", 0, 0, "", 0, 0, 0,
+     "Host names in `addresses`."},
+    {"dns.refresh", Type::duration, false, "5m", 30, kDay, "", 0, 0, 0,
+     "Host names are resolved at start and refreshed this often. A failed refresh keeps the last good addresses "
+     "and logs a warning; a name that never resolved is an error at start."},
+
+    {"logging", Type::map, false, "", 0, 0, "", 0, 0, 0,
+     "Syslog output."},
+    {"logging.level", Type::enumeration, false, "info", 0, 0, "debug|info|notice|warning|error", 0, 0, 0,
+     "Lowest level logged."},
+    {"logging.facility", Type::enumeration, false, "daemon", 0, 0,
+     "daemon|local0|local1|local2|local3|local4|local5|local6|local7", 0, 0, 0,
+     "Syslog facility."},
+    {"logging.aggregate_window", Type::duration, false, "60s", 1, kHour, "", 0, 0, 0,
+     "Repeated drop/anomaly events are summarised once per window (\"... suppressed 4123 more in 60s\")."},
+};
+// clang-format on
+
+// Built-in high-risk destinations. Only ITU-T assigned international
+// non-geographic codes: calls to them are rarely legitimate from an office and
+// are a classic target of international revenue share fraud.
+const std::vector<BuiltinPrefix> kHighRisk = {
+    {"+870", "Inmarsat (satellite)", "ITU-T E.164 assigned country codes"},
+    {"+881", "Global Mobile Satellite System (satellite)", "ITU-T E.164 assigned country codes"},
+    {"+882", "International Networks", "ITU-T E.164 assigned country codes"},
+    {"+883", "International Networks", "ITU-T E.164 assigned country codes"},
+    {"+979", "International Premium Rate Service", "ITU-T E.164 assigned country codes (ITU-T E.169.3)"},
+    {"+808", "International Shared Cost Service", "ITU-T E.164 assigned country codes (ITU-T E.169.2)"},
+};
+
+const std::vector<std::string_view> kScanners = {
+    "friendly-scanner", "sipvicious", "sipcli",  "sip-scan",   "sipsak",  "smap",
+    "iWar",             "VaxSIPUserAgent", "pplsip", "sundayaddr", "sipptk",
+};
+
+std::string_view parent_of(std::string_view pattern) {
+    const auto dot = pattern.rfind('.');
+    if (dot == std::string_view::npos) return {};
+    return pattern.substr(0, dot);
+}
+
+}  // namespace
+
+const std::vector<KeyInfo>& schema() { return kSchema; }
+
+const KeyInfo* find_key(std::string_view pattern) {
+    for (const auto& k : kSchema)
+        if (k.path == pattern) return &k;
+    return nullptr;
+}
+
+std::vector<std::string_view> child_keys(std::string_view pattern) {
+    std::vector<std::string_view> out;
+    for (const auto& k : kSchema) {
+        if (parent_of(k.path) != pattern) continue;
+        const auto dot = k.path.rfind('.');
+        out.push_back(dot == std::string_view::npos ? k.path : k.path.substr(dot + 1));
+    }
+    return out;
+}
+
+namespace {
+std::string scalar_type_name(Type t) {
+    switch (t) {
+    case Type::map: return "map";
+    case Type::map_list: return "list of maps";
+    case Type::rate_map: return "map of rates";
+    case Type::integer: return "integer";
+    case Type::boolean: return "boolean";
+    case Type::string: return "string";
+    case Type::name: return "name";
+    case Type::enumeration: return "enumeration";
+    case Type::duration: return "duration";
+    case Type::rate: return "rate";
+    case Type::port: return "port";
+    case Type::port_range: return "port range";
+    case Type::service_port: return "service port";
+    case Type::cidr: return "CIDR";
+    case Type::address: return "address";
+    case Type::prefix: return "dialling prefix";
+    case Type::digits: return "digits";
+    case Type::number: return "number";
+    case Type::timezone: return "time zone";
+    case Type::weekly_window: return "weekly window";
+    case Type::version_text: return "version";
+    case Type::text_pattern: return "pattern";
+    case Type::file: return "file name";
+    }
+    return "?";
+}
+}  // namespace
+
+std::string type_name(const KeyInfo& key) {
+    std::string s = scalar_type_name(key.type);
+    if (key.type == Type::enumeration) {
+        s = "one of ";
+        std::string c(key.choices);
+        std::replace(c.begin(), c.end(), '|', ',');
+        for (std::size_t i = 0; i < c.size(); ++i) {
+            if (c[i] == ',') s += ", ";
+            else s += c[i];
+        }
+    }
+    return key.list ? "list of " + s : s;
+}
+
+std::string range_text(const KeyInfo& key) {
+    std::string r;
+    if (key.min != 0 || key.max != 0) {
+        if (key.type == Type::duration)
+            r = format_duration(Seconds(key.min)) + ".." + format_duration(Seconds(key.max));
+        else if (key.type == Type::digits)
+            r = std::to_string(key.min) + ".." + std::to_string(key.max) + " digits";
+        else
+            r = std::to_string(key.min) + ".." + std::to_string(key.max);
+    } else if (key.type == Type::port) {
+        r = "1..65535";
+    }
+    if (key.list || key.type == Type::map_list || key.type == Type::rate_map) {
+        if (key.max_items != 0) {
+            std::string items = std::to_string(key.min_items) + ".." + std::to_string(key.max_items) + " entries";
+            r = r.empty() ? items : r + "; " + items;
+        }
+    }
+    return r;
+}
+
+std::string reference_markdown() {
+    std::ostringstream o;
+    o << "<!-- SPDX-License-Identifier: GPL-2.0-or-later -->\n"
+         "<!-- Generated by `voipguard check --reference` from config/schema.cpp; a test keeps them equal. -->\n"
+         "# voipguard policy key reference\n\n"
+         "One YAML policy per site. `voipguard check FILE` validates it (exit 0 valid, 2 invalid) and\n"
+         "`voipguard check --print FILE` shows the effective policy with every default marked `# default`.\n"
+         "Errors read `FILE:LINE:COL: key.path: message`; unknown and duplicate keys are errors.\n\n"
+         "Value syntax:\n\n"
+         "- duration: a whole number with a unit `s`, `m`, `h` or `d` (`30s`, `5m`, `2h`, `1d`).\n"
+         "- rate: `N/s`, `N/min` or `N/h`, optionally followed by `burst M` (`10/s burst 20`).\n"
+         "- port range: `FIRST-LAST` (`\"10000-20000\"`) or a single port.\n"
+         "- service port: `tcp/PORT` or `udp/PORT`, or a range (`tcp/8000-8080`).\n"
+         "- address: an IPv4/IPv6 address, a CIDR prefix (`203.0.113.0/28`, `2001:db8::/48`) or a host name\n"
+         "  (`sip.example.net`), resolved at start and every `dns.refresh`.\n"
+         "- dialling prefix: digits with an optional leading `+` (`+881`, `09`).\n"
+         "- Paths: `peers.pbx[].name` is a key of each entry of the `peers.pbx` list.\n\n"
+         "## Includes\n\n"
+         "`include: [provider.yaml]` merges other policy files, named relative to the including file, into\n"
+         "the policy. Rules:\n\n"
+         "1. Every file needs `version: 1`. Included files may include further files (at most 8 levels deep);\n"
+         "   a file that includes itself, directly or through others, is an error (`include loop`), and so is\n"
+         "   a file included twice.\n"
+         "2. Order: the included files in the order listed, then the including file. For a key that holds one\n"
+         "   value, the last file that sets it wins, so the site file overrides its includes.\n"
+         "3. Keys marked *merge: append* (peer lists, prefix and pattern lists, firmware minimums) are\n"
+         "   concatenated over all files instead. A peer name used twice is an error citing both places.\n"
+         "4. `sip.rate_limits` merges per method: a file overrides only the methods it lists.\n"
+         "5. Keys marked *site file only* (`site`, `handsets.networks`, `handsets.stale_after`) may not be set\n"
+         "   in an included file.\n"
+         "6. After merging, the policy must have at least one PBX; required keys of the site file must be in\n"
+         "   the site file itself.\n\n"
+         "YAML anchors and aliases may be used inside a file; merge keys (`<<`) are not supported. A policy\n"
+         "file is at most 1 MiB, nested at most 32 levels, and at most 100000 values after alias expansion.\n\n"
+         "## Keys\n";
+    for (const auto& k : kSchema) {
+        o << "\n### `" << k.path << "`\n\n";
+        o << "- type: " << type_name(k) << "\n";
+        if (k.required()) o << "- required\n";
+        if (!k.dflt.empty()) {
+            if (k.flags & kDescriptiveDefault) o << "- default: " << k.dflt << "\n";
+            else o << "- default: `" << k.dflt << "`\n";
+        }
+        const auto r = range_text(k);
+        if (!r.empty()) o << "- range: " << r << "\n";
+        if (k.append()) o << "- merge: append\n";
+        if (k.site_only()) o << "- site file only\n";
+        o << "\n" << k.description << "\n";
+    }
+    o << "\n## Built-in high-risk destinations (`toll_fraud.deny_builtin`)\n\n"
+         "| prefix | what | source |\n|---|---|---|\n";
+    for (const auto& p : kHighRisk) o << "| `" << p.prefix << "` | " << p.what << " | " << p.source << " |\n";
+    o << "\nCountry-specific lists (destinations your provider sees abused) belong in a provider-wide include\n"
+         "(`toll_fraud.deny_prefixes`, merge: append).\n";
+    o << "\n## Built-in scanner User-Agent patterns (`sip.scanner_user_agents`)\n\n"
+         "Case-insensitive substrings of the User-Agent header sent by well-known SIP scanning tools:\n\n";
+    for (const auto& s : kScanners) o << "- `" << s << "`\n";
+    return o.str();
+}
+
+const std::vector<BuiltinPrefix>& builtin_high_risk_prefixes() { return kHighRisk; }
+const std::vector<std::string_view>& builtin_scanner_user_agents() { return kScanners; }
+
+// ---- value parsers ----------------------------------------------------------
+
+std::optional<std::int64_t> parse_integer(std::string_view s) {
+    bool neg = false;
+    if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+        neg = s[0] == '-';
+        s.remove_prefix(1);
+    }
+    std::uint64_t v = 0;
+    if (!text::parse_uint(s, 1000000000000ull, v)) return std::nullopt;
+    return neg ? -static_cast<std::int64_t>(v) : static_cast<std::int64_t>(v);
+}
+
+std::optional<bool> parse_boolean(std::string_view s) {
+    if (s == "true") return true;
+    if (s == "false") return false;
+    return std::nullopt;
+}
+
+std::optional<Seconds> parse_duration(std::string_view s) {
+    if (s.size() < 2) return std::nullopt;
+    const char unit = s.back();
+    std::int64_t mult = 0;
+    switch (unit) {
+    case 's': mult = 1; break;
+    case 'm': mult = kMinute; break;
+    case 'h': mult = kHour; break;
+    case 'd': mult = kDay; break;
+    default: return std::nullopt;
+    }
+    std::uint64_t v = 0;
+    if (!text::parse_uint(s.substr(0, s.size() - 1), 100000000ull, v)) return std::nullopt;
+    return Seconds(static_cast<std::int64_t>(v) * mult);
+}
+
+std::optional<Rate> parse_rate(std::string_view s) {
+    s = text::trim_wsp(s);
+    const auto slash = s.find('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    std::uint32_t count = 0;
+    if (!text::parse_uint_as<std::uint32_t>(s.substr(0, slash), 1000000000u, count)) return std::nullopt;
+    std::string_view rest = s.substr(slash + 1);
+    std::size_t i = 0;
+    while (i < rest.size() && text::is_alpha(rest[i])) ++i;
+    const auto unit = rest.substr(0, i);
+    Rate r;
+    if (unit == "s") r.per = Seconds(1);
+    else if (unit == "min") r.per = Seconds(kMinute);
+    else if (unit == "h") r.per = Seconds(kHour);
+    else return std::nullopt;
+    r.count = count;
+    r.burst = count;
+    rest = rest.substr(i);
+    if (!rest.empty()) {
+        if (!text::is_wsp(rest[0])) return std::nullopt;
+        rest = text::trim_wsp(rest);
+        if (!text::starts_with(rest, "burst")) return std::nullopt;
+        rest.remove_prefix(5);
+        if (rest.empty() || !text::is_wsp(rest[0])) return std::nullopt;
+        rest = text::trim_wsp(rest);
+        if (!text::parse_uint_as<std::uint32_t>(rest, 1000000000u, r.burst)) return std::nullopt;
+    }
+    return r;
+}
+
+std::optional<PortRange> parse_port_range(std::string_view s) {
+    const auto dash = s.find('-');
+    std::uint16_t a = 0, b = 0;
+    if (dash == std::string_view::npos) {
+        if (!text::parse_uint_as<std::uint16_t>(s, 65535, a) || a == 0) return std::nullopt;
+        return PortRange{a, a};
+    }
+    if (!text::parse_uint_as<std::uint16_t>(s.substr(0, dash), 65535, a) ||
+        !text::parse_uint_as<std::uint16_t>(s.substr(dash + 1), 65535, b))
+        return std::nullopt;
+    if (a == 0 || b < a) return std::nullopt;
+    return PortRange{a, b};
+}
+
+std::optional<ServicePort> parse_service_port(std::string_view s) {
+    ServicePort sp;
+    if (text::starts_with(s, "tcp/")) sp.transport = Transport::tcp;
+    else if (text::starts_with(s, "udp/")) sp.transport = Transport::udp;
+    else return std::nullopt;
+    const auto r = parse_port_range(s.substr(4));
+    if (!r) return std::nullopt;
+    sp.ports = *r;
+    return sp;
+}
+
+namespace {
+int day_index(std::string_view d) {
+    static constexpr std::string_view kDays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+    for (int i = 0; i < 7; ++i)
+        if (text::iequals(d, kDays[i])) return i;
+    return -1;
+}
+std::optional<std::uint16_t> parse_clock(std::string_view s) {
+    if (s.size() != 5 || s[2] != ':') return std::nullopt;
+    std::uint16_t h = 0, m = 0;
+    if (!text::parse_uint_as<std::uint16_t>(s.substr(0, 2), 24, h) ||
+        !text::parse_uint_as<std::uint16_t>(s.substr(3, 2), 59, m))
+        return std::nullopt;
+    if (h == 24 && m != 0) return std::nullopt;
+    return static_cast<std::uint16_t>(h * 60 + m);
+}
+}  // namespace
+
+std::optional<WeeklyWindow> parse_weekly_window(std::string_view s) {
+    s = text::trim_wsp(s);
+    const auto sp = s.find(' ');
+    if (sp == std::string_view::npos) return std::nullopt;
+    const auto days = s.substr(0, sp);
+    const auto times = text::trim_wsp(s.substr(sp + 1));
+    WeeklyWindow w;
+    // "mon-fri", "sat", "mon,wed,fri"
+    std::size_t pos = 0;
+    while (pos <= days.size()) {
+        auto comma = days.find(',', pos);
+        if (comma == std::string_view::npos) comma = days.size();
+        const auto part = days.substr(pos, comma - pos);
+        const auto dash = part.find('-');
+        int a = -1, b = -1;
+        if (dash == std::string_view::npos) {
+            a = b = day_index(part);
+        } else {
+            a = day_index(part.substr(0, dash));
+            b = day_index(part.substr(dash + 1));
+        }
+        if (a < 0 || b < 0 || b < a) return std::nullopt;
+        for (int d = a; d <= b; ++d) w.days = static_cast<std::uint8_t>(w.days | (1u << d));
+        pos = comma + 1;
+    }
+    const auto dash = times.find('-');
+    if (dash == std::string_view::npos) return std::nullopt;
+    const auto from = parse_clock(times.substr(0, dash));
+    const auto to = parse_clock(times.substr(dash + 1));
+    if (!from || !to || *from >= *to) return std::nullopt;
+    w.start_minute = *from;
+    w.end_minute = *to;
+    return w;
+}
+
+std::optional<std::vector<std::uint32_t>> parse_version_text(std::string_view s) {
+    std::vector<std::uint32_t> parts;
+    std::size_t pos = 0;
+    while (true) {
+        auto dot = s.find('.', pos);
+        if (dot == std::string_view::npos) dot = s.size();
+        std::uint32_t v = 0;
+        if (!text::parse_uint_as<std::uint32_t>(s.substr(pos, dot - pos), 999999999u, v)) return std::nullopt;
+        parts.push_back(v);
+        if (parts.size() > 8) return std::nullopt;
+        if (dot == s.size()) break;
+        pos = dot + 1;
+    }
+    return parts;
+}
+
+bool is_valid_name(std::string_view s) {
+    if (s.empty() || s.size() > 63 || !text::is_alnum(s[0])) return false;
+    for (char c : s)
+        if (!text::is_alnum(c) && c != '.' && c != '_' && c != '-') return false;
+    return true;
+}
+
+bool is_valid_prefix(std::string_view s) {
+    if (!s.empty() && s[0] == '+') s.remove_prefix(1);
+    else if (s.empty()) return false;
+    if (s.size() > 15) return false;
+    for (char c : s)
+        if (!text::is_digit(c)) return false;
+    return true;
+}
+
+bool is_valid_digits(std::string_view s, std::size_t max_len) {
+    if (s.empty() || s.size() > max_len) return false;
+    for (char c : s)
+        if (!text::is_digit(c)) return false;
+    return true;
+}
+
+bool is_valid_number(std::string_view s) {
+    if (s.empty() || s.size() > 15) return false;
+    for (char c : s)
+        if (!text::is_digit(c) && c != '*' && c != '#') return false;
+    return true;
+}
+
+bool is_valid_timezone(std::string_view s) {
+    if (s.empty() || s.size() > 64 || s[0] == '/' || s.back() == '/') return false;
+    if (s.find("..") != std::string_view::npos || s.find("//") != std::string_view::npos) return false;
+    for (char c : s)
+        if (!text::is_alnum(c) && c != '/' && c != '_' && c != '-' && c != '+') return false;
+    return text::is_alpha(s[0]);
+}
+
+bool is_valid_host_name(std::string_view s) {
+    if (s.empty() || s.size() > 253) return false;
+    if (s.back() == '.') s.remove_suffix(1);
+    std::size_t pos = 0;
+    bool all_numeric = true;
+    while (pos <= s.size()) {
+        auto dot = s.find('.', pos);
+        if (dot == std::string_view::npos) dot = s.size();
+        const auto label = s.substr(pos, dot - pos);
+        if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+        for (char c : label) {
+            if (!text::is_alnum(c) && c != '-') return false;
+            if (!text::is_digit(c)) all_numeric = false;
+        }
+        pos = dot + 1;
+    }
+    return !all_numeric;   // "300.1.2.3" is a bad address, not a name
+}
+
+std::string format_duration(Seconds d) {
+    const auto n = d.count();
+    if (n != 0 && n % kDay == 0) return std::to_string(n / kDay) + "d";
+    if (n != 0 && n % kHour == 0) return std::to_string(n / kHour) + "h";
+    if (n != 0 && n % kMinute == 0) return std::to_string(n / kMinute) + "m";
+    return std::to_string(n) + "s";
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        cur[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t sub = prev[j - 1] + (text::ascii_lower(a[i - 1]) == text::ascii_lower(b[j - 1]) ? 0 : 1);
+            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+        }
+        std::swap(prev, cur);
+    }
+    return prev[b.size()];
+}
+
+}  // namespace vg::config

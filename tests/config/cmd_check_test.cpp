@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// `voipguard check`: output, exit codes, --print, bad command lines.
+#include "config/loader.h"
+#include "config/schema.h"
+#include "tests/config/config_test_util.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace vg::config {
+namespace {
+
+using test::run_check;
+
+std::string example(const std::string& name) { return test::config_dir() + "/examples/" + name; }
+
+TEST(CmdCheck, ValidPolicyPrintsOkAndSummary) {
+    const auto run = run_check({example("office.yaml")});
+    EXPECT_EQ(run.exit_code, 0);
+    EXPECT_EQ(run.out, "ok\nsite acme-london: mode enforce, on_failure closed, 1 handset network, 1 PBX peer, "
+                       "1 support peer, egress allow-list (2 entries), toll fraud on (7 deny prefixes, 0 allow prefixes, "
+                       "out-of-hours rules), 0 host names\n");
+    EXPECT_EQ(run.err, "");
+}
+
+TEST(CmdCheck, InvalidPolicyPrintsErrorsAndExits2) {
+    test::TempDir d;
+    const auto path = d.write("bad.yaml", "version: 1\nsite: t\nmdoe: x\nhandsets:\n  networks: [192.168.20.0/33]\n");
+    const auto run = run_check({"--no-resolve", path});
+    EXPECT_EQ(run.exit_code, 2);
+    EXPECT_EQ(run.out, "");
+    EXPECT_EQ(run.err, path + ":3:1: mdoe: unknown key (did you mean 'mode'?)\n" + path +
+                           ":5:14: handsets.networks[0]: \"192.168.20.0/33\" is not an IP network (expected e.g. "
+                           "192.0.2.0/24 or 2001:db8::/32)\n" +
+                           path + ": 2 errors, policy not valid\n");
+}
+
+TEST(CmdCheck, WarningsKeepExitZero) {
+    const auto run = run_check({"--quiet", example("minimal.yaml")});
+    EXPECT_EQ(run.exit_code, 0);
+    EXPECT_EQ(run.out, "");
+    EXPECT_NE(run.err.find(example("minimal.yaml") + ":4:1: warning: on_failure: "), std::string::npos) << run.err;
+    EXPECT_NE(run.err.find("warning: egress.mode: no egress allow-list"), std::string::npos) << run.err;
+}
+
+TEST(CmdCheck, PrintShowsEffectivePolicyWithDefaultsMarked) {
+    const auto run = run_check({"--print", example("minimal.yaml")});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_NE(run.out.find("site: example-minimal\n"), std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("mode: enforce  # default\n"), std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("  max_headers: 64  # default\n"), std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("    INVITE: \"5/s burst 10\"  # default\n"), std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("  pbx:\n    - name: cloud-pbx\n      addresses: [203.0.113.10]\n"), std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("        # addresses: (default: the PBX's addresses)\n"), std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("\nok\n"), std::string::npos);
+}
+
+TEST(CmdCheck, PrintedPolicyLoadsAgainWithTheSameModel) {
+    for (const char* name : {"minimal.yaml", "office.yaml", "site.yaml", "ipv6.yaml", "full.yaml", "demo.yaml"}) {
+        LoadOptions o = test::test_options();
+        o.render_effective = true;
+        const auto first = load_policy_file(example(name), o);
+        ASSERT_TRUE(first.ok()) << name;
+        const auto again = load_policy_text(first.effective_yaml, "printed.yaml", test::test_options());
+        ASSERT_TRUE(again.ok()) << name << "\n" << ::testing::PrintToString(test::errors_of(again)) << first.effective_yaml;
+        std::string expected = summary_line(*first.policy);
+        if (const auto files = expected.find(", 2 files"); files != std::string::npos) expected.erase(files);
+        EXPECT_EQ(summary_line(*again.policy), expected) << name;
+        EXPECT_EQ(again.policy->toll_fraud.deny_prefixes.size(), first.policy->toll_fraud.deny_prefixes.size());
+    }
+}
+
+TEST(CmdCheck, PrintMarksIncludedPeers) {
+    const auto run = run_check({"--print", example("site.yaml")});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const auto provider = (std::filesystem::path(test::config_dir()) / "examples/provider.yaml").lexically_normal();
+    EXPECT_NE(run.out.find("    # from " + provider.string() + "\n    - name: cloud-pbx\n"),
+              std::string::npos)
+        << run.out;
+}
+
+TEST(CmdCheck, ReferenceOption) {
+    const auto run = run_check({"--reference"});
+    EXPECT_EQ(run.exit_code, 0);
+    EXPECT_EQ(run.out, reference_markdown());
+}
+
+TEST(CmdCheck, Help) {
+    const auto run = run_check({"--help"});
+    EXPECT_EQ(run.exit_code, 0);
+    EXPECT_EQ(run.out.rfind("usage: voipguard check", 0), 0u);
+}
+
+struct BadLine {
+    std::vector<std::string> args;
+    const char* first_line;
+};
+class CmdCheckBadCommandLine : public ::testing::TestWithParam<BadLine> {};
+TEST_P(CmdCheckBadCommandLine, Exits2WithAMessage) {
+    const auto run = run_check(GetParam().args);
+    EXPECT_EQ(run.exit_code, 2);
+    EXPECT_EQ(run.out, "");
+    EXPECT_EQ(run.err.substr(0, run.err.find('\n')), GetParam().first_line);
+}
+INSTANTIATE_TEST_SUITE_P(Table, CmdCheckBadCommandLine,
+                         ::testing::Values(BadLine{{}, "voipguard check: no policy file given"},
+                                           BadLine{{"--bogus", "x.yaml"}, "voipguard check: unknown option '--bogus'"},
+                                           BadLine{{"a.yaml", "b.yaml"},
+                                                   "voipguard check: one policy file only (got 'a.yaml' and 'b.yaml')"},
+                                           BadLine{{"--reference", "a.yaml"},
+                                                   "voipguard check: --reference takes no other argument"},
+                                           BadLine{{"/nonexistent/policy.yaml"},
+                                                   "/nonexistent/policy.yaml: cannot read /nonexistent/policy.yaml: No "
+                                                   "such file or directory"}));
+
+}  // namespace
+}  // namespace vg::config
