@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "filters/engine/dialled_number.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+
+#include <ostream>
+#include <string>
+
+#include "tests/support/alloc_counter.h"
+
+namespace vg::engine {
+namespace {
+
+// Readable, unique gtest parameter names from the printed parameter.
+template <typename T>
+std::string case_name(const ::testing::TestParamInfo<T>& info) {
+    std::ostringstream os;
+    os << info.param;
+    std::string out;
+    for (char c : os.str()) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (ok) out += c;
+        else if (!out.empty() && out.back() != '_') out += '_';
+    }
+    return out + "_" + std::to_string(info.index);
+}
+
+DialPlan uk() {
+    auto p = DialPlan::make("44", "0", "00");
+    EXPECT_TRUE(p.has_value());
+    for (const char* s : {"999", "112", "101", "111", "118118"}) EXPECT_TRUE(p->add_service_number(s));
+    return *p;
+}
+
+DialPlan us() {
+    auto p = DialPlan::make("1", "1", "011");
+    EXPECT_TRUE(p.has_value());
+    for (const char* s : {"911", "411", "611", "988"}) EXPECT_TRUE(p->add_service_number(s));
+    EXPECT_TRUE(p->set_short_length(3, 5));
+    p->set_unprefixed_is_national(true);
+    return *p;
+}
+
+struct Row {
+    const char* plan;  // "uk" or "us"
+    const char* input;
+    NumberClass cls;
+    const char* expected;  // the normalised number (valid input)
+    NumberError error = NumberError::none;
+};
+
+std::ostream& operator<<(std::ostream& os, const Row& r) {
+    os << r.plan << " \"" << r.input << "\" is " << to_string(r.cls);
+    if (r.cls == NumberClass::invalid) return os << " " << to_string(r.error);
+    return os << " " << r.expected;
+}
+
+class NormaliseNumber : public ::testing::TestWithParam<Row> {};
+
+TEST_P(NormaliseNumber, ClassifiesAndNormalises) {
+    const Row& row = GetParam();
+    const DialPlan plan = std::string(row.plan) == "us" ? us() : uk();
+    const NormalisedNumber n = normalise_number(row.input, plan);
+    EXPECT_EQ(to_string(n.cls), to_string(row.cls)) << row;
+    EXPECT_EQ(to_string(n.error), to_string(row.error)) << row;
+    if (row.cls != NumberClass::invalid) {
+        EXPECT_EQ(n.view(), row.expected) << row;
+    }
+}
+
+constexpr auto E = NumberClass::e164;
+constexpr auto S = NumberClass::short_number;
+constexpr auto SV = NumberClass::service;
+constexpr auto L = NumberClass::local;
+constexpr auto F = NumberClass::feature;
+constexpr auto X = NumberClass::invalid;
+
+INSTANTIATE_TEST_SUITE_P(
+    UkAndUs, NormaliseNumber,
+    ::testing::Values(
+        // UK: separators, international and national prefixes.
+        Row{"uk", "+44 (20) 7946-0000", E, "+442079460000"},
+        Row{"uk", "+442079460000", E, "+442079460000"},
+        Row{"uk", "+44 (0)20 7946 0000", E, "+442079460000"},
+        Row{"uk", "0044207946000", E, "+44207946000"},
+        Row{"uk", "00 44 20 7946 0000", E, "+442079460000"},
+        Row{"uk", "00881234567", E, "+881234567"},
+        Row{"uk", "008823", E, "+8823"},  // truncated international is still international
+        Row{"uk", "020 7946 0000", E, "+442079460000"},
+        Row{"uk", "020.7946.0000", E, "+442079460000"},
+        Row{"uk", "09098790000", E, "+449098790000"},
+        Row{"uk", "07700 900123", E, "+447700900123"},
+        Row{"uk", "999", SV, "999"},
+        Row{"uk", "112", SV, "112"},
+        Row{"uk", "118 118", SV, "118118"},
+        Row{"uk", "201", S, "201"},
+        Row{"uk", "4711", S, "4711"},
+        Row{"uk", "0123", S, "0123"},  // short: not a national number
+        Row{"uk", "79460000", L, "79460000"},
+        Row{"uk", "0", L, "0"},
+        Row{"uk", "*72", F, "*72"},
+        Row{"uk", "#31#0044207946000", F, "#31#0044207946000"},
+        Row{"uk", "*98#", F, "*98#"},
+        // tel: URIs and parameters.
+        Row{"uk", "tel:+44-20-7946-0000", E, "+442079460000"},
+        Row{"uk", "TEL:020-7946-0000;phone-context=+44", E, "+442079460000"},
+        Row{"uk", "7042;phone-context=example.com", S, "7042"},
+        Row{"us", "tel:+1-201-555-0123;phone-context=example.com", E, "+12015550123"},
+        // US: trunk prefix 1, international 011, ten-digit dialling.
+        Row{"us", "1 (201) 555-0123", E, "+12015550123"},
+        Row{"us", "1-201-555-0123", E, "+12015550123"},
+        Row{"us", "201-555-0123", E, "+12015550123"},
+        Row{"us", "(201) 555.0123", E, "+12015550123"},
+        Row{"us", "011 44 20 7946 0000", E, "+442079460000"},
+        Row{"us", "01188234567", E, "+88234567"},
+        Row{"us", "+1 201 555 0123", E, "+12015550123"},
+        Row{"us", "911", SV, "911"},
+        Row{"us", "1234", S, "1234"},  // an extension, not trunk prefix + "234"
+        Row{"us", "555-0123", E, "+15550123"},
+        // Invalid input.
+        Row{"uk", "", X, "", NumberError::empty},
+        Row{"uk", "+", X, "", NumberError::empty},
+        Row{"uk", "( - )", X, "", NumberError::empty},
+        Row{"uk", "alice", X, "", NumberError::bad_character},
+        Row{"uk", "0207p946", X, "", NumberError::bad_character},
+        Row{"uk", "020_7946", X, "", NumberError::bad_character},
+        Row{"uk", "44+20", X, "", NumberError::misplaced_plus},
+        Row{"uk", "++44", X, "", NumberError::misplaced_plus},
+        Row{"uk", "+0044207946000", X, "", NumberError::bad_country_code},
+        Row{"uk", "000044", X, "", NumberError::bad_country_code},
+        Row{"uk", "+1234567890123456", X, "", NumberError::too_long},
+        Row{"uk", "0012345678901234567", X, "", NumberError::too_long},
+        Row{"uk", "012345678901234567", X, "", NumberError::too_long},
+        Row{"uk", "123456789012345678901234567890123", X, "", NumberError::too_long}),
+    [](const auto& pi) { return case_name(pi); });
+
+TEST(DialPlan, RejectsMalformedPlans) {
+    EXPECT_FALSE(DialPlan::make("", "0", "00"));
+    EXPECT_FALSE(DialPlan::make("044", "0", "00"));
+    EXPECT_FALSE(DialPlan::make("4444", "0", "00"));
+    EXPECT_FALSE(DialPlan::make("44", "x", "00"));
+    EXPECT_FALSE(DialPlan::make("44", "0", ""));
+    EXPECT_FALSE(DialPlan::make("44", "0", "00000"));
+    EXPECT_TRUE(DialPlan::make("39", "", "00"));
+}
+
+TEST(DialPlan, ServiceNumberListIsBounded) {
+    auto p = DialPlan::make("44", "0", "00");
+    ASSERT_TRUE(p);
+    EXPECT_FALSE(p->add_service_number(""));
+    EXPECT_FALSE(p->add_service_number("12a"));
+    EXPECT_FALSE(p->add_service_number("123456789"));
+    for (int i = 0; i < static_cast<int>(DialPlan::kMaxServiceNumbers); ++i)
+        EXPECT_TRUE(p->add_service_number(std::to_string(100 + i)));
+    EXPECT_TRUE(p->add_service_number("100"));  // already there
+    EXPECT_FALSE(p->add_service_number("999"));
+    EXPECT_FALSE(p->set_short_length(0, 4));
+    EXPECT_FALSE(p->set_short_length(5, 4));
+}
+
+TEST(NormaliseNumber, PlanWithoutTrunkPrefixTreatsLeadingZeroAsNational) {
+    auto it = DialPlan::make("39", "", "00");
+    ASSERT_TRUE(it);
+    it->set_unprefixed_is_national(true);
+    EXPECT_EQ(normalise_number("06 1234 5678", *it).view(), "+390612345678");
+    EXPECT_EQ(normalise_number("0044 20 7946 0000", *it).view(), "+442079460000");
+}
+
+TEST(NormaliseNumber, DoesNotAllocate) {
+    const DialPlan plan = uk();
+    test::AllocationScope scope;
+    std::size_t total = 0;
+    for (const char* s : {"+44 (20) 7946-0000", "0044207946000", "tel:+1-201-555-0123;x=y", "alice", "*72"})
+        total += normalise_number(s, plan).number.size();
+    EXPECT_EQ(scope.allocations(), 0u);
+    EXPECT_GT(total, 0u);
+}
+
+TEST(NormaliseNumber, ClassNamesAreStable) {
+    EXPECT_EQ(to_string(NumberClass::short_number), "short");
+    EXPECT_EQ(to_string(NumberError::bad_country_code), "bad_country_code");
+}
+
+}  // namespace
+}  // namespace vg::engine
