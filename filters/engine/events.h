@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Named events the engine reports (scanner seen, toll fraud blocked, pinhole
+// closed, ...). Each type has a stable lower-case name (counters, replay's
+// JSON) and a stable syslog ID (VG_...). An Event is a plain value with its
+// fields stored inline, so reporting one never allocates; the daemon turns it
+// into a key=value log line, replay counts it.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "filters/engine/fixed_string.h"
+#include "filters/engine/timestamp.h"
+#include "filters/net/ip_address.h"
+
+namespace vg::engine {
+
+enum class EventType : std::uint8_t {
+    scanner,                    // scanner User-Agent or scanning behaviour from a source
+    toll_fraud,                 // an INVITE to a denied destination was blocked
+    call_limit,                 // an INVITE over a concurrent / hourly limit was blocked
+    malformed,                  // a malformed packet or SIP message
+    rate_limited,               // a source went over a SIP rate limit (first drop of a burst)
+    unlisted_source,            // inbound traffic from an address in no allow-list
+    rogue_sip_destination,      // a handset sent SIP to a server that is not the PBX
+    media_injection,            // media to a pinhole from a source it does not allow
+    media_address_not_allowed,  // the PBX's SDP named a media address outside the policy
+    support_denied,             // a support address tried a port it is not listed for
+    egress_denied,              // handset egress to a destination not allowed
+    firmware_outdated,          // a handset's User-Agent is below the policy's minimum
+    handset_stale,              // a handset has not registered for handsets.stale_after
+    handset_registered,         // a handset registered for the first time (or again after stale)
+    call_started,               // a dialog was confirmed (2xx to INVITE)
+    call_ended,                 // a dialog ended (BYE, CANCEL, failure, timeout)
+    pinhole_opened,
+    pinhole_closed,             // the daemon removes the flow's fast path at once
+    table_eviction,             // a bounded table was full and evicted its oldest entry
+    count_
+};
+
+constexpr std::size_t kEventTypeCount = static_cast<std::size_t>(EventType::count_);
+
+std::string_view event_name(EventType t) noexcept;  // "toll_fraud"
+std::string_view event_id(EventType t) noexcept;    // "VG_TOLL_FRAUD_BLOCKED"
+
+// Copies as much of `s` as fits (log fields are truncated, never rejected).
+template <std::size_t N>
+void assign_truncated(FixedString<N>& out, std::string_view s) noexcept {
+    out.assign(s.substr(0, N));
+}
+
+struct Event {
+    EventType type = EventType::malformed;
+    Timestamp time{};
+
+    // The packet that caused it (source / destination as it travelled).
+    net::IpAddress source;
+    net::IpAddress destination;
+    std::uint16_t source_port = 0;
+    std::uint16_t destination_port = 0;
+    std::uint8_t protocol = 0;
+
+    // A handset involved (registrations, calls, toll fraud, pinholes).
+    net::IpAddress handset;
+    std::uint16_t handset_port = 0;   // pinholes: the handset's media port
+
+    FixedString<16> method;           // SIP method
+    FixedString<64> user_agent;
+    FixedString<64> call_id;
+    FixedString<32> number;           // normalised dialled number
+    FixedString<48> dialled;          // as dialled (Request-URI user part)
+    FixedString<48> rule;             // "deny_prefix:+882", "limit:per_handset_concurrent_calls"
+    FixedString<64> detail;           // free text: scanner pattern, AOR, version, reason name
+    std::uint32_t count = 0;          // a number that goes with the event (calls, probes)
+};
+
+class EventSink {
+public:
+    virtual ~EventSink() = default;
+    virtual void on_event(const Event& e) = 0;
+};
+
+// Counts events by type and forwards them (replay, tests).
+class CountingSink : public EventSink {
+public:
+    explicit CountingSink(EventSink* next = nullptr) noexcept : next_(next) {}
+    void on_event(const Event& e) override {
+        ++counts_[static_cast<std::size_t>(e.type)];
+        if (next_ != nullptr) next_->on_event(e);
+    }
+    std::uint64_t count(EventType t) const noexcept { return counts_[static_cast<std::size_t>(t)]; }
+
+private:
+    EventSink* next_;
+    std::uint64_t counts_[kEventTypeCount] = {};
+};
+
+}  // namespace vg::engine

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Stable names of verdicts, reasons and events (logs, counters, replay JSON).
+#include "filters/engine/events.h"
+#include "filters/engine/verdict.h"
+
+namespace vg::engine {
+
+std::string_view reason_name(Reason r) noexcept {
+    switch (r) {
+    case Reason::not_voice_network: return "not_voice_network";
+    case Reason::handset_internal: return "handset_internal";
+    case Reason::sip_inspected: return "sip_inspected";
+    case Reason::media_pinhole: return "media_pinhole";
+    case Reason::media_outbound: return "media_outbound";
+    case Reason::support_allowed: return "support_allowed";
+    case Reason::egress_allowed: return "egress_allowed";
+    case Reason::egress_return: return "egress_return";
+    case Reason::malformed_packet: return "malformed_packet";
+    case Reason::unlisted_source: return "unlisted_source";
+    case Reason::sip_malformed: return "sip_malformed";
+    case Reason::sip_scanner: return "sip_scanner";
+    case Reason::sip_rate_limited: return "sip_rate_limited";
+    case Reason::rogue_sip_destination: return "rogue_sip_destination";
+    case Reason::toll_fraud: return "toll_fraud";
+    case Reason::call_limit: return "call_limit";
+    case Reason::media_no_pinhole: return "media_no_pinhole";
+    case Reason::media_injection: return "media_injection";
+    case Reason::media_not_rtp: return "media_not_rtp";
+    case Reason::support_port_denied: return "support_port_denied";
+    case Reason::egress_denied: return "egress_denied";
+    case Reason::fragment: return "fragment";
+    case Reason::count_: break;
+    }
+    return "unknown";
+}
+
+std::string_view verdict_name(Verdict v) noexcept {
+    return v == Verdict::drop ? "drop" : "accept";
+}
+
+std::string_view event_name(EventType t) noexcept {
+    switch (t) {
+    case EventType::scanner: return "scanner";
+    case EventType::toll_fraud: return "toll_fraud";
+    case EventType::call_limit: return "call_limit";
+    case EventType::malformed: return "malformed";
+    case EventType::rate_limited: return "rate_limited";
+    case EventType::unlisted_source: return "unlisted_source";
+    case EventType::rogue_sip_destination: return "rogue_sip_destination";
+    case EventType::media_injection: return "media_injection";
+    case EventType::media_address_not_allowed: return "media_address_not_allowed";
+    case EventType::support_denied: return "support_denied";
+    case EventType::egress_denied: return "egress_denied";
+    case EventType::firmware_outdated: return "firmware_outdated";
+    case EventType::handset_stale: return "handset_stale";
+    case EventType::handset_registered: return "handset_registered";
+    case EventType::call_started: return "call_started";
+    case EventType::call_ended: return "call_ended";
+    case EventType::pinhole_opened: return "pinhole_opened";
+    case EventType::pinhole_closed: return "pinhole_closed";
+    case EventType::table_eviction: return "table_eviction";
+    case EventType::count_: break;
+    }
+    return "unknown";
+}
+
+std::string_view event_id(EventType t) noexcept {
+    switch (t) {
+    case EventType::scanner: return "VG_SCANNER_DETECTED";
+    case EventType::toll_fraud: return "VG_TOLL_FRAUD_BLOCKED";
+    case EventType::call_limit: return "VG_CALL_LIMIT_BLOCKED";
+    case EventType::malformed: return "VG_MALFORMED";
+    case EventType::rate_limited: return "VG_SIP_RATE_LIMITED";
+    case EventType::unlisted_source: return "VG_DROP_UNLISTED_SOURCE";
+    case EventType::rogue_sip_destination: return "VG_ROGUE_SIP_DESTINATION";
+    case EventType::media_injection: return "VG_MEDIA_INJECTION";
+    case EventType::media_address_not_allowed: return "VG_MEDIA_ADDRESS_NOT_ALLOWED";
+    case EventType::support_denied: return "VG_SUPPORT_PORT_DENIED";
+    case EventType::egress_denied: return "VG_EGRESS_DENIED";
+    case EventType::firmware_outdated: return "VG_FIRMWARE_OUTDATED";
+    case EventType::handset_stale: return "VG_HANDSET_STALE";
+    case EventType::handset_registered: return "VG_HANDSET_REGISTERED";
+    case EventType::call_started: return "VG_CALL_STARTED";
+    case EventType::call_ended: return "VG_CALL_ENDED";
+    case EventType::pinhole_opened: return "VG_PINHOLE_OPENED";
+    case EventType::pinhole_closed: return "VG_PINHOLE_CLOSED";
+    case EventType::table_eviction: return "VG_TABLE_EVICTION";
+    case EventType::count_: break;
+    }
+    return "VG_UNKNOWN";
+}
+
+}  // namespace vg::engine

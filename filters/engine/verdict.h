@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// What the engine says about one packet: a verdict, a reason with a stable
+// name (counted, logged, printed by replay), and events (events.h).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace vg::engine {
+
+enum class Verdict : std::uint8_t {
+    accept,           // let it continue (the router's own firewall still applies)
+    accept_verified,  // accept and mark the flow verified: the kernel fast path takes the rest
+    drop,
+};
+
+// Why. The names (reason_name) are stable: syslog collectors and replay's
+// JSON output use them. Keep the order of existing entries.
+enum class Reason : std::uint8_t {
+    // accept
+    not_voice_network,     // neither end is in the handset networks
+    handset_internal,      // both ends are in the handset networks
+    sip_inspected,         // SIP to/from the PBX, inspected, nothing against it
+    media_pinhole,         // media into an open pinhole from an allowed PBX media source
+    media_outbound,        // media from a handset's negotiated endpoint
+    support_allowed,       // support address to one of its listed handset ports
+    egress_allowed,        // handset egress the policy allows (the flow is remembered)
+    egress_return,         // return traffic of a flow a handset opened to an allowed destination
+    // drop
+    malformed_packet,      // IP/UDP/TCP headers do not decode
+    unlisted_source,       // inbound from an address in none of the allow-lists
+    sip_malformed,         // SIP from the PBX that does not parse (sip.malformed: drop)
+    sip_scanner,           // scanner User-Agent or behaviour
+    sip_rate_limited,      // over sip.rate_limits for this source and method
+    rogue_sip_destination, // a handset sending SIP to a server that is not the PBX
+    toll_fraud,            // INVITE to a denied destination (prefix, allow-list, out of hours)
+    call_limit,            // INVITE over a concurrent or hourly call limit
+    media_no_pinhole,      // media-looking traffic from a PBX media source, no pinhole open
+    media_injection,       // a pinhole's port hit from a source the pinhole does not allow
+    media_not_rtp,         // first packet of a pinhole flow is not RTP/RTCP/STUN/DTLS
+    support_port_denied,   // support address to a port it is not listed for
+    egress_denied,         // handset egress to a destination not on the egress allow-list
+    fragment,              // an unreassembled IP fragment (the kernel reassembles before the queue)
+    count_
+};
+
+constexpr std::size_t kReasonCount = static_cast<std::size_t>(Reason::count_);
+
+std::string_view reason_name(Reason r) noexcept;
+std::string_view verdict_name(Verdict v) noexcept;  // "accept" | "accept" | "drop"
+
+struct Decision {
+    Verdict verdict = Verdict::accept;
+    Reason reason = Reason::not_voice_network;
+    // mode: monitor turned a drop into an accept; `reason` says what would
+    // have dropped it.
+    bool monitored = false;
+
+    bool dropped() const noexcept { return verdict == Verdict::drop; }
+    bool would_drop() const noexcept { return dropped() || monitored; }
+};
+
+}  // namespace vg::engine

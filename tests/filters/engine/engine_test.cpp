@@ -1,0 +1,953 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The verdict function, rule by rule, with a fake clock: packets are built
+// byte by byte, policies are YAML text, time only moves when a test says so.
+#include "filters/engine/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <ostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/loader.h"
+#include "filters/net/packet.h"
+#include "tests/filters/net/packet_builder.h"
+
+namespace vg::engine {
+
+// Readable names in failure messages.
+std::ostream& operator<<(std::ostream& o, Reason r) { return o << reason_name(r); }
+std::ostream& operator<<(std::ostream& o, Verdict v) {
+    return o << (v == Verdict::accept_verified ? "accept_verified" : verdict_name(v));
+}
+
+namespace {
+
+using namespace std::chrono_literals;
+using test::Bytes;
+
+// A site in the UK: handsets 192.168.20.0/24 and 2001:db8:20::/64, PBX
+// signalling 203.0.113.10, PBX media 203.0.113.64/27 from ports 10000-20000,
+// support 198.51.100.7 to tcp/22 and tcp/443.
+const char* kBasePolicy = R"(
+version: 1
+site: test-site
+mode: MODE
+handsets:
+  networks: [192.168.20.0/24, "2001:db8:20::/64"]
+  stale_after: 1h
+  firmware_minimums:
+    - match: "Yealink SIP-T46S"
+      min_version: 66.86.0.15
+peers:
+  pbx:
+    - name: cloud-pbx
+      addresses: [203.0.113.10, "2001:db8:100::10"]
+      media:
+        addresses: [203.0.113.64/27, "2001:db8:100::/64"]
+        ports: "10000-20000"
+  support:
+    - name: msp
+      addresses: [198.51.100.7]
+      ports: ["tcp/22", "tcp/443"]
+media:
+  idle_timeout: 60s
+  max_call_duration: 4h
+EXTRA
+toll_fraud:
+  country_code: "44"
+  national_prefix: "0"
+  international_prefix: "00"
+  deny_prefixes: ["+881", "+882", "+883", "09"]
+  emergency_numbers: ["999", "112"]
+  limits:
+    per_handset:
+      concurrent_calls: 2
+LIMITS
+)";
+
+std::string policy_text(const std::string& mode = "enforce", const std::string& extra = "",
+                        const std::string& limits = "") {
+    std::string s = kBasePolicy;
+    s.replace(s.find("MODE"), 4, mode);
+    s.replace(s.find("EXTRA"), 5, extra);
+    s.replace(s.find("LIMITS"), 6, limits);
+    return s;
+}
+
+// The base policy with more keys in its `media:` section.
+std::string with_media(const std::string& keys) {
+    std::string s = policy_text();
+    s.replace(s.find("  max_call_duration: 4h\n"), 0, keys);
+    return s;
+}
+
+std::shared_ptr<const CompiledPolicy> compile_policy(const std::string& yaml) {
+    config::LoadOptions o;
+    o.allow_includes = false;
+    o.check_file_permissions = false;
+    o.resolver = [](const std::string&) { return config::ResolveResult{{}, "no DNS in tests"}; };
+    config::LoadResult r = config::load_policy_text(yaml, "test.yaml", o);
+    if (!r.ok()) {
+        std::string all;
+        for (const auto& d : r.diagnostics) all += d.format() + "\n";
+        ADD_FAILURE() << "policy does not load:\n" << all;
+        return nullptr;
+    }
+    std::string error;
+    auto c = CompiledPolicy::compile(std::make_shared<const config::Policy>(std::move(*r.policy)), error);
+    EXPECT_NE(c, nullptr) << error;
+    return c;
+}
+
+// Events are kept for inspection.
+struct Recorder : EventSink {
+    std::vector<Event> events;
+    void on_event(const Event& e) override { events.push_back(e); }
+    std::size_t count(EventType t) const {
+        std::size_t n = 0;
+        for (const Event& e : events) n += e.type == t;
+        return n;
+    }
+    const Event* last(EventType t) const {
+        for (auto it = events.rbegin(); it != events.rend(); ++it)
+            if (it->type == t) return &*it;
+        return nullptr;
+    }
+};
+
+Bytes v4udp(const char* src, unsigned sport, const char* dst, unsigned dport, const std::string& payload) {
+    test::V4 h;
+    const auto s = net::IpAddress::parse(src);
+    const auto d = net::IpAddress::parse(dst);
+    std::memcpy(h.src, s->bytes(), 4);
+    std::memcpy(h.dst, d->bytes(), 4);
+    return test::ipv4(h, test::udp(sport, dport, Bytes(payload.begin(), payload.end())));
+}
+
+Bytes v4tcp(const char* src, unsigned sport, const char* dst, unsigned dport, unsigned flags,
+            const std::string& payload, std::uint32_t seq = 0x01020304) {
+    test::V4 h;
+    h.protocol = 6;
+    const auto s = net::IpAddress::parse(src);
+    const auto d = net::IpAddress::parse(dst);
+    std::memcpy(h.src, s->bytes(), 4);
+    std::memcpy(h.dst, d->bytes(), 4);
+    Bytes t = test::tcp(sport, dport, flags, {}, Bytes(payload.begin(), payload.end()));
+    t[4] = static_cast<std::uint8_t>(seq >> 24);
+    t[5] = static_cast<std::uint8_t>(seq >> 16);
+    t[6] = static_cast<std::uint8_t>(seq >> 8);
+    t[7] = static_cast<std::uint8_t>(seq);
+    return test::ipv4(h, t);
+}
+
+Bytes v6udp(const char* src, unsigned sport, const char* dst, unsigned dport, const std::string& payload) {
+    test::V6 h;
+    const auto s = net::IpAddress::parse(src);
+    const auto d = net::IpAddress::parse(dst);
+    std::memcpy(h.src, s->bytes(), 16);
+    std::memcpy(h.dst, d->bytes(), 16);
+    return test::ipv6(h, test::udp(sport, dport, Bytes(payload.begin(), payload.end())));
+}
+
+std::string sdp(const std::string& addr, unsigned port, const std::string& extra = "", bool v6 = false) {
+    return "v=0\r\no=- 1 1 IN " + std::string(v6 ? "IP6 " : "IP4 ") + addr + "\r\ns=-\r\nc=IN " +
+           (v6 ? "IP6 " : "IP4 ") + addr + "\r\nt=0 0\r\nm=audio " + std::to_string(port) +
+           " RTP/AVP 0 8 101\r\n" + extra;
+}
+
+// A SIP request; `sdp_body` empty = no body.
+std::string request(const std::string& method, const std::string& ruri, const std::string& call_id,
+                    const std::string& from_tag, const std::string& to_tag, unsigned cseq,
+                    const std::string& sdp_body = "", const std::string& ua = "Yealink SIP-T46S 66.86.0.15",
+                    const std::string& extra = "") {
+    std::string m = method + " " + ruri + " SIP/2.0\r\n";
+    m += "Via: SIP/2.0/UDP 192.168.20.10:5060;branch=z9hG4bK" + call_id + std::to_string(cseq) + method + "\r\n";
+    m += "From: <sip:201@pbx.example.net>;tag=" + from_tag + "\r\n";
+    m += "To: <" + ruri + ">" + (to_tag.empty() ? "" : ";tag=" + to_tag) + "\r\n";
+    m += "Call-ID: " + call_id + "\r\n";
+    m += "CSeq: " + std::to_string(cseq) + " " + (method == "ACK" ? "ACK" : method) + "\r\n";
+    m += "Max-Forwards: 70\r\n";
+    m += "Contact: <sip:201@192.168.20.10:5060>\r\n";
+    if (!ua.empty()) m += "User-Agent: " + ua + "\r\n";
+    m += extra;
+    if (!sdp_body.empty()) m += "Content-Type: application/sdp\r\n";
+    m += "Content-Length: " + std::to_string(sdp_body.size()) + "\r\n\r\n" + sdp_body;
+    return m;
+}
+
+std::string response(unsigned code, const std::string& reason, const std::string& method, unsigned cseq,
+                     const std::string& call_id, const std::string& to_tag, const std::string& sdp_body = "",
+                     const std::string& extra = "") {
+    std::string m = "SIP/2.0 " + std::to_string(code) + " " + reason + "\r\n";
+    m += "Via: SIP/2.0/UDP 192.168.20.10:5060;branch=z9hG4bKx\r\n";
+    m += "From: <sip:201@pbx.example.net>;tag=f1\r\n";
+    m += "To: <sip:x@pbx.example.net>" + (to_tag.empty() ? "" : ";tag=" + to_tag) + "\r\n";
+    m += "Call-ID: " + call_id + "\r\n";
+    m += "CSeq: " + std::to_string(cseq) + " " + method + "\r\n";
+    m += extra;
+    if (!sdp_body.empty()) m += "Content-Type: application/sdp\r\n";
+    m += "Content-Length: " + std::to_string(sdp_body.size()) + "\r\n\r\n" + sdp_body;
+    return m;
+}
+
+// A minimal RTP packet: version 2, PCMU, 160 bytes of payload.
+std::string rtp(unsigned seq = 1) {
+    std::string p(12 + 160, '\xff');
+    p[0] = '\x80';
+    p[1] = '\x00';
+    p[2] = static_cast<char>(seq >> 8);
+    p[3] = static_cast<char>(seq);
+    std::memset(&p[4], 0, 8);
+    return p;
+}
+
+constexpr const char* kHandset = "192.168.20.10";
+constexpr const char* kHandset2 = "192.168.20.11";
+constexpr const char* kPbx = "203.0.113.10";
+constexpr const char* kPbxMedia = "203.0.113.70";
+constexpr const char* kAttacker = "192.0.2.66";
+
+class EngineTest : public ::testing::Test {
+protected:
+    void SetUp() override { make(policy_text()); }
+
+    void make(const std::string& yaml, EngineLimits limits = {}) {
+        rules_ = compile_policy(yaml);
+        ASSERT_NE(rules_, nullptr);
+        engine_ = std::make_unique<Engine>(rules_, limits);
+    }
+
+    Decision feed(const Bytes& b) {
+        packets_.push_back(b);   // the decoded views point into it
+        const net::DecodedPacket p = net::decode_ip(packets_.back().data(), packets_.back().size());
+        return engine_->process(p, now_, rec_);
+    }
+    Decision out_sip(const std::string& msg, const char* handset = kHandset) {
+        return feed(v4udp(handset, 5060, kPbx, 5060, msg));
+    }
+    Decision in_sip(const std::string& msg, const char* handset = kHandset) {
+        return feed(v4udp(kPbx, 5060, handset, 5060, msg));
+    }
+    Decision media_in(const char* src, unsigned sport, const char* dst, unsigned dport, const std::string& payload = rtp()) {
+        return feed(v4udp(src, sport, dst, dport, payload));
+    }
+    // Handset 201 calls `number`; the handset offers media on `port`.
+    Decision call(const std::string& call_id, const std::string& number, unsigned port = 40000,
+                  const char* handset = kHandset) {
+        return out_sip(request("INVITE", "sip:" + number + "@pbx.example.net", call_id, "f1", "", 1,
+                               sdp(handset, port)),
+                       handset);
+    }
+    void answer(const std::string& call_id, unsigned pbx_port = 12000, const char* handset = kHandset) {
+        EXPECT_EQ(in_sip(response(200, "OK", "INVITE", 1, call_id, "t1", sdp(kPbxMedia, pbx_port)), handset).verdict,
+                  Verdict::accept);
+    }
+    void advance(Duration d) {
+        now_ += d;
+        engine_->tick(now_, rec_);
+    }
+
+    std::shared_ptr<const CompiledPolicy> rules_;
+    std::unique_ptr<Engine> engine_;
+    Recorder rec_;
+    Timestamp now_ = Timestamp{} + 1700000000s;   // a Tuesday, 22:13 UTC
+    std::vector<Bytes> packets_;
+};
+
+// --- direction and plumbing ------------------------------------------------
+
+TEST_F(EngineTest, TrafficOutsideTheVoiceNetworkIsNotJudged) {
+    const Decision d = feed(v4udp("10.0.0.1", 1234, "10.0.0.2", 53, "x"));
+    EXPECT_EQ(d.verdict, Verdict::accept);
+    EXPECT_EQ(d.reason, Reason::not_voice_network);
+}
+
+TEST_F(EngineTest, TrafficBetweenHandsetsIsInternal) {
+    EXPECT_EQ(feed(v4udp(kHandset, 1, kHandset2, 2, "x")).reason, Reason::handset_internal);
+}
+
+TEST_F(EngineTest, MalformedPacketToHandsetsIsDropped) {
+    Bytes b = v4udp(kAttacker, 1, kHandset, 2, "hello");
+    b[0] = 0x44;   // IHL 4 < 5
+    const Decision d = feed(b);
+    EXPECT_EQ(d.verdict, Verdict::drop);
+    EXPECT_EQ(d.reason, Reason::malformed_packet);
+    EXPECT_EQ(rec_.count(EventType::malformed), 1u);
+}
+
+TEST_F(EngineTest, UnlistedSourceIsDroppedWithEvent) {
+    const Decision d = feed(v4udp(kAttacker, 4444, kHandset, 80, "GET / HTTP/1.0\r\n\r\n"));
+    EXPECT_EQ(d.verdict, Verdict::drop);
+    EXPECT_EQ(d.reason, Reason::unlisted_source);
+    ASSERT_NE(rec_.last(EventType::unlisted_source), nullptr);
+    EXPECT_EQ(rec_.last(EventType::unlisted_source)->source.to_string(), kAttacker);
+}
+
+TEST_F(EngineTest, UnreassembledFragmentIsDropped) {
+    test::V4 h;
+    const auto s = net::IpAddress::parse(kPbx);
+    const auto dd = net::IpAddress::parse(kHandset);
+    std::memcpy(h.src, s->bytes(), 4);
+    std::memcpy(h.dst, dd->bytes(), 4);
+    h.flags_fragment = 0x2000;   // MF
+    EXPECT_EQ(feed(test::ipv4(h, test::udp(5060, 5060, Bytes(32, 'a')))).reason, Reason::fragment);
+}
+
+// --- SIP signalling --------------------------------------------------------
+
+TEST_F(EngineTest, OutboundInviteToPbxIsAcceptedAndCreatesDialog) {
+    const Decision d = call("c1", "02079460000");
+    EXPECT_EQ(d.verdict, Verdict::accept);
+    EXPECT_EQ(d.reason, Reason::sip_inspected);
+    EXPECT_EQ(engine_->dialog_count(), 1u);
+    EXPECT_EQ(engine_->active_calls(), 1u);
+    // The handset's SDP opened RTP 40000 and RTCP 40001.
+    EXPECT_EQ(engine_->pinhole_count(), 2u);
+    EXPECT_EQ(rec_.count(EventType::pinhole_opened), 2u);
+}
+
+TEST_F(EngineTest, InboundSipFromPbxIsInspectedAndAccepted) {
+    const Decision d = in_sip(request("OPTIONS", "sip:201@192.168.20.10", "o1", "p1", "", 1, "", "PBX"));
+    EXPECT_EQ(d.verdict, Verdict::accept);
+    EXPECT_EQ(d.reason, Reason::sip_inspected);
+    EXPECT_EQ(engine_->stats().sip_messages, 1u);
+}
+
+TEST_F(EngineTest, InboundSipFromUnlistedSourceIsDroppedButParsed) {
+    const Decision d = feed(v4udp(kAttacker, 5060, kHandset, 5060,
+                                  request("OPTIONS", "sip:100@192.168.20.10", "s1", "a", "", 1, "", "Linphone")));
+    EXPECT_EQ(d.verdict, Verdict::drop);
+    EXPECT_EQ(d.reason, Reason::unlisted_source);
+    EXPECT_EQ(engine_->stats().sip_messages, 1u);
+    const Event* e = rec_.last(EventType::unlisted_source);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->method.view(), "OPTIONS");
+    EXPECT_EQ(e->user_agent.view(), "Linphone");
+}
+
+TEST_F(EngineTest, ScannerUserAgentFromUnlistedSourceIsReported) {
+    feed(v4udp(kAttacker, 5060, kHandset, 5060,
+               request("OPTIONS", "sip:100@192.168.20.10", "s1", "a", "", 1, "", "friendly-scanner")));
+    const Event* e = rec_.last(EventType::scanner);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->detail.view(), "user_agent:friendly-scanner");
+    EXPECT_EQ(e->source.to_string(), kAttacker);
+}
+
+TEST_F(EngineTest, ScannerUserAgentFromPbxAddressIsDropped) {
+    const Decision d = in_sip(request("INVITE", "sip:201@192.168.20.10", "s2", "a", "", 1, "", "sipvicious 0.3"));
+    EXPECT_EQ(d.verdict, Verdict::drop);
+    EXPECT_EQ(d.reason, Reason::sip_scanner);
+}
+
+TEST_F(EngineTest, ScannerBehaviourManyExtensionsIsReportedOnce) {
+    for (int i = 0; i < 12; ++i)
+        feed(v4udp(kAttacker, 5060, kHandset, 5060,
+                   request("REGISTER", "sip:" + std::to_string(100 + i) + "@192.168.20.10", "r" + std::to_string(i),
+                           "a", "", 1, "", "")));
+    EXPECT_EQ(rec_.count(EventType::scanner), 1u);
+    EXPECT_EQ(rec_.last(EventType::scanner)->detail.view(), "behaviour:many_targets");
+}
+
+TEST_F(EngineTest, MalformedSipFromPbxIsDroppedByDefault) {
+    const Decision d = in_sip("INVITE sip:201@192.168.20.10 SIP/2.0\r\nContent-Length: abc\r\n\r\n");
+    EXPECT_EQ(d.verdict, Verdict::drop);
+    EXPECT_EQ(d.reason, Reason::sip_malformed);
+    EXPECT_EQ(rec_.count(EventType::malformed), 1u);
+}
+
+TEST_F(EngineTest, MalformedSipIsAcceptedWhenPolicySaysLog) {
+    make(policy_text("enforce", "sip:\n  on_malformed: log\n"));
+    EXPECT_EQ(in_sip("INVITE sip:201@192.168.20.10 SIP/2.0\r\nContent-Length: abc\r\n\r\n").verdict, Verdict::accept);
+}
+
+TEST_F(EngineTest, RateLimitPerSourceAndMethodHoldsAndRefills) {
+    make(policy_text("enforce", "sip:\n  rate_limits:\n    OPTIONS: 2/s burst 2\n"));
+    auto opt = [&](int i) {
+        return in_sip(request("OPTIONS", "sip:201@192.168.20.10", "o" + std::to_string(i), "p", "", 1, "", "PBX"));
+    };
+    EXPECT_EQ(opt(1).verdict, Verdict::accept);
+    EXPECT_EQ(opt(2).verdict, Verdict::accept);
+    const Decision third = opt(3);
+    EXPECT_EQ(third.verdict, Verdict::drop);
+    EXPECT_EQ(third.reason, Reason::sip_rate_limited);
+    EXPECT_EQ(rec_.count(EventType::rate_limited), 1u);
+    now_ += 500ms;   // one token back
+    EXPECT_EQ(opt(4).verdict, Verdict::accept);
+    EXPECT_EQ(opt(5).verdict, Verdict::drop);
+}
+
+TEST_F(EngineTest, SipToRogueServerIsDropped) {
+    const Decision d = feed(v4udp(kHandset, 5060, "192.0.2.200", 5060,
+                                  request("REGISTER", "sip:rogue.example.com", "g1", "f", "", 1)));
+    EXPECT_EQ(d.verdict, Verdict::drop);
+    EXPECT_EQ(d.reason, Reason::rogue_sip_destination);
+    const Event* e = rec_.last(EventType::rogue_sip_destination);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->method.view(), "REGISTER");
+    EXPECT_EQ(e->destination.to_string(), "192.0.2.200");
+}
+
+TEST_F(EngineTest, SipOnNonStandardPortToRogueServerIsDropped) {
+    const Decision d = feed(v4udp(kHandset, 5060, "192.0.2.200", 5080,
+                                  request("REGISTER", "sip:rogue.example.com:5080", "g2", "f", "", 1)));
+    EXPECT_EQ(d.reason, Reason::rogue_sip_destination);
+}
+
+// --- media pinholes --------------------------------------------------------
+
+TEST_F(EngineTest, MediaFromPbxIntoPinholeIsVerified) {
+    call("c1", "02079460000", 40000);
+    answer("c1");
+    const Decision d = media_in(kPbxMedia, 12000, kHandset, 40000);
+    EXPECT_EQ(d.verdict, Verdict::accept_verified);
+    EXPECT_EQ(d.reason, Reason::media_pinhole);
+}
+
+TEST_F(EngineTest, EarlyMediaIsAcceptedBeforeTheAnswer) {
+    call("c1", "02079460000", 40000);
+    // 183 Session Progress with the PBX's SDP: ringback tone flows at once.
+    in_sip(response(183, "Session Progress", "INVITE", 1, "c1", "t1", sdp(kPbxMedia, 12000)));
+    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).verdict, Verdict::accept_verified);
+}
+
+TEST_F(EngineTest, RtcpPortIsOpenedToo) {
+    call("c1", "02079460000", 40000);
+    EXPECT_EQ(media_in(kPbxMedia, 12001, kHandset, 40001, std::string("\x80\xc9\x00\x01\x00\x00\x00\x01", 8)).verdict,
+              Verdict::accept_verified);
+}
+
+TEST_F(EngineTest, ExplicitRtcpAttributeIsHonoured) {
+    out_sip(request("INVITE", "sip:02079460000@pbx.example.net", "c1", "f1", "", 1,
+                    sdp(kHandset, 40000, "a=rtcp:40555\r\n")));
+    EXPECT_EQ(engine_->pinhole_count(), 2u);
+    EXPECT_EQ(media_in(kPbxMedia, 12001, kHandset, 40555, std::string("\x80\xc9\x00\x01\x00\x00\x00\x01", 8)).verdict,
+              Verdict::accept_verified);
+    EXPECT_EQ(media_in(kPbxMedia, 12001, kHandset, 40001).reason, Reason::media_no_pinhole);
+}
+
+TEST_F(EngineTest, RtcpMuxOpensOnePinhole) {
+    out_sip(request("INVITE", "sip:02079460000@pbx.example.net", "c1", "f1", "", 1,
+                    sdp(kHandset, 40000, "a=rtcp-mux\r\n")));
+    EXPECT_EQ(engine_->pinhole_count(), 1u);
+}
+
+TEST_F(EngineTest, MediaInjectionFromAttackerIsDropped) {
+    call("c1", "02079460000", 40000);
+    answer("c1");
+    const Decision d = media_in(kAttacker, 12000, kHandset, 40000);
+    EXPECT_EQ(d.verdict, Verdict::drop);
+    EXPECT_EQ(d.reason, Reason::media_injection);
+    const Event* e = rec_.last(EventType::media_injection);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->handset_port, 40000);
+    // The PBX's own media still flows.
+    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).verdict, Verdict::accept_verified);
+}
+
+TEST_F(EngineTest, MediaFromPbxRangeOutsideItsPortsIsInjection) {
+    call("c1", "02079460000", 40000);
+    EXPECT_EQ(media_in(kPbxMedia, 5000, kHandset, 40000).reason, Reason::media_injection);
+}
+
+TEST_F(EngineTest, MediaWithoutPinholeIsDropped) {
+    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).reason, Reason::media_no_pinhole);
+}
+
+TEST_F(EngineTest, FirstPacketThatIsNotRtpIsDropped) {
+    call("c1", "02079460000", 40000);
+    const Decision d = media_in(kPbxMedia, 12000, kHandset, 40000, "hello, this is not RTP");
+    EXPECT_EQ(d.verdict, Verdict::drop);
+    EXPECT_EQ(d.reason, Reason::media_not_rtp);
+    // A real RTP packet still verifies the flow.
+    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).verdict, Verdict::accept_verified);
+}
+
+TEST_F(EngineTest, StunFirstPacketVerifiesThePinhole) {
+    call("c1", "02079460000", 40000);
+    // STUN Binding request: type 0x0001, length 0, magic cookie, transaction id.
+    const std::string stun("\x00\x01\x00\x00\x21\x12\xa4\x42" "abcdefghijkl", 20);
+    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000, stun).verdict, Verdict::accept_verified);
+}
+
+TEST_F(EngineTest, StrictSourcePortRefusesOtherPbxPorts) {
+    make(with_media("  strict_source_port: true\n"));
+    call("c1", "02079460000", 40000);
+    answer("c1", 12000);
+    EXPECT_EQ(media_in(kPbxMedia, 12002, kHandset, 40000).reason, Reason::media_injection);
+    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).verdict, Verdict::accept_verified);
+}
+
+TEST_F(EngineTest, OutboundMediaFromNegotiatedEndpointIsAccepted) {
+    call("c1", "02079460000", 40000);
+    const Decision d = feed(v4udp(kHandset, 40000, kPbxMedia, 12000, rtp()));
+    EXPECT_EQ(d.verdict, Verdict::accept);
+    EXPECT_EQ(d.reason, Reason::media_outbound);
+}
+
+TEST_F(EngineTest, PbxOriginatedCallOpensPinholeFromHandsetAnswer) {
+    EXPECT_EQ(in_sip(request("INVITE", "sip:201@192.168.20.10", "in1", "p1", "", 1, sdp(kPbxMedia, 14000), "PBX"))
+                  .verdict,
+              Verdict::accept);
+    EXPECT_EQ(engine_->pinhole_count(), 0u);   // the handset has not said where yet
+    out_sip(response(180, "Ringing", "INVITE", 1, "in1", "h1"));
+    out_sip(response(200, "OK", "INVITE", 1, "in1", "h1", sdp(kHandset, 41000)));
+    EXPECT_EQ(engine_->pinhole_count(), 2u);
+    EXPECT_EQ(rec_.count(EventType::call_started), 1u);
+    EXPECT_EQ(media_in(kPbxMedia, 14000, kHandset, 41000).verdict, Verdict::accept_verified);
+    // PBX-originated calls do not count against the handset's own call limit
+    // checks, but they are active calls.
+    EXPECT_EQ(engine_->active_calls(), 1u);
+}
+
+TEST_F(EngineTest, ReInviteWithNewPortMovesThePinhole) {
+    call("c1", "02079460000", 40000);
+    answer("c1");
+    out_sip(request("INVITE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2, sdp(kHandset, 42000)));
+    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).reason, Reason::media_no_pinhole);
+    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 42000).verdict, Verdict::accept_verified);
+    EXPECT_EQ(engine_->pinhole_count(), 2u);
+}
+
+TEST_F(EngineTest, HoldWithZeroAddressClosesThePinholeAndResumeReopens) {
+    call("c1", "02079460000", 40000);
+    answer("c1");
+    out_sip(request("INVITE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2, sdp("0.0.0.0", 40000)));
+    EXPECT_EQ(engine_->pinhole_count(), 0u);
+    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).reason, Reason::media_no_pinhole);
+    out_sip(request("INVITE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 3, sdp(kHandset, 40000)));
+    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).verdict, Verdict::accept_verified);
+}
+
+TEST_F(EngineTest, HoldWithSendonlyKeepsRtcpFlowing) {
+    call("c1", "02079460000", 40000);
+    answer("c1");
+    out_sip(request("INVITE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2,
+                    sdp(kHandset, 40000, "a=sendonly\r\n")));
+    EXPECT_EQ(engine_->pinhole_count(), 2u);
+}
+
+TEST_F(EngineTest, RejectedMediaLineClosesItsPinhole) {
+    call("c1", "02079460000", 40000);
+    out_sip(request("INVITE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2, sdp(kHandset, 0)));
+    EXPECT_EQ(engine_->pinhole_count(), 0u);
+}
+
+TEST_F(EngineTest, ForkedEarlyDialogsAreCounted) {
+    call("c1", "02079460000", 40000);
+    in_sip(response(180, "Ringing", "INVITE", 1, "c1", "fork-a", sdp(kPbxMedia, 12000)));
+    in_sip(response(183, "Session Progress", "INVITE", 1, "c1", "fork-b", sdp("203.0.113.71", 16000)));
+    bool found = false;
+    engine_->for_each_dialog([&](const Dialog& d) {
+        found = true;
+        EXPECT_EQ(d.forks, 2);
+        EXPECT_EQ(d.state, DialogState::early);
+    });
+    EXPECT_TRUE(found);
+    // Media from either fork's address reaches the handset.
+    EXPECT_EQ(media_in("203.0.113.71", 16000, kHandset, 40000).verdict, Verdict::accept_verified);
+}
+
+TEST_F(EngineTest, ByeClosesPinholesAndNamesTheFlows) {
+    call("c1", "02079460000", 40000);
+    answer("c1");
+    media_in(kPbxMedia, 12000, kHandset, 40000);
+    out_sip(request("BYE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2));
+    EXPECT_EQ(engine_->pinhole_count(), 0u);
+    EXPECT_EQ(engine_->active_calls(), 0u);
+    EXPECT_EQ(rec_.count(EventType::call_ended), 1u);
+    // The verified RTP flow is named so the daemon can delete its conntrack entry.
+    bool named = false;
+    for (const Event& e : rec_.events)
+        if (e.type == EventType::pinhole_closed && e.handset_port == 40000) {
+            named = true;
+            EXPECT_EQ(e.source.to_string(), kPbxMedia);
+            EXPECT_EQ(e.source_port, 12000);
+        }
+    EXPECT_TRUE(named);
+    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).reason, Reason::media_no_pinhole);
+}
+
+TEST_F(EngineTest, ByeFromPbxEndsTheCallToo) {
+    call("c1", "02079460000", 40000);
+    answer("c1");
+    in_sip(request("BYE", "sip:201@192.168.20.10", "c1", "t1", "f1", 2, "", "PBX"));
+    EXPECT_EQ(engine_->pinhole_count(), 0u);
+}
+
+TEST_F(EngineTest, CancelEndsTheCall) {
+    call("c1", "02079460000", 40000);
+    out_sip(request("CANCEL", "sip:02079460000@pbx.example.net", "c1", "f1", "", 1));
+    EXPECT_EQ(engine_->pinhole_count(), 0u);
+    EXPECT_EQ(engine_->active_calls(), 0u);
+}
+
+TEST_F(EngineTest, FailureResponseEndsTheCall) {
+    call("c1", "02079460000", 40000);
+    in_sip(response(486, "Busy Here", "INVITE", 1, "c1", "t1"));
+    EXPECT_EQ(engine_->pinhole_count(), 0u);
+    EXPECT_EQ(rec_.last(EventType::call_ended)->detail.view(), "failure_486");
+}
+
+TEST_F(EngineTest, FailedReInviteLeavesTheCallUp) {
+    call("c1", "02079460000", 40000);
+    answer("c1");
+    out_sip(request("INVITE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2, sdp(kHandset, 40000)));
+    in_sip(response(488, "Not Acceptable Here", "INVITE", 2, "c1", "t1"));
+    EXPECT_EQ(engine_->active_calls(), 1u);
+    EXPECT_EQ(engine_->pinhole_count(), 2u);
+}
+
+// --- toll fraud --------------------------------------------------------------
+
+TEST_F(EngineTest, InviteToDeniedPrefixIsBlockedAndReported) {
+    const Decision d = call("t1", "0088213000001");
+    EXPECT_EQ(d.verdict, Verdict::drop);
+    EXPECT_EQ(d.reason, Reason::toll_fraud);
+    const Event* e = rec_.last(EventType::toll_fraud);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->handset.to_string(), kHandset);
+    EXPECT_EQ(e->number.view(), "+88213000001");
+    EXPECT_EQ(e->dialled.view(), "0088213000001");
+    EXPECT_EQ(e->rule.view(), "deny_prefix:+882");
+    EXPECT_EQ(engine_->dialog_count(), 0u);
+    EXPECT_EQ(engine_->pinhole_count(), 0u);
+}
+
+TEST_F(EngineTest, NationalPremiumPrefixIsNormalisedAndBlocked) {
+    // "09" in the policy is the UK national premium range: +449.
+    EXPECT_EQ(call("t2", "09098790000").reason, Reason::toll_fraud);
+    EXPECT_EQ(rec_.last(EventType::toll_fraud)->rule.view(), "deny_prefix:09");
+    EXPECT_EQ(call("t3", "+44-909-879-0000").reason, Reason::toll_fraud);
+}
+
+TEST_F(EngineTest, EscapedPlusInRequestUriIsUnescaped) {
+    EXPECT_EQ(call("t4", "%2B88213000001").reason, Reason::toll_fraud);
+    EXPECT_EQ(rec_.last(EventType::toll_fraud)->number.view(), "+88213000001");
+}
+
+TEST_F(EngineTest, TelUriIsChecked) {
+    const Decision d = out_sip(request("INVITE", "tel:+881-2345-678", "t5", "f1", "", 1, sdp(kHandset, 40000)));
+    EXPECT_EQ(d.reason, Reason::toll_fraud);
+}
+
+TEST_F(EngineTest, NationalCallPasses) {
+    EXPECT_EQ(call("n1", "020-7946-0000").verdict, Verdict::accept);
+}
+
+TEST_F(EngineTest, ExtensionPasses) {
+    EXPECT_EQ(call("x1", "202").verdict, Verdict::accept);
+}
+
+TEST_F(EngineTest, ConcurrentLimitPerHandsetBlocksTheThirdCall) {
+    EXPECT_EQ(call("l1", "02079460001", 40000).verdict, Verdict::accept);
+    EXPECT_EQ(call("l2", "02079460002", 40010).verdict, Verdict::accept);
+    const Decision d = call("l3", "02079460003", 40020);
+    EXPECT_EQ(d.verdict, Verdict::drop);
+    EXPECT_EQ(d.reason, Reason::call_limit);
+    EXPECT_EQ(rec_.last(EventType::call_limit)->rule.view(), "limit:per_handset_concurrent_calls");
+    // Another handset is not affected.
+    EXPECT_EQ(call("l4", "02079460004", 40030, kHandset2).verdict, Verdict::accept);
+    // When a call ends, a new one may start.
+    out_sip(request("BYE", "sip:02079460001@pbx.example.net", "l1", "f1", "t1", 2));
+    EXPECT_EQ(call("l5", "02079460005", 40040).verdict, Verdict::accept);
+}
+
+TEST_F(EngineTest, EmergencyNumberPassesEvenOverTheLimit) {
+    call("l1", "02079460001", 40000);
+    call("l2", "02079460002", 40010);
+    EXPECT_EQ(call("e1", "999", 40020).verdict, Verdict::accept);
+}
+
+TEST_F(EngineTest, HourlyLimitPerHandsetRefillsAfterAnHour) {
+    make(policy_text("enforce", "", "      calls_per_hour: 2\n"));
+    auto call_and_hang_up = [&](const std::string& id) {
+        const Decision d = call(id, "02079460000");
+        out_sip(request("CANCEL", "sip:02079460000@pbx.example.net", id, "f1", "", 1));
+        return d;
+    };
+    EXPECT_EQ(call_and_hang_up("h1").verdict, Verdict::accept);
+    EXPECT_EQ(call_and_hang_up("h2").verdict, Verdict::accept);
+    EXPECT_EQ(call_and_hang_up("h3").reason, Reason::call_limit);
+    now_ += 31min;   // one call's worth of refill
+    EXPECT_EQ(call_and_hang_up("h4").verdict, Verdict::accept);
+}
+
+TEST_F(EngineTest, AuthChallengeRetryIsNotCountedTwice) {
+    make(policy_text("enforce", "", "      calls_per_hour: 1\n"));
+    EXPECT_EQ(call("a1", "02079460000").verdict, Verdict::accept);
+    in_sip(response(407, "Proxy Authentication Required", "INVITE", 1, "a1", "t1"));
+    // Same Call-ID, next CSeq, with credentials: the same call, not a second one.
+    const Decision d = out_sip(request("INVITE", "sip:02079460000@pbx.example.net", "a1", "f1", "", 2,
+                                       sdp(kHandset, 40000), "Yealink SIP-T46S 66.86.0.15",
+                                       "Proxy-Authorization: Digest username=\"201\"\r\n"));
+    EXPECT_EQ(d.verdict, Verdict::accept);
+}
+
+TEST_F(EngineTest, AllowListModeBlocksEverythingNotListed) {
+    std::string yaml = policy_text();
+    yaml.replace(yaml.find("  deny_prefixes:"), 0, "  mode: allow_list\n  allow_prefixes: [\"+44\"]\n");
+    make(yaml);
+    EXPECT_EQ(call("w1", "02079460000").verdict, Verdict::accept);
+    EXPECT_EQ(call("w2", "0033123456789").reason, Reason::toll_fraud);
+    EXPECT_EQ(rec_.last(EventType::toll_fraud)->rule.view(), "allow_list");
+}
+
+TEST_F(EngineTest, AllowPrefixIsAnExceptionToTheDenyList) {
+    std::string yaml = policy_text();
+    yaml.replace(yaml.find("  deny_prefixes:"), 0, "  allow_prefixes: [\"+88216\"]\n");
+    make(yaml);
+    EXPECT_EQ(call("a1", "008821612345").verdict, Verdict::accept);
+    EXPECT_EQ(call("a2", "008821712345").reason, Reason::toll_fraud);
+}
+
+TEST_F(EngineTest, PlusAloneDeniesEveryInternationalNumberButNotNationalOnes) {
+    std::string yaml = policy_text();
+    yaml.replace(yaml.find("[\"+881\", \"+882\""), 1, "[\"+\", ");
+    make(yaml);
+    EXPECT_EQ(call("i1", "0033123456789").reason, Reason::toll_fraud);
+    EXPECT_EQ(rec_.last(EventType::toll_fraud)->rule.view(), "deny_prefix:+");
+    EXPECT_EQ(call("i2", "+12015550123").reason, Reason::toll_fraud);
+    EXPECT_EQ(call("i3", "02079460000").verdict, Verdict::accept);
+    EXPECT_EQ(call("i4", "+442079460000", 40010, kHandset2).verdict, Verdict::accept);
+}
+
+TEST_F(EngineTest, OutOfHoursDenyAppliesOutsideBusinessHoursOnly) {
+    std::string yaml = policy_text();
+    yaml.replace(yaml.find("  limits:"), 0,
+                 "  out_of_hours:\n    timezone: UTC0\n    business_hours: [\"mon-fri 08:00-18:00\"]\n"
+                 "    deny_prefixes: [\"00\"]\n");
+    make(yaml);
+    // 1700000000 is Tuesday 2023-11-14 22:13 UTC: out of hours.
+    EXPECT_EQ(call("o1", "0033123456789").reason, Reason::toll_fraud);
+    EXPECT_EQ(rec_.last(EventType::toll_fraud)->rule.view(), "out_of_hours:00");
+    EXPECT_EQ(call("o2", "02079460000").verdict, Verdict::accept);
+    // Wednesday 10:00 UTC: business hours.
+    now_ = Timestamp{} + 1700000000s + 11h + 47min;
+    EXPECT_EQ(call("o3", "0033123456789").verdict, Verdict::accept);
+}
+
+// --- support and egress ------------------------------------------------------
+
+TEST_F(EngineTest, SupportReachesOnlyItsListedPorts) {
+    Decision d = feed(v4tcp("198.51.100.7", 50000, kHandset, 22, 0x02, ""));
+    EXPECT_EQ(d.verdict, Verdict::accept_verified);
+    EXPECT_EQ(d.reason, Reason::support_allowed);
+    d = feed(v4tcp("198.51.100.7", 50001, kHandset, 23, 0x02, ""));
+    EXPECT_EQ(d.verdict, Verdict::drop);
+    EXPECT_EQ(d.reason, Reason::support_port_denied);
+    EXPECT_EQ(rec_.count(EventType::support_denied), 1u);
+    // The attacker cannot reach the support port.
+    EXPECT_EQ(feed(v4tcp(kAttacker, 50002, kHandset, 22, 0x02, "")).reason, Reason::unlisted_source);
+}
+
+TEST_F(EngineTest, OpenEgressRemembersFlowsForExactReturnTraffic) {
+    EXPECT_EQ(feed(v4udp(kHandset, 30000, "192.0.2.123", 123, "ntp")).reason, Reason::egress_allowed);
+    EXPECT_EQ(feed(v4udp("192.0.2.123", 123, kHandset, 30000, "ntp")).reason, Reason::egress_return);
+    // The same server from another port, or to another handset port, is not return traffic.
+    EXPECT_EQ(feed(v4udp("192.0.2.123", 124, kHandset, 30000, "x")).reason, Reason::unlisted_source);
+    EXPECT_EQ(feed(v4udp("192.0.2.123", 123, kHandset, 30001, "x")).reason, Reason::unlisted_source);
+}
+
+TEST_F(EngineTest, ReturnTrafficExpires) {
+    feed(v4udp(kHandset, 30000, "192.0.2.123", 123, "ntp"));
+    advance(121s);
+    EXPECT_EQ(feed(v4udp("192.0.2.123", 123, kHandset, 30000, "ntp")).reason, Reason::unlisted_source);
+}
+
+TEST_F(EngineTest, EgressAllowListBlocksOtherDestinations) {
+    make(policy_text("enforce",
+                     "egress:\n  mode: allow_list\n  allow:\n    - name: ntp\n      addresses: [192.0.2.123]\n"
+                     "      ports: [\"udp/123\"]\n"));
+    EXPECT_EQ(feed(v4udp(kHandset, 30000, "192.0.2.123", 123, "ntp")).reason, Reason::egress_allowed);
+    EXPECT_EQ(feed(v4udp("192.0.2.123", 123, kHandset, 30000, "ntp")).reason, Reason::egress_return);
+    const Decision d = feed(v4udp(kHandset, 30001, "192.0.2.200", 53, "dns"));
+    EXPECT_EQ(d.verdict, Verdict::drop);
+    EXPECT_EQ(d.reason, Reason::egress_denied);
+    EXPECT_EQ(feed(v4udp(kHandset, 30002, "192.0.2.123", 124, "x")).reason, Reason::egress_denied);
+    // Signalling to the PBX is never an egress question.
+    EXPECT_EQ(call("c1", "02079460000").verdict, Verdict::accept);
+}
+
+// --- modes, inventory, time --------------------------------------------------
+
+TEST_F(EngineTest, MonitorModeDropsNothingButSaysWhatWouldDrop) {
+    make(policy_text("monitor"));
+    const Decision d = feed(v4udp(kAttacker, 4444, kHandset, 80, "x"));
+    EXPECT_EQ(d.verdict, Verdict::accept);
+    EXPECT_TRUE(d.monitored);
+    EXPECT_TRUE(d.would_drop());
+    EXPECT_EQ(d.reason, Reason::unlisted_source);
+    EXPECT_EQ(rec_.count(EventType::unlisted_source), 1u);
+    EXPECT_EQ(call("t1", "0088213000001").verdict, Verdict::accept);
+    EXPECT_EQ(rec_.count(EventType::toll_fraud), 1u);
+    EXPECT_EQ(engine_->stats().monitored, 2u);
+}
+
+TEST_F(EngineTest, RegistrationFeedsTheInventory) {
+    out_sip(request("REGISTER", "sip:pbx.example.net", "reg1", "f1", "", 1));
+    in_sip(response(200, "OK", "REGISTER", 1, "reg1", "t1", "", "Contact: <sip:201@192.168.20.10>;expires=600\r\n"));
+    EXPECT_EQ(engine_->handset_count(), 1u);
+    EXPECT_EQ(rec_.count(EventType::handset_registered), 1u);
+    engine_->for_each_handset([&](const Handset& h) {
+        EXPECT_EQ(h.address.to_string(), kHandset);
+        EXPECT_EQ(h.user_agent.view(), "Yealink SIP-T46S 66.86.0.15");
+        EXPECT_EQ(h.registered_until, now_ + 600s);
+        EXPECT_FALSE(h.firmware_outdated);
+    });
+}
+
+TEST_F(EngineTest, OutdatedFirmwareIsReported) {
+    out_sip(request("REGISTER", "sip:pbx.example.net", "reg1", "f1", "", 1, "", "Yealink SIP-T46S 66.85.0.5"));
+    const Event* e = rec_.last(EventType::firmware_outdated);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->detail.view(), "version:66.85.0.5 minimum:66.86.0.15");
+    // Reported once per User-Agent, not per message.
+    out_sip(request("REGISTER", "sip:pbx.example.net", "reg1", "f1", "", 2, "", "Yealink SIP-T46S 66.85.0.5"));
+    EXPECT_EQ(rec_.count(EventType::firmware_outdated), 1u);
+}
+
+TEST_F(EngineTest, StaleHandsetIsReportedOnceAndClearsOnRegister) {
+    out_sip(request("REGISTER", "sip:pbx.example.net", "reg1", "f1", "", 1));
+    advance(30min);
+    EXPECT_EQ(rec_.count(EventType::handset_stale), 0u);
+    advance(31min);
+    EXPECT_EQ(rec_.count(EventType::handset_stale), 1u);
+    advance(1h);
+    EXPECT_EQ(rec_.count(EventType::handset_stale), 1u);
+    out_sip(request("REGISTER", "sip:pbx.example.net", "reg1", "f1", "", 2));
+    EXPECT_EQ(rec_.count(EventType::handset_registered), 2u);
+}
+
+TEST_F(EngineTest, UnansweredInviteTimesOut) {
+    call("c1", "02079460000", 40000);
+    advance(179s);
+    EXPECT_EQ(engine_->active_calls(), 1u);
+    advance(2s);
+    EXPECT_EQ(engine_->active_calls(), 0u);
+    EXPECT_EQ(engine_->pinhole_count(), 0u);
+    EXPECT_EQ(rec_.last(EventType::call_ended)->detail.view(), "timeout_no_answer");
+}
+
+TEST_F(EngineTest, CallLongerThanMaxDurationIsEnded) {
+    call("c1", "02079460000", 40000);
+    answer("c1");
+    media_in(kPbxMedia, 12000, kHandset, 40000);
+    advance(3h);
+    EXPECT_EQ(engine_->active_calls(), 1u);
+    advance(1h + 1s);
+    EXPECT_EQ(engine_->active_calls(), 0u);
+    EXPECT_EQ(rec_.last(EventType::call_ended)->detail.view(), "max_call_duration");
+}
+
+TEST_F(EngineTest, VerifiedPinholesDoNotIdleOutDuringALongCall) {
+    call("c1", "02079460000", 40000);
+    answer("c1");
+    media_in(kPbxMedia, 12000, kHandset, 40000);
+    advance(10min);
+    // RTP stays open (it takes the kernel fast path, unseen by the engine);
+    // the RTCP pinhole that never saw a packet idles out.
+    EXPECT_EQ(engine_->pinhole_count(), 1u);
+    EXPECT_EQ(engine_->active_calls(), 1u);
+}
+
+// --- bounds, reload, IPv6, TCP ------------------------------------------------
+
+TEST_F(EngineTest, FullDialogTableEvictsTheOldestCall) {
+    EngineLimits lim;
+    lim.max_dialogs = 2;
+    make(policy_text(), lim);
+    call("e1", "202", 40000, kHandset);
+    call("e2", "203", 40010, kHandset2);
+    call("e3", "204", 40020, "192.168.20.12");
+    EXPECT_EQ(engine_->dialog_count(), 2u);
+    EXPECT_EQ(engine_->stats().evictions_dialogs, 1u);
+    EXPECT_EQ(rec_.count(EventType::table_eviction), 1u);
+    // The evicted call's pinholes are gone with it.
+    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).reason, Reason::media_no_pinhole);
+    EXPECT_EQ(engine_->active_calls(), 2u);
+}
+
+TEST_F(EngineTest, FullPinholeTableEvictsAndReports) {
+    EngineLimits lim;
+    lim.max_pinholes = 3;
+    make(policy_text(), lim);
+    call("p1", "202", 40000);
+    call("p2", "203", 40010, kHandset2);
+    EXPECT_EQ(engine_->pinhole_count(), 3u);
+    EXPECT_EQ(engine_->stats().evictions_pinholes, 1u);
+}
+
+TEST_F(EngineTest, ReloadKeepsCallsAndClosesPinholesTheNewPolicyRefuses) {
+    call("c1", "02079460000", 40000);
+    answer("c1");
+    media_in(kPbxMedia, 12000, kHandset, 40000);
+    // Same policy: nothing changes.
+    engine_->reload(compile_policy(policy_text()), now_, rec_);
+    EXPECT_EQ(engine_->pinhole_count(), 2u);
+    EXPECT_EQ(engine_->active_calls(), 1u);
+    // New media range: the old pinholes (remote 203.0.113.70) close.
+    std::string yaml = policy_text();
+    yaml.replace(yaml.find("203.0.113.64/27"), 15, "203.0.113.96/27");
+    engine_->reload(compile_policy(yaml), now_, rec_);
+    EXPECT_EQ(engine_->pinhole_count(), 0u);
+    EXPECT_EQ(engine_->active_calls(), 1u);
+    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).reason, Reason::unlisted_source);
+}
+
+TEST_F(EngineTest, Ipv6CallAndIpv6Attacker) {
+    const char* h6 = "2001:db8:20::10";
+    const char* pbx6 = "2001:db8:100::10";
+    EXPECT_EQ(feed(v6udp(h6, 5060, pbx6, 5060,
+                         request("INVITE", "sip:02079460000@pbx.example.net", "v6", "f1", "", 1, sdp(h6, 40000, "", true))))
+                  .verdict,
+              Verdict::accept);
+    EXPECT_EQ(engine_->pinhole_count(), 2u);
+    EXPECT_EQ(feed(v6udp("2001:db8:100::20", 12000, h6, 40000, rtp())).verdict, Verdict::accept_verified);
+    EXPECT_EQ(feed(v6udp("2001:db8:666::1", 12000, h6, 40000, rtp())).reason, Reason::media_injection);
+    EXPECT_EQ(feed(v6udp("2001:db8:666::1", 5060, h6, 5060, "x")).reason, Reason::unlisted_source);
+}
+
+TEST_F(EngineTest, SipOverTcpSplitAcrossSegmentsIsJudgedWhole) {
+    const std::string inv = request("INVITE", "sip:0088213000001@pbx.example.net", "tcp1", "f1", "", 1,
+                                    sdp(kHandset, 40000));
+    const std::uint32_t isn = 1000;
+    EXPECT_EQ(feed(v4tcp(kHandset, 33000, kPbx, 5060, 0x02, "", isn)).verdict, Verdict::accept);
+    const std::size_t half = inv.size() / 2;
+    // First half: nothing complete yet, accepted.
+    EXPECT_EQ(feed(v4tcp(kHandset, 33000, kPbx, 5060, 0x18, inv.substr(0, half), isn + 1)).verdict, Verdict::accept);
+    // Second half completes the INVITE to a denied prefix: this segment is dropped.
+    const Decision d = feed(v4tcp(kHandset, 33000, kPbx, 5060, 0x18, inv.substr(half), isn + 1 + half));
+    EXPECT_EQ(d.verdict, Verdict::drop);
+    EXPECT_EQ(d.reason, Reason::toll_fraud);
+}
+
+TEST_F(EngineTest, StaticAllowanceAcceptsPbxMediaWithoutSdp) {
+    make(with_media("  static_allowance: true\n"));
+    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000, "srtp-looking bytes").verdict, Verdict::accept_verified);
+    EXPECT_EQ(media_in(kPbxMedia, 5000, kHandset, 40000).reason, Reason::media_no_pinhole);
+}
+
+TEST_F(EngineTest, ReasonAndEventNamesAreStable) {
+    EXPECT_EQ(reason_name(Reason::unlisted_source), "unlisted_source");
+    EXPECT_EQ(reason_name(Reason::toll_fraud), "toll_fraud");
+    EXPECT_EQ(event_id(EventType::toll_fraud), "VG_TOLL_FRAUD_BLOCKED");
+    EXPECT_EQ(event_id(EventType::unlisted_source), "VG_DROP_UNLISTED_SOURCE");
+    for (std::size_t i = 0; i < kReasonCount; ++i) EXPECT_NE(reason_name(static_cast<Reason>(i)), "unknown");
+    for (std::size_t i = 0; i < kEventTypeCount; ++i) EXPECT_NE(event_name(static_cast<EventType>(i)), "unknown");
+}
+
+TEST_F(EngineTest, DialogAndPinholeMemoryStaysUnderOneKibPerCall) {
+    // 1 dialog + 4 pinholes (two media lines, RTP + RTCP each).
+    // Each table slot also holds three 32-bit links, and each bucket one more.
+    const std::size_t links = 4 * sizeof(std::uint32_t);
+    const std::size_t per_call = sizeof(Dialog) + sizeof(std::uint64_t) + links +
+                                 4 * (sizeof(Pinhole) + sizeof(PinholeKey) + links);
+    EXPECT_LE(per_call, 1024u) << "Dialog " << sizeof(Dialog) << " Pinhole " << sizeof(Pinhole);
+}
+
+}  // namespace
+}  // namespace vg::engine
