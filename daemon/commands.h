@@ -8,5 +8,8 @@
 namespace vg::cli {
 
 int cmd_check(int argc, char** argv);
+#ifdef VOIPGUARD_WITH_PCAP
+int cmd_replay(int argc, char** argv);
+#endif
 
 }  // namespace vg::cli

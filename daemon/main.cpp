@@ -20,6 +20,10 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  check [--print] [--quiet] FILE   validate a policy; exit 0 if usable, 2 if not\n"
+#ifdef VOIPGUARD_WITH_PCAP
+    "  replay --policy FILE [--inside CIDR]... [--json] PCAP...\n"
+    "                                   judge the packets of captures with a policy\n"
+#endif
     "\n"
     "options:\n"
     "  -h, --help      this text (COMMAND --help for a command's own options)\n"
@@ -34,6 +38,9 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"check", vg::cli::cmd_check},
+#ifdef VOIPGUARD_WITH_PCAP
+    {"replay", vg::cli::cmd_replay},
+#endif
 };
 
 }  // namespace

@@ -88,7 +88,11 @@ PcapReader::Next PcapReader::next(PcapFrame& out) noexcept {
     }
     ++index_;
     out.index = index_;
+    // Classic pcap stores seconds as an unsigned 32-bit field (times up to
+    // 2106); libpcap hands them over sign-extended, so undo that as
+    // tshark does.
     out.ts_sec = static_cast<std::int64_t>(hdr->ts.tv_sec);
+    if (out.ts_sec < 0 && out.ts_sec >= -static_cast<std::int64_t>(0x80000000LL)) out.ts_sec += 0x100000000LL;
     // Opened with nanosecond precision: tv_usec holds nanoseconds.
     out.ts_nsec = static_cast<std::uint32_t>(hdr->ts.tv_usec);
     out.captured_length = hdr->caplen;

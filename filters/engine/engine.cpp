@@ -130,6 +130,16 @@ void Engine::emit_eviction(std::string_view table, Timestamp now, EventSink& ev)
     ev.on_event(e);
 }
 
+void Engine::count_sip(const sip::SipMessage& m) noexcept {
+    ++stats_.sip_messages;
+    if (m.is_request()) {
+        ++stats_.sip_requests[static_cast<std::size_t>(m.method) & 15];
+    } else if (m.is_response()) {
+        ++stats_.sip_responses_by_class[std::min<std::size_t>(m.status_code / 100, 6)];
+        if (m.status_code < 700) ++responses_.counts[m.status_code];
+    }
+}
+
 Decision Engine::finish(Decision d, Timestamp) {
     if (d.verdict == Verdict::drop && rules_->p().mode == config::Mode::monitor) {
         d.verdict = Verdict::accept;
@@ -262,12 +272,7 @@ Decision Engine::inspect_unlisted_sip(const net::DecodedPacket& p, Timestamp now
         sip::Limits lim;
         const sip::ParseResult pr = sip::parse_message(p.payload_text(), sip::Transport::datagram, lim, msg_);
         if (pr.status == sip::Status::ok && msg_.kind != sip::MessageKind::keepalive) {
-            ++stats_.sip_messages;
-            if (msg_.is_request()) ++stats_.sip_requests[static_cast<std::size_t>(msg_.method) & 15];
-            else if (msg_.is_response()) {
-                ++stats_.sip_responses_by_class[std::min<std::size_t>(msg_.status_code / 100, 6)];
-                if (msg_.status_code < 700) ++responses_.counts[msg_.status_code];
-            }
+            count_sip(msg_);
             if (!scanner_user_agent(p, msg_, now, ev)) scanner_behaviour(p, msg_, now, ev);
             Event e = make_event(EventType::unlisted_source, &p, now);
             assign_truncated(e.method, msg_.is_request() ? msg_.method_text : std::string_view("response"));
@@ -348,7 +353,9 @@ Decision Engine::outbound(const net::DecodedPacket& p, Timestamp now, EventSink&
             e.handset = p.src;
             if (p.is_udp()) {
                 sip::Limits lim;
-                if (sip::parse_message(p.payload_text(), sip::Transport::datagram, lim, msg_).status == sip::Status::ok) {
+                if (sip::parse_message(p.payload_text(), sip::Transport::datagram, lim, msg_).status == sip::Status::ok &&
+                    msg_.kind != sip::MessageKind::keepalive) {
+                    count_sip(msg_);
                     assign_truncated(e.method, msg_.is_request() ? msg_.method_text : std::string_view("response"));
                     assign_truncated(e.user_agent, msg_.user_agent);
                     if (msg_.is_request()) assign_truncated(e.detail, msg_.request_uri.raw);
@@ -439,13 +446,7 @@ Decision Engine::judge_sip(const net::DecodedPacket& p, const sip::SipMessage& m
                            Timestamp now, EventSink& ev) {
     const config::Policy& pol = rules_->p();
     if (m.kind == sip::MessageKind::keepalive) return {Verdict::accept, Reason::sip_inspected};
-    ++stats_.sip_messages;
-    if (m.is_request()) {
-        ++stats_.sip_requests[static_cast<std::size_t>(m.method) & 15];
-    } else {
-        ++stats_.sip_responses_by_class[std::min<std::size_t>(m.status_code / 100, 6)];
-        if (m.status_code < 700) ++responses_.counts[m.status_code];
-    }
+    count_sip(m);
 
     if (dir == Dir::inbound) {
         if (scanner_user_agent(p, m, now, ev) && pol.sip.drop_scanners) return {Verdict::drop, Reason::sip_scanner};

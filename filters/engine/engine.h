@@ -261,6 +261,7 @@ private:
     void scanner_behaviour(const net::DecodedPacket& p, const sip::SipMessage& m, Timestamp now, EventSink& ev);
     bool scanner_user_agent(const net::DecodedPacket& p, const sip::SipMessage& m, Timestamp now, EventSink& ev);
     Decision finish(Decision d, Timestamp now);
+    void count_sip(const sip::SipMessage& m) noexcept;
     Event make_event(EventType t, const net::DecodedPacket* p, Timestamp now) const;
     void emit_eviction(std::string_view table, Timestamp now, EventSink& ev);
 

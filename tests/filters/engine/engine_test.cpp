@@ -14,6 +14,7 @@
 #include "config/loader.h"
 #include "filters/net/packet.h"
 #include "tests/filters/net/packet_builder.h"
+#include "tests/support/sip_packets.h"
 
 namespace vg::engine {
 
@@ -27,6 +28,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::Bytes;
+using namespace test::sip_packets;
 
 // A site in the UK: handsets 192.168.20.0/24 and 2001:db8:20::/64, PBX
 // signalling 203.0.113.10, PBX media 203.0.113.64/27 from ports 10000-20000,
@@ -117,92 +119,6 @@ struct Recorder : EventSink {
         return nullptr;
     }
 };
-
-Bytes v4udp(const char* src, unsigned sport, const char* dst, unsigned dport, const std::string& payload) {
-    test::V4 h;
-    const auto s = net::IpAddress::parse(src);
-    const auto d = net::IpAddress::parse(dst);
-    std::memcpy(h.src, s->bytes(), 4);
-    std::memcpy(h.dst, d->bytes(), 4);
-    return test::ipv4(h, test::udp(sport, dport, Bytes(payload.begin(), payload.end())));
-}
-
-Bytes v4tcp(const char* src, unsigned sport, const char* dst, unsigned dport, unsigned flags,
-            const std::string& payload, std::uint32_t seq = 0x01020304) {
-    test::V4 h;
-    h.protocol = 6;
-    const auto s = net::IpAddress::parse(src);
-    const auto d = net::IpAddress::parse(dst);
-    std::memcpy(h.src, s->bytes(), 4);
-    std::memcpy(h.dst, d->bytes(), 4);
-    Bytes t = test::tcp(sport, dport, flags, {}, Bytes(payload.begin(), payload.end()));
-    t[4] = static_cast<std::uint8_t>(seq >> 24);
-    t[5] = static_cast<std::uint8_t>(seq >> 16);
-    t[6] = static_cast<std::uint8_t>(seq >> 8);
-    t[7] = static_cast<std::uint8_t>(seq);
-    return test::ipv4(h, t);
-}
-
-Bytes v6udp(const char* src, unsigned sport, const char* dst, unsigned dport, const std::string& payload) {
-    test::V6 h;
-    const auto s = net::IpAddress::parse(src);
-    const auto d = net::IpAddress::parse(dst);
-    std::memcpy(h.src, s->bytes(), 16);
-    std::memcpy(h.dst, d->bytes(), 16);
-    return test::ipv6(h, test::udp(sport, dport, Bytes(payload.begin(), payload.end())));
-}
-
-std::string sdp(const std::string& addr, unsigned port, const std::string& extra = "", bool v6 = false) {
-    return "v=0\r\no=- 1 1 IN " + std::string(v6 ? "IP6 " : "IP4 ") + addr + "\r\ns=-\r\nc=IN " +
-           (v6 ? "IP6 " : "IP4 ") + addr + "\r\nt=0 0\r\nm=audio " + std::to_string(port) +
-           " RTP/AVP 0 8 101\r\n" + extra;
-}
-
-// A SIP request; `sdp_body` empty = no body.
-std::string request(const std::string& method, const std::string& ruri, const std::string& call_id,
-                    const std::string& from_tag, const std::string& to_tag, unsigned cseq,
-                    const std::string& sdp_body = "", const std::string& ua = "Yealink SIP-T46S 66.86.0.15",
-                    const std::string& extra = "") {
-    std::string m = method + " " + ruri + " SIP/2.0\r\n";
-    m += "Via: SIP/2.0/UDP 192.168.20.10:5060;branch=z9hG4bK" + call_id + std::to_string(cseq) + method + "\r\n";
-    m += "From: <sip:201@pbx.example.net>;tag=" + from_tag + "\r\n";
-    m += "To: <" + ruri + ">" + (to_tag.empty() ? "" : ";tag=" + to_tag) + "\r\n";
-    m += "Call-ID: " + call_id + "\r\n";
-    m += "CSeq: " + std::to_string(cseq) + " " + (method == "ACK" ? "ACK" : method) + "\r\n";
-    m += "Max-Forwards: 70\r\n";
-    m += "Contact: <sip:201@192.168.20.10:5060>\r\n";
-    if (!ua.empty()) m += "User-Agent: " + ua + "\r\n";
-    m += extra;
-    if (!sdp_body.empty()) m += "Content-Type: application/sdp\r\n";
-    m += "Content-Length: " + std::to_string(sdp_body.size()) + "\r\n\r\n" + sdp_body;
-    return m;
-}
-
-std::string response(unsigned code, const std::string& reason, const std::string& method, unsigned cseq,
-                     const std::string& call_id, const std::string& to_tag, const std::string& sdp_body = "",
-                     const std::string& extra = "") {
-    std::string m = "SIP/2.0 " + std::to_string(code) + " " + reason + "\r\n";
-    m += "Via: SIP/2.0/UDP 192.168.20.10:5060;branch=z9hG4bKx\r\n";
-    m += "From: <sip:201@pbx.example.net>;tag=f1\r\n";
-    m += "To: <sip:x@pbx.example.net>" + (to_tag.empty() ? "" : ";tag=" + to_tag) + "\r\n";
-    m += "Call-ID: " + call_id + "\r\n";
-    m += "CSeq: " + std::to_string(cseq) + " " + method + "\r\n";
-    m += extra;
-    if (!sdp_body.empty()) m += "Content-Type: application/sdp\r\n";
-    m += "Content-Length: " + std::to_string(sdp_body.size()) + "\r\n\r\n" + sdp_body;
-    return m;
-}
-
-// A minimal RTP packet: version 2, PCMU, 160 bytes of payload.
-std::string rtp(unsigned seq = 1) {
-    std::string p(12 + 160, '\xff');
-    p[0] = '\x80';
-    p[1] = '\x00';
-    p[2] = static_cast<char>(seq >> 8);
-    p[3] = static_cast<char>(seq);
-    std::memset(&p[4], 0, 8);
-    return p;
-}
 
 constexpr const char* kHandset = "192.168.20.10";
 constexpr const char* kHandset2 = "192.168.20.11";

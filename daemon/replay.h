@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// `voipguard replay`: the inspection engine offline over captures, with the
+// capture's timestamps as the clock. What a managed-service engineer runs to
+// test a policy against a capture from a site before deploying it.
+//
+// Every frame is treated as the daemon would see it: IP fragments are
+// reassembled first (the kernel does that before the queue; the verdict of a
+// datagram is reported on the frame that completed it), SIP over TCP is
+// reassembled per stream, and packets the kernel would drop before the queue
+// are still parsed when they are SIP, so scanner events are reported as the
+// daemon reports them from sampled drops.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "config/policy.h"
+#include "filters/net/ip_address.h"
+
+namespace vg::daemon {
+
+struct ReplayOptions {
+    std::vector<std::string> captures;
+    std::vector<net::Cidr> inside;   // extra handset networks for this run (--inside)
+    bool json = false;
+    bool quiet = false;              // summary only
+};
+
+struct ReplaySummary {
+    std::uint64_t packets = 0;
+    std::uint64_t accept = 0;
+    std::uint64_t drop = 0;
+    std::map<std::string, std::uint64_t> reasons;
+    std::uint64_t sip_messages = 0;
+    std::map<std::string, std::uint64_t> sip_methods;
+    std::map<std::string, std::uint64_t> sip_responses;
+    std::uint64_t dialogs = 0;
+    std::uint64_t pinholes_opened = 0;
+    std::uint64_t pinholes_closed = 0;
+    std::map<std::string, std::uint64_t> events;
+    std::uint64_t handsets = 0;
+};
+
+// Runs the engine over every capture in order (one engine: state carries
+// over from one file to the next). Writes per-packet lines and the summary
+// to `out`. Returns 0, or 2 with a message on `err` when a capture cannot be
+// read or the policy cannot be compiled.
+int run_replay(const config::Policy& policy, const ReplayOptions& options, std::ostream& out, std::ostream& err,
+               ReplaySummary* summary = nullptr);
+
+}  // namespace vg::daemon
