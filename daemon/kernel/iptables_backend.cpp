@@ -1,0 +1,593 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "daemon/kernel/iptables_backend.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <map>
+#include <sstream>
+#include <string_view>
+#include <utility>
+
+#include "filters/util/text.h"
+
+namespace vg::kernel {
+
+namespace ipt {
+
+namespace {
+
+const char* suffix(net::Family f) { return f == net::Family::v6 ? "6" : "4"; }
+const char* ipset_family(net::Family f) { return f == net::Family::v6 ? "inet6" : "inet"; }
+
+std::string set_name(const std::string& name, const char* what, net::Family f) {
+    return name + "-" + what + suffix(f);
+}
+std::string static_set_name(const std::string& name, std::size_t index, net::Family f) {
+    return name + "-static" + std::to_string(index + 1) + "-" + suffix(f);
+}
+
+// Element text for ipset: hash:net refuses a /0, so it becomes two /1.
+std::vector<std::string> net_elements(const net::Cidr& c) {
+    if (c.prefix > 0) return {prefix_text(c)};
+    if (c.network.is_v4()) return {"0.0.0.0/1", "128.0.0.0/1"};
+    return {"::/1", "8000::/1"};
+}
+
+std::string port_text(std::uint16_t first, std::uint16_t last) {
+    return first == last ? std::to_string(first) : std::to_string(first) + "-" + std::to_string(last);
+}
+
+SetDef net_set(const std::string& set, net::Family family, const std::vector<net::Cidr>& prefixes) {
+    SetDef d;
+    d.name = set;
+    d.type = "hash:net";
+    d.family = family;
+    for (const auto& c : minimal_prefixes(prefixes)) {
+        if (c.network.family() != family) continue;
+        for (auto& e : net_elements(c)) d.elements.push_back(std::move(e));
+    }
+    d.maxelem = std::max<std::size_t>(65536, d.elements.size());
+    return d;
+}
+
+// hash:net,port stores one element per port of a range.
+SetDef service_set(const std::string& set, net::Family family, const std::vector<ServiceEntry>& entries) {
+    SetDef d;
+    d.name = set;
+    d.type = "hash:net,port";
+    d.family = family;
+    std::size_t count = 0;
+    for (const auto& e : disjoint_services(entries)) {
+        if (e.source.network.family() != family) continue;
+        for (const auto& n : net_elements(e.source)) {
+            d.elements.push_back(n + "," + to_string(e.protocol) + ":" + port_text(e.first_port, e.last_port));
+            count += std::size_t{e.last_port} - e.first_port + 1;
+        }
+    }
+    d.maxelem = std::max<std::size_t>(65536, count);
+    return d;
+}
+
+// Static media entries grouped by port range, in range order.
+std::vector<std::pair<std::pair<std::uint16_t, std::uint16_t>, std::vector<net::Cidr>>> static_groups(
+    const RuleSpec& spec) {
+    std::map<std::pair<std::uint16_t, std::uint16_t>, std::vector<net::Cidr>> groups;
+    for (const auto& e : static_media_entries(spec)) groups[{e.first_port, e.last_port}].push_back(e.source);
+    return {groups.begin(), groups.end()};
+}
+
+// Splits an iptables-save line into words; "quoted words" lose their quotes.
+std::vector<std::string> words(std::string_view line) {
+    std::vector<std::string> out;
+    std::size_t i = 0;
+    while (i < line.size()) {
+        while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+        if (i >= line.size()) break;
+        std::string w;
+        if (line[i] == '"') {
+            ++i;
+            while (i < line.size() && line[i] != '"') {
+                if (line[i] == '\\' && i + 1 < line.size()) ++i;
+                w += line[i++];
+            }
+            ++i;
+        } else {
+            while (i < line.size() && line[i] != ' ' && line[i] != '\t') w += line[i++];
+        }
+        out.push_back(std::move(w));
+    }
+    return out;
+}
+
+std::vector<std::string_view> lines_of(std::string_view text) {
+    std::vector<std::string_view> out;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        std::size_t end = text.find('\n', start);
+        if (end == std::string_view::npos) end = text.size();
+        out.push_back(text.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
+
+bool is_ours(const ChainNames& c, std::string_view chain) {
+    return chain == c.fwd || chain == c.in || chain == c.out || chain == c.post;
+}
+
+// "[12:3456] -A ..." -> counters and the rest.
+std::string_view strip_counters(std::string_view line, std::uint64_t* packets, std::uint64_t* bytes) {
+    if (line.empty() || line[0] != '[') return line;
+    const auto close = line.find(']');
+    if (close == std::string_view::npos) return line;
+    const std::string inner(line.substr(1, close - 1));
+    std::uint64_t p = 0, b = 0;
+    if (std::sscanf(inner.c_str(), "%" SCNu64 ":%" SCNu64, &p, &b) == 2) {
+        if (packets) *packets = p;
+        if (bytes) *bytes = b;
+    }
+    line.remove_prefix(close + 1);
+    while (!line.empty() && line[0] == ' ') line.remove_prefix(1);
+    return line;
+}
+
+void multiport_rules(std::ostringstream& o, const std::string& chain, const std::string& match,
+                     const std::vector<std::uint16_t>& ports, const std::string& target) {
+    // xt_multiport takes at most 15 ports per rule.
+    for (const char* proto : {"udp", "tcp"}) {
+        for (std::size_t i = 0; i < ports.size(); i += 15) {
+            std::string list;
+            for (std::size_t j = i; j < ports.size() && j < i + 15; ++j) {
+                if (!list.empty()) list += ',';
+                list += std::to_string(ports[j]);
+            }
+            o << "-A " << chain << " -p " << proto << match << " -m multiport --ports " << list << target << "\n";
+        }
+    }
+}
+
+}  // namespace
+
+ChainNames chain_names(const std::string& name) {
+    return {name + "-fwd", name + "-in", name + "-out", name + "-post"};
+}
+
+std::string staging_name(const std::string& set_name) { return set_name + "-new"; }
+
+std::vector<SetDef> sets_for(const RuleSpec& spec, bool ipv6) {
+    std::vector<SetDef> out;
+    std::vector<net::Family> fams{net::Family::v4};
+    if (ipv6) fams.push_back(net::Family::v6);
+    const auto groups = static_groups(spec);
+    for (const auto f : fams) {
+        out.push_back(net_set(set_name(spec.name, "handsets", f), f, spec.handsets));
+        out.push_back(net_set(set_name(spec.name, "pbx-sig", f), f, spec.pbx_signalling));
+        out.push_back(net_set(set_name(spec.name, "pbx-media", f), f, spec.pbx_media));
+        out.push_back(service_set(set_name(spec.name, "support", f), f, spec.support));
+        if (spec.egress_allow_list) out.push_back(service_set(set_name(spec.name, "egress", f), f, spec.egress));
+        for (std::size_t i = 0; i < groups.size(); ++i)
+            out.push_back(net_set(static_set_name(spec.name, i, f), f, groups[i].second));
+    }
+    return out;
+}
+
+std::vector<SetState> parse_ipset_list(const std::string& text) {
+    std::vector<SetState> out;
+    for (auto line : lines_of(text)) {
+        if (text::starts_with(line, "Name:")) {
+            out.push_back(SetState{});
+            out.back().name = std::string(text::trim_wsp(line.substr(5)));
+        } else if (!out.empty() && text::starts_with(line, "Type:")) {
+            out.back().type = std::string(text::trim_wsp(line.substr(5)));
+        } else if (!out.empty() && text::starts_with(line, "Header:")) {
+            const auto w = words(line.substr(7));
+            for (std::size_t i = 0; i + 1 < w.size(); ++i)
+                if (w[i] == "family") out.back().family = w[i + 1];
+        }
+    }
+    return out;
+}
+
+std::vector<std::string> our_sets(const std::string& name, const std::vector<SetState>& existing) {
+    // Exactly the names sets_for() and staging_name() make.
+    const std::string prefix = name + "-";
+    std::vector<std::string> out;
+    for (const auto& s : existing) {
+        if (s.name.compare(0, prefix.size(), prefix) != 0) continue;
+        std::string rest = s.name.substr(prefix.size());
+        if (rest.size() > 4 && rest.compare(rest.size() - 4, 4, "-new") == 0) rest.resize(rest.size() - 4);
+        if (rest.empty() || (rest.back() != '4' && rest.back() != '6')) continue;
+        rest.pop_back();
+        bool match = rest == "handsets" || rest == "pbx-sig" || rest == "pbx-media" || rest == "support" ||
+                     rest == "egress";
+        if (!match && rest.size() > 7 && rest.compare(0, 6, "static") == 0 && rest.back() == '-') {
+            const std::string digits = rest.substr(6, rest.size() - 7);
+            match = !digits.empty() && digits.find_first_not_of("0123456789") == std::string::npos;
+        }
+        if (match) out.push_back(s.name);
+    }
+    return out;
+}
+
+bool sets_compatible(const std::vector<SetDef>& wanted, const std::vector<SetState>& existing,
+                     std::string& mismatch) {
+    for (const auto& w : wanted) {
+        for (const auto& e : existing) {
+            if (e.name != w.name) continue;
+            if (e.type != w.type || e.family != ipset_family(w.family)) {
+                mismatch = "set " + e.name + " is " + e.type + " family " + e.family + ", needs " + w.type +
+                           " family " + ipset_family(w.family);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+std::string render_ipset_stage(const std::vector<SetDef>& wanted, const std::vector<SetState>& existing) {
+    std::ostringstream o;
+    auto exists = [&](const std::string& n) {
+        return std::any_of(existing.begin(), existing.end(), [&](const SetState& s) { return s.name == n; });
+    };
+    for (const auto& w : wanted) {
+        const std::string header = " " + w.type + " family " + ipset_family(w.family) +
+                                   " hashsize 64 maxelem " + std::to_string(w.maxelem);
+        const std::string staging = staging_name(w.name);
+        if (exists(staging)) o << "destroy " << staging << "\n";
+        if (!exists(w.name)) o << "create " << w.name << header << "\n";
+        o << "create " << staging << header << "\n";
+        for (const auto& e : w.elements) o << "add -exist " << staging << " " << e << "\n";
+    }
+    return o.str();
+}
+
+std::string render_ipset_swap(const std::vector<SetDef>& wanted) {
+    std::ostringstream o;
+    for (const auto& w : wanted) {
+        o << "swap " << staging_name(w.name) << " " << w.name << "\n";
+        o << "destroy " << staging_name(w.name) << "\n";
+    }
+    return o.str();
+}
+
+std::string render_ipset_destroy(const std::vector<std::string>& names) {
+    std::ostringstream o;
+    for (const auto& n : names) o << "destroy " << n << "\n";
+    return o.str();
+}
+
+TableState parse_table(const std::string& save_text, const std::string& name) {
+    const ChainNames c = chain_names(name);
+    TableState st;
+    for (auto line : lines_of(save_text)) {
+        line = strip_counters(line, nullptr, nullptr);
+        if (!line.empty() && line[0] == ':') {
+            const auto w = words(line.substr(1));
+            if (!w.empty() && is_ours(c, w[0])) st.chains.push_back(w[0]);
+            continue;
+        }
+        if (line.compare(0, 3, "-A ") != 0) continue;
+        const auto w = words(line);
+        if (w.size() < 2 || is_ours(c, w[1])) continue;
+        for (std::size_t i = 2; i + 1 < w.size(); ++i) {
+            if ((w[i] == "-j" || w[i] == "-g" || w[i] == "--jump" || w[i] == "--goto") && is_ours(c, w[i + 1])) {
+                st.references.emplace_back(line.substr(3));
+                break;
+            }
+        }
+    }
+    return st;
+}
+
+std::string render_rules(const RuleSpec& spec, net::Family family, const TableState& existing) {
+    const ChainNames c = chain_names(spec.name);
+    const char* s = suffix(family);
+    const std::string mark = mark_text(spec.verified_mark);
+    const std::string mm = mark + "/" + mark;
+    const std::string handsets = spec.name + "-handsets" + s;
+    const std::string sig = spec.name + "-pbx-sig" + s;
+    const std::string media = spec.name + "-pbx-media" + s;
+    const std::string support = spec.name + "-support" + s;
+    const std::string egress = spec.name + "-egress" + s;
+    std::string queue = " -m comment --comment " + spec.name + ":queue -j NFQUEUE --queue-num " +
+                        std::to_string(spec.queue);
+    if (spec.fail_open) queue += " --queue-bypass";
+    const std::string set_mark = " -j MARK --set-xmark " + mm;
+
+    std::ostringstream o;
+    o << "*mangle\n";
+    for (const auto* chain : {&c.fwd, &c.in, &c.out, &c.post}) o << ":" << *chain << " - [0:0]\n";
+    for (const auto& r : existing.references) o << "-D " << r << "\n";
+    o << "-I FORWARD 1 -j " << c.fwd << "\n";
+    o << "-I POSTROUTING 1 -j " << c.post << "\n";
+
+    // Forward: verified flows, traffic that is not the handsets' and traffic
+    // between handset networks go on; the rest by direction.
+    o << "-A " << c.fwd << " -m connmark --mark " << mm << " -j RETURN\n";
+    o << "-A " << c.fwd << " -m set --match-set " << handsets << " dst -m set ! --match-set " << handsets
+      << " src -j " << c.in << "\n";
+    o << "-A " << c.fwd << " -m set --match-set " << handsets << " src -m set ! --match-set " << handsets
+      << " dst -j " << c.out << "\n";
+
+    // Towards the handsets. SIP ports match as source or destination port
+    // (replies to a handset's TCP connection arrive on its ephemeral port).
+    multiport_rules(o, c.in, " -m set --match-set " + sig + " src", spec.sip_ports, queue);
+    o << "-A " << c.in << " -m set --match-set " << support << " src,dst" << set_mark << "\n";
+    o << "-A " << c.in << " -m set --match-set " << support << " src,dst -j RETURN\n";
+    // The static allowance comes before the media queue rule, which would
+    // otherwise take every packet it covers.
+    const auto groups = static_groups(spec);
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+        const std::string match = " -p udp -m udp --sport " + std::to_string(groups[i].first.first) + ":" +
+                                  std::to_string(groups[i].first.second) + " -m set --match-set " +
+                                  static_set_name(spec.name, i, family) + " src";
+        o << "-A " << c.in << match << set_mark << "\n";
+        o << "-A " << c.in << match << " -j RETURN\n";
+    }
+    o << "-A " << c.in << " -p udp -m set --match-set " << media << " src" << queue << "\n";
+    // Return traffic of flows the handsets opened comes after the media
+    // rule: media a handset sent first must still be verified by the
+    // engine, so that its pinhole (and the conntrack entry the daemon
+    // deletes when the call ends) governs it, not the reply direction.
+    o << "-A " << c.in << " -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY -j RETURN\n";
+    const auto drop = [&](const std::string& chain, const char* what) {
+        if (spec.nflog_rate_per_second > 0) {
+            o << "-A " << chain << " -m limit --limit " << spec.nflog_rate_per_second << "/second --limit-burst "
+              << std::max<std::uint32_t>(spec.nflog_burst, 1) << " -j NFLOG --nflog-group " << spec.nflog_group
+              << " --nflog-prefix " << nflog_prefix(spec.name, what) << "\n";
+        }
+        // Monitor mode: the same rule counts, without dropping.
+        o << "-A " << chain << " -m comment --comment " << spec.name << ":" << what;
+        if (!spec.monitor) o << " -j DROP";
+        o << "\n";
+    };
+    drop(c.in, "drop-in");
+
+    // From the handsets.
+    multiport_rules(o, c.out, "", spec.sip_ports, queue);
+    o << "-A " << c.out << " -p udp -m set --match-set " << media << " dst -j RETURN\n";
+    if (spec.egress_allow_list) {
+        o << "-A " << c.out << " -m set --match-set " << egress << " dst,dst -j RETURN\n";
+        drop(c.out, "drop-out");
+    }
+
+    // After the router's filter: the verdict's packet mark becomes the
+    // conntrack mark (no conntrack glue in queue verdicts needed).
+    o << "-A " << c.post << " -m mark --mark " << mm << " -j CONNMARK --save-mark --nfmask " << mark
+      << " --ctmask " << mark << "\n";
+    o << "COMMIT\n";
+    return o.str();
+}
+
+std::string render_removal(const TableState& existing) {
+    if (existing.empty()) return {};
+    std::ostringstream o;
+    o << "*mangle\n";
+    for (const auto& r : existing.references) o << "-D " << r << "\n";
+    for (const auto& chain : existing.chains) o << "-F " << chain << "\n";
+    for (const auto& chain : existing.chains) o << "-X " << chain << "\n";
+    o << "COMMIT\n";
+    return o.str();
+}
+
+void add_counters(const std::string& save_text, const std::string& name, Counters& into) {
+    const ChainNames c = chain_names(name);
+    const std::string queue = name + ":queue", drop_in = name + ":drop-in", drop_out = name + ":drop-out";
+    for (auto line : lines_of(save_text)) {
+        std::uint64_t packets = 0, bytes = 0;
+        line = strip_counters(line, &packets, &bytes);
+        if (line.compare(0, 3, "-A ") != 0) continue;
+        const auto w = words(line);
+        if (w.size() < 2 || (w[1] != c.in && w[1] != c.out)) continue;
+        for (std::size_t i = 2; i + 1 < w.size(); ++i) {
+            if (w[i] != "--comment") continue;
+            if (w[i + 1] == queue) {
+                into.queued_packets += packets;
+                into.queued_bytes += bytes;
+            } else if (w[i + 1] == drop_in) {
+                into.inbound_drop_packets += packets;
+                into.inbound_drop_bytes += bytes;
+            } else if (w[i + 1] == drop_out) {
+                into.egress_drop_packets += packets;
+                into.egress_drop_bytes += bytes;
+            }
+            break;
+        }
+    }
+}
+
+}  // namespace ipt
+
+IptablesBackend::IptablesBackend(std::string name, BackendOptions options)
+    : rules_name_(std::move(name)), options_(std::move(options)), runner_(runner_for(options_)) {}
+
+std::vector<IptablesBackend::Family> IptablesBackend::families() const {
+    std::vector<Family> out{{net::Family::v4, options_.iptables_save, options_.iptables_restore}};
+    if (options_.ipv6) out.push_back({net::Family::v6, options_.ip6tables_save, options_.ip6tables_restore});
+    return out;
+}
+
+bool IptablesBackend::run(const std::vector<std::string>& argv, const std::string& input, std::string* out,
+                          std::string& error) {
+    const ExecResult r = runner_(argv, input);
+    if (!r.ok()) {
+        error = describe(argv, r);
+        return false;
+    }
+    if (out) *out = r.out;
+    return true;
+}
+
+bool IptablesBackend::read_sets(std::vector<ipt::SetState>& sets, std::string& error) {
+    std::string out;
+    if (!run({options_.ipset, "list", "-t"}, {}, &out, error)) return false;
+    sets = ipt::parse_ipset_list(out);
+    return true;
+}
+
+bool IptablesBackend::check_spec(const RuleSpec& spec, std::string& error) const {
+    if (!validate(spec, error)) return false;
+    if (spec.name != rules_name_) {
+        error = "rule spec is named \"" + spec.name + "\", the backend \"" + rules_name_ + "\"";
+        return false;
+    }
+    if (!options_.ipv6) {
+        for (const auto& c : spec.handsets)
+            if (c.network.is_v6()) {
+                error = "handset network " + c.to_string() + " is IPv6, but ip6tables is not available";
+                return false;
+            }
+    }
+    return true;
+}
+
+bool IptablesBackend::apply_sets(const std::vector<ipt::SetDef>& wanted, const std::vector<ipt::SetState>& existing,
+                                 std::string& error) {
+    if (!run({options_.ipset, "restore"}, ipt::render_ipset_stage(wanted, existing), nullptr, error)) {
+        // Nothing the rules use changed; drop the half-filled staging sets
+        // and the sets created for this attempt.
+        std::vector<ipt::SetState> now;
+        std::string ignored;
+        if (read_sets(now, ignored)) {
+            std::vector<std::string> leftovers;
+            for (const auto& n : ipt::our_sets(rules_name_, now)) {
+                const bool existed = std::any_of(existing.begin(), existing.end(),
+                                                 [&](const ipt::SetState& s) { return s.name == n; });
+                if (!existed) leftovers.push_back(n);
+            }
+            if (!leftovers.empty())
+                run({options_.ipset, "restore"}, ipt::render_ipset_destroy(leftovers), nullptr, ignored);
+        }
+        return false;
+    }
+    return run({options_.ipset, "restore"}, ipt::render_ipset_swap(wanted), nullptr, error);
+}
+
+bool IptablesBackend::write_rules(const RuleSpec& spec, const Family& f, std::string& error) {
+    std::string save;
+    if (!run({f.save, "-c", "-t", "mangle"}, {}, &save, error)) return false;
+    // Flushing our chains resets their counters: keep what they counted.
+    Counters before;
+    ipt::add_counters(save, spec.name, before);
+    const std::string text = ipt::render_rules(spec, f.family, ipt::parse_table(save, spec.name));
+    if (!run({f.restore, "--noflush"}, text, nullptr, error)) return false;
+    base_ += before;
+    return true;
+}
+
+void IptablesBackend::destroy_unwanted_sets(const std::vector<ipt::SetDef>& wanted) {
+    std::vector<ipt::SetState> now;
+    std::string ignored;
+    if (!read_sets(now, ignored)) return;
+    std::vector<std::string> unwanted;
+    for (const auto& n : ipt::our_sets(rules_name_, now)) {
+        if (std::none_of(wanted.begin(), wanted.end(), [&](const ipt::SetDef& w) { return w.name == n; }))
+            unwanted.push_back(n);
+    }
+    // A set still referenced cannot go; it is retried at the next reload.
+    for (const auto& n : unwanted) run({options_.ipset, "destroy", n}, {}, nullptr, ignored);
+}
+
+bool IptablesBackend::install(const RuleSpec& spec, std::string& error) {
+    if (!check_spec(spec, error)) return false;
+    const auto wanted = ipt::sets_for(spec, options_.ipv6);
+    std::vector<ipt::SetState> existing;
+    if (!read_sets(existing, error)) return false;
+    std::string mismatch;
+    if (!ipt::sets_compatible(wanted, existing, mismatch)) {
+        // Left by another version: start from nothing.
+        std::string remove_error;
+        if (!remove(remove_error)) {
+            error = mismatch + "; removing it failed: " + remove_error;
+            return false;
+        }
+        if (!read_sets(existing, error)) return false;
+    }
+    base_ = Counters{};
+    installed_ = false;
+    if (!apply_sets(wanted, existing, error)) return false;
+    for (const auto& f : families()) {
+        if (!write_rules(spec, f, error)) {
+            std::string ignored;
+            remove(ignored);
+            return false;
+        }
+        installed_rules_[f.family == net::Family::v6 ? 1 : 0] = ipt::render_rules(spec, f.family);
+    }
+    base_ = Counters{};
+    destroy_unwanted_sets(wanted);
+    installed_ = true;
+    return true;
+}
+
+bool IptablesBackend::update(const RuleSpec& spec, std::string& error) {
+    if (!installed_) return install(spec, error);
+    if (!check_spec(spec, error)) return false;
+    const auto wanted = ipt::sets_for(spec, options_.ipv6);
+    std::vector<ipt::SetState> existing;
+    if (!read_sets(existing, error)) return false;
+    std::string mismatch;
+    if (!ipt::sets_compatible(wanted, existing, mismatch)) return install(spec, error);
+    if (!apply_sets(wanted, existing, error)) return false;
+    for (const auto& f : families()) {
+        std::string& installed = installed_rules_[f.family == net::Family::v6 ? 1 : 0];
+        std::string rules = ipt::render_rules(spec, f.family);
+        if (rules == installed) continue;
+        if (!write_rules(spec, f, error)) return false;
+        installed = std::move(rules);
+    }
+    destroy_unwanted_sets(wanted);
+    return true;
+}
+
+bool IptablesBackend::remove(std::string& error) {
+    bool ok = true;
+    for (const auto& f : families()) {
+        std::string save, e;
+        if (!run({f.save, "-t", "mangle"}, {}, &save, e)) {
+            if (ok) error = e;
+            ok = false;
+            continue;
+        }
+        const std::string text = ipt::render_removal(ipt::parse_table(save, rules_name_));
+        if (!text.empty() && !run({f.restore, "--noflush"}, text, nullptr, e)) {
+            if (ok) error = e;
+            ok = false;
+        }
+    }
+    std::vector<ipt::SetState> sets;
+    std::string e;
+    if (!read_sets(sets, e)) {
+        if (ok) error = e;
+        return false;
+    }
+    const auto ours = ipt::our_sets(rules_name_, sets);
+    if (!ours.empty() && !run({options_.ipset, "restore"}, ipt::render_ipset_destroy(ours), nullptr, e)) {
+        if (ok) error = e;
+        ok = false;
+    }
+    if (ok) {
+        installed_ = false;
+        installed_rules_ = {};
+        base_ = Counters{};
+    }
+    return ok;
+}
+
+bool IptablesBackend::read_counters(Counters& c) {
+    for (const auto& f : families()) {
+        std::string save, error;
+        if (!run({f.save, "-c", "-t", "mangle"}, {}, &save, error)) return false;
+        ipt::add_counters(save, rules_name_, c);
+    }
+    return true;
+}
+
+Counters IptablesBackend::counters() {
+    Counters c = base_;
+    c.ok = read_counters(c);
+    return c;
+}
+
+}  // namespace vg::kernel

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The iptables + ipset backend, for kernels without the nftables queue
+// statement. In the mangle table of iptables and ip6tables:
+//
+//   FORWARD     rule 1: -j NAME-fwd    (handset traffic: NAME-in / NAME-out)
+//   POSTROUTING rule 1: -j NAME-post   (packet mark -> conntrack mark)
+//
+// Allow-lists live in ipset sets (NAME-handsets4, NAME-pbx-sig6, ...), so a
+// reload swaps set contents (`ipset swap`) without touching rules. Rules are
+// written with `iptables-restore --noflush`: one transaction per family that
+// flushes and refills only our own chains and moves our two jumps to rule 1;
+// the router's rules are never flushed or edited. The rules only RETURN (the
+// packet continues to the router's filter rules), NFQUEUE, mark, NFLOG or
+// DROP; never ACCEPT.
+//
+// The text generators are public for the golden tests.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "daemon/kernel/backend.h"
+
+namespace vg::kernel {
+
+namespace ipt {
+
+struct ChainNames {
+    std::string fwd, in, out, post;
+};
+ChainNames chain_names(const std::string& name);
+
+// One ipset set the rules use.
+struct SetDef {
+    std::string name;                    // e.g. "voipguard-handsets4"
+    std::string type;                    // "hash:net" or "hash:net,port"
+    net::Family family = net::Family::v4;
+    std::vector<std::string> elements;   // ipset element syntax
+    std::size_t maxelem = 65536;
+};
+// Every set of the spec, both families (IPv4 only when !ipv6). The list of
+// names depends only on the policy's shape, not on addresses.
+std::vector<SetDef> sets_for(const RuleSpec& spec, bool ipv6);
+// Name a set is filled under before `ipset swap`.
+std::string staging_name(const std::string& set_name);
+
+// A set that exists in the kernel (`ipset list -t`).
+struct SetState {
+    std::string name, type, family;
+};
+std::vector<SetState> parse_ipset_list(const std::string& text);
+// Sets named like ours (final and staging names), whether wanted or not.
+std::vector<std::string> our_sets(const std::string& name, const std::vector<SetState>& existing);
+// True when every wanted set that exists has the type and family it needs.
+bool sets_compatible(const std::vector<SetDef>& wanted, const std::vector<SetState>& existing,
+                     std::string& mismatch);
+
+// `ipset restore` input: destroys leftover staging sets, creates missing
+// sets, creates and fills a staging set per wanted set.
+std::string render_ipset_stage(const std::vector<SetDef>& wanted, const std::vector<SetState>& existing);
+// `ipset restore` input: swaps every staging set into place, destroys them.
+std::string render_ipset_swap(const std::vector<SetDef>& wanted);
+std::string render_ipset_destroy(const std::vector<std::string>& names);
+
+// What of ours exists in one family's mangle table (iptables-save output).
+struct TableState {
+    std::vector<std::string> chains;       // our chains
+    std::vector<std::string> references;   // rules of other chains that jump to ours: "FORWARD -j voipguard-fwd"
+    bool empty() const { return chains.empty() && references.empty(); }
+};
+TableState parse_table(const std::string& save_text, const std::string& name);
+
+// iptables-restore --noflush input for one family: declares (creates or
+// flushes) our chains, deletes the jumps in `existing`, inserts ours at rule
+// 1 and fills our chains.
+std::string render_rules(const RuleSpec& spec, net::Family family, const TableState& existing = {});
+// iptables-restore --noflush input removing what `existing` lists; "" when
+// there is nothing.
+std::string render_removal(const TableState& existing);
+
+// Adds the counters of our rules in `iptables-save -c` output to `into`.
+void add_counters(const std::string& save_text, const std::string& name, Counters& into);
+
+}  // namespace ipt
+
+class IptablesBackend final : public RuleBackend {
+public:
+    IptablesBackend(std::string name, BackendOptions options = {});
+
+    std::string name() const override { return "iptables"; }
+    bool install(const RuleSpec& spec, std::string& error) override;
+    bool update(const RuleSpec& spec, std::string& error) override;
+    bool remove(std::string& error) override;
+    Counters counters() override;
+
+private:
+    struct Family {
+        net::Family family;
+        std::string save, restore;
+    };
+    std::vector<Family> families() const;
+    bool run(const std::vector<std::string>& argv, const std::string& input, std::string* out, std::string& error);
+    bool read_sets(std::vector<ipt::SetState>& sets, std::string& error);
+    bool apply_sets(const std::vector<ipt::SetDef>& wanted, const std::vector<ipt::SetState>& existing,
+                    std::string& error);
+    bool write_rules(const RuleSpec& spec, const Family& f, std::string& error);
+    void destroy_unwanted_sets(const std::vector<ipt::SetDef>& wanted);
+    bool check_spec(const RuleSpec& spec, std::string& error) const;
+    bool read_counters(Counters& c);
+
+    std::string rules_name_;
+    BackendOptions options_;
+    CommandRunner runner_;
+    bool installed_ = false;
+    std::array<std::string, 2> installed_rules_;   // render_rules(spec, family) per family (v4, v6)
+    Counters base_;                                 // counts of rules that were rewritten
+};
+
+}  // namespace vg::kernel

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// What the daemon asks the kernel to do, independent of the rule backend
+// (nftables or iptables + ipset). Built from the policy by
+// rule_spec_from_policy(); a backend turns it into its own ruleset, installs
+// it atomically, updates only the sets on reload, and removes everything it
+// installed on shutdown.
+//
+// The packet path (see README "Kernel rules"):
+//   forward hook, mangle priority (before the router's filter rules):
+//     not to/from a handset network            -> continue (not ours)
+//     both ends in handset networks            -> continue
+//     conntrack mark has `verified_mark`       -> continue (fast path)
+//   towards the handsets:
+//     SIP ports from a PBX signalling address  -> NFQUEUE
+//     support address to its listed port      -> set `verified_mark`, continue
+//     [static_media: from PBX media addresses and ports -> set mark, continue]
+//     UDP from a PBX media address             -> NFQUEUE (first packets of media;
+//       this comes BEFORE the return-traffic rule: media the handset sent
+//       first must still be verified by the engine, so that its pinhole, and
+//       the conntrack entry the daemon deletes at BYE, govern it)
+//     reply direction of a handset-initiated
+//       connection (ESTABLISHED/RELATED)       -> continue
+//     anything else                            -> NFLOG (rate-limited sample), DROP (counted)
+//   from the handsets:
+//     to SIP ports (UDP and TCP)               -> NFQUEUE (egress control, toll fraud)
+//     UDP to a PBX media address               -> continue
+//     egress allow-list (when enabled)         -> continue if listed, else NFLOG + DROP
+//     anything else                            -> continue
+//   postrouting hook, after the router's filter: packet mark `verified_mark`
+//     -> copied to the conntrack mark (the queue verdict sets the packet mark;
+//        kernels without CONFIG_NETFILTER_NETLINK_GLUE_CT cannot set the
+//        conntrack mark from the verdict directly).
+// The daemon's rules never accept: they drop or let the packet continue to
+// the router's own firewall.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "filters/net/ip_address.h"
+
+namespace vg::kernel {
+
+enum class L4 : std::uint8_t { tcp, udp };
+
+struct ServiceEntry {
+    net::Cidr source;          // support address / egress destination
+    L4 protocol = L4::tcp;
+    std::uint16_t first_port = 0;
+    std::uint16_t last_port = 0;
+};
+
+struct RuleSpec {
+    std::string name = "voipguard";      // table / chain / set name prefix
+    std::uint16_t queue = 0;             // NFQUEUE number
+    bool fail_open = true;               // policy on_failure: open (bypass + fail-open)
+    bool monitor = false;                // mode: monitor: the kernel drops nothing either
+    std::uint32_t verified_mark = 0x20000000;  // one bit, also the mask
+    std::uint16_t nflog_group = 5060;    // samples of kernel drops
+    std::uint32_t nflog_rate_per_second = 10;   // sample budget
+    std::uint32_t nflog_burst = 20;
+
+    std::vector<net::Cidr> handsets;
+    std::vector<net::Cidr> pbx_signalling;
+    std::vector<net::Cidr> pbx_media;
+    std::vector<std::uint16_t> sip_ports;
+    std::vector<ServiceEntry> support;   // to handset ports
+    bool egress_allow_list = false;
+    std::vector<ServiceEntry> egress;    // from handsets, when egress_allow_list
+    // Static media allowance (SRTP/TLS without readable SDP).
+    bool static_media = false;
+    std::uint16_t static_media_first_port = 0;
+    std::uint16_t static_media_last_port = 0;
+    // Per PBX: its media prefixes with its own media port range (UDP source
+    // ports). When empty, backends use pbx_media x first..last port above;
+    // rule_spec_from_policy() fills this list and sets first..last to the
+    // smallest range covering every PBX's range. The backends check the
+    // static allowance before the "UDP from a PBX media address -> NFQUEUE"
+    // rule, which would otherwise take every packet it covers.
+    std::vector<ServiceEntry> static_media_sources;
+};
+
+// Checks what every backend relies on: the name is 1..16 characters
+// [A-Za-z][A-Za-z0-9_]* (it prefixes chain, set and table names), the mark is
+// not 0, port ranges are ordered, the prefix lists are not empty where the
+// packet path needs them (handsets). Returns false with the reason.
+bool validate(const RuleSpec& spec, std::string& error);
+
+// The prefixes sorted (IPv4 first), without duplicates and without prefixes
+// inside another one of the list: the same addresses, and valid elements of
+// an nftables interval set (which refuses overlaps).
+std::vector<net::Cidr> minimal_prefixes(std::vector<net::Cidr> prefixes);
+
+// The same (address, protocol, port) space as `entries`, as entries that do
+// not overlap one another (nftables concatenated interval sets refuse
+// overlaps), sorted by family, protocol, port range, address.
+std::vector<ServiceEntry> disjoint_services(const std::vector<ServiceEntry>& entries);
+
+// The static media allowance as entries (empty unless spec.static_media):
+// static_media_sources, or pbx_media x first..last when that list is empty.
+std::vector<ServiceEntry> static_media_entries(const RuleSpec& spec);
+
+// "192.0.2.1" for a host prefix, "192.0.2.0/24" otherwise.
+std::string prefix_text(const net::Cidr& c);
+
+const char* to_string(L4 protocol);
+
+}  // namespace vg::kernel
+
+namespace vg::config {
+struct Policy;
+}
+
+namespace vg::kernel {
+
+// The rule spec of a policy: handset networks, PBX signalling and media
+// prefixes (media.addresses, or the PBX's addresses where media.addresses is
+// absent), SIP ports, support and egress entries (one per prefix and port),
+// the static media allowance, mode and on_failure. `base` supplies what the
+// policy does not set (name, mark, NFLOG group and budget).
+RuleSpec rule_spec_from_policy(const config::Policy& policy, std::uint16_t queue, RuleSpec base = {});
+
+}  // namespace vg::kernel

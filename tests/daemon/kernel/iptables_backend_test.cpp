@@ -1,0 +1,599 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "daemon/kernel/iptables_backend.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/daemon/kernel/kernel_test_util.h"
+
+namespace vg::kernel {
+namespace {
+
+using test::cidr;
+using test::representative_spec;
+using test::service;
+
+std::size_t count(const std::string& haystack, const std::string& needle) {
+    std::size_t n = 0;
+    for (auto pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + 1)) ++n;
+    return n;
+}
+
+// The golden rule text of the representative spec: IPv4 + IPv6 handsets, two
+// PBXs, SIP on 5060/5061, support, egress allow-list, queue 3, fail open.
+constexpr const char* kRulesV4 = R"(*mangle
+:voipguard-fwd - [0:0]
+:voipguard-in - [0:0]
+:voipguard-out - [0:0]
+:voipguard-post - [0:0]
+-I FORWARD 1 -j voipguard-fwd
+-I POSTROUTING 1 -j voipguard-post
+-A voipguard-fwd -m connmark --mark 0x20000000/0x20000000 -j RETURN
+-A voipguard-fwd -m set --match-set voipguard-handsets4 dst -m set ! --match-set voipguard-handsets4 src -j voipguard-in
+-A voipguard-fwd -m set --match-set voipguard-handsets4 src -m set ! --match-set voipguard-handsets4 dst -j voipguard-out
+-A voipguard-in -p udp -m set --match-set voipguard-pbx-sig4 src -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-in -p tcp -m set --match-set voipguard-pbx-sig4 src -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-in -m set --match-set voipguard-support4 src,dst -j MARK --set-xmark 0x20000000/0x20000000
+-A voipguard-in -m set --match-set voipguard-support4 src,dst -j RETURN
+-A voipguard-in -p udp -m set --match-set voipguard-pbx-media4 src -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-in -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY -j RETURN
+-A voipguard-in -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-in
+-A voipguard-in -m comment --comment voipguard:drop-in -j DROP
+-A voipguard-out -p udp -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-out -p tcp -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-out -p udp -m set --match-set voipguard-pbx-media4 dst -j RETURN
+-A voipguard-out -m set --match-set voipguard-egress4 dst,dst -j RETURN
+-A voipguard-out -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-out
+-A voipguard-out -m comment --comment voipguard:drop-out -j DROP
+-A voipguard-post -m mark --mark 0x20000000/0x20000000 -j CONNMARK --save-mark --nfmask 0x20000000 --ctmask 0x20000000
+COMMIT
+)";
+
+constexpr const char* kRulesV6 = R"(*mangle
+:voipguard-fwd - [0:0]
+:voipguard-in - [0:0]
+:voipguard-out - [0:0]
+:voipguard-post - [0:0]
+-I FORWARD 1 -j voipguard-fwd
+-I POSTROUTING 1 -j voipguard-post
+-A voipguard-fwd -m connmark --mark 0x20000000/0x20000000 -j RETURN
+-A voipguard-fwd -m set --match-set voipguard-handsets6 dst -m set ! --match-set voipguard-handsets6 src -j voipguard-in
+-A voipguard-fwd -m set --match-set voipguard-handsets6 src -m set ! --match-set voipguard-handsets6 dst -j voipguard-out
+-A voipguard-in -p udp -m set --match-set voipguard-pbx-sig6 src -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-in -p tcp -m set --match-set voipguard-pbx-sig6 src -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-in -m set --match-set voipguard-support6 src,dst -j MARK --set-xmark 0x20000000/0x20000000
+-A voipguard-in -m set --match-set voipguard-support6 src,dst -j RETURN
+-A voipguard-in -p udp -m set --match-set voipguard-pbx-media6 src -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-in -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY -j RETURN
+-A voipguard-in -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-in
+-A voipguard-in -m comment --comment voipguard:drop-in -j DROP
+-A voipguard-out -p udp -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-out -p tcp -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-out -p udp -m set --match-set voipguard-pbx-media6 dst -j RETURN
+-A voipguard-out -m set --match-set voipguard-egress6 dst,dst -j RETURN
+-A voipguard-out -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-out
+-A voipguard-out -m comment --comment voipguard:drop-out -j DROP
+-A voipguard-post -m mark --mark 0x20000000/0x20000000 -j CONNMARK --save-mark --nfmask 0x20000000 --ctmask 0x20000000
+COMMIT
+)";
+
+constexpr const char* kIpsetStage = R"(create voipguard-handsets4 hash:net family inet hashsize 64 maxelem 65536
+create voipguard-handsets4-new hash:net family inet hashsize 64 maxelem 65536
+add -exist voipguard-handsets4-new 192.168.20.0/24
+create voipguard-pbx-sig4 hash:net family inet hashsize 64 maxelem 65536
+create voipguard-pbx-sig4-new hash:net family inet hashsize 64 maxelem 65536
+add -exist voipguard-pbx-sig4-new 198.51.100.128/28
+add -exist voipguard-pbx-sig4-new 203.0.113.10
+create voipguard-pbx-media4 hash:net family inet hashsize 64 maxelem 65536
+create voipguard-pbx-media4-new hash:net family inet hashsize 64 maxelem 65536
+add -exist voipguard-pbx-media4-new 198.51.100.128/28
+add -exist voipguard-pbx-media4-new 203.0.113.64/27
+create voipguard-support4 hash:net,port family inet hashsize 64 maxelem 65536
+create voipguard-support4-new hash:net,port family inet hashsize 64 maxelem 65536
+add -exist voipguard-support4-new 198.51.100.7,tcp:22
+add -exist voipguard-support4-new 198.51.100.7,tcp:443
+create voipguard-egress4 hash:net,port family inet hashsize 64 maxelem 65536
+create voipguard-egress4-new hash:net,port family inet hashsize 64 maxelem 65536
+add -exist voipguard-egress4-new 0.0.0.0/1,tcp:443
+add -exist voipguard-egress4-new 128.0.0.0/1,tcp:443
+add -exist voipguard-egress4-new 192.0.2.123,udp:123
+create voipguard-handsets6 hash:net family inet6 hashsize 64 maxelem 65536
+create voipguard-handsets6-new hash:net family inet6 hashsize 64 maxelem 65536
+add -exist voipguard-handsets6-new fd00:20::/64
+create voipguard-pbx-sig6 hash:net family inet6 hashsize 64 maxelem 65536
+create voipguard-pbx-sig6-new hash:net family inet6 hashsize 64 maxelem 65536
+add -exist voipguard-pbx-sig6-new 2001:db8:10::10
+create voipguard-pbx-media6 hash:net family inet6 hashsize 64 maxelem 65536
+create voipguard-pbx-media6-new hash:net family inet6 hashsize 64 maxelem 65536
+add -exist voipguard-pbx-media6-new 2001:db8:10::/64
+create voipguard-support6 hash:net,port family inet6 hashsize 64 maxelem 65536
+create voipguard-support6-new hash:net,port family inet6 hashsize 64 maxelem 65536
+add -exist voipguard-support6-new 2001:db8:99::7,tcp:22
+create voipguard-egress6 hash:net,port family inet6 hashsize 64 maxelem 65536
+create voipguard-egress6-new hash:net,port family inet6 hashsize 64 maxelem 65536
+add -exist voipguard-egress6-new 2001:db8:1::/48,tcp:8000-8080
+)";
+
+constexpr const char* kIpsetSwap = R"(swap voipguard-handsets4-new voipguard-handsets4
+destroy voipguard-handsets4-new
+swap voipguard-pbx-sig4-new voipguard-pbx-sig4
+destroy voipguard-pbx-sig4-new
+swap voipguard-pbx-media4-new voipguard-pbx-media4
+destroy voipguard-pbx-media4-new
+swap voipguard-support4-new voipguard-support4
+destroy voipguard-support4-new
+swap voipguard-egress4-new voipguard-egress4
+destroy voipguard-egress4-new
+swap voipguard-handsets6-new voipguard-handsets6
+destroy voipguard-handsets6-new
+swap voipguard-pbx-sig6-new voipguard-pbx-sig6
+destroy voipguard-pbx-sig6-new
+swap voipguard-pbx-media6-new voipguard-pbx-media6
+destroy voipguard-pbx-media6-new
+swap voipguard-support6-new voipguard-support6
+destroy voipguard-support6-new
+swap voipguard-egress6-new voipguard-egress6
+destroy voipguard-egress6-new
+)";
+
+TEST(IptablesRender, RulesForIpv4MatchTheGoldenText) {
+    EXPECT_EQ(ipt::render_rules(representative_spec(), net::Family::v4), kRulesV4);
+}
+
+TEST(IptablesRender, RulesForIpv6UseTheInet6SetsAndMatchTheGoldenText) {
+    EXPECT_EQ(ipt::render_rules(representative_spec(), net::Family::v6), kRulesV6);
+}
+
+TEST(IptablesRender, NoVariantEverAccepts) {
+    for (const bool monitor : {false, true})
+        for (const bool fail_open : {false, true})
+            for (const bool egress : {false, true})
+                for (const bool static_media : {false, true}) {
+                    RuleSpec s = representative_spec();
+                    s.monitor = monitor;
+                    s.fail_open = fail_open;
+                    s.egress_allow_list = egress;
+                    s.static_media = static_media;
+                    s.static_media_first_port = 10000;
+                    s.static_media_last_port = 20000;
+                    for (const auto f : {net::Family::v4, net::Family::v6}) {
+                        const std::string text = ipt::render_rules(s, f);
+                        EXPECT_EQ(text.find("ACCEPT"), std::string::npos);
+                        // Only our own chains are filled; the built-in chains
+                        // get exactly one inserted jump each.
+                        EXPECT_EQ(count(text, "-A FORWARD"), 0u);
+                        EXPECT_EQ(count(text, "-A POSTROUTING"), 0u);
+                        EXPECT_EQ(count(text, "-I FORWARD 1 -j voipguard-fwd\n"), 1u);
+                        EXPECT_EQ(count(text, "-I POSTROUTING 1 -j voipguard-post\n"), 1u);
+                        EXPECT_EQ(count(text, " -F"), 0u);
+                    }
+                }
+}
+
+TEST(IptablesRender, MonitorModeCountsWhatItWouldDropWithoutDropping) {
+    RuleSpec s = representative_spec();
+    s.monitor = true;
+    const std::string text = ipt::render_rules(s, net::Family::v4);
+    EXPECT_EQ(text.find("DROP"), std::string::npos);
+    EXPECT_NE(text.find("-A voipguard-in -m comment --comment voipguard:drop-in\n"), std::string::npos);
+    EXPECT_NE(text.find("-A voipguard-out -m comment --comment voipguard:drop-out\n"), std::string::npos);
+    // NFLOG samples are still taken.
+    EXPECT_EQ(count(text, "-j NFLOG"), 2u);
+}
+
+TEST(IptablesRender, FailClosedQueuesWithoutBypass) {
+    RuleSpec s = representative_spec();
+    s.fail_open = false;
+    const std::string text = ipt::render_rules(s, net::Family::v4);
+    EXPECT_EQ(text.find("--queue-bypass"), std::string::npos);
+    EXPECT_EQ(count(text, "-j NFQUEUE --queue-num 3\n"), 5u);
+}
+
+TEST(IptablesRender, OpenEgressEndsTheOutChainAfterTheMediaReturn) {
+    RuleSpec s = representative_spec();
+    s.egress_allow_list = false;
+    const std::string text = ipt::render_rules(s, net::Family::v4);
+    EXPECT_EQ(text.find("egress"), std::string::npos);
+    EXPECT_EQ(text.find("drop-out"), std::string::npos);
+    EXPECT_NE(text.find("-A voipguard-out -p udp -m set --match-set voipguard-pbx-media4 dst -j RETURN\n"
+                        "-A voipguard-post "),
+              std::string::npos);
+}
+
+TEST(IptablesRender, NoNflogRuleWithoutASampleBudget) {
+    RuleSpec s = representative_spec();
+    s.nflog_rate_per_second = 0;
+    EXPECT_EQ(ipt::render_rules(s, net::Family::v4).find("NFLOG"), std::string::npos);
+}
+
+TEST(IptablesRender, StaticMediaHasOneSetPerPortRangeBeforeTheMediaQueueRule) {
+    RuleSpec s = representative_spec();
+    s.static_media = true;
+    s.static_media_sources = {service("203.0.113.64/27", L4::udp, 10000, 20000),
+                              service("198.51.100.128/28", L4::udp, 30000, 31000),
+                              service("2001:db8:10::/64", L4::udp, 10000, 20000)};
+    const std::string text = ipt::render_rules(s, net::Family::v4);
+    const std::string expected =
+        "-A voipguard-in -m set --match-set voipguard-support4 src,dst -j RETURN\n"
+        "-A voipguard-in -p udp -m udp --sport 10000:20000 -m set --match-set voipguard-static1-4 src"
+        " -j MARK --set-xmark 0x20000000/0x20000000\n"
+        "-A voipguard-in -p udp -m udp --sport 10000:20000 -m set --match-set voipguard-static1-4 src -j RETURN\n"
+        "-A voipguard-in -p udp -m udp --sport 30000:31000 -m set --match-set voipguard-static2-4 src"
+        " -j MARK --set-xmark 0x20000000/0x20000000\n"
+        "-A voipguard-in -p udp -m udp --sport 30000:31000 -m set --match-set voipguard-static2-4 src -j RETURN\n"
+        "-A voipguard-in -p udp -m set --match-set voipguard-pbx-media4 src -m comment --comment voipguard:queue"
+        " -j NFQUEUE --queue-num 3 --queue-bypass\n"
+        "-A voipguard-in -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY -j RETURN\n";
+    EXPECT_NE(text.find(expected), std::string::npos) << text;
+
+    const auto sets = ipt::sets_for(s, true);
+    std::vector<std::string> statics;
+    for (const auto& d : sets)
+        if (d.name.find("static") != std::string::npos) {
+            std::string line = d.name + ":";
+            for (const auto& e : d.elements) line += " " + e;
+            statics.push_back(line);
+        }
+    EXPECT_EQ(statics, (std::vector<std::string>{"voipguard-static1-4: 203.0.113.64/27",
+                                                 "voipguard-static2-4: 198.51.100.128/28",
+                                                 "voipguard-static1-6: 2001:db8:10::/64",
+                                                 "voipguard-static2-6:"}));
+}
+
+TEST(IptablesRender, MoreThanFifteenSipPortsTakeSeveralMultiportRules) {
+    RuleSpec s = representative_spec();
+    s.sip_ports.clear();
+    for (std::uint16_t p = 5060; p < 5076; ++p) s.sip_ports.push_back(p);
+    const std::string text = ipt::render_rules(s, net::Family::v4);
+    EXPECT_EQ(count(text, "--ports 5060,5061,5062,5063,5064,5065,5066,5067,5068,5069,5070,5071,5072,5073,5074 "),
+              4u);
+    EXPECT_EQ(count(text, "--ports 5075 "), 4u);
+}
+
+TEST(IptablesRender, StaleJumpsAreDeletedInTheSameTransaction) {
+    ipt::TableState st;
+    st.chains = {"voipguard-fwd", "voipguard-in"};
+    st.references = {"FORWARD -j voipguard-fwd", "FORWARD -j voipguard-fwd", "POSTROUTING -j voipguard-post"};
+    const std::string text = ipt::render_rules(representative_spec(), net::Family::v4, st);
+    EXPECT_EQ(text.substr(0, text.find("-A ")),
+              "*mangle\n"
+              ":voipguard-fwd - [0:0]\n"
+              ":voipguard-in - [0:0]\n"
+              ":voipguard-out - [0:0]\n"
+              ":voipguard-post - [0:0]\n"
+              "-D FORWARD -j voipguard-fwd\n"
+              "-D FORWARD -j voipguard-fwd\n"
+              "-D POSTROUTING -j voipguard-post\n"
+              "-I FORWARD 1 -j voipguard-fwd\n"
+              "-I POSTROUTING 1 -j voipguard-post\n");
+}
+
+TEST(IptablesRender, IpsetStagingFromNothingMatchesTheGoldenText) {
+    EXPECT_EQ(ipt::render_ipset_stage(ipt::sets_for(representative_spec(), true), {}), kIpsetStage);
+    EXPECT_EQ(ipt::render_ipset_swap(ipt::sets_for(representative_spec(), true)), kIpsetSwap);
+}
+
+TEST(IptablesRender, IpsetStagingReusesExistingSetsAndDropsLeftoverStagingSets) {
+    RuleSpec s = representative_spec();
+    s.egress_allow_list = false;
+    s.support.clear();
+    const auto wanted = ipt::sets_for(s, false);
+    const std::vector<ipt::SetState> existing{{"voipguard-handsets4", "hash:net", "inet"},
+                                              {"voipguard-pbx-sig4-new", "hash:net", "inet"},
+                                              {"router-set", "hash:ip", "inet"}};
+    EXPECT_EQ(ipt::render_ipset_stage(wanted, existing),
+              "create voipguard-handsets4-new hash:net family inet hashsize 64 maxelem 65536\n"
+              "add -exist voipguard-handsets4-new 192.168.20.0/24\n"
+              "destroy voipguard-pbx-sig4-new\n"
+              "create voipguard-pbx-sig4 hash:net family inet hashsize 64 maxelem 65536\n"
+              "create voipguard-pbx-sig4-new hash:net family inet hashsize 64 maxelem 65536\n"
+              "add -exist voipguard-pbx-sig4-new 198.51.100.128/28\n"
+              "add -exist voipguard-pbx-sig4-new 203.0.113.10\n"
+              "create voipguard-pbx-media4 hash:net family inet hashsize 64 maxelem 65536\n"
+              "create voipguard-pbx-media4-new hash:net family inet hashsize 64 maxelem 65536\n"
+              "add -exist voipguard-pbx-media4-new 198.51.100.128/28\n"
+              "add -exist voipguard-pbx-media4-new 203.0.113.64/27\n"
+              "create voipguard-support4 hash:net,port family inet hashsize 64 maxelem 65536\n"
+              "create voipguard-support4-new hash:net,port family inet hashsize 64 maxelem 65536\n");
+}
+
+TEST(IptablesRender, SetsSizeMaxelemForExpandedPortRanges) {
+    RuleSpec s = representative_spec();
+    s.support = {service("198.51.100.0/28", L4::tcp, 1, 65535), service("198.51.100.64/28", L4::udp, 1, 65535)};
+    for (const auto& d : ipt::sets_for(s, false))
+        if (d.name == "voipguard-support4") {
+            EXPECT_EQ(d.maxelem, 131070u);
+            EXPECT_EQ(d.elements,
+                      (std::vector<std::string>{"198.51.100.0/28,tcp:1-65535", "198.51.100.64/28,udp:1-65535"}));
+        }
+}
+
+TEST(IptablesRender, Ipv4OnlySetsWithoutIpv6) {
+    for (const auto& d : ipt::sets_for(representative_spec(), false)) {
+        EXPECT_EQ(d.family, net::Family::v4) << d.name;
+        EXPECT_EQ(d.name.back(), '4');
+    }
+}
+
+constexpr const char* kSaveWithStaleState = R"(# Generated by iptables-save v1.8.9 (nf_tables)
+*mangle
+:PREROUTING ACCEPT [10:1000]
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [5:500]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:router_rule - [0:0]
+:voipguard-fwd - [0:0]
+:voipguard-in - [0:0]
+:voipguard-post - [0:0]
+[1:60] -A FORWARD -j voipguard-fwd
+[0:0] -A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -m comment --comment "mss voipguard-fwd" -j TCPMSS --clamp-mss-to-pmtu
+[0:0] -A FORWARD -j router_rule
+[0:0] -A POSTROUTING -j voipguard-post
+[7:700] -A voipguard-in -m comment --comment "voipguard:drop-in" -j DROP
+[3:300] -A voipguard-in -p udp -m set --match-set voipguard-pbx-media4 src -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3
+[2:100] -A voipguard-out -m comment --comment voipguard:drop-out -j DROP
+[9:900] -A router_rule -m comment --comment "voipguard:drop-in" -j DROP
+COMMIT
+)";
+
+TEST(IptablesParse, TableStateListsOurChainsAndTheJumpsToThemOnly) {
+    const auto st = ipt::parse_table(kSaveWithStaleState, "voipguard");
+    EXPECT_EQ(st.chains, (std::vector<std::string>{"voipguard-fwd", "voipguard-in", "voipguard-post"}));
+    EXPECT_EQ(st.references, (std::vector<std::string>{"FORWARD -j voipguard-fwd", "POSTROUTING -j voipguard-post"}));
+    EXPECT_TRUE(ipt::parse_table(kSaveWithStaleState, "other").empty());
+}
+
+TEST(IptablesParse, RemovalDeletesJumpsThenFlushesThenDeletesChains) {
+    EXPECT_EQ(ipt::render_removal(ipt::parse_table(kSaveWithStaleState, "voipguard")),
+              "*mangle\n"
+              "-D FORWARD -j voipguard-fwd\n"
+              "-D POSTROUTING -j voipguard-post\n"
+              "-F voipguard-fwd\n"
+              "-F voipguard-in\n"
+              "-F voipguard-post\n"
+              "-X voipguard-fwd\n"
+              "-X voipguard-in\n"
+              "-X voipguard-post\n"
+              "COMMIT\n");
+    EXPECT_EQ(ipt::render_removal({}), "");
+}
+
+TEST(IptablesParse, CountersComeFromOurCommentedRulesOnly) {
+    Counters c;
+    ipt::add_counters(kSaveWithStaleState, "voipguard", c);
+    EXPECT_EQ(c.inbound_drop_packets, 7u);
+    EXPECT_EQ(c.inbound_drop_bytes, 700u);
+    EXPECT_EQ(c.queued_packets, 3u);
+    EXPECT_EQ(c.queued_bytes, 300u);
+    EXPECT_EQ(c.egress_drop_packets, 2u);
+    EXPECT_EQ(c.egress_drop_bytes, 100u);
+}
+
+constexpr const char* kIpsetList = R"(Name: voipguard-handsets4
+Type: hash:net
+Revision: 7
+Header: family inet hashsize 64 maxelem 65536 bucketsize 12 initval 0x17823847
+Size in memory: 456
+References: 1
+Number of entries: 1
+
+Name: voipguard-support6-new
+Type: hash:net,port
+Revision: 8
+Header: family inet6 hashsize 64 maxelem 65536 bucketsize 12 initval 0x08a3224f
+Size in memory: 1456
+References: 0
+Number of entries: 3
+
+Name: voipguard-static12-6
+Type: hash:net
+Revision: 7
+Header: family inet6 hashsize 64 maxelem 65536 bucketsize 12 initval 0x1
+Size in memory: 456
+References: 0
+Number of entries: 0
+
+Name: voipguard-other4
+Type: hash:ip
+Revision: 6
+Header: family inet hashsize 1024 maxelem 65536
+Size in memory: 200
+References: 0
+Number of entries: 0
+
+Name: voipguardx-handsets4
+Type: hash:net
+Revision: 7
+Header: family inet hashsize 64 maxelem 65536
+Size in memory: 200
+References: 0
+Number of entries: 0
+)";
+
+TEST(IptablesParse, IpsetListGivesNameTypeAndFamily) {
+    const auto sets = ipt::parse_ipset_list(kIpsetList);
+    ASSERT_EQ(sets.size(), 5u);
+    EXPECT_EQ(sets[1].name, "voipguard-support6-new");
+    EXPECT_EQ(sets[1].type, "hash:net,port");
+    EXPECT_EQ(sets[1].family, "inet6");
+}
+
+TEST(IptablesParse, OurSetsAreExactlyTheNamesWeMake) {
+    const auto sets = ipt::parse_ipset_list(kIpsetList);
+    EXPECT_EQ(ipt::our_sets("voipguard", sets),
+              (std::vector<std::string>{"voipguard-handsets4", "voipguard-support6-new", "voipguard-static12-6"}));
+    EXPECT_TRUE(ipt::our_sets("vg", sets).empty());
+}
+
+TEST(IptablesParse, SetsOfAnotherTypeOrFamilyAreIncompatible) {
+    std::string why;
+    const auto wanted = ipt::sets_for(representative_spec(), true);
+    EXPECT_TRUE(ipt::sets_compatible(wanted, {{"voipguard-handsets4", "hash:net", "inet"}}, why));
+    EXPECT_FALSE(ipt::sets_compatible(wanted, {{"voipguard-handsets4", "hash:ip", "inet"}}, why));
+    EXPECT_EQ(why, "set voipguard-handsets4 is hash:ip family inet, needs hash:net family inet");
+    EXPECT_FALSE(ipt::sets_compatible(wanted, {{"voipguard-support6", "hash:net,port", "inet"}}, why));
+}
+
+// The command sequence, against a fake runner.
+class IptablesBackendFlow : public ::testing::Test {
+protected:
+    BackendOptions options() {
+        BackendOptions o;
+        o.runner = fake.runner();
+        return o;
+    }
+    test::FakeRunner fake;
+};
+
+TEST_F(IptablesBackendFlow, InstallStagesSetsThenWritesEachFamilyThenDropsUnwantedSets) {
+    fake.reply("ipset list -t", "Name: voipguard-static1-4\nType: hash:net\nHeader: family inet hashsize 64\n");
+    IptablesBackend b("voipguard", options());
+    std::string error;
+    ASSERT_TRUE(b.install(representative_spec(), error)) << error;
+    EXPECT_EQ(fake.commands(), (std::vector<std::string>{
+                                   "ipset list -t",
+                                   "ipset restore",
+                                   "ipset restore",
+                                   "iptables-save -c -t mangle",
+                                   "iptables-restore --noflush",
+                                   "ip6tables-save -c -t mangle",
+                                   "ip6tables-restore --noflush",
+                                   "ipset list -t",
+                                   "ipset destroy voipguard-static1-4",
+                               }));
+    EXPECT_EQ(fake.inputs_of("iptables-restore --noflush"), (std::vector<std::string>{kRulesV4}));
+    EXPECT_EQ(fake.inputs_of("ip6tables-restore --noflush"), (std::vector<std::string>{kRulesV6}));
+    EXPECT_EQ(b.name(), "iptables");
+}
+
+TEST_F(IptablesBackendFlow, InstallOverStaleRulesDeletesTheOldJumps) {
+    fake.reply("iptables-save -c -t mangle", kSaveWithStaleState);
+    IptablesBackend b("voipguard", options());
+    std::string error;
+    ASSERT_TRUE(b.install(representative_spec(), error)) << error;
+    const auto v4 = fake.inputs_of("iptables-restore --noflush");
+    ASSERT_EQ(v4.size(), 1u);
+    EXPECT_NE(v4[0].find("-D FORWARD -j voipguard-fwd\n-D POSTROUTING -j voipguard-post\n-I FORWARD 1"),
+              std::string::npos);
+    // Counts of the replaced instance are not ours.
+    fake.reply("iptables-save -c -t mangle", "");
+    EXPECT_EQ(b.counters().inbound_drop_packets, 0u);
+}
+
+TEST_F(IptablesBackendFlow, InstallRefusesASpecWithAnotherName) {
+    IptablesBackend b("other", options());
+    std::string error;
+    EXPECT_FALSE(b.install(representative_spec(), error));
+    EXPECT_EQ(error, "rule spec is named \"voipguard\", the backend \"other\"");
+    EXPECT_TRUE(fake.calls_.empty());
+}
+
+TEST_F(IptablesBackendFlow, InstallRefusesIpv6HandsetsWithoutIp6tables) {
+    BackendOptions o = options();
+    o.ipv6 = false;
+    IptablesBackend b("voipguard", o);
+    std::string error;
+    EXPECT_FALSE(b.install(representative_spec(), error));
+    EXPECT_EQ(error, "handset network fd00:20::/64 is IPv6, but ip6tables is not available");
+    RuleSpec v4only = representative_spec();
+    v4only.handsets = {cidr("192.168.20.0/24")};
+    EXPECT_TRUE(b.install(v4only, error)) << error;
+    for (const auto& c : fake.commands()) EXPECT_EQ(c.find("ip6tables"), std::string::npos) << c;
+}
+
+TEST_F(IptablesBackendFlow, FailedIpv6RulesRemoveEverythingAgain) {
+    fake.reply("ip6tables-restore --noflush", "ip6tables-restore: line 9 failed", 1);
+    IptablesBackend b("voipguard", options());
+    std::string error;
+    EXPECT_FALSE(b.install(representative_spec(), error));
+    EXPECT_EQ(error, "ip6tables-restore --noflush: exit 1: ip6tables-restore: line 9 failed");
+    const auto cmds = fake.commands();
+    // After the failure: remove() reads both tables and the sets (the fake
+    // kernel has nothing to remove).
+    ASSERT_GE(cmds.size(), 4u);
+    const std::vector<std::string> tail(cmds.end() - 4, cmds.end());
+    EXPECT_EQ(tail, (std::vector<std::string>{"ip6tables-restore --noflush", "iptables-save -t mangle",
+                                              "ip6tables-save -t mangle", "ipset list -t"}));
+}
+
+TEST_F(IptablesBackendFlow, UpdateOfAddressesSwapsSetsAndLeavesRulesAlone) {
+    IptablesBackend b("voipguard", options());
+    std::string error;
+    ASSERT_TRUE(b.install(representative_spec(), error)) << error;
+    fake.clear();
+    RuleSpec s = representative_spec();
+    s.pbx_signalling.push_back(cidr("203.0.113.11"));
+    s.support.push_back(service("198.51.100.8", L4::udp, 161, 161));
+    ASSERT_TRUE(b.update(s, error)) << error;
+    EXPECT_EQ(fake.commands(), (std::vector<std::string>{"ipset list -t", "ipset restore", "ipset restore",
+                                                         "ipset list -t"}));
+    const auto restores = fake.inputs_of("ipset restore");
+    ASSERT_EQ(restores.size(), 2u);
+    EXPECT_NE(restores[0].find("add -exist voipguard-pbx-sig4-new 203.0.113.11\n"), std::string::npos);
+    EXPECT_NE(restores[0].find("add -exist voipguard-support4-new 198.51.100.8,udp:161\n"), std::string::npos);
+    EXPECT_NE(restores[1].find("swap voipguard-pbx-sig4-new voipguard-pbx-sig4\n"), std::string::npos);
+}
+
+TEST_F(IptablesBackendFlow, UpdateOfSipPortsRewritesTheRulesAndKeepsTheCounts) {
+    IptablesBackend b("voipguard", options());
+    std::string error;
+    ASSERT_TRUE(b.install(representative_spec(), error)) << error;
+    fake.reply("iptables-save -c -t mangle",
+               "[5:500] -A voipguard-in -m comment --comment voipguard:drop-in -j DROP\n");
+    fake.clear();
+    RuleSpec s = representative_spec();
+    s.sip_ports = {5080};
+    ASSERT_TRUE(b.update(s, error)) << error;
+    const auto v4 = fake.inputs_of("iptables-restore --noflush");
+    ASSERT_EQ(v4.size(), 1u);
+    EXPECT_NE(v4[0].find("--ports 5080 "), std::string::npos);
+    EXPECT_EQ(fake.inputs_of("ip6tables-restore --noflush").size(), 1u);
+    // The rewritten rules start from 0 in the kernel; the 5 packets are kept.
+    fake.reply("iptables-save -c -t mangle",
+               "[1:100] -A voipguard-in -m comment --comment voipguard:drop-in -j DROP\n");
+    const Counters c = b.counters();
+    EXPECT_TRUE(c.ok);
+    EXPECT_EQ(c.inbound_drop_packets, 6u);
+    EXPECT_EQ(c.inbound_drop_bytes, 600u);
+}
+
+TEST_F(IptablesBackendFlow, UpdateWithoutInstallInstalls) {
+    IptablesBackend b("voipguard", options());
+    std::string error;
+    ASSERT_TRUE(b.update(representative_spec(), error)) << error;
+    EXPECT_EQ(fake.inputs_of("iptables-restore --noflush").size(), 1u);
+}
+
+TEST_F(IptablesBackendFlow, RemoveWithNothingInstalledChangesNothingAndSucceeds) {
+    IptablesBackend b("voipguard", options());
+    std::string error;
+    EXPECT_TRUE(b.remove(error)) << error;
+    EXPECT_EQ(fake.commands(),
+              (std::vector<std::string>{"iptables-save -t mangle", "ip6tables-save -t mangle", "ipset list -t"}));
+}
+
+TEST_F(IptablesBackendFlow, RemoveDeletesStaleRulesAndSetsOfAPreviousInstance) {
+    fake.reply("iptables-save -t mangle", kSaveWithStaleState);
+    fake.reply("ipset list -t", kIpsetList);
+    IptablesBackend b("voipguard", options());
+    std::string error;
+    EXPECT_TRUE(b.remove(error)) << error;
+    EXPECT_EQ(fake.inputs_of("iptables-restore --noflush"),
+              (std::vector<std::string>{ipt::render_removal(ipt::parse_table(kSaveWithStaleState, "voipguard"))}));
+    EXPECT_TRUE(fake.inputs_of("ip6tables-restore --noflush").empty());
+    EXPECT_EQ(fake.inputs_of("ipset restore"),
+              (std::vector<std::string>{"destroy voipguard-handsets4\ndestroy voipguard-support6-new\n"
+                                        "destroy voipguard-static12-6\n"}));
+}
+
+TEST_F(IptablesBackendFlow, CountersAreNotOkWhenTheKernelCannotBeRead) {
+    fake.reply("iptables-save -c -t mangle", "iptables-save: permission denied", 1);
+    IptablesBackend b("voipguard", options());
+    EXPECT_FALSE(b.counters().ok);
+}
+
+}  // namespace
+}  // namespace vg::kernel
