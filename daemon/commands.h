@@ -8,6 +8,9 @@
 namespace vg::cli {
 
 int cmd_check(int argc, char** argv);
+int cmd_run(int argc, char** argv);
+// status | calls | handsets | reload: talk to the running daemon.
+int cmd_control(int argc, char** argv);
 #ifdef VOIPGUARD_WITH_PCAP
 int cmd_replay(int argc, char** argv);
 #endif

@@ -19,11 +19,17 @@ constexpr const char* kUsage =
     "voice network from one YAML policy.\n"
     "\n"
     "commands:\n"
+    "  run --policy FILE [OPTIONS]      the daemon (foreground; run --help for options)\n"
     "  check [--print] [--quiet] FILE   validate a policy; exit 0 if usable, 2 if not\n"
 #ifdef VOIPGUARD_WITH_PCAP
     "  replay --policy FILE [--inside CIDR]... [--json] PCAP...\n"
     "                                   judge the packets of captures with a policy\n"
 #endif
+    "  status [--json]                  the running daemon: policy, backend, counters\n"
+    "  calls [--json]                   active calls and their media pinholes\n"
+    "  handsets [--json]                handset inventory, firmware and stale flags\n"
+    "  reload [--json]                  reload the policy (as SIGHUP does)\n"
+    "                                   (these four take --socket PATH)\n"
     "\n"
     "options:\n"
     "  -h, --help      this text (COMMAND --help for a command's own options)\n"
@@ -37,7 +43,12 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
+    {"run", vg::cli::cmd_run},
     {"check", vg::cli::cmd_check},
+    {"status", vg::cli::cmd_control},
+    {"calls", vg::cli::cmd_control},
+    {"handsets", vg::cli::cmd_control},
+    {"reload", vg::cli::cmd_control},
 #ifdef VOIPGUARD_WITH_PCAP
     {"replay", vg::cli::cmd_replay},
 #endif

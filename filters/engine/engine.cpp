@@ -285,6 +285,18 @@ Decision Engine::inspect_unlisted_sip(const net::DecodedPacket& p, Timestamp now
     return {Verdict::drop, Reason::unlisted_source};
 }
 
+Engine::SipSummary Engine::observe_kernel_drop(const net::DecodedPacket& p, Timestamp now, EventSink& ev) {
+    const CompiledPolicy& r = *rules_;
+    if (!p.ok() || !p.is_udp() || p.payload_length == 0) return {};
+    if (!r.is_sip_port(p.src_port) && !r.is_sip_port(p.dst_port) && !payload_is_sip(p.payload_text())) return {};
+    sip::Limits lim;
+    const sip::ParseResult pr = sip::parse_message(p.payload_text(), sip::Transport::datagram, lim, msg_);
+    if (pr.status != sip::Status::ok || msg_.kind == sip::MessageKind::keepalive) return {};
+    if (!scanner_user_agent(p, msg_, now, ev)) scanner_behaviour(p, msg_, now, ev);
+    return {msg_.is_request() ? msg_.method_text : std::string_view("response"),
+            msg_.user_agent.empty() ? msg_.server : msg_.user_agent};
+}
+
 bool Engine::scanner_user_agent(const net::DecodedPacket& p, const sip::SipMessage& m, Timestamp now, EventSink& ev) {
     const ScannerPatternSet& set = rules_->scanners;
     std::optional<std::size_t> hit = set.match(m.user_agent);

@@ -180,6 +180,16 @@ public:
     // the capture's timestamps in replay, CLOCK_REALTIME in the daemon.
     Decision process(const net::DecodedPacket& packet, Timestamp now, EventSink& events);
 
+    // A packet the kernel's rules dropped and sampled to the daemon (NFLOG):
+    // no verdict and no verdict counters; SIP in it is parsed so scanners
+    // are named the way replay names them. Returns the SIP method and
+    // User-Agent found (empty when it is not SIP), valid until the next call.
+    struct SipSummary {
+        std::string_view method;
+        std::string_view user_agent;
+    };
+    SipSummary observe_kernel_drop(const net::DecodedPacket& packet, Timestamp now, EventSink& events);
+
     // Timeouts: transactions, call durations, idle pinholes, stale handsets.
     // Call about once a second (and before reading tables for display).
     void tick(Timestamp now, EventSink& events);

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// `voipguard run --policy FILE [options]`: the daemon, in the foreground
+// (procd and systemd supervise it).
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "daemon/commands.h"
+#include "daemon/daemon.h"
+#include "filters/util/text.h"
+
+namespace vg::cli {
+
+namespace {
+
+void usage(std::FILE* to) {
+    std::fputs("usage: voipguard run --policy FILE [--queue N] [--backend auto|nftables|iptables]\n"
+               "                     [--control PATH] [--log-stderr] [--user USER] [--mark HEX]\n"
+               "                     [--nflog-group N] [--stats-interval SECONDS]\n"
+               "Runs the firewall daemon in the foreground. SIGHUP reloads the policy, SIGTERM\n"
+               "removes every kernel rule and set it installed and exits.\n"
+               "  --policy FILE          the site policy (required)\n"
+               "  --queue N              NFQUEUE number (default 0)\n"
+               "  --backend NAME         kernel rules: auto (default), nftables or iptables\n"
+               "  --control PATH         control socket (default /run/voipguard/control.sock)\n"
+               "  --log-stderr           copy every log line to standard error\n"
+               "  --user USER            run as USER after set-up (keeps CAP_NET_ADMIN, CAP_NET_RAW)\n"
+               "  --mark HEX             the packet/conntrack mark bit for verified flows (default 0x20000000)\n"
+               "  --nflog-group N        NFLOG group of sampled kernel drops (default 5060)\n"
+               "  --stats-interval S     seconds between VG_STATS lines (default 300, 0 = never)\n"
+               "exit codes: 0 stopped cleanly, 1 runtime failure, 2 bad policy or command line\n",
+               to);
+}
+
+bool number(const char* text, std::uint64_t max, std::uint64_t& out, int base = 10) {
+    if (text == nullptr || *text == '\0') return false;
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long v = std::strtoull(text, &end, base);
+    if (errno != 0 || *end != '\0' || v > max || text[0] == '-') return false;
+    out = v;
+    return true;
+}
+
+}  // namespace
+
+int cmd_run(int argc, char** argv) {
+    daemon::RunOptions o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+        std::uint64_t n = 0;
+        if (arg == "--help" || arg == "-h") {
+            usage(stdout);
+            return 0;
+        } else if (arg == "--policy") {
+            const char* v = value();
+            if (!v) goto missing;
+            o.policy_path = v;
+        } else if (arg == "--queue") {
+            if (!number(value(), 65535, n)) goto bad;
+            o.queue = static_cast<std::uint16_t>(n);
+        } else if (arg == "--backend") {
+            const char* v = value();
+            if (!v) goto missing;
+            o.backend = v;
+            if (o.backend != "auto" && o.backend != "nftables" && o.backend != "iptables") goto bad;
+        } else if (arg == "--control") {
+            const char* v = value();
+            if (!v) goto missing;
+            o.control_path = v;
+        } else if (arg == "--log-stderr") {
+            o.log_stderr = true;
+        } else if (arg == "--user") {
+            const char* v = value();
+            if (!v) goto missing;
+            o.user = v;
+        } else if (arg == "--mark") {
+            const char* v = value();
+            if (!number(v, 0xffffffffu, n, 16) || n == 0 || (n & (n - 1)) != 0) {
+                std::fprintf(stderr, "voipguard run: --mark takes one bit in hex (e.g. 0x20000000)\n");
+                return 2;
+            }
+            o.verified_mark = static_cast<std::uint32_t>(n);
+        } else if (arg == "--nflog-group") {
+            if (!number(value(), 65535, n)) goto bad;
+            o.nflog_group = static_cast<std::uint16_t>(n);
+        } else if (arg == "--stats-interval") {
+            if (!number(value(), 86400, n)) goto bad;
+            o.stats_interval = static_cast<unsigned>(n);
+        } else {
+            std::fprintf(stderr, "voipguard run: unknown argument '%s'\n", arg.c_str());
+            usage(stderr);
+            return 2;
+        }
+        continue;
+    missing:
+        std::fprintf(stderr, "voipguard run: %s needs a value\n", arg.c_str());
+        return 2;
+    bad:
+        std::fprintf(stderr, "voipguard run: bad value for %s\n", arg.c_str());
+        return 2;
+    }
+    if (o.policy_path.empty()) {
+        std::fputs("voipguard run: --policy FILE is required\n", stderr);
+        usage(stderr);
+        return 2;
+    }
+    return daemon::run_daemon(o);
+}
+
+}  // namespace vg::cli

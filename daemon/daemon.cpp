@@ -1,0 +1,685 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "daemon/daemon.h"
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/loader.h"
+#include "daemon/control.h"
+#include "daemon/json.h"
+#include "daemon/kernel/backend.h"
+#include "daemon/kernel/rule_spec.h"
+#include "daemon/logging.h"
+#include "daemon/netlink/conntrack.h"
+#include "daemon/netlink/nflog.h"
+#include "daemon/netlink/nfqueue.h"
+#include "daemon/privileges.h"
+#include "filters/engine/engine.h"
+#include "filters/net/packet.h"
+
+#ifndef VOIPGUARD_VERSION
+#define VOIPGUARD_VERSION "unknown"
+#endif
+
+namespace vg::daemon {
+
+namespace {
+
+using engine::Timestamp;
+
+Timestamp wall_now() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return Timestamp{} + std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+std::int64_t mono_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+// A loaded, validated and compiled policy.
+struct LoadedPolicy {
+    std::shared_ptr<config::Policy> policy;
+    std::shared_ptr<const engine::CompiledPolicy> rules;
+    std::vector<std::string> errors;
+    std::size_t warnings = 0;
+};
+
+LoadedPolicy load_policy(const std::string& path) {
+    LoadedPolicy out;
+    config::LoadResult r = config::load_policy_file(path);
+    for (const config::Diagnostic& d : r.diagnostics) {
+        if (d.severity == config::Diagnostic::Severity::error) out.errors.push_back(d.format());
+        else ++out.warnings;
+    }
+    if (!r.ok()) return out;
+    out.policy = std::make_shared<config::Policy>(std::move(*r.policy));
+    std::string error;
+    out.rules = engine::CompiledPolicy::compile(out.policy, error);
+    if (!out.rules) out.errors.push_back(path + ": " + error);
+    return out;
+}
+
+LogOptions log_options(const RunOptions& o, const config::Policy& p) {
+    LogOptions l;
+    l.to_stderr = o.log_stderr;
+    apply_policy(l, p);
+    return l;
+}
+
+const char* proto_text(std::uint8_t p) {
+    switch (p) {
+    case net::ipproto::udp: return "udp";
+    case net::ipproto::tcp: return "tcp";
+    case net::ipproto::icmp: return "icmp";
+    case net::ipproto::icmpv6: return "icmpv6";
+    default: return "ip";
+    }
+}
+
+class Daemon;
+
+// Routes the engine's events to the log, and closed pinholes to conntrack.
+class DaemonSink : public engine::EventSink {
+public:
+    DaemonSink(Log& log, netlink::Conntrack& ct) : log_(log), ct_(ct) {}
+    void on_event(const engine::Event& e) override {
+        log_.on_event(e);
+        if (e.type == engine::EventType::pinhole_closed && ct_.is_open()) close_flows(e);
+    }
+    std::uint64_t conntrack_deleted = 0;
+
+private:
+    // The pinhole is gone: so must the flow's conntrack entry (and with it
+    // the verified mark that let its packets take the fast path), so the next
+    // packet is judged again and dropped.
+    void close_flows(const engine::Event& e) {
+        if (e.source.valid() && e.source.family() == e.handset.family()) {
+            netlink::FlowSpec f;
+            f.src = e.source;
+            f.dst = e.handset;
+            f.protocol = net::ipproto::udp;
+            f.src_port = e.source_port;
+            f.dst_port = e.handset_port;
+            if (ct_.delete_flow(f, true) == netlink::CtResult::deleted) ++conntrack_deleted;
+        }
+        // Flows the engine never saw (the handset's own media sent first)
+        // are found by the handset's endpoint.
+        if (auto n = ct_.delete_by_endpoint(e.handset, e.handset_port, net::ipproto::udp)) conntrack_deleted += *n;
+    }
+    Log& log_;
+    netlink::Conntrack& ct_;
+};
+
+class Daemon {
+public:
+    explicit Daemon(const RunOptions& o) : opt_(o) {}
+    int run();
+
+private:
+    bool setup_loop(std::string& error);
+    void watch(int fd, unsigned interest);
+    void on_queue(Timestamp now);
+    void on_nflog(Timestamp now);
+    void on_timer(Timestamp now);
+    bool reload(std::string& summary);
+    std::string handle(const control::Request& r);
+    std::string status_text(bool json);
+    std::string calls_text(bool json);
+    std::string handsets_text(bool json);
+    kernel::RuleSpec spec_for(const config::Policy& p) const;
+    void stats_line();
+
+    RunOptions opt_;
+    LoadedPolicy current_;
+    std::unique_ptr<Log> log_;
+    std::unique_ptr<engine::Engine> engine_;
+    std::unique_ptr<kernel::RuleBackend> backend_;
+    std::string backend_why_;
+    netlink::NfQueue queue_;
+    netlink::NflogListener nflog_;
+    netlink::Conntrack conntrack_;
+    std::unique_ptr<DaemonSink> sink_;
+    std::unique_ptr<control::Server> control_;
+    int epoll_ = -1;
+    int signal_fd_ = -1;
+    int timer_fd_ = -1;
+    bool running_ = true;
+    std::int64_t started_ = 0;
+    std::int64_t last_stats_ = 0;
+    std::int64_t last_dns_ = 0;
+    std::uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
+    std::uint64_t undecodable_ = 0;
+    std::uint64_t kernel_samples_ = 0;
+};
+
+kernel::RuleSpec Daemon::spec_for(const config::Policy& p) const {
+    kernel::RuleSpec base;
+    base.name = opt_.name;
+    base.verified_mark = opt_.verified_mark;
+    base.nflog_group = opt_.nflog_group;
+    return kernel::rule_spec_from_policy(p, opt_.queue, base);
+}
+
+void Daemon::watch(int fd, unsigned interest) {
+    epoll_event ev{};
+    ev.data.fd = fd;
+    ev.events = ((interest & control::kRead) ? EPOLLIN : 0u) | ((interest & control::kWrite) ? EPOLLOUT : 0u);
+    if (interest == control::kNone) {
+        epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);
+        return;
+    }
+    if (epoll_ctl(epoll_, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT) epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
+}
+
+bool Daemon::setup_loop(std::string& error) {
+    epoll_ = epoll_create1(EPOLL_CLOEXEC);
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+    signal_fd_ = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (epoll_ < 0 || signal_fd_ < 0 || timer_fd_ < 0) {
+        error = std::string("event loop set-up: ") + std::strerror(errno);
+        return false;
+    }
+    itimerspec its{};
+    its.it_interval.tv_sec = 1;
+    its.it_value.tv_sec = 1;
+    timerfd_settime(timer_fd_, 0, &its, nullptr);
+    for (int fd : {signal_fd_, timer_fd_, queue_.fd(), nflog_.fd()}) watch(fd, control::kRead);
+    return true;
+}
+
+int Daemon::run() {
+    started_ = mono_seconds();
+    last_stats_ = last_dns_ = started_;
+
+    // 1. The policy: invalid means nothing is installed.
+    current_ = load_policy(opt_.policy_path);
+    if (!current_.rules) {
+        for (const std::string& e : current_.errors) std::fprintf(stderr, "%s\n", e.c_str());
+        std::fprintf(stderr, "voipguard run: %s: policy not loaded, nothing installed\n", opt_.policy_path.c_str());
+        return 2;
+    }
+    const config::Policy& pol = *current_.policy;
+    log_ = std::make_unique<Log>(log_options(opt_, pol));
+
+    // 2. The kernel: which backend, and why.
+    const kernel::ProbeResult probe = kernel::probe();
+    const kernel::BackendKind kind = kernel::choose_backend(probe, opt_.backend, backend_why_);
+    if (kind == kernel::BackendKind::none) {
+        log_->write(Severity::error, "VG_BACKEND_UNAVAILABLE requested=" + opt_.backend + " why=\"" + backend_why_ + "\"");
+        std::fprintf(stderr, "voipguard run: no usable rule backend: %s\n", backend_why_.c_str());
+        return 1;
+    }
+    kernel::BackendOptions bo;
+    bo.ipv6 = probe.ip6tables || kind == kernel::BackendKind::nftables;
+    backend_ = kernel::make_backend(kind, opt_.name, bo);
+    log_->backend(backend_->name(), backend_why_);
+
+    // 3. Rules (replacing those of a crashed instance), then the queue.
+    std::string error;
+    if (!backend_->install(spec_for(pol), error)) {
+        log_->write(Severity::error, "VG_RULES_FAILED backend=" + backend_->name() + " error=\"" + error + "\"");
+        std::fprintf(stderr, "voipguard run: installing kernel rules: %s\n", error.c_str());
+        std::string ignored;
+        backend_->remove(ignored);
+        return 1;
+    }
+    netlink::NfQueueOptions qo;
+    qo.queue = opt_.queue;
+    qo.fail_open = pol.on_failure == config::OnFailure::open;
+    qo.fallback_verdict = qo.fail_open ? netlink::Verdict::accept : netlink::Verdict::drop;
+    netlink::NflogOptions lo;
+    lo.group = opt_.nflog_group;
+    if (!queue_.open(qo) || !nflog_.open(lo) || !conntrack_.open()) {
+        error = !queue_.is_open() ? "queue: " + queue_.error()
+                : !nflog_.is_open() ? "nflog: " + nflog_.error()
+                                    : "conntrack: " + conntrack_.error();
+        log_->write(Severity::error, "VG_NETLINK_FAILED error=\"" + error + "\"");
+        std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
+        std::string ignored;
+        backend_->remove(ignored);
+        return 1;
+    }
+    sink_ = std::make_unique<DaemonSink>(*log_, conntrack_);
+    engine_ = std::make_unique<engine::Engine>(current_.rules);
+    // Packets can arrive before the bind is acknowledged; they wait in the
+    // queue object until the first drain.
+    on_queue(wall_now());
+
+    if (!setup_loop(error)) {
+        std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
+        std::string ignored;
+        backend_->remove(ignored);
+        return 1;
+    }
+    control::ServerOptions so;
+    so.path = opt_.control_path.empty() ? control::kDefaultSocketPath : opt_.control_path;
+    control_ = std::make_unique<control::Server>(
+        so, [this](const control::Request& r) { return handle(r); },
+        [this](control::Rejection why, std::string_view detail, std::int64_t uid, std::int64_t pid) {
+            log_->control_rejected(control::rejection_name(why), detail, uid, pid, wall_now());
+        },
+        [this](int fd, unsigned interest) { watch(fd, interest); });
+    if (!control_->open(&error)) {
+        log_->write(Severity::error, "VG_CONTROL_FAILED error=\"" + error + "\"");
+        std::fprintf(stderr, "voipguard run: control socket: %s\n", error.c_str());
+        std::string ignored;
+        backend_->remove(ignored);
+        return 1;
+    }
+    watch(control_->listen_fd(), control::kRead);
+
+    // 4. Keep only what the loop needs.
+    if (!drop_privileges(opt_.user, error)) {
+        log_->write(Severity::error, "VG_PRIVILEGES_FAILED error=\"" + error + "\"");
+        std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
+        std::string ignored;
+        backend_->remove(ignored);
+        return 1;
+    }
+    StartInfo si;
+    si.version = VOIPGUARD_VERSION;
+    si.mode = config::to_string(pol.mode);
+    const std::string backend_name = backend_->name();
+    si.backend = backend_name;
+    si.on_failure = config::to_string(pol.on_failure);
+    si.policy = opt_.policy_path;
+    log_->start(si);
+    log_->write(Severity::info, "VG_PRIVILEGES " + capability_summary());
+
+    // 5. The loop.
+    epoll_event events[32];
+    while (running_) {
+        const int n = epoll_wait(epoll_, events, 32, -1);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            log_->write(Severity::error, std::string("VG_LOOP_FAILED error=\"") + std::strerror(errno) + "\"");
+            break;
+        }
+        const Timestamp now = wall_now();
+        for (int i = 0; i < n; ++i) {
+            const int fd = events[i].data.fd;
+            if (fd == queue_.fd()) {
+                on_queue(now);
+            } else if (fd == nflog_.fd()) {
+                on_nflog(now);
+            } else if (fd == timer_fd_) {
+                std::uint64_t expirations = 0;
+                while (read(timer_fd_, &expirations, sizeof expirations) > 0) {
+                }
+                on_timer(now);
+            } else if (fd == signal_fd_) {
+                signalfd_siginfo si_buf{};
+                while (read(signal_fd_, &si_buf, sizeof si_buf) == static_cast<ssize_t>(sizeof si_buf)) {
+                    if (si_buf.ssi_signo == SIGHUP) {
+                        std::string summary;
+                        reload(summary);
+                    } else {
+                        running_ = false;
+                    }
+                }
+            } else if (control_ && fd == control_->listen_fd()) {
+                control_->on_readable(fd, now);
+            } else if (control_) {
+                if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) control_->on_readable(fd, now);
+                if (events[i].events & EPOLLOUT) control_->on_writable(fd, now);
+            }
+        }
+    }
+
+    // 6. Shutdown: every rule and set we installed goes.
+    const Timestamp now = wall_now();
+    control_.reset();
+    queue_.close();
+    nflog_.close();
+    std::string remove_error;
+    const bool removed = backend_->remove(remove_error);
+    if (!removed) log_->write(Severity::error, "VG_RULES_REMOVE_FAILED error=\"" + remove_error + "\"");
+    log_->shutdown(removed ? "signal" : "signal, rules not all removed");
+    log_->flush_all(now);
+    return removed ? 0 : 1;
+}
+
+void Daemon::on_queue(Timestamp now) {
+    const std::uint32_t mark_bit = opt_.verified_mark;
+    queue_.drain([&](const netlink::QueuedPacket& qp) {
+        const net::DecodedPacket p = net::decode_ip(qp.payload, qp.payload_len);
+        if (!p.ok() && !p.src.valid()) ++undecodable_;
+        const engine::Decision d = engine_->process(p, now, *sink_);
+        netlink::Decision out;
+        switch (d.verdict) {
+        case engine::Verdict::accept:
+            out.verdict = netlink::Verdict::accept;
+            break;
+        case engine::Verdict::accept_verified:
+            // The packet mark; our postrouting rule copies it to the
+            // conntrack mark, so the rest of the flow stays in the kernel.
+            out.verdict = netlink::Verdict::accept;
+            out.mark = qp.mark | mark_bit;
+            break;
+        case engine::Verdict::drop:
+            out.verdict = netlink::Verdict::drop;
+            break;
+        }
+        return out;
+    });
+}
+
+void Daemon::on_nflog(Timestamp now) {
+    nflog_.drain([&](const netlink::LoggedPacket& lp) {
+        ++kernel_samples_;
+        const net::DecodedPacket p = net::decode_ip(lp.payload, lp.payload_len);
+        if (!p.src.valid()) return;
+        const engine::Engine::SipSummary sip = engine_->observe_kernel_drop(p, now, *sink_);
+        const std::string src = p.src.to_string(), dst = p.dst.to_string();
+        KernelDropInfo k;
+        k.source = src;
+        k.source_port = p.src_port;
+        k.destination = dst;
+        k.destination_port = p.dst_port;
+        k.protocol = proto_text(p.protocol);
+        std::string_view prefix = lp.prefix;
+        // Our prefixes are "<name>:<reason>".
+        if (auto colon = prefix.find(':'); colon != std::string_view::npos) prefix.remove_prefix(colon + 1);
+        while (!prefix.empty() && prefix.back() == ' ') prefix.remove_suffix(1);
+        k.reason = prefix;
+        k.method = sip.method;
+        k.user_agent = sip.user_agent;
+        log_->kernel_drop(k, now);
+    });
+}
+
+void Daemon::on_timer(Timestamp now) {
+    engine_->tick(now, *sink_);
+    log_->flush(now);
+    if (control_) control_->tick(now);
+    const std::int64_t mono = mono_seconds();
+    if (opt_.stats_interval > 0 && mono - last_stats_ >= static_cast<std::int64_t>(opt_.stats_interval)) {
+        last_stats_ = mono;
+        stats_line();
+    }
+    // Host names in the policy: refreshed every dns.refresh; a failed
+    // lookup keeps the last good addresses (and warns).
+    const auto refresh = current_.policy->dns.refresh.count();
+    if (refresh > 0 && mono - last_dns_ >= refresh) {
+        last_dns_ = mono;
+        auto copy = std::make_shared<config::Policy>(*current_.policy);
+        const config::RefreshResult rr = config::refresh_host_names(*copy, config::system_resolve);
+        for (const config::Diagnostic& d : rr.warnings) log_->write(Severity::warning, "VG_DNS_REFRESH_FAILED " + d.format());
+        if (rr.changed) {
+            std::string error;
+            auto rules = engine::CompiledPolicy::compile(copy, error);
+            if (rules && backend_->update(spec_for(*copy), error)) {
+                engine_->reload(rules, now, *sink_);
+                current_.policy = copy;
+                current_.rules = rules;
+                log_->write(Severity::notice, "VG_DNS_REFRESHED addresses changed, kernel sets updated");
+            } else {
+                log_->write(Severity::error, "VG_DNS_REFRESH_FAILED error=\"" + error + "\"");
+            }
+        }
+    }
+}
+
+void Daemon::stats_line() {
+    const engine::EngineStats& s = engine_->stats();
+    StatsInfo st;
+    st.calls = engine_->active_calls();
+    st.pinholes = engine_->pinhole_count();
+    st.handsets = engine_->handset_count();
+    st.accepted = s.verdicts[0] + s.verdicts[1];
+    st.dropped = s.verdicts[2];
+    for (std::size_t i = 0; i < engine::kReasonCount; ++i) {
+        const auto r = static_cast<engine::Reason>(i);
+        if (s.reasons[i] != 0 && i >= static_cast<std::size_t>(engine::Reason::malformed_packet))
+            st.drops_by_reason.emplace_back(engine::reason_name(r), s.reasons[i]);
+    }
+    if (auto k = netlink::read_queue_stats(opt_.queue)) st.queue_drops = k->queue_dropped + k->user_dropped;
+    st.enobufs = queue_.stats().enobufs;
+    const kernel::Counters kc = backend_->counters();
+    st.kernel_drops = kc.inbound_drop_packets + kc.egress_drop_packets;
+    log_->stats(st);
+}
+
+bool Daemon::reload(std::string& summary) {
+    const Timestamp now = wall_now();
+    LoadedPolicy next = load_policy(opt_.policy_path);
+    if (!next.rules) {
+        ++reloads_failed_;
+        log_->reload_failed(opt_.policy_path, next.errors);
+        summary = "reload failed, the running policy stays:\n";
+        for (const std::string& e : next.errors) summary += e + "\n";
+        return false;
+    }
+    // Kernel first: if the sets cannot be updated, nothing changes.
+    std::string error;
+    if (!backend_->update(spec_for(*next.policy), error)) {
+        ++reloads_failed_;
+        log_->reload_failed(opt_.policy_path, {"kernel rules: " + error});
+        summary = "reload failed, the running policy stays: kernel rules: " + error + "\n";
+        return false;
+    }
+    if (next.policy->on_failure != current_.policy->on_failure) {
+        const bool open = next.policy->on_failure == config::OnFailure::open;
+        log_->write(Severity::notice, std::string("VG_FAIL_MODE on_failure=") + (open ? "open" : "closed") +
+                                          " (the queue's fail-open flag follows at the next start)");
+    }
+    engine_->reload(next.rules, now, *sink_);
+    log_->reconfigure(log_options(opt_, *next.policy));
+    current_ = std::move(next);
+    ++reloads_ok_;
+    log_->reload_ok(opt_.policy_path, current_.warnings);
+    summary = "ok: policy reloaded (" + config::summary_line(*current_.policy) + ")\n";
+    return true;
+}
+
+std::string Daemon::handle(const control::Request& r) {
+    switch (r.command) {
+    case control::Command::status: return status_text(r.json);
+    case control::Command::calls: return calls_text(r.json);
+    case control::Command::handsets: return handsets_text(r.json);
+    case control::Command::reload: {
+        std::string summary;
+        const bool ok = reload(summary);
+        if (r.json) {
+            std::string s = "{";
+            json::field_bool(s, "ok", ok);
+            json::field(s, "message", summary);
+            return s + "}\n";
+        }
+        return summary;
+    }
+    }
+    return control::error_response("unknown command", r.json);
+}
+
+std::string Daemon::status_text(bool js) {
+    const config::Policy& p = *current_.policy;
+    const engine::EngineStats& s = engine_->stats();
+    const netlink::NfQueueStats& q = queue_.stats();
+    const auto kq = netlink::read_queue_stats(opt_.queue);
+    const kernel::Counters kc = backend_->counters();
+    const std::int64_t uptime = mono_seconds() - started_;
+    if (js) {
+        std::string o = "{";
+        json::field(o, "version", VOIPGUARD_VERSION);
+        json::field(o, "policy", opt_.policy_path);
+        json::field(o, "site", p.site);
+        json::field(o, "mode", config::to_string(p.mode));
+        json::field(o, "on_failure", config::to_string(p.on_failure));
+        json::field(o, "backend", backend_->name());
+        json::field(o, "backend_reason", backend_why_);
+        json::field(o, "uptime_s", static_cast<std::uint64_t>(uptime));
+        json::field(o, "packets", s.packets);
+        json::append_key(o, "verdicts");
+        o += "{\"accept\":" + std::to_string(s.verdicts[0]) + ",\"accept_verified\":" + std::to_string(s.verdicts[1]) +
+             ",\"drop\":" + std::to_string(s.verdicts[2]) + "}";
+        json::append_key(o, "reasons");
+        o.push_back('{');
+        for (std::size_t i = 0; i < engine::kReasonCount; ++i)
+            if (s.reasons[i] != 0) json::field(o, engine::reason_name(static_cast<engine::Reason>(i)), s.reasons[i]);
+        o.push_back('}');
+        json::field(o, "monitored", s.monitored);
+        json::field(o, "sip_messages", s.sip_messages);
+        json::field(o, "calls", engine_->active_calls());
+        json::field(o, "dialogs", engine_->dialog_count());
+        json::field(o, "pinholes", engine_->pinhole_count());
+        json::field(o, "pinholes_opened", s.pinholes_opened);
+        json::field(o, "pinholes_closed", s.pinholes_closed);
+        json::field(o, "handsets", engine_->handset_count());
+        json::append_key(o, "queue");
+        o.push_back('{');
+        json::field(o, "number", opt_.queue);
+        json::field(o, "packets", q.packets);
+        json::field(o, "enobufs", q.enobufs);
+        json::field(o, "fallback_verdicts", q.fallback_verdicts);
+        json::field(o, "kernel_waiting", kq ? kq->queue_total : 0);
+        json::field(o, "kernel_queue_dropped", kq ? kq->queue_dropped : 0);
+        json::field(o, "kernel_user_dropped", kq ? kq->user_dropped : 0);
+        o.push_back('}');
+        json::append_key(o, "kernel");
+        o.push_back('{');
+        json::field(o, "inbound_drop_packets", kc.inbound_drop_packets);
+        json::field(o, "egress_drop_packets", kc.egress_drop_packets);
+        json::field(o, "queued_packets", kc.queued_packets);
+        json::field(o, "drop_samples", kernel_samples_);
+        o.push_back('}');
+        json::field(o, "conntrack_deleted", sink_->conntrack_deleted);
+        json::field(o, "reloads_ok", reloads_ok_);
+        json::field(o, "reloads_failed", reloads_failed_);
+        json::field(o, "log_lines_lost", log_->lines_lost());
+        return o + "}\n";
+    }
+    std::string o;
+    o += "voipguard " + std::string(VOIPGUARD_VERSION) + ", site " + p.site + ", policy " + opt_.policy_path + "\n";
+    o += "mode " + std::string(config::to_string(p.mode)) + ", on_failure " + config::to_string(p.on_failure) +
+         ", backend " + backend_->name() + " (" + backend_why_ + "), up " + std::to_string(uptime) + " s\n";
+    o += "packets " + std::to_string(s.packets) + ": accept " + std::to_string(s.verdicts[0]) + ", accept+verify " +
+         std::to_string(s.verdicts[1]) + ", drop " + std::to_string(s.verdicts[2]) + "\n";
+    o += "reasons:";
+    for (std::size_t i = 0; i < engine::kReasonCount; ++i)
+        if (s.reasons[i] != 0)
+            o += " " + std::string(engine::reason_name(static_cast<engine::Reason>(i))) + "=" + std::to_string(s.reasons[i]);
+    o += "\ncalls " + std::to_string(engine_->active_calls()) + ", pinholes " + std::to_string(engine_->pinhole_count()) +
+         ", handsets " + std::to_string(engine_->handset_count()) + ", sip messages " + std::to_string(s.sip_messages) + "\n";
+    o += "queue " + std::to_string(opt_.queue) + ": " + std::to_string(q.packets) + " packets, enobufs " +
+         std::to_string(q.enobufs) + ", kernel queue drops " +
+         std::to_string(kq ? kq->queue_dropped + kq->user_dropped : 0) + "\n";
+    o += "kernel: " + std::to_string(kc.inbound_drop_packets) + " inbound drops, " +
+         std::to_string(kc.egress_drop_packets) + " egress drops, " + std::to_string(kc.queued_packets) + " queued\n";
+    return o;
+}
+
+std::string Daemon::calls_text(bool js) {
+    engine_->tick(wall_now(), *sink_);
+    std::string o = js ? "{\"calls\":[" : "";
+    bool first = true;
+    engine_->for_each_dialog([&](const engine::Dialog& d) {
+        if (d.state == engine::DialogState::ended) return;
+        if (js) {
+            if (!first) o.push_back(',');
+            o.push_back('{');
+            json::field(o, "call_id", d.call_id.view());
+            json::field(o, "handset", d.handset.to_string());
+            json::field(o, "pbx", d.pbx.to_string());
+            json::field(o, "direction", d.handset_is_caller ? "outbound" : "inbound");
+            json::field(o, "number", d.number.view());
+            json::field(o, "state", engine::dialog_state_name(d.state));
+            json::append_key(o, "media");
+            o.push_back('[');
+            for (std::size_t i = 0; i < d.media_count; ++i) {
+                const engine::MediaLeg& m = d.media[i];
+                if (i) o.push_back(',');
+                o.push_back('{');
+                json::field(o, "handset_rtp", m.handset_known ? m.handset_rtp : 0);
+                json::field(o, "handset_rtcp", m.handset_known ? m.handset_rtcp : 0);
+                json::field(o, "remote", m.remote_known ? m.remote.to_string() : "");
+                json::field(o, "remote_rtp", m.remote_known ? m.remote_rtp : 0);
+                json::field_bool(o, "on_hold", m.on_hold);
+                o.push_back('}');
+            }
+            o += "]}";
+        } else {
+            o += d.call_id.view();
+            o += "  " + d.handset.to_string() + (d.handset_is_caller ? " -> " : " <- ") + std::string(d.number.view()) +
+                 "  " + std::string(engine::dialog_state_name(d.state));
+            for (std::size_t i = 0; i < d.media_count; ++i) {
+                const engine::MediaLeg& m = d.media[i];
+                if (!m.handset_known) continue;
+                o += "  pinhole " + m.handset.to_string() + ":" + std::to_string(m.handset_rtp);
+                if (m.handset_rtcp) o += "/" + std::to_string(m.handset_rtcp);
+                if (m.remote_known) o += " from " + m.remote.to_string() + ":" + std::to_string(m.remote_rtp);
+                if (m.on_hold) o += " (hold)";
+            }
+            o += "\n";
+        }
+        first = false;
+    });
+    if (js) return o + "]}\n";
+    return o.empty() ? "no active calls\n" : o;
+}
+
+std::string Daemon::handsets_text(bool js) {
+    const Timestamp now = wall_now();
+    std::string o = js ? "{\"handsets\":[" : "";
+    bool first = true;
+    auto secs = [](Timestamp t) {
+        return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
+    };
+    engine_->for_each_handset([&](const engine::Handset& h) {
+        if (js) {
+            if (!first) o.push_back(',');
+            o.push_back('{');
+            json::field(o, "address", h.address.to_string());
+            json::field(o, "aor", h.aor.view());
+            json::field(o, "user_agent", h.user_agent.view());
+            json::field(o, "first_seen", secs(h.first_seen));
+            json::field(o, "last_seen", secs(h.last_seen));
+            json::field(o, "registered_until", secs(h.registered_until));
+            json::field_bool(o, "registered", h.registered_until > now);
+            json::field_bool(o, "firmware_outdated", h.firmware_outdated);
+            json::field_bool(o, "stale", h.stale);
+            json::field(o, "active_calls", h.active_calls);
+            o.push_back('}');
+        } else {
+            o += h.address.to_string() + "  " + std::string(h.aor.view()) + "  \"" + std::string(h.user_agent.view()) +
+                 "\"  " + (h.registered_until > now ? "registered" : "not registered") +
+                 (h.firmware_outdated ? "  FIRMWARE OUTDATED" : "") + (h.stale ? "  STALE" : "") + "  calls " +
+                 std::to_string(h.active_calls) + "\n";
+        }
+        first = false;
+    });
+    if (js) return o + "]}\n";
+    return o.empty() ? "no handsets seen\n" : o;
+}
+
+}  // namespace
+
+int run_daemon(const RunOptions& options) {
+    Daemon d(options);
+    return d.run();
+}
+
+}  // namespace vg::daemon

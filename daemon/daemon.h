@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// `voipguard run`: the engine as a router daemon. One thread, one epoll loop
+// over the queue socket, the NFLOG socket, the control socket and its
+// clients, a signalfd (SIGTERM/SIGINT stop, SIGHUP reloads) and a 1-second
+// timerfd (engine timeouts, log aggregation windows, stats, DNS refresh).
+// Nothing busy-waits: with no traffic the daemon sleeps in epoll_wait.
+//
+// Start-up: load and validate the policy (exit 2 with the `check` messages,
+// nothing installed), open the log, probe the kernel and choose the rule
+// backend (logged with the reason), install the rules (replacing a crashed
+// instance's), bind the queue, drop privileges, run. SIGTERM removes every
+// rule and set the daemon installed and exits 0.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace vg::daemon {
+
+struct RunOptions {
+    std::string policy_path;
+    std::uint16_t queue = 0;
+    std::string backend = "auto";              // auto | nftables | iptables
+    std::string control_path;                  // empty: control::kDefaultSocketPath
+    bool log_stderr = false;
+    std::string user;                          // run as this user after set-up
+    std::uint32_t verified_mark = 0x20000000;  // one bit of the packet / conntrack mark
+    std::uint16_t nflog_group = 5060;
+    std::string name = "voipguard";            // table / chain / set prefix
+    unsigned stats_interval = 300;             // seconds between VG_STATS lines
+};
+
+// Runs the daemon until SIGTERM/SIGINT. Returns the process exit code:
+// 0 after a clean stop, 1 on a runtime failure, 2 on a bad policy.
+int run_daemon(const RunOptions& options);
+
+}  // namespace vg::daemon
