@@ -116,10 +116,13 @@ private:
             f.protocol = net::ipproto::udp;
             f.src_port = e.source_port;
             f.dst_port = e.handset_port;
+            // The kernel finds the entry by either direction's tuple.
             if (ct_.delete_flow(f, true) == netlink::CtResult::deleted) ++conntrack_deleted;
+            return;
         }
-        // Flows the engine never saw (the handset's own media sent first)
-        // are found by the handset's endpoint.
+        // No media was verified through this pinhole: any flow to or from the
+        // handset's port (e.g. media the handset sent first) is found by a
+        // table dump filtered on the endpoint. Rare: only unanswered calls.
         if (auto n = ct_.delete_by_endpoint(e.handset, e.handset_port, net::ipproto::udp)) conntrack_deleted += *n;
     }
     Log& log_;
@@ -219,7 +222,12 @@ int Daemon::run() {
     if (!current_.rules) {
         for (const std::string& e : current_.errors) std::fprintf(stderr, "%s\n", e.c_str());
         std::fprintf(stderr, "voipguard run: %s: policy not loaded, nothing installed\n", opt_.policy_path.c_str());
-        return 2;
+        // A policy that is only missing DNS answers (host names that do not
+        // resolve yet, typical at boot) is a runtime failure the supervisor
+        // should retry (exit 1); anything else is a bad policy (exit 2).
+        config::LoadOptions syntax_only;
+        syntax_only.resolve_host_names = false;
+        return config::load_policy_file(opt_.policy_path, syntax_only).ok() ? 1 : 2;
     }
     const config::Policy& pol = *current_.policy;
     log_ = std::make_unique<Log>(log_options(opt_, pol));
@@ -473,9 +481,12 @@ bool Daemon::reload(std::string& summary) {
         for (const std::string& e : next.errors) summary += e + "\n";
         return false;
     }
-    // Kernel first: if the sets cannot be updated, nothing changes.
+    // Kernel first: if the rules cannot be installed, nothing changes. A
+    // full, atomic install (not only a set update) also puts back rules that
+    // a firewall reload (fw4, nftables.service, iptables-restore) deleted;
+    // conntrack marks, and so the calls' fast paths, are kept.
     std::string error;
-    if (!backend_->update(spec_for(*next.policy), error)) {
+    if (!backend_->install(spec_for(*next.policy), error)) {
         ++reloads_failed_;
         log_->reload_failed(opt_.policy_path, {"kernel rules: " + error});
         summary = "reload failed, the running policy stays: kernel rules: " + error + "\n";

@@ -527,7 +527,8 @@ private:
     const pid_t pid_;
     int fd_ = -1;
     std::string buf_;
-    std::atomic<std::uint64_t> lost_{0};
+    // size_t: lock-free on 32-bit routers too (MIPS has no 64-bit atomics).
+    std::atomic<std::size_t> lost_{0};
 };
 
 }  // namespace

@@ -52,6 +52,9 @@ bool drop_privileges(const std::string& user, std::string& error) {
     const int last = last_cap();
     for (int c = 0; c <= last; ++c) {
         if (kKeep & (1ull << c)) continue;
+        // Already outside the bounding set (systemd's CapabilityBoundingSet,
+        // procd): nothing to drop, and without CAP_SETPCAP we could not.
+        if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 0) continue;
         if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno != EINVAL) {
             error = std::string("dropping capability ") + std::to_string(c) + " from the bounding set: " +
                     std::strerror(errno);
