@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/param_names.h"
+
 #include <sstream>
 #include <string>
 
@@ -14,19 +16,7 @@
 namespace vg::engine {
 namespace {
 
-// Readable, unique gtest parameter names from the printed parameter.
-template <typename T>
-std::string case_name(const ::testing::TestParamInfo<T>& info) {
-    std::ostringstream os;
-    os << info.param;
-    std::string out;
-    for (char c : os.str()) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        if (ok) out += c;
-        else if (!out.empty() && out.back() != '_') out += '_';
-    }
-    return out + "_" + std::to_string(info.index);
-}
+using test::case_name;
 
 DialPlan uk() {
     auto p = DialPlan::make("44", "0", "00");
