@@ -6,11 +6,21 @@
 // flood costs old state, never memory.
 //
 // Layout: `capacity` slots in one array, each holding the key, the value, the
-// index of the next slot in its hash chain and the LRU list links (uint32
-// indexes, no pointers); a power-of-two bucket array of uint32 chain heads
-// (at least `capacity` buckets, so chains average below one entry). Free slots
-// are chained through the hash link. Memory: capacity * entry_bytes() plus
-// 4 bytes per bucket.
+// next slot in its hash chain and the LRU list links; a power-of-two bucket
+// array of chain heads (at least `capacity` buckets, so chains average below
+// one entry). Links are uint32 slot numbers plus one, so 0 means "none" and
+// no pointers are stored. Free slots are chained through the hash link.
+// Memory: capacity * entry_bytes() plus 4 bytes per bucket (memory_bytes()).
+//
+// Residency: both arrays start zero-filled without having been written
+// (anonymous mappings when large, see ZeroedArray below), so the kernel
+// provides their pages only when they are first written; an all-zero bucket
+// array is a table of empty chains. A slot is constructed the first time the
+// table needs it, in index order (a high-water mark); slots that held an
+// entry and were released are reused first. So a table costs resident memory
+// for the buckets it has used and for the most entries it has held at once
+// (high_water()), not for its capacity: a daemon can reserve for a busy site
+// and stay small on a quiet one. memory_bytes() is what it reaches when full.
 //
 // Hashing: the Hash result is mixed with a per-table seed (splitmix64
 // finaliser) before the bucket is chosen. Weak hashes (std::hash of an integer
@@ -21,22 +31,110 @@
 // most recently used; find()
 // does not (so a status dump or a read-only probe does not keep state alive).
 //
-// Requirements: Key and Value are default-constructible and move-assignable.
-// A slot's key and value are reset to Key{} / Value{} when the entry goes.
+// Requirements: Key and Value are default-constructible and move-assignable,
+// Key is copy-assignable. A slot's key and value are reset to Key{} / Value{}
+// when the entry goes (so what a value owns is released then); clear() and the
+// destructor destroy every slot that was ever constructed.
 // Only the constructor allocates (and may throw std::bad_alloc, at start-up);
-// every other member is noexcept as long as Key/Value moves and Hash/KeyEqual
-// do not throw.
+// every other member is noexcept as long as Key/Value construction and moves
+// and Hash/KeyEqual do not throw.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <iterator>
 #include <memory>
+#include <new>
 #include <type_traits>
 #include <utility>
 
+#include <sys/mman.h>
+
+// AddressSanitizer checks accesses to heap blocks, not to mappings of our own.
+#if defined(__SANITIZE_ADDRESS__)
+#define VG_BOUNDED_TABLE_HEAP_ONLY 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VG_BOUNDED_TABLE_HEAP_ONLY 1
+#endif
+#endif
+#ifndef VG_BOUNDED_TABLE_HEAP_ONLY
+#define VG_BOUNDED_TABLE_HEAP_ONLY 0
+#endif
+
 namespace vg::engine {
+
+namespace detail {
+
+// An array of `n` T, zero-filled, with no object constructed in it, whose
+// pages become resident only when written. From kMapBytes on it is a private
+// anonymous mapping (mmap(2): contents initialised to zero, a page is
+// allocated when first touched), given back with munmap. Smaller arrays come
+// from calloc: glibc serves those from the heap and clears them with memset
+// when they reuse memory (so they are resident at once), which bounds that
+// cost to a few pages per array. Sanitizer builds use calloc for every size
+// so that AddressSanitizer checks each access (its allocator maps large
+// blocks itself and does not clear fresh mappings).
+template <typename T>
+class ZeroedArray {
+public:
+    static constexpr std::size_t kMapBytes = 16 * 1024;
+
+    ZeroedArray() noexcept = default;
+    // n = 0 gives a null array. Throws std::bad_alloc.
+    explicit ZeroedArray(std::size_t n) {
+        static_assert(alignof(T) <= alignof(std::max_align_t), "calloc does not align T");
+        if (n == 0) return;
+        if (n > static_cast<std::size_t>(-1) / sizeof(T)) throw std::bad_alloc();
+        bytes_ = n * sizeof(T);
+        void* p = nullptr;
+        if (!VG_BOUNDED_TABLE_HEAP_ONLY && bytes_ >= kMapBytes) {
+            p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (p == MAP_FAILED) throw std::bad_alloc();
+            mapped_ = true;
+        } else {
+            p = std::calloc(n, sizeof(T));
+            if (p == nullptr) throw std::bad_alloc();
+        }
+        p_ = static_cast<T*>(p);
+    }
+    ~ZeroedArray() { release(); }
+
+    ZeroedArray(const ZeroedArray&) = delete;
+    ZeroedArray& operator=(const ZeroedArray&) = delete;
+    ZeroedArray(ZeroedArray&& o) noexcept
+        : p_(std::exchange(o.p_, nullptr)), bytes_(std::exchange(o.bytes_, 0)), mapped_(o.mapped_) {}
+    ZeroedArray& operator=(ZeroedArray&& o) noexcept {
+        if (this != &o) {
+            release();
+            p_ = std::exchange(o.p_, nullptr);
+            bytes_ = std::exchange(o.bytes_, 0);
+            mapped_ = o.mapped_;
+        }
+        return *this;
+    }
+
+    T* get() const noexcept { return p_; }
+    T& operator[](std::size_t i) const noexcept { return p_[i]; }
+
+private:
+    void release() noexcept {
+        if (p_ == nullptr) return;
+        if (mapped_)
+            ::munmap(static_cast<void*>(p_), bytes_);
+        else
+            std::free(static_cast<void*>(p_));
+        p_ = nullptr;
+    }
+
+    T* p_ = nullptr;
+    std::size_t bytes_ = 0;
+    bool mapped_ = false;
+};
+
+}  // namespace detail
 
 template <typename Key, typename Value, typename Hash = std::hash<Key>,
           typename KeyEqual = std::equal_to<Key>>
@@ -68,18 +166,48 @@ public:
         : capacity_(static_cast<std::uint32_t>(capacity < kMaxCapacity ? capacity : kMaxCapacity)),
           bucket_mask_(bucket_count_for(capacity_) - 1),
           seed_(seed),
-          slots_(new Slot[capacity_]),
-          buckets_(new std::uint32_t[bucket_mask_ + 1]),
+          slots_(capacity_),
+          buckets_(std::size_t{bucket_mask_} + 1),
           hash_(std::move(hash)),
-          eq_(std::move(eq)) {
-        reset_links();
-    }
+          eq_(std::move(eq)) {}
+
+    ~BoundedTable() { destroy_slots(); }
 
     BoundedTable(const BoundedTable&) = delete;
     BoundedTable& operator=(const BoundedTable&) = delete;
     // A moved-from table may only be destroyed or assigned to.
-    BoundedTable(BoundedTable&&) noexcept = default;
-    BoundedTable& operator=(BoundedTable&&) noexcept = default;
+    BoundedTable(BoundedTable&& o) noexcept
+        : capacity_(o.capacity_),
+          bucket_mask_(o.bucket_mask_),
+          seed_(o.seed_),
+          slots_(std::move(o.slots_)),
+          buckets_(std::move(o.buckets_)),
+          high_water_(std::exchange(o.high_water_, 0)),
+          free_(std::exchange(o.free_, kNil)),
+          lru_head_(std::exchange(o.lru_head_, kNil)),
+          lru_tail_(std::exchange(o.lru_tail_, kNil)),
+          size_(std::exchange(o.size_, 0)),
+          evictions_(o.evictions_),
+          hash_(std::move(o.hash_)),
+          eq_(std::move(o.eq_)) {}
+    BoundedTable& operator=(BoundedTable&& o) noexcept {
+        if (this == &o) return *this;
+        destroy_slots();
+        capacity_ = o.capacity_;
+        bucket_mask_ = o.bucket_mask_;
+        seed_ = o.seed_;
+        slots_ = std::move(o.slots_);
+        buckets_ = std::move(o.buckets_);
+        high_water_ = std::exchange(o.high_water_, 0);
+        free_ = std::exchange(o.free_, kNil);
+        lru_head_ = std::exchange(o.lru_head_, kNil);
+        lru_tail_ = std::exchange(o.lru_tail_, kNil);
+        size_ = std::exchange(o.size_, 0);
+        evictions_ = o.evictions_;
+        hash_ = std::move(o.hash_);
+        eq_ = std::move(o.eq_);
+        return *this;
+    }
 
     std::size_t size() const noexcept { return size_; }
     std::size_t capacity() const noexcept { return capacity_; }
@@ -87,8 +215,13 @@ public:
     bool full() const noexcept { return size_ == capacity_; }
     // Entries pushed out by inserts into a full table since construction.
     std::uint64_t evictions() const noexcept { return evictions_; }
+    // Slots constructed since construction or the last clear(): the most
+    // entries held at once. Only these slots (and the buckets written) have
+    // ever been touched.
+    std::size_t high_water() const noexcept { return high_water_; }
 
-    // Bytes per entry (key, value, links) and the table's total footprint.
+    // Bytes per entry (key, value, links) and the table's footprint when full
+    // (address space reserved at construction; see "Residency" above).
     static constexpr std::size_t entry_bytes() noexcept { return sizeof(Slot); }
     std::size_t memory_bytes() const noexcept {
         return std::size_t{capacity_} * sizeof(Slot) +
@@ -97,21 +230,21 @@ public:
 
     // Lookup without changing recency.
     Value* find(const Key& key) noexcept {
-        const std::uint32_t i = locate(key, bucket_of(key));
-        return i == kNone ? nullptr : &slots_[i].value;
+        const std::uint32_t l = locate(key, bucket_of(key));
+        return l == kNil ? nullptr : &at(l).value;
     }
     const Value* find(const Key& key) const noexcept {
-        const std::uint32_t i = locate(key, bucket_of(key));
-        return i == kNone ? nullptr : &slots_[i].value;
+        const std::uint32_t l = locate(key, bucket_of(key));
+        return l == kNil ? nullptr : &at(l).value;
     }
     bool contains(const Key& key) const noexcept { return find(key) != nullptr; }
 
     // Lookup that marks the entry most recently used.
     Value* touch(const Key& key) noexcept {
-        const std::uint32_t i = locate(key, bucket_of(key));
-        if (i == kNone) return nullptr;
-        move_to_front(i);
-        return &slots_[i].value;
+        const std::uint32_t l = locate(key, bucket_of(key));
+        if (l == kNil) return nullptr;
+        move_to_front(l);
+        return &at(l).value;
     }
 
     // Finds `key` (making it most recently used) or inserts it with a
@@ -123,27 +256,34 @@ public:
     template <typename OnEvict>
     InsertResult find_or_insert(const Key& key, OnEvict&& on_evict) noexcept {
         const std::uint32_t b = bucket_of(key);
-        std::uint32_t i = locate(key, b);
-        if (i != kNone) {
-            move_to_front(i);
-            return {&slots_[i].value, false, false};
+        std::uint32_t l = locate(key, b);
+        if (l != kNil) {
+            move_to_front(l);
+            return {&at(l).value, false, false};
         }
         if (capacity_ == 0) return {nullptr, false, false};
         bool evicted = false;
-        if (free_ == kNone) {
+        if (free_ == kNil && high_water_ == capacity_) {
             const std::uint32_t victim = lru_tail_;
-            on_evict(static_cast<const Key&>(slots_[victim].key), slots_[victim].value);
+            on_evict(static_cast<const Key&>(at(victim).key), at(victim).value);
             remove(victim);
             ++evictions_;
             evicted = true;
         }
-        i = free_;
-        free_ = slots_[i].next;
-        Slot& s = slots_[i];
+        if (free_ != kNil) {
+            // A slot that held an entry before: reused first, so untouched
+            // capacity stays untouched.
+            l = free_;
+            free_ = at(l).next;
+        } else {
+            ::new (static_cast<void*>(&slots_[high_water_])) Slot();
+            l = ++high_water_;
+        }
+        Slot& s = at(l);
         s.key = key;
         s.next = buckets_[b];
-        buckets_[b] = i;
-        link_front(i);
+        buckets_[b] = l;
+        link_front(l);
         ++size_;
         return {&s.value, true, evicted};
     }
@@ -163,9 +303,9 @@ public:
     }
 
     bool erase(const Key& key) noexcept {
-        const std::uint32_t i = locate(key, bucket_of(key));
-        if (i == kNone) return false;
-        remove(i);
+        const std::uint32_t l = locate(key, bucket_of(key));
+        if (l == kNil) return false;
+        remove(l);
         return true;
     }
 
@@ -176,14 +316,14 @@ public:
     template <typename Pred>
     std::size_t erase_if(Pred&& pred) noexcept {
         std::size_t n = 0;
-        std::uint32_t i = lru_tail_;
-        while (i != kNone) {
-            const std::uint32_t newer = slots_[i].prev_lru;
-            if (pred(static_cast<const Key&>(slots_[i].key), slots_[i].value)) {
-                remove(i);
+        std::uint32_t l = lru_tail_;
+        while (l != kNil) {
+            const std::uint32_t newer = at(l).prev_lru;
+            if (pred(static_cast<const Key&>(at(l).key), at(l).value)) {
+                remove(l);
                 ++n;
             }
-            i = newer;
+            l = newer;
         }
         return n;
     }
@@ -193,24 +333,27 @@ public:
     // not insert or erase; use erase_if to remove while walking.
     template <typename F>
     void for_each(F&& f) {
-        for (std::uint32_t i = lru_head_; i != kNone; i = slots_[i].next_lru)
-            f(static_cast<const Key&>(slots_[i].key), slots_[i].value);
+        for (std::uint32_t l = lru_head_; l != kNil; l = at(l).next_lru)
+            f(static_cast<const Key&>(at(l).key), at(l).value);
     }
     template <typename F>
     void for_each(F&& f) const {
-        for (std::uint32_t i = lru_head_; i != kNone; i = slots_[i].next_lru)
-            f(static_cast<const Key&>(slots_[i].key), static_cast<const Value&>(slots_[i].value));
+        for (std::uint32_t l = lru_head_; l != kNil; l = at(l).next_lru)
+            f(static_cast<const Key&>(at(l).key), static_cast<const Value&>(at(l).value));
     }
 
     // The least recently used entry's key (the next to be evicted), or nullptr.
-    const Key* oldest() const noexcept { return lru_tail_ == kNone ? nullptr : &slots_[lru_tail_].key; }
+    const Key* oldest() const noexcept { return lru_tail_ == kNil ? nullptr : &at(lru_tail_).key; }
 
+    // Removes every entry (not counted as evictions) and destroys every slot
+    // constructed so far; the table then fills from its first slot again.
+    // Only the buckets of the entries present are rewritten, so clearing a
+    // table that never filled does not touch the rest of its memory.
     void clear() noexcept {
-        for (std::uint32_t i = lru_head_; i != kNone; i = slots_[i].next_lru) {
-            slots_[i].key = Key{};
-            slots_[i].value = Value{};
-        }
-        reset_links();
+        for (std::uint32_t l = lru_head_; l != kNil; l = at(l).next_lru) buckets_[bucket_of(at(l).key)] = kNil;
+        destroy_slots();
+        free_ = lru_head_ = lru_tail_ = kNil;
+        size_ = 0;
     }
 
     // Iteration from the most to the least recently used entry. Iterating does
@@ -231,10 +374,10 @@ public:
         };
 
         basic_iterator() noexcept = default;
-        reference operator*() const noexcept { return {t_->slots_[i_].key, t_->slots_[i_].value}; }
+        reference operator*() const noexcept { return {t_->at(l_).key, t_->at(l_).value}; }
         pointer operator->() const noexcept { return {**this}; }
         basic_iterator& operator++() noexcept {
-            i_ = t_->slots_[i_].next_lru;
+            l_ = t_->at(l_).next_lru;
             return *this;
         }
         basic_iterator operator++(int) noexcept {
@@ -242,32 +385,34 @@ public:
             ++*this;
             return old;
         }
-        friend bool operator==(const basic_iterator& a, const basic_iterator& b) noexcept { return a.i_ == b.i_; }
-        friend bool operator!=(const basic_iterator& a, const basic_iterator& b) noexcept { return a.i_ != b.i_; }
+        friend bool operator==(const basic_iterator& a, const basic_iterator& b) noexcept { return a.l_ == b.l_; }
+        friend bool operator!=(const basic_iterator& a, const basic_iterator& b) noexcept { return a.l_ != b.l_; }
 
     private:
         friend class BoundedTable;
-        basic_iterator(Table* t, std::uint32_t i) noexcept : t_(t), i_(i) {}
+        basic_iterator(Table* t, std::uint32_t l) noexcept : t_(t), l_(l) {}
         Table* t_ = nullptr;
-        std::uint32_t i_ = kNone;
+        std::uint32_t l_ = kNil;
     };
     using iterator = basic_iterator<false>;
     using const_iterator = basic_iterator<true>;
 
     iterator begin() noexcept { return {this, lru_head_}; }
-    iterator end() noexcept { return {this, kNone}; }
+    iterator end() noexcept { return {this, kNil}; }
     const_iterator begin() const noexcept { return {this, lru_head_}; }
-    const_iterator end() const noexcept { return {this, kNone}; }
+    const_iterator end() const noexcept { return {this, kNil}; }
 
 private:
-    static constexpr std::uint32_t kNone = 0xffffffffu;
+    // A link: slot index + 1; kNil (0) is "none", so zeroed memory is a
+    // table of empty chains.
+    static constexpr std::uint32_t kNil = 0;
 
     // The three links first: a 4-byte key then packs next to them (a
     // <uint32, TokenBucketState> slot is 32 bytes, not 40).
     struct Slot {
-        std::uint32_t next = kNone;      // hash chain, or free list
-        std::uint32_t prev_lru = kNone;  // towards the most recently used
-        std::uint32_t next_lru = kNone;  // towards the least recently used
+        std::uint32_t next = kNil;      // hash chain, or free list
+        std::uint32_t prev_lru = kNil;  // towards the most recently used
+        std::uint32_t next_lru = kNil;  // towards the least recently used
         Key key{};
         Value value{};
     };
@@ -288,70 +433,72 @@ private:
         return x;
     }
 
+    Slot& at(std::uint32_t link) noexcept { return slots_[link - 1]; }
+    const Slot& at(std::uint32_t link) const noexcept { return slots_[link - 1]; }
+
     std::uint32_t bucket_of(const Key& key) const noexcept {
         const std::uint64_t h = mix(static_cast<std::uint64_t>(hash_(key)) ^ seed_);
         return static_cast<std::uint32_t>(h) & bucket_mask_;
     }
 
     std::uint32_t locate(const Key& key, std::uint32_t bucket) const noexcept {
-        for (std::uint32_t i = buckets_[bucket]; i != kNone; i = slots_[i].next)
-            if (eq_(slots_[i].key, key)) return i;
-        return kNone;
+        for (std::uint32_t l = buckets_[bucket]; l != kNil; l = at(l).next)
+            if (eq_(at(l).key, key)) return l;
+        return kNil;
     }
 
-    void link_front(std::uint32_t i) noexcept {
-        slots_[i].prev_lru = kNone;
-        slots_[i].next_lru = lru_head_;
-        if (lru_head_ != kNone) slots_[lru_head_].prev_lru = i;
-        lru_head_ = i;
-        if (lru_tail_ == kNone) lru_tail_ = i;
+    void link_front(std::uint32_t l) noexcept {
+        at(l).prev_lru = kNil;
+        at(l).next_lru = lru_head_;
+        if (lru_head_ != kNil) at(lru_head_).prev_lru = l;
+        lru_head_ = l;
+        if (lru_tail_ == kNil) lru_tail_ = l;
     }
 
-    void unlink_lru(std::uint32_t i) noexcept {
-        Slot& s = slots_[i];
-        if (s.prev_lru != kNone) slots_[s.prev_lru].next_lru = s.next_lru; else lru_head_ = s.next_lru;
-        if (s.next_lru != kNone) slots_[s.next_lru].prev_lru = s.prev_lru; else lru_tail_ = s.prev_lru;
-        s.prev_lru = s.next_lru = kNone;
+    void unlink_lru(std::uint32_t l) noexcept {
+        Slot& s = at(l);
+        if (s.prev_lru != kNil) at(s.prev_lru).next_lru = s.next_lru; else lru_head_ = s.next_lru;
+        if (s.next_lru != kNil) at(s.next_lru).prev_lru = s.prev_lru; else lru_tail_ = s.prev_lru;
+        s.prev_lru = s.next_lru = kNil;
     }
 
-    void move_to_front(std::uint32_t i) noexcept {
-        if (lru_head_ == i) return;
-        unlink_lru(i);
-        link_front(i);
+    void move_to_front(std::uint32_t l) noexcept {
+        if (lru_head_ == l) return;
+        unlink_lru(l);
+        link_front(l);
     }
 
-    // Unchains slot i from its bucket and the LRU list, resets it, frees it.
-    void remove(std::uint32_t i) noexcept {
-        std::uint32_t* link = &buckets_[bucket_of(slots_[i].key)];
-        while (*link != i) link = &slots_[*link].next;
-        *link = slots_[i].next;
-        unlink_lru(i);
-        slots_[i].key = Key{};
-        slots_[i].value = Value{};
-        slots_[i].next = free_;
-        free_ = i;
+    // Unchains the slot from its bucket and the LRU list, resets it, frees it.
+    void remove(std::uint32_t l) noexcept {
+        Slot& s = at(l);
+        std::uint32_t* link = &buckets_[bucket_of(s.key)];
+        while (*link != l) link = &at(*link).next;
+        *link = s.next;
+        unlink_lru(l);
+        s.key = Key{};
+        s.value = Value{};
+        s.next = free_;
+        free_ = l;
         --size_;
     }
 
-    void reset_links() noexcept {
-        for (std::uint32_t b = 0; b <= bucket_mask_; ++b) buckets_[b] = kNone;
-        for (std::uint32_t i = 0; i < capacity_; ++i) {
-            slots_[i].next = i + 1 < capacity_ ? i + 1 : kNone;
-            slots_[i].prev_lru = slots_[i].next_lru = kNone;
-        }
-        free_ = capacity_ > 0 ? 0 : kNone;
-        lru_head_ = lru_tail_ = kNone;
-        size_ = 0;
+    // Ends the lifetime of every slot constructed so far (the caller fixes
+    // the links).
+    void destroy_slots() noexcept {
+        if constexpr (!std::is_trivially_destructible_v<Slot>)
+            for (std::uint32_t i = 0; i < high_water_; ++i) slots_[i].~Slot();
+        high_water_ = 0;
     }
 
     std::uint32_t capacity_;
     std::uint32_t bucket_mask_;
     std::uint64_t seed_;
-    std::unique_ptr<Slot[]> slots_;
-    std::unique_ptr<std::uint32_t[]> buckets_;
-    std::uint32_t free_ = kNone;
-    std::uint32_t lru_head_ = kNone;
-    std::uint32_t lru_tail_ = kNone;
+    detail::ZeroedArray<Slot> slots_;              // [0, high_water_) constructed
+    detail::ZeroedArray<std::uint32_t> buckets_;   // chain heads (links)
+    std::uint32_t high_water_ = 0;
+    std::uint32_t free_ = kNil;
+    std::uint32_t lru_head_ = kNil;
+    std::uint32_t lru_tail_ = kNil;
     std::uint32_t size_ = 0;
     std::uint64_t evictions_ = 0;
     Hash hash_;

@@ -58,13 +58,37 @@
 
 namespace vg::engine {
 
+// Table capacities. The defaults fit an office of up to about 250 handsets
+// with room to spare. A table becomes resident only as it fills (see
+// bounded_table.h), so these numbers set the memory ceiling under load or
+// under a flood, not what a quiet site uses: about 1.5 MiB when every table
+// below is full (64-bit), plus the rate-limit table (sip.max_tracked_sources)
+// and the bytes TCP streams hold. A full table drops its least recently used
+// entry, so a number too small costs live state (a call's pinholes, a
+// handset's counters), not memory. The scale benchmark and larger sites
+// raise them.
 struct EngineLimits {
-    std::size_t max_dialogs = 4096;
-    std::size_t max_pinholes = 16384;
-    std::size_t max_handsets = 1024;
-    std::size_t max_egress_flows = 8192;
+    // 4 per handset: a call, a consultation call for a transfer, a waiting
+    // call, a ring-group INVITE. Also enough for a ring group of all 250
+    // handsets on top of 250 calls, and for the footprint benchmark's 1,000.
+    std::size_t max_dialogs = 1024;
+    // 4 per dialog: RTP and RTCP for audio and video (an audio call takes 2,
+    // a dialog at most 2 * kMaxDialogMedia).
+    std::size_t max_pinholes = 4096;
+    // 2 addresses per handset: IPv4 and IPv6, or an old and a new DHCP lease
+    // (the old one is then the least recently seen).
+    std::size_t max_handsets = 512;
+    // 16 flows per handset for the return traffic of DNS (every lookup is a
+    // flow of its own for the 120 s UDP timeout), NTP, provisioning,
+    // directory and STUN.
+    std::size_t max_egress_flows = 4096;
+    // Sources of unlisted SIP watched for scanning: sized by the internet's
+    // scanning noise, not by the site.
     std::size_t max_scan_sources = 1024;
-    std::size_t max_tcp_streams = 256;
+    // Both directions of one SIP-over-TCP connection per handset.
+    std::size_t max_tcp_streams = 512;
+    // Per direction, and at least sip.max_message_size. Stays at 64 KiB: with
+    // GSO one queued segment can be that large.
     std::size_t max_tcp_stream_bytes = 65536;
 };
 

@@ -3,11 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "filters/net/ip_address.h"
@@ -246,6 +248,231 @@ TEST(BoundedTable, EntrySizeIsThreeIndexesKeyAndValue) {
     // Printed for the record: the cost of one entry keyed by an address.
     std::printf("entry_bytes: <u64,u64> %zu, <IpAddress,u64> %zu\n", Dialogish::entry_bytes(),
                 BoundedTable<net::IpAddress, std::uint64_t, net::IpAddressHash>::entry_bytes());
+}
+
+// Residency: slots are constructed when first used, released slots are reused
+// before untouched ones, and every constructed slot is destroyed exactly once.
+
+// Counts its live objects (every constructor +1, the destructor -1).
+struct Counted {
+    static inline int live = 0;
+    static inline int constructed = 0;
+    static void reset() noexcept { live = constructed = 0; }
+
+    int v = 0;
+    Counted() noexcept { ++live, ++constructed; }
+    explicit Counted(int x) noexcept : v(x) { ++live, ++constructed; }
+    Counted(const Counted& o) noexcept : v(o.v) { ++live, ++constructed; }
+    Counted(Counted&& o) noexcept : v(o.v) { ++live, ++constructed; }
+    Counted& operator=(const Counted&) noexcept = default;
+    Counted& operator=(Counted&&) noexcept = default;
+    ~Counted() { --live; }
+};
+using CountedTable = BoundedTable<std::uint32_t, Counted>;
+
+std::vector<std::uint32_t> keys_in_order(const CountedTable& t) {
+    std::vector<std::uint32_t> out;
+    for (const auto& e : t) out.push_back(e.key);
+    return out;
+}
+
+TEST(BoundedTable, ConstructionBuildsNoSlotsAndEachNewEntryBuildsOne) {
+    Counted::reset();
+    {
+        CountedTable t(1000);
+        EXPECT_EQ(Counted::constructed, 0);
+        EXPECT_EQ(t.high_water(), 0u);
+        for (std::uint32_t k = 0; k < 3; ++k) t.find_or_insert(k);
+        t.find_or_insert(1);  // present: builds nothing
+        EXPECT_EQ(Counted::constructed, 3);
+        EXPECT_EQ(Counted::live, 3);
+        EXPECT_EQ(t.high_water(), 3u);
+    }
+    EXPECT_EQ(Counted::live, 0);
+}
+
+TEST(BoundedTable, ReleasedSlotsAreReusedBeforeUntouchedOnes) {
+    Table t(100);
+    for (std::uint32_t k = 0; k < 10; ++k) t.insert_or_assign(k, 0);
+    for (std::uint32_t k = 0; k < 5; ++k) t.erase(k);
+    for (std::uint32_t k = 100; k < 105; ++k) t.insert_or_assign(k, 0);
+    EXPECT_EQ(t.high_water(), 10u);
+    EXPECT_EQ(t.erase_if([](const std::uint32_t& k, int&) { return k % 2 == 0; }), 5u);
+    for (std::uint32_t k = 200; k < 205; ++k) t.insert_or_assign(k, 0);
+    EXPECT_EQ(t.high_water(), 10u);
+    EXPECT_EQ(t.size(), 10u);
+    // Untouched slots are used only when no released one is left.
+    for (std::uint32_t k = 1000; t.size() < 100; ++k) {
+        t.insert_or_assign(k, 0);
+        EXPECT_EQ(t.high_water(), t.size());
+    }
+    EXPECT_EQ(t.evictions(), 0u);
+    for (std::uint32_t k = 5000; k < 5050; ++k) EXPECT_TRUE(t.insert_or_assign(k, 0).evicted);
+    EXPECT_EQ(t.high_water(), 100u);
+    EXPECT_EQ(t.evictions(), 50u);
+}
+
+TEST(BoundedTable, DestructionDestroysEveryConstructedValueOnce) {
+    Counted::reset();
+    {
+        CountedTable t(8);
+        for (std::uint32_t k = 0; k < 20; ++k) t.insert_or_assign(k, Counted(static_cast<int>(k)));
+        t.erase(15);
+        t.erase(16);
+        t.erase_if([](const std::uint32_t&, Counted& c) { return c.v % 2 == 1; });
+        // One value per constructed slot, whether it holds an entry or is free.
+        EXPECT_EQ(Counted::live, static_cast<int>(t.high_water()));
+        EXPECT_EQ(t.high_water(), 8u);
+        EXPECT_EQ(t.size(), 3u);
+    }
+    EXPECT_EQ(Counted::live, 0);
+}
+
+TEST(BoundedTable, ClearDestroysSlotsAndTheTableFillsAgainWithSameSemantics) {
+    Counted::reset();
+    CountedTable t(4);
+    for (std::uint32_t k = 0; k < 6; ++k) t.insert_or_assign(k, Counted(static_cast<int>(k)));
+    EXPECT_EQ(t.evictions(), 2u);
+    t.clear();
+    EXPECT_EQ(Counted::live, 0);
+    EXPECT_EQ(t.high_water(), 0u);
+    EXPECT_TRUE(t.empty());
+    EXPECT_EQ(t.begin(), t.end());
+    EXPECT_EQ(t.oldest(), nullptr);
+    for (std::uint32_t k = 0; k < 6; ++k) EXPECT_EQ(t.find(k), nullptr) << k;
+    EXPECT_EQ(t.evictions(), 2u);  // clearing is not evicting
+
+    std::vector<std::uint32_t> evicted;
+    for (std::uint32_t k = 10; k < 15; ++k)
+        t.insert_or_assign(k, Counted(static_cast<int>(k)),
+                           [&](const std::uint32_t& key, Counted&) { evicted.push_back(key); });
+    EXPECT_EQ(evicted, std::vector<std::uint32_t>{10});
+    EXPECT_EQ(keys_in_order(t), (std::vector<std::uint32_t>{14, 13, 12, 11}));
+    EXPECT_EQ(t.evictions(), 3u);
+    EXPECT_EQ(t.find(12)->v, 12);
+    auto r = t.find_or_insert(3);  // a key from before clear() is new again
+    EXPECT_TRUE(r.inserted);
+    EXPECT_EQ(r.value->v, 0);
+    EXPECT_EQ(Counted::live, 4);
+
+    t.clear();
+    t.clear();
+    EXPECT_EQ(Counted::live, 0);
+    EXPECT_TRUE(t.insert_or_assign(7, Counted(7)).inserted);
+    EXPECT_EQ(t.high_water(), 1u);
+}
+
+TEST(BoundedTable, MemoryBytesIsTheBoundWhenFullWhateverIsUsed) {
+    Table t(1000);
+    const std::size_t bound = 1000 * Table::entry_bytes() + 1024 * 4;
+    EXPECT_EQ(t.memory_bytes(), bound);
+    for (std::uint32_t k = 0; k < 10; ++k) t.insert_or_assign(k, 0);
+    EXPECT_EQ(t.memory_bytes(), bound);
+    for (std::uint32_t k = 0; k < 2000; ++k) t.insert_or_assign(k, 0);
+    EXPECT_EQ(t.memory_bytes(), bound);
+    t.clear();
+    EXPECT_EQ(t.memory_bytes(), bound);
+}
+
+TEST(BoundedTable, MoveKeepsEntriesAndDestroysEachValueOnce) {
+    Counted::reset();
+    {
+        CountedTable a(8);
+        for (std::uint32_t k = 1; k <= 3; ++k) a.insert_or_assign(k, Counted(static_cast<int>(k)));
+        CountedTable b(std::move(a));
+        EXPECT_EQ(b.size(), 3u);
+        EXPECT_EQ(keys_in_order(b), (std::vector<std::uint32_t>{3, 2, 1}));
+        EXPECT_EQ(Counted::live, 3);
+
+        CountedTable c(4);
+        c.insert_or_assign(9, Counted(9));
+        EXPECT_EQ(Counted::live, 4);
+        c = std::move(b);  // c's own value goes
+        EXPECT_EQ(Counted::live, 3);
+        EXPECT_EQ(c.find(9), nullptr);
+        ASSERT_NE(c.find(2), nullptr);
+        EXPECT_EQ(c.find(2)->v, 2);
+        EXPECT_EQ(c.capacity(), 8u);
+        for (std::uint32_t k = 10; k < 20; ++k) c.insert_or_assign(k, Counted(static_cast<int>(k)));
+        EXPECT_EQ(c.size(), 8u);
+        EXPECT_EQ(c.evictions(), 5u);
+    }
+    EXPECT_EQ(Counted::live, 0);
+}
+
+TEST(BoundedTable, RandomOperationsWithOwningValuesAndClearAgreeWithModel) {
+    // Heap-owning keys and values (longer than the small-string buffer), so the
+    // sanitizers see a slot that is used after destruction, destroyed twice or
+    // never destroyed. The LRU order is compared in full now and then.
+    using StringTable = BoundedTable<std::string, std::string>;
+    std::mt19937 rng(7u);
+    StringTable t(32, 5);
+    std::unordered_map<std::string, std::pair<std::string, std::uint64_t>> model;
+    std::uint64_t clock = 0;
+    auto key_of = [](unsigned n) { return "key-with-a-long-name-" + std::to_string(n); };
+    for (int step = 0; step < 5000; ++step) {
+        const std::string key = key_of(rng() % 80);
+        const unsigned op = rng() % 100;
+        if (op < 45) {
+            const std::string value = "value-held-on-the-heap-" + std::to_string(rng() % 1000);
+            if (!model.count(key) && model.size() == 32) {
+                auto victim = model.begin();
+                for (auto it = model.begin(); it != model.end(); ++it)
+                    if (it->second.second < victim->second.second) victim = it;
+                std::string evicted_key;
+                t.insert_or_assign(key, value, [&](const std::string& k, std::string&) { evicted_key = k; });
+                ASSERT_EQ(evicted_key, victim->first) << "step " << step;
+                model.erase(victim);
+            } else {
+                t.insert_or_assign(key, value);
+            }
+            model[key] = {value, ++clock};
+        } else if (op < 65) {
+            std::string* v = t.touch(key);
+            ASSERT_EQ(v != nullptr, model.count(key) == 1) << "step " << step;
+            if (v) {
+                EXPECT_EQ(*v, model[key].first);
+                model[key].second = ++clock;
+            }
+        } else if (op < 85) {
+            ASSERT_EQ(t.erase(key), model.erase(key) == 1) << "step " << step;
+        } else if (op < 90) {
+            const char digit = static_cast<char>('0' + rng() % 10);
+            auto last_digit_is = [digit](const std::string& v) { return v.back() == digit; };
+            const std::size_t n =
+                t.erase_if([&](const std::string&, std::string& v) { return last_digit_is(v); });
+            std::size_t m = 0;
+            for (auto it = model.begin(); it != model.end();) {
+                if (last_digit_is(it->second.first)) {
+                    it = model.erase(it);
+                    ++m;
+                } else {
+                    ++it;
+                }
+            }
+            ASSERT_EQ(n, m) << "step " << step;
+        } else if (op < 91) {
+            t.clear();
+            model.clear();
+        } else {
+            const std::string* v = t.find(key);
+            ASSERT_EQ(v != nullptr, model.count(key) == 1) << "step " << step;
+            if (v) {
+                EXPECT_EQ(*v, model[key].first);
+            }
+        }
+        ASSERT_EQ(t.size(), model.size()) << "step " << step;
+        ASSERT_LE(t.high_water(), 32u);
+        if (step % 50 == 0) {
+            std::vector<std::pair<std::uint64_t, std::string>> expected;
+            for (const auto& e : model) expected.emplace_back(e.second.second, e.first);
+            std::sort(expected.rbegin(), expected.rend());
+            std::vector<std::string> want, got;
+            for (const auto& e : expected) want.push_back(e.second);
+            for (const auto& e : t) got.push_back(e.key);
+            ASSERT_EQ(got, want) << "step " << step;
+        }
+    }
 }
 
 }  // namespace
