@@ -97,10 +97,15 @@ class Daemon;
 // Routes the engine's events to the log, and closed pinholes to conntrack.
 class DaemonSink : public engine::EventSink {
 public:
-    DaemonSink(Log& log, netlink::Conntrack& ct) : log_(log), ct_(ct) {}
+    DaemonSink(Log& log, netlink::Conntrack& ct, std::uint32_t mark) : log_(log), ct_(ct), mark_(mark) {}
     void on_event(const engine::Event& e) override {
         log_.on_event(e);
-        if (e.type == engine::EventType::pinhole_closed && ct_.is_open()) close_flows(e);
+        if (!ct_.is_open()) return;
+        if (e.type == engine::EventType::pinhole_closed) close_flows(e);
+        // A call begun before a restart was hung up: its media's verified
+        // flows (the engine has no pinhole for them) lose their fast path.
+        if (e.type == engine::EventType::call_ended && e.detail == std::string_view("unknown_dialog"))
+            if (auto n = ct_.delete_marked_by_address(e.handset, mark_, mark_, net::ipproto::udp)) conntrack_deleted += *n;
     }
     std::uint64_t conntrack_deleted = 0;
 
@@ -127,6 +132,7 @@ private:
     }
     Log& log_;
     netlink::Conntrack& ct_;
+    std::uint32_t mark_;
 };
 
 class Daemon {
@@ -270,7 +276,7 @@ int Daemon::run() {
         backend_->remove(ignored);
         return 1;
     }
-    sink_ = std::make_unique<DaemonSink>(*log_, conntrack_);
+    sink_ = std::make_unique<DaemonSink>(*log_, conntrack_, opt_.verified_mark);
     engine_ = std::make_unique<engine::Engine>(current_.rules);
     // Packets can arrive before the bind is acknowledged; they wait in the
     // queue object until the first drain.
@@ -408,11 +414,13 @@ void Daemon::on_nflog(Timestamp now) {
         k.destination = dst;
         k.destination_port = p.dst_port;
         k.protocol = proto_text(p.protocol);
+        // The rules' log prefixes are kernel::nflog_prefix(name, "drop-in" |
+        // "drop-out"): the same reasons the engine would give.
         std::string_view prefix = lp.prefix;
-        // Our prefixes are "<name>:<reason>".
-        if (auto colon = prefix.find(':'); colon != std::string_view::npos) prefix.remove_prefix(colon + 1);
-        while (!prefix.empty() && prefix.back() == ' ') prefix.remove_suffix(1);
-        k.reason = prefix;
+        while (!prefix.empty() && (prefix.back() == ' ' || prefix.back() == '\0')) prefix.remove_suffix(1);
+        if (prefix == kernel::nflog_prefix(opt_.name, "drop-in")) k.reason = engine::reason_name(engine::Reason::unlisted_source);
+        else if (prefix == kernel::nflog_prefix(opt_.name, "drop-out")) k.reason = engine::reason_name(engine::Reason::egress_denied);
+        else k.reason = prefix;
         k.method = sip.method;
         k.user_agent = sip.user_agent;
         log_->kernel_drop(k, now);
@@ -514,6 +522,8 @@ std::string Daemon::handle(const control::Request& r) {
     case control::Command::reload: {
         std::string summary;
         const bool ok = reload(summary);
+        // A refused reload is an error reply, so `voipguard reload` exits 1.
+        if (!ok) return control::error_response(summary, r.json);
         if (r.json) {
             std::string s = "{";
             json::field_bool(s, "ok", ok);

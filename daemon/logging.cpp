@@ -263,6 +263,8 @@ std::string format_event(const engine::Event& e, std::string_view site) {
     append_field(out, "ua", e.user_agent.view());
     append_field(out, "detail", mask_secrets(e.detail.view()));
     if (e.count != 0) append_field(out, "count", e.count);
+    // mode: monitor: what the line reports was logged, not blocked.
+    if (e.monitor) append_field(out, "action", "monitor_only");
     return out;
 }
 

@@ -347,6 +347,12 @@ std::string render_rules(const RuleSpec& spec, net::Family family, const TableSt
     // From the handsets.
     multiport_rules(o, c.out, "", spec.sip_ports, queue);
     o << "-A " << c.out << " -p udp -m set --match-set " << media << " dst -j RETURN\n";
+    // SIP on any other port (a hijacked handset registering with a rogue
+    // server on 5080): whatever carries a SIP version string goes to the
+    // engine, which drops it unless it is for the PBX.
+    for (const char* proto : {"udp", "tcp"})
+        o << "-A " << c.out << " -p " << proto << " -m string --string \"SIP/2.0\" --algo bm --to 1500" << queue
+          << "\n";
     if (spec.egress_allow_list) {
         o << "-A " << c.out << " -m set --match-set " << egress << " dst,dst -j RETURN\n";
         drop(c.out, "drop-out");

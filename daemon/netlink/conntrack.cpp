@@ -433,6 +433,22 @@ std::optional<std::size_t> Conntrack::delete_by_endpoint(const net::IpAddress& a
     }, &want);
 }
 
+std::optional<std::size_t> Conntrack::delete_marked_by_address(const net::IpAddress& addr, std::uint32_t mark,
+                                                               std::uint32_t mask, std::uint8_t protocol) {
+    struct Want {
+        const net::IpAddress& addr;
+        std::uint32_t mark;
+        std::uint32_t mask;
+        std::uint8_t protocol;
+    } want{addr, mark, mask, protocol};
+    return dump_and_delete(mark, mask, [](const void* ctx, const CtEntry& e) {
+        const auto* w = static_cast<const Want*>(ctx);
+        if (!e.mark || (*e.mark & w->mask) != w->mark) return false;   // kernels that ignore the dump filter
+        if (w->protocol != 0 && e.orig.protocol != w->protocol) return false;
+        return e.orig.src == w->addr || e.orig.dst == w->addr || e.reply.src == w->addr || e.reply.dst == w->addr;
+    }, &want);
+}
+
 FlushResult Conntrack::flush_mark(std::uint32_t mark, std::uint32_t mask, FlushMethod method) {
     FlushResult result;
     if (method == FlushMethod::automatic)

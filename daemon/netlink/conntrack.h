@@ -169,6 +169,11 @@ public:
                                                   std::uint8_t protocol = 0);
     // Deletes every entry whose mark & mask == mark & mask (at shutdown).
     FlushResult flush_mark(std::uint32_t mark, std::uint32_t mask, FlushMethod method = FlushMethod::automatic);
+    // Deletes every entry of `protocol` (0 = any) with an end at `addr`
+    // whose mark has `mark` under `mask` (a table dump, filtered). Returns
+    // how many were deleted, nullopt on failure.
+    std::optional<std::size_t> delete_marked_by_address(const net::IpAddress& addr, std::uint32_t mark,
+                                                        std::uint32_t mask, std::uint8_t protocol = 0);
 
     // Reads and discards whatever is queued on the socket (late answers).
     std::size_t drain();

@@ -114,6 +114,7 @@ Event Engine::make_event(EventType t, const net::DecodedPacket* p, Timestamp now
     Event e;
     e.type = t;
     e.time = now;
+    e.monitor = rules_->p().mode == config::Mode::monitor;
     if (p != nullptr) {
         e.source = p->src;
         e.destination = p->dst;
@@ -673,7 +674,23 @@ void Engine::track_request(const net::DecodedPacket& p, const sip::SipMessage& m
             }
         }
     }
-    if (d == nullptr) return;
+    if (d == nullptr) {
+        // A call the engine never saw start (it began before a restart of
+        // the daemon) is hung up: its media may still take the kernel fast
+        // path. Say so, naming the handset, so the daemon can end that fast
+        // path too — unless the handset has calls the engine knows of.
+        if (m.method == sip::Method::bye || m.method == sip::Method::cancel) {
+            const Handset* h = handsets_.find(handset);
+            if (h == nullptr || h->active_calls == 0) {
+                Event e = make_event(EventType::call_ended, &p, now);
+                e.handset = handset;
+                assign_truncated(e.call_id, m.call_id);
+                assign_truncated(e.detail, "unknown_dialog");
+                ev.on_event(e);
+            }
+        }
+        return;
+    }
     d->last_sip = now;
     switch (m.method) {
     case sip::Method::bye:

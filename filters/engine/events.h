@@ -31,7 +31,9 @@ enum class EventType : std::uint8_t {
     handset_stale,              // a handset has not registered for handsets.stale_after
     handset_registered,         // a handset registered for the first time (or again after stale)
     call_started,               // a dialog was confirmed (2xx to INVITE)
-    call_ended,                 // a dialog ended (BYE, CANCEL, failure, timeout)
+    call_ended,                 // a dialog ended (BYE, CANCEL, failure, timeout); detail
+                                // "unknown_dialog": a call the engine never saw (begun
+                                // before a restart) was hung up
     pinhole_opened,
     pinhole_closed,             // the daemon removes the flow's fast path at once
     table_eviction,             // a bounded table was full and evicted its oldest entry
@@ -72,6 +74,7 @@ struct Event {
     FixedString<48> rule;             // "deny_prefix:+882", "limit:per_handset_concurrent_calls"
     FixedString<64> detail;           // free text: scanner pattern, AOR, version, reason name
     std::uint32_t count = 0;          // a number that goes with the event (calls, probes)
+    bool monitor = false;             // mode: monitor: nothing was dropped for it
 };
 
 class EventSink {

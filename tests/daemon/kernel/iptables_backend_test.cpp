@@ -44,6 +44,8 @@ constexpr const char* kRulesV4 = R"(*mangle
 -A voipguard-out -p udp -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-out -p tcp -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-out -p udp -m set --match-set voipguard-pbx-media4 dst -j RETURN
+-A voipguard-out -p udp -m string --string "SIP/2.0" --algo bm --to 1500 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-out -p tcp -m string --string "SIP/2.0" --algo bm --to 1500 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-out -m set --match-set voipguard-egress4 dst,dst -j RETURN
 -A voipguard-out -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-out
 -A voipguard-out -m comment --comment voipguard:drop-out -j DROP
@@ -72,6 +74,8 @@ constexpr const char* kRulesV6 = R"(*mangle
 -A voipguard-out -p udp -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-out -p tcp -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-out -p udp -m set --match-set voipguard-pbx-media6 dst -j RETURN
+-A voipguard-out -p udp -m string --string "SIP/2.0" --algo bm --to 1500 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-out -p tcp -m string --string "SIP/2.0" --algo bm --to 1500 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-out -m set --match-set voipguard-egress6 dst,dst -j RETURN
 -A voipguard-out -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-out
 -A voipguard-out -m comment --comment voipguard:drop-out -j DROP
@@ -188,18 +192,21 @@ TEST(IptablesRender, FailClosedQueuesWithoutBypass) {
     s.fail_open = false;
     const std::string text = ipt::render_rules(s, net::Family::v4);
     EXPECT_EQ(text.find("--queue-bypass"), std::string::npos);
-    EXPECT_EQ(count(text, "-j NFQUEUE --queue-num 3\n"), 5u);
+    // SIP in and out (UDP, TCP), PBX media, and SIP on other ports (UDP, TCP).
+    EXPECT_EQ(count(text, "-j NFQUEUE --queue-num 3\n"), 7u);
 }
 
-TEST(IptablesRender, OpenEgressEndsTheOutChainAfterTheMediaReturn) {
+TEST(IptablesRender, OpenEgressEndsTheOutChainAfterTheSipStringMatch) {
     RuleSpec s = representative_spec();
     s.egress_allow_list = false;
     const std::string text = ipt::render_rules(s, net::Family::v4);
     EXPECT_EQ(text.find("egress"), std::string::npos);
     EXPECT_EQ(text.find("drop-out"), std::string::npos);
-    EXPECT_NE(text.find("-A voipguard-out -p udp -m set --match-set voipguard-pbx-media4 dst -j RETURN\n"
+    EXPECT_NE(text.find("-A voipguard-out -p tcp -m string --string \"SIP/2.0\" --algo bm --to 1500"
+                        " -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass\n"
                         "-A voipguard-post "),
-              std::string::npos);
+              std::string::npos)
+        << text;
 }
 
 TEST(IptablesRender, NoNflogRuleWithoutASampleBudget) {

@@ -494,6 +494,32 @@ TEST_F(EngineTest, ByeFromPbxEndsTheCallToo) {
     EXPECT_EQ(engine_->pinhole_count(), 0u);
 }
 
+TEST_F(EngineTest, ByeOfACallBegunBeforeARestartNamesTheHandset) {
+    // The engine never saw this call's INVITE (the daemon restarted): its
+    // media may still be on the kernel fast path, so the hang-up is reported.
+    out_sip(request("BYE", "sip:02079460000@pbx.example.net", "old-call", "f1", "t1", 2));
+    const Event* e = rec_.last(EventType::call_ended);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->detail.view(), "unknown_dialog");
+    EXPECT_EQ(e->handset.to_string(), kHandset);
+    // Not while the handset has calls the engine knows: those are governed
+    // by their own pinholes.
+    rec_.events.clear();
+    call("c1", "02079460000", 40000);
+    out_sip(request("BYE", "sip:02079460000@pbx.example.net", "old-call-2", "f1", "t1", 2));
+    EXPECT_EQ(rec_.count(EventType::call_ended), 0u);
+}
+
+TEST_F(EngineTest, MonitorModeMarksItsEvents) {
+    make(policy_text("monitor"));
+    feed(v4udp(kAttacker, 4444, kHandset, 80, "x"));
+    ASSERT_NE(rec_.last(EventType::unlisted_source), nullptr);
+    EXPECT_TRUE(rec_.last(EventType::unlisted_source)->monitor);
+    make(policy_text("enforce"));
+    feed(v4udp(kAttacker, 4444, kHandset, 80, "x"));
+    EXPECT_FALSE(rec_.last(EventType::unlisted_source)->monitor);
+}
+
 TEST_F(EngineTest, CancelEndsTheCall) {
     call("c1", "02079460000", 40000);
     out_sip(request("CANCEL", "sip:02079460000@pbx.example.net", "c1", "f1", "", 1));
