@@ -596,6 +596,13 @@ std::string Daemon::status_text(bool js) {
         json::field(o, "pinholes_opened", s.pinholes_opened);
         json::field(o, "pinholes_closed", s.pinholes_closed);
         json::field(o, "handsets", engine_->handset_count());
+        json::append_key(o, "evictions");
+        o.push_back('{');
+        json::field(o, "dialogs", s.evictions_dialogs);
+        json::field(o, "pinholes", s.evictions_pinholes);
+        json::field(o, "handsets", s.evictions_handsets);
+        json::field(o, "egress_flows", s.evictions_egress);
+        o.push_back('}');
         json::append_key(o, "queue");
         o.push_back('{');
         json::field(o, "number", opt_.queue);

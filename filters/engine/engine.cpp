@@ -840,6 +840,10 @@ void Engine::open_pinhole(Dialog& d, const MediaLeg& leg, const net::IpAddress& 
     if (ins.value == nullptr) return;
     Pinhole& ph = *ins.value;
     if (!ins.inserted && ph.dialog == d.key) return;
+    // The port still belongs to another call (a handset reusing its media
+    // port before the previous call's BYE): that pinhole closes first, with
+    // its event, so its flow's fast path is removed too.
+    if (!ins.inserted) close_pinhole(key, ph, now, ev);
     ph = Pinhole{};
     ph.dialog = d.key;
     ph.pbx_index = d.pbx_index;

@@ -467,6 +467,21 @@ TEST_F(EngineTest, ForkedEarlyDialogsAreCounted) {
     EXPECT_EQ(media_in("203.0.113.71", 16000, kHandset, 40000).verdict, Verdict::accept_verified);
 }
 
+TEST_F(EngineTest, ANewCallOnAPortStillHeldClosesTheOldPinholeFirst) {
+    call("c1", "02079460000", 40000);
+    answer("c1");
+    media_in(kPbxMedia, 12000, kHandset, 40000);
+    // The handset starts the next call on the same port before the BYE.
+    call("c2", "02079460001", 40000);
+    EXPECT_EQ(engine_->stats().pinholes_closed, 2u);   // RTP 40000 and RTCP 40001 of c1
+    bool named = false;
+    for (const Event& e : rec_.events)
+        named = named || (e.type == EventType::pinhole_closed && e.handset_port == 40000 &&
+                          e.source.to_string() == kPbxMedia);
+    EXPECT_TRUE(named);
+    EXPECT_EQ(engine_->pinhole_count(), 2u);
+}
+
 TEST_F(EngineTest, ByeClosesPinholesAndNamesTheFlows) {
     call("c1", "02079460000", 40000);
     answer("c1");
