@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "filters/sip/sip_parser.h"
 
+#include "filters/sip/sip_scan.h"
 #include "filters/util/text.h"
+
+#include <cstring>
 
 namespace vg::sip {
 
 using text::iequals;
 using text::is_digit;
-using text::is_token_char;
-using text::is_wsp;
 
 namespace {
 
@@ -81,6 +82,119 @@ constexpr HeaderNameEntry kHeaderNames[] = {
     {"Date", HeaderId::date},
 };
 
+// header_id() hashes a name by its lowercased first letter and its length
+// into kHeaderBuckets buckets of up to kHeaderSlots entries each, then
+// compares the few candidates. Built at compile time from kHeaderNames.
+constexpr std::size_t kHeaderBuckets = 64;
+constexpr std::size_t kHeaderSlots = 3;
+constexpr std::size_t kHeaderNameCount = sizeof kHeaderNames / sizeof kHeaderNames[0];
+static_assert(kHeaderNameCount < 255, "slots hold index + 1 in a byte");
+
+// Every known name starts with a letter, and (c | 0x20) lowercases a letter:
+// a name matching one in either case lands in that one's bucket.
+constexpr std::size_t header_bucket(char first, std::size_t length) noexcept {
+    return (static_cast<unsigned char>(first | 0x20) + 9 * length) % kHeaderBuckets;
+}
+
+struct HeaderIndex {
+    std::uint8_t slots[kHeaderBuckets][kHeaderSlots] = {};  // kHeaderNames index + 1; 0 = empty
+    bool fits = true;                                       // no bucket overflowed
+};
+
+constexpr HeaderIndex make_header_index() noexcept {
+    HeaderIndex x;
+    for (std::size_t e = 0; e < kHeaderNameCount; ++e) {
+        const std::string_view name = kHeaderNames[e].name;
+        std::uint8_t* slot = x.slots[header_bucket(name[0], name.size())];
+        std::size_t k = 0;
+        while (k < kHeaderSlots && slot[k] != 0) ++k;
+        if (k == kHeaderSlots) {
+            x.fits = false;
+            continue;
+        }
+        slot[k] = static_cast<std::uint8_t>(e + 1);
+    }
+    return x;
+}
+
+constexpr HeaderIndex kHeaderIndex = make_header_index();
+static_assert(kHeaderIndex.fits, "a header_id() bucket overflowed: change header_bucket() or kHeaderSlots");
+
+// Each known name lowercased, and a mask with 0x20 on its letters: a byte b
+// matches position i, ignoring ASCII case, exactly when
+// (b | mask[i]) == lower[i] (a letter in either case, or the same
+// non-letter). That lets a candidate be compared 8 bytes at a time.
+constexpr std::size_t kHeaderKeyLength = 20;  // longest name (19) + 1
+struct HeaderKey {
+    char lower[kHeaderKeyLength] = {};
+    char mask[kHeaderKeyLength] = {};
+    std::uint8_t length = 0;
+    HeaderId id = HeaderId::other;
+};
+struct HeaderKeys {
+    HeaderKey keys[kHeaderNameCount];
+    bool fits = true;  // every name shorter than kHeaderKeyLength
+};
+
+constexpr HeaderKeys make_header_keys() noexcept {
+    HeaderKeys x;
+    for (std::size_t e = 0; e < kHeaderNameCount; ++e) {
+        const std::string_view name = kHeaderNames[e].name;
+        if (name.size() >= kHeaderKeyLength) {
+            x.fits = false;
+            continue;
+        }
+        for (std::size_t i = 0; i < name.size(); ++i) {
+            x.keys[e].lower[i] = text::ascii_lower(name[i]);
+            x.keys[e].mask[i] = text::is_alpha(name[i]) ? '\x20' : '\0';
+        }
+        x.keys[e].length = static_cast<std::uint8_t>(name.size());
+        x.keys[e].id = kHeaderNames[e].id;
+    }
+    return x;
+}
+
+constexpr HeaderKeys kHeaderKeys = make_header_keys();
+static_assert(kHeaderKeys.fits, "a header name is longer than kHeaderKeyLength - 1");
+
+// One word of the case-insensitive comparison above, at name offset i.
+template <typename Word>
+bool key_word_matches(const char* name, const HeaderKey& k, std::size_t i) noexcept {
+    Word w, m, l;
+    std::memcpy(&w, name + i, sizeof w);
+    std::memcpy(&m, k.mask + i, sizeof m);
+    std::memcpy(&l, k.lower + i, sizeof l);
+    return (w | m) == l;
+}
+
+// True if `name` (as long as the key's header name) is that name, ignoring
+// ASCII case; the same answer as text::iequals. Tails are compared as an
+// overlapping word.
+bool key_matches(std::string_view name, const HeaderKey& k) noexcept {
+    const char* const p = name.data();
+    const std::size_t n = name.size();
+    if (n >= 8) {
+        for (std::size_t i = 0; i + 8 <= n; i += 8)
+            if (!key_word_matches<std::uint64_t>(p, k, i)) return false;
+        return n % 8 == 0 || key_word_matches<std::uint64_t>(p, k, n - 8);
+    }
+    if (n >= 4) return key_word_matches<std::uint32_t>(p, k, 0) && key_word_matches<std::uint32_t>(p, k, n - 4);
+    for (std::size_t i = 0; i < n; ++i)
+        if (static_cast<char>(p[i] | k.mask[i]) != k.lower[i]) return false;
+    return true;
+}
+
+// header_id(), inlined into the header loop.
+VG_SIP_ALWAYS_INLINE HeaderId lookup_header(std::string_view name) noexcept {
+    if (name.empty()) return HeaderId::other;
+    for (const std::uint8_t e : kHeaderIndex.slots[header_bucket(name[0], name.size())]) {
+        if (e == 0) break;
+        const HeaderKey& k = kHeaderKeys.keys[e - 1];
+        if (k.length == name.size() && key_matches(name, k)) return k.id;
+    }
+    return HeaderId::other;
+}
+
 struct MethodEntry {
     std::string_view name;
     Method method;
@@ -112,27 +226,16 @@ constexpr const char* kAnomalyNames[anomaly::count] = {
     "no_content_length",
 };
 
-std::size_t skip_lws(std::string_view s, std::size_t i) noexcept {
-    while (i < s.size() && is_lws_char(s[i])) ++i;
-    return i;
-}
+std::size_t skip_lws(std::string_view s, std::size_t i) noexcept { return scan::skip(s, i, scan::lws); }
 
-std::size_t scan_token(std::string_view s, std::size_t i) noexcept {
-    while (i < s.size() && is_token_char(s[i])) ++i;
-    return i;
-}
+std::size_t scan_token(std::string_view s, std::size_t i) noexcept { return scan::skip_long(s, i, scan::token); }
 
-bool all_token(std::string_view s) noexcept {
-    if (s.empty()) return false;
-    for (char c : s)
-        if (!is_token_char(c)) return false;
-    return true;
-}
+bool all_token(std::string_view s) noexcept { return !s.empty() && scan_token(s, 0) == s.size(); }
 
 // SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT (RFC 3261 §7.1, §25.1).
 // Returns 2 for SIP/2.0, 1 for another well-formed version, 0 otherwise.
 int classify_version(std::string_view v) noexcept {
-    if (!text::istarts_with(v, "SIP/")) return 0;
+    if (!scan::iequals_lower(v.substr(0, 4), "sip/")) return 0;
     std::size_t i = 4;
     const std::size_t a = i;
     while (i < v.size() && is_digit(v[i])) ++i;
@@ -147,7 +250,7 @@ int classify_version(std::string_view v) noexcept {
 // nothing after SIP-Version. Returns a reason or nullptr.
 const char* parse_start_line(std::string_view line, SipMessage& out) noexcept {
     out.start_line = line;
-    if (text::istarts_with(line, "SIP/")) {
+    if (scan::iequals_lower(line.substr(0, 4), "sip/")) {
         const std::size_t sp = line.find(' ');
         if (sp == std::string_view::npos) return "bad_status_line";
         const std::string_view version = line.substr(0, sp);
@@ -192,11 +295,15 @@ const char* parse_start_line(std::string_view line, SipMessage& out) noexcept {
 // Unsigned decimal header value. Returns 1 if it is digits within `max`,
 // 0 if it is digits above `max`, -1 if it is not digits at all.
 int parse_bounded(std::string_view s, std::uint64_t max, std::uint32_t& out) noexcept {
-    if (s.empty()) return -1;
-    for (char c : s)
-        if (!is_digit(c)) return -1;
+    if (s.empty() || scan::skip(s, 0, scan::digit) != s.size()) return -1;
     std::uint64_t v = 0;
-    if (!text::parse_uint(s, max, v)) return 0;
+    if (s.size() <= 19) {
+        // 19 digits cannot overflow 64 bits: no check per digit.
+        for (const char c : s) v = v * 10 + static_cast<std::uint64_t>(c - '0');
+        if (v > max) return 0;
+    } else if (!text::parse_uint(s, max, v)) {
+        return 0;  // long runs of leading zeros still count by value
+    }
     out = static_cast<std::uint32_t>(v);
     return 1;
 }
@@ -235,15 +342,37 @@ void parse_cseq(std::string_view value, CSeq& c, std::uint32_t& anomalies) noexc
     }
 }
 
+// transport = "UDP" / "TCP" / "TLS" / "SCTP" / other-transport (RFC 3261
+// §20.42), "WS" / "WSS" (RFC 7118 §5.1); case-insensitive.
+ViaTransport via_transport(std::string_view t) noexcept {
+    switch (t.size()) {
+    case 2:
+        if (scan::iequals_lower(t, "ws")) return ViaTransport::ws;
+        break;
+    case 3:
+        if (scan::iequals_lower(t, "udp")) return ViaTransport::udp;
+        if (scan::iequals_lower(t, "tcp")) return ViaTransport::tcp;
+        if (scan::iequals_lower(t, "tls")) return ViaTransport::tls;
+        if (scan::iequals_lower(t, "wss")) return ViaTransport::wss;
+        break;
+    case 4:
+        if (scan::iequals_lower(t, "sctp")) return ViaTransport::sctp;
+        break;
+    default:
+        break;
+    }
+    return ViaTransport::other;
+}
+
 void parse_contact_params(Contact& c, std::uint32_t& anomalies) noexcept {
-    ParamIterator it(c.addr.params);
+    scan::Params it(c.addr.params);
     Param p;
     while (it.next(p)) {
-        if (!c.has_expires && iequals(p.name, "expires")) {
+        if (!c.has_expires && scan::iequals_lower(p.name, "expires")) {
             c.has_expires = true;
             c.expires_valid = parse_bounded(p.value, 0xffffffffu, c.expires) == 1;
             if (!c.expires_valid) anomalies |= anomaly::expires_invalid;
-        } else if (c.q.empty() && iequals(p.name, "q")) {
+        } else if (c.q.empty() && scan::iequals_lower(p.name, "q")) {
             c.q = p.value;
         }
     }
@@ -251,6 +380,7 @@ void parse_contact_params(Contact& c, std::uint32_t& anomalies) noexcept {
 
 struct HeaderState {
     bool via_stopped = false;
+    bool saw_via = false;  // a Via header field, parsed or not
 };
 
 // Interprets one header field. Returns a malformed reason or nullptr.
@@ -258,6 +388,7 @@ const char* process_header(const Header& h, SipMessage& m, HeaderState& st) noex
     std::uint32_t& an = m.anomalies;
     switch (h.id) {
     case HeaderId::via: {
+        st.saw_via = true;
         if (st.via_stopped) break;
         CommaIterator ci(h.value);
         std::string_view e;
@@ -288,7 +419,11 @@ const char* process_header(const Header& h, SipMessage& m, HeaderState& st) noex
             if (m.contact_star) an |= anomaly::contact_star_mixed;
             if (m.contact_count >= kMaxContacts) return "too_many_contacts";
             Contact& c = m.contacts[m.contact_count++];
-            c = Contact{};
+            // parse_name_addr() resets c.addr; the other fields start out empty.
+            c.has_expires = false;
+            c.expires_valid = false;
+            c.expires = 0;
+            c.q = {};
             if (!parse_name_addr(e, c.addr)) {
                 an |= anomaly::name_addr_invalid;
                 continue;
@@ -318,10 +453,8 @@ const char* process_header(const Header& h, SipMessage& m, HeaderState& st) noex
         m.has_call_id = true;
         m.call_id = h.value;
         // callid = word [ "@" word ] (RFC 3261 §25.1): never empty, no LWS.
-        bool ok = !h.value.empty();
-        for (char c : h.value)
-            if (is_lws_char(c) || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ok = false;
-        if (!ok) an |= anomaly::call_id_invalid;
+        if (h.value.empty() || scan::find_ctl(h.value, 0) != h.value.size())
+            an |= anomaly::call_id_invalid;
         break;
     }
     case HeaderId::cseq:
@@ -394,11 +527,7 @@ const char* status_name(Status s) noexcept {
     return "unknown";
 }
 
-HeaderId header_id(std::string_view name) noexcept {
-    for (const auto& e : kHeaderNames)
-        if (iequals(e.name, name)) return e.id;
-    return HeaderId::other;
-}
+HeaderId header_id(std::string_view name) noexcept { return lookup_header(name); }
 
 std::string_view header_name(HeaderId id) noexcept {
     for (const auto& e : kHeaderNames)
@@ -424,7 +553,7 @@ void SipMessage::reset() noexcept {
     method = Method::unknown;
     method_text = {};
     request_uri_text = {};
-    request_uri = Uri{};
+    scan::reset_to_default(request_uri);
     version = {};
     status_code = 0;
     reason = {};
@@ -432,9 +561,9 @@ void SipMessage::reset() noexcept {
     via_count = 0;
     contact_count = 0;
     contact_star = false;
-    from = NameAddr{};
+    scan::reset_to_default(from);
     has_from = false;
-    to = NameAddr{};
+    scan::reset_to_default(to);
     has_to = false;
     call_id = {};
     has_call_id = false;
@@ -472,70 +601,97 @@ std::size_t SipMessage::count(HeaderId id) const noexcept {
 
 // ---------------------------------------------------------------------------
 
-int find_line_end(std::string_view s, std::size_t pos, std::size_t& eol, std::size_t& next, bool& bare_lf) noexcept {
-    for (std::size_t i = pos; i < s.size(); ++i) {
-        const char c = s[i];
-        if (c == '\n') {
-            eol = i;
-            next = i + 1;
-            bare_lf = true;
-            return 1;
-        }
-        if (c == '\r') {
-            if (s.size() - i < 2) return 0;
-            if (s[i + 1] != '\n') return -1;
-            eol = i;
-            next = i + 2;
-            return 1;
-        }
+namespace {
+
+// find_line_end(), inlined into the header loop.
+inline int line_end(std::string_view s, std::size_t pos, std::size_t& eol, std::size_t& next,
+                    bool& bare_lf) noexcept {
+    if (pos >= s.size()) return 0;
+    // The line ends at the first CR or LF.
+    const std::size_t i = scan::find_either(s, pos, '\r', '\n');
+    if (i == s.size()) return 0;
+    if (s[i] == '\n') {
+        eol = i;
+        next = i + 1;
+        bare_lf = true;
+        return 1;
     }
-    return 0;
+    if (s.size() - i < 2) return 0;  // CR at the end: its LF may still come
+    if (s[i + 1] != '\n') return -1;
+    eol = i;
+    next = i + 2;
+    return 1;
 }
 
-HeaderFieldIterator::Step HeaderFieldIterator::next(HeaderField& f) noexcept {
+using Step = HeaderFieldIterator::Step;
+
+// One header field at s[pos] (HeaderFieldIterator::next(), inlined into the
+// header loop of parse_message), with its HeaderId. Advances `pos` past the
+// field or the empty line; leaves it alone otherwise.
+VG_SIP_ALWAYS_INLINE Step next_field(std::string_view s, std::size_t& pos, std::size_t max_line, bool& bare_lf,
+                                     HeaderField& f, HeaderId& id) noexcept {
     std::size_t eol = 0, nxt = 0;
-    int r = find_line_end(s_, pos_, eol, nxt, bare_lf_);
-    if (r == 0) return s_.size() - pos_ > max_line_ ? Step::line_too_long : Step::incomplete;
+    int r = line_end(s, pos, eol, nxt, bare_lf);
+    if (r == 0) return s.size() - pos > max_line ? Step::line_too_long : Step::incomplete;
     if (r < 0) return Step::bad_ending;
-    if (eol - pos_ > max_line_) return Step::line_too_long;
-    if (eol == pos_) {
-        pos_ = nxt;
+    if (eol - pos > max_line) return Step::line_too_long;
+    if (eol == pos) {
+        pos = nxt;
         return Step::end;
     }
-    const std::string_view line = s_.substr(pos_, eol - pos_);
-    // A continuation line with no field before it, or a name that is not a
-    // token followed by *WSP ":" (RFC 3261 §7.3.1 HCOLON).
-    const std::size_t ne = scan_token(line, 0);
+    // field-name HCOLON, HCOLON = *( SP / HTAB ) ":" SWS (RFC 3261 §7.3.1,
+    // §25.1): before the first ':' there must be a token and nothing but WSP
+    // after it. A continuation line with no field before it fails here too.
+    // A name header_id() knows is a token (it matched one byte for byte), so
+    // only other names are checked character by character.
+    const std::string_view line(s.data() + pos, eol - pos);
+    // (Searched for in the rest of the message: no short tail to scan byte
+    // by byte.)
+    const std::size_t colon = scan::find_char(s, pos, ':') - pos;
+    if (colon >= line.size()) return Step::bad_line;
+    std::size_t ne = colon;
+    while (ne > 0 && scan::is(line[ne - 1], scan::wsp)) --ne;
     if (ne == 0) return Step::bad_line;
-    std::size_t k = ne;
-    while (k < line.size() && is_wsp(line[k])) ++k;
-    if (k >= line.size() || line[k] != ':') return Step::bad_line;
-    const std::size_t value_begin = pos_ + k + 1;
+    const std::string_view name = scan::slice(line, 0, ne);
+    id = lookup_header(name);
+    if (id == HeaderId::other && scan_token(name, 0) != ne) return Step::bad_line;
+    const std::size_t value_begin = pos + colon + 1;
     std::size_t value_end = eol;
     std::size_t p = nxt;
     // Folded continuation lines: CRLF followed by SP/HT (RFC 3261 §7.3.1).
     while (true) {
-        if (p >= s_.size()) return Step::incomplete;  // cannot tell yet whether it continues
-        if (!is_wsp(s_[p])) break;
+        if (p >= s.size()) return Step::incomplete;  // cannot tell yet whether it continues
+        if (!scan::is(s[p], scan::wsp)) break;
         std::size_t eol2 = 0, nxt2 = 0;
-        r = find_line_end(s_, p, eol2, nxt2, bare_lf_);
-        if (r == 0) return s_.size() - p > max_line_ ? Step::line_too_long : Step::incomplete;
+        r = line_end(s, p, eol2, nxt2, bare_lf);
+        if (r == 0) return s.size() - p > max_line ? Step::line_too_long : Step::incomplete;
         if (r < 0) return Step::bad_ending;
-        if (eol2 - p > max_line_) return Step::line_too_long;
+        if (eol2 - p > max_line) return Step::line_too_long;
         value_end = eol2;
         p = nxt2;
     }
-    f.name = line.substr(0, ne);
-    f.value = text::trim_lws(s_.substr(value_begin, value_end - value_begin));
-    pos_ = p;
+    f.name = name;
+    f.value = scan::trim_lws(std::string_view(s.data() + value_begin, value_end - value_begin));
+    pos = p;
     return Step::field;
+}
+
+}  // namespace
+
+int find_line_end(std::string_view s, std::size_t pos, std::size_t& eol, std::size_t& next, bool& bare_lf) noexcept {
+    return line_end(s, pos, eol, next, bare_lf);
+}
+
+HeaderFieldIterator::Step HeaderFieldIterator::next(HeaderField& f) noexcept {
+    HeaderId id = HeaderId::other;
+    return next_field(s_, pos_, max_line_, bare_lf_, f, id);
 }
 
 // ---------------------------------------------------------------------------
 
 bool parse_via(std::string_view element, Via& v) noexcept {
-    v = Via{};
-    const std::string_view s = text::trim_lws(element);
+    scan::reset_to_default(v);
+    const std::string_view s = scan::trim_lws(element);
     v.raw = s;
     // sent-protocol = protocol-name SLASH protocol-version SLASH transport,
     // SLASH = SWS "/" SWS.
@@ -549,57 +705,49 @@ bool parse_via(std::string_view element, Via& v) noexcept {
         }
         const std::size_t e = scan_token(s, i);
         if (e == i) return false;
-        parts[k] = s.substr(i, e - i);
+        parts[k] = scan::slice(s, i, e - i);
         i = e;
     }
     v.protocol_name = parts[0];
     v.protocol_version = parts[1];
     v.transport_text = parts[2];
-    struct T {
-        std::string_view n;
-        ViaTransport t;
-    };
-    static constexpr T kTransports[] = {{"UDP", ViaTransport::udp}, {"TCP", ViaTransport::tcp},
-                                        {"TLS", ViaTransport::tls}, {"SCTP", ViaTransport::sctp},
-                                        {"WS", ViaTransport::ws},   {"WSS", ViaTransport::wss}};
-    for (const auto& t : kTransports)
-        if (iequals(t.n, v.transport_text)) v.transport = t.t;
+    v.transport = via_transport(v.transport_text);
     // LWS sent-by
     const std::size_t hb = skip_lws(s, i);
     if (hb == i) return false;
-    const std::size_t hl = scan_host(s.substr(hb), v.host_type);
+    const std::size_t hl = scan_host(scan::tail(s, hb), v.host_type);
     if (hl == 0) return false;
-    v.host = s.substr(hb, hl);
+    v.host = scan::slice(s, hb, hl);
     i = skip_lws(s, hb + hl);
     if (i < s.size() && s[i] == ':') {  // COLON = SWS ":" SWS
         i = skip_lws(s, i + 1);
         const std::size_t pb = i;
-        while (i < s.size() && is_digit(s[i])) ++i;
-        if (!parse_port(s.substr(pb, i - pb), v.port)) return false;
+        i = scan::skip(s, i, scan::digit);
+        if (!parse_port(scan::slice(s, pb, i - pb), v.port)) return false;
         v.has_port = true;
         i = skip_lws(s, i);
     }
-    v.params = s.substr(i);
-    ParamIterator it(v.params);
+    v.params = scan::tail(s, i);
+    scan::Params it(v.params);
     Param p;
     while (it.next(p)) {
-        if (iequals(p.name, "branch")) {
+        if (scan::iequals_lower(p.name, "branch")) {
             if (!v.has_branch) {
                 v.branch = p.value;
                 v.has_branch = true;
             }
-        } else if (iequals(p.name, "received")) {
+        } else if (scan::iequals_lower(p.name, "received")) {
             if (!v.has_received) {
                 v.received = p.value;
                 v.has_received = true;
             }
-        } else if (iequals(p.name, "rport")) {
+        } else if (scan::iequals_lower(p.name, "rport")) {
             v.has_rport = true;
             if (p.has_value) {
                 if (!parse_port(p.value, v.rport)) return false;
                 v.rport_has_value = true;
             }
-        } else if (iequals(p.name, "maddr")) {
+        } else if (scan::iequals_lower(p.name, "maddr")) {
             v.maddr = p.value;
         }
     }
@@ -667,41 +815,44 @@ ParseResult parse_message(std::string_view data, Transport transport, const Limi
     if (const char* why = parse_start_line(data.substr(pos, eol - pos), out)) return fail(why);
 
     // Header fields.
-    HeaderFieldIterator it(data, nxt, limits.max_line_length);
+    // (HeaderFieldIterator's loop, with its state in locals.)
+    std::size_t hpos = nxt;
+    bool header_bare_lf = false;
     HeaderState st;
     HeaderField f;
+    HeaderId id = HeaderId::other;
     bool done = false;
     while (!done) {
-        switch (it.next(f)) {
-        case HeaderFieldIterator::Step::field: {
+        switch (next_field(data, hpos, limits.max_line_length, header_bare_lf, f, id)) {
+        case Step::field: {
             if (out.header_count >= max_headers) return fail("too_many_headers");
             Header& h = out.headers[out.header_count++];
             h.name = f.name;
             h.value = f.value;
-            h.id = header_id(f.name);
+            h.id = id;
             if (const char* why = process_header(h, out, st)) return fail(why);
             break;
         }
-        case HeaderFieldIterator::Step::end:
+        case Step::end:
             done = true;
             break;
-        case HeaderFieldIterator::Step::incomplete:
-            if (it.saw_bare_lf() || bare_lf) out.anomalies |= anomaly::bare_lf;
+        case Step::incomplete:
+            if (header_bare_lf || bare_lf) out.anomalies |= anomaly::bare_lf;
             return need_more();
-        case HeaderFieldIterator::Step::bad_line:
+        case Step::bad_line:
             return fail("bad_header_line");
-        case HeaderFieldIterator::Step::bad_ending:
+        case Step::bad_ending:
             return fail("bad_line_ending");
-        case HeaderFieldIterator::Step::line_too_long:
+        case Step::line_too_long:
             return fail("line_too_long");
         }
     }
-    if (it.saw_bare_lf() || bare_lf) out.anomalies |= anomaly::bare_lf;
-    const std::size_t head_end = it.body_offset();
+    if (header_bare_lf || bare_lf) out.anomalies |= anomaly::bare_lf;
+    const std::size_t head_end = hpos;
     if (head_end > limits.max_message_size) return fail("message_too_large");
 
     // Message-level checks (RFC 3261 §8.1.1: To, From, CSeq, Call-ID, Via).
-    if (!out.has_to || !out.has_from || !out.has_call_id || !out.cseq.present || out.find(HeaderId::via) == nullptr)
+    if (!out.has_to || !out.has_from || !out.has_call_id || !out.cseq.present || !st.saw_via)
         out.anomalies |= anomaly::missing_required_header;
     if (out.kind == MessageKind::request && out.cseq.valid && out.cseq.method_text != out.method_text)
         out.anomalies |= anomaly::cseq_method_mismatch;

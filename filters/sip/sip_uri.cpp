@@ -1,108 +1,52 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "filters/sip/sip_uri.h"
 
+#include "filters/sip/sip_scan.h"
 #include "filters/util/text.h"
 
 namespace vg::sip {
 
 using text::iequals;
-using text::is_alnum;
-using text::is_alpha;
-using text::is_digit;
-using text::is_hex;
-using text::is_token_char;
 
 namespace {
 
-constexpr bool is_mark(char c) noexcept {
-    switch (c) {
-    case '-': case '_': case '.': case '!': case '~': case '*': case '\'': case '(': case ')':
-        return true;
-    default:
-        return false;
-    }
-}
-constexpr bool is_unreserved(char c) noexcept { return is_alnum(c) || is_mark(c); }
-
-// RFC 3261 §25.1 user-unreserved.
-constexpr bool is_user_unreserved(char c) noexcept {
-    switch (c) {
-    case '&': case '=': case '+': case '$': case ',': case ';': case '?': case '/':
-        return true;
-    default:
-        return false;
-    }
-}
-// password = *( unreserved / escaped / "&" / "=" / "+" / "$" / "," )
-constexpr bool is_password_char(char c) noexcept {
-    return is_unreserved(c) || c == '&' || c == '=' || c == '+' || c == '$' || c == ',';
-}
-
-// Characters allowed in parameter values: token, host (':' '[' ']' for IPv6)
-// and the uri-parameter extras "[" "]" "/" ":" "&" "+" "$".
-constexpr bool is_param_value_char(char c) noexcept {
-    return is_token_char(c) || c == ':' || c == '[' || c == ']' || c == '/' || c == '&' || c == '$';
-}
-
-// Bytes that can never be inside a URI (SP, CTLs, delimiters of name-addr).
-constexpr bool is_uri_forbidden(char c) noexcept {
-    const unsigned char u = static_cast<unsigned char>(c);
-    return u <= 0x20 || u == 0x7f || c == '<' || c == '>' || c == '"';
-}
-
 // Length of a valid %HH escape at s[i], or 0.
 std::size_t escape_len(std::string_view s, std::size_t i) noexcept {
-    if (i < s.size() && s[i] == '%' && s.size() - i >= 3 && is_hex(s[i + 1]) && is_hex(s[i + 2]))
+    if (i < s.size() && s[i] == '%' && s.size() - i >= 3 && scan::is(s[i + 1], scan::hex) &&
+        scan::is(s[i + 2], scan::hex))
         return 3;
     return 0;
 }
 
-std::size_t skip_lws(std::string_view s, std::size_t i) noexcept {
-    while (i < s.size() && is_lws_char(s[i])) ++i;
+std::size_t skip_lws(std::string_view s, std::size_t i) noexcept { return scan::skip(s, i, scan::lws); }
+
+// Length of the dotted quad at s[0] (IPv4address = 1*3DIGIT "." 1*3DIGIT "."
+// 1*3DIGIT "." 1*3DIGIT, each part at most 255) when the host ends right
+// after it; 0 otherwise (scan_host then takes the general path).
+std::size_t dotted_quad_length(std::string_view s) noexcept {
+    const std::size_t n = s.size();
+    std::size_t i = 0;
+    for (int part = 0; part < 4; ++part) {
+        if (part > 0) {
+            if (i >= n || s[i] != '.') return 0;
+            ++i;
+        }
+        if (i >= n || !text::is_digit(s[i])) return 0;
+        unsigned v = static_cast<unsigned>(s[i++] - '0');
+        if (i < n && text::is_digit(s[i])) {
+            v = v * 10 + static_cast<unsigned>(s[i++] - '0');
+            if (i < n && text::is_digit(s[i])) {
+                v = v * 10 + static_cast<unsigned>(s[i++] - '0');
+                if (v > 255) return 0;
+            }
+        }
+    }
+    if (i < n && scan::is(s[i], scan::host_name)) return 0;  // the host goes on
     return i;
 }
 
-// Quoted string starting at s[i] == '"' (RFC 3261 §25.1 quoted-string with
-// quoted-pair). Returns the index just past the closing quote, or 0 if it is
-// unterminated or a quoted-pair escapes CR/LF.
-std::size_t scan_quoted(std::string_view s, std::size_t i) noexcept {
-    ++i;  // opening quote
-    while (i < s.size()) {
-        const char c = s[i];
-        if (c == '"') return i + 1;
-        if (c == '\\') {
-            if (s.size() - i < 2) return 0;
-            if (s[i + 1] == '\r' || s[i + 1] == '\n') return 0;
-            i += 2;
-            continue;
-        }
-        ++i;
-    }
-    return 0;
-}
-
 bool all_uri_chars(std::string_view s) noexcept {
-    for (char c : s)
-        if (is_uri_forbidden(c)) return false;
-    return true;
-}
-
-// Checks the dotted-quad shape; returns false if it is not all digits/dots.
-bool is_ipv4(std::string_view s) noexcept {
-    int parts = 0;
-    std::size_t i = 0;
-    while (i < s.size()) {
-        std::size_t b = i;
-        unsigned v = 0;
-        while (i < s.size() && is_digit(s[i]) && i - b < 3) v = v * 10 + static_cast<unsigned>(s[i++] - '0');
-        if (i == b || v > 255) return false;
-        ++parts;
-        if (i == s.size()) break;
-        if (s[i] != '.' || parts == 4) return false;
-        ++i;
-        if (i == s.size()) return false;
-    }
-    return parts == 4;
+    return scan::skip_until(s, 0, scan::uri_forbidden) == s.size();
 }
 
 }  // namespace
@@ -152,14 +96,19 @@ std::size_t copy_unfolded(std::string_view value, char* out, std::size_t cap) no
 
 // ---------------------------------------------------------------------------
 
+// RFC 3261 §7.3.1: elements are separated by commas outside quoted strings
+// and <...>. Jumps from one of ',' '"' '<' to the next.
 bool CommaIterator::next(std::string_view& element) noexcept {
     if (done_) return false;
     const std::size_t start = pos_;
     std::size_t i = pos_;
-    while (i < s_.size()) {
+    while (true) {
+        i = scan::find_any_of3(s_, i, ',', '"', '<');
+        if (i >= s_.size()) break;
         const char c = s_[i];
+        if (c == ',') break;
         if (c == '"') {
-            const std::size_t e = scan_quoted(s_, i);
+            const std::size_t e = scan::quoted_end(s_, i);
             if (e == 0) {
                 error_ = true;
                 i = s_.size();
@@ -168,19 +117,15 @@ bool CommaIterator::next(std::string_view& element) noexcept {
             i = e;
             continue;
         }
-        if (c == '<') {
-            while (i < s_.size() && s_[i] != '>') ++i;
-            if (i == s_.size()) {
-                error_ = true;
-                break;
-            }
-            ++i;
-            continue;
+        // '<': the element goes on to the matching '>'.
+        i = scan::find_char(s_, i + 1, '>');
+        if (i == s_.size()) {
+            error_ = true;
+            break;
         }
-        if (c == ',') break;
         ++i;
     }
-    element = text::trim_lws(s_.substr(start, i - start));
+    element = scan::trim_lws(scan::slice(s_, start, i - start));
     if (i >= s_.size()) done_ = true;
     else pos_ = i + 1;  // past the comma
     return true;
@@ -188,62 +133,16 @@ bool CommaIterator::next(std::string_view& element) noexcept {
 
 // ---------------------------------------------------------------------------
 
+// RFC 3261 §25.1 generic-param list; the step is scan::next_param, which the
+// parsers in this file and sip_parser.cpp inline through scan::Params.
 bool ParamIterator::next(Param& p) noexcept {
-    if (error_) return false;
-    std::size_t i = skip_lws(s_, pos_);
-    if (i >= s_.size()) {
-        pos_ = i;
-        return false;
-    }
-    if (first_ && !leading_semicolon_) {
-        first_ = false;
-    } else {
-        first_ = false;
-        if (s_[i] != ';') {
-            error_ = true;
-            return false;
-        }
-        i = skip_lws(s_, i + 1);
-    }
-    const std::size_t nb = i;
-    while (i < s_.size() && is_token_char(s_[i])) ++i;
-    if (i == nb) {
-        error_ = true;
-        return false;
-    }
-    p.name = s_.substr(nb, i - nb);
-    p.value = {};
-    p.has_value = false;
-    std::size_t j = skip_lws(s_, i);
-    if (j < s_.size() && s_[j] == '=') {
-        j = skip_lws(s_, j + 1);
-        const std::size_t vb = j;
-        if (j < s_.size() && s_[j] == '"') {
-            const std::size_t e = scan_quoted(s_, j);
-            if (e == 0) {
-                error_ = true;
-                return false;
-            }
-            j = e;
-        } else {
-            while (j < s_.size() && (is_param_value_char(s_[j]) || escape_len(s_, j) != 0)) ++j;
-        }
-        if (j == vb) {
-            error_ = true;
-            return false;
-        }
-        p.value = s_.substr(vb, j - vb);
-        p.has_value = true;
-        i = j;
-    }
-    pos_ = i;
-    return true;
+    return scan::next_param(s_, pos_, leading_semicolon_, first_, error_, p);
 }
 
 bool find_param(std::string_view params, std::string_view name, Param& out) noexcept {
     const std::size_t b = skip_lws(params, 0);
     const bool semi = b < params.size() && params[b] == ';';
-    ParamIterator it(params, semi);
+    scan::Params it(params, semi);
     Param p;
     while (it.next(p)) {
         if (iequals(p.name, name)) {
@@ -262,7 +161,7 @@ std::size_t scan_host(std::string_view s, HostType& type) noexcept {
     if (s[0] == '[') {
         std::size_t i = 1;
         std::size_t colons = 0;
-        while (i < s.size() && (is_hex(s[i]) || s[i] == ':' || s[i] == '.')) {
+        while (i < s.size() && scan::is(s[i], scan::ipv6_ref)) {
             if (s[i] == ':') ++colons;
             ++i;
         }
@@ -271,37 +170,48 @@ std::size_t scan_host(std::string_view s, HostType& type) noexcept {
         type = HostType::ipv6;
         return i + 1;
     }
-    std::size_t i = 0;
-    while (i < s.size() && (is_alnum(s[i]) || s[i] == '-' || s[i] == '.')) ++i;
-    if (i == 0) return 0;
-    const std::string_view h = s.substr(0, i);
-    if (is_ipv4(h)) {
+    if (const std::size_t q = dotted_quad_length(s)) {
         type = HostType::ipv4;
-        return i;
+        return q;
     }
-    // hostname = *( domainlabel "." ) toplabel [ "." ]; labels start and end
-    // with an alphanumeric; the top label starts with a letter (so "1.2.3"
-    // and "192.0.2.300" are not host names).
-    std::size_t end = i;
-    if (h.back() == '.') --end;
-    std::size_t lb = 0;
-    std::size_t top = 0;
-    for (std::size_t k = 0; k <= end; ++k) {
-        if (k == end || h[k] == '.') {
-            if (k == lb) return 0;  // empty label
-            if (!is_alnum(h[lb]) || !is_alnum(h[k - 1])) return 0;
-            top = lb;
-            lb = k + 1;
+    // Not a dotted quad (when the quad fast path fails, the host is no
+    // IPv4address either: it has a part that is not 1-3 digits, or goes on
+    // after the fourth). hostname = *( domainlabel "." ) toplabel [ "." ]:
+    // the host is the run of alphanum / "-" / "." at s[0]; its labels are not
+    // empty and start and end with an alphanumeric, and the top label starts
+    // with a letter (so "1.2.3" and "192.0.2.300" are not host names).
+    std::size_t i = 0;
+    std::size_t top = 0;  // start of the last label
+    char prev = '.';      // the start of the host behaves like a '.'
+    bool ok = true;
+    for (; i < s.size(); ++i) {
+        const char c = s[i];
+        if (scan::is(c, scan::alnum)) {
+            if (prev == '.') top = i;
+        } else if (c == '-') {
+            if (prev == '.') ok = false;  // label starting with '-'
+        } else if (c == '.') {
+            if (prev == '.' || prev == '-') ok = false;  // empty label, or one ending with '-'
+        } else {
+            break;
         }
+        prev = c;
     }
-    if (!is_alpha(h[top])) return 0;
+    if (i == 0 || !ok || prev == '-' || !text::is_alpha(s[top])) return 0;
     type = HostType::name;
     return i;
 }
 
 bool parse_port(std::string_view s, std::uint16_t& port) noexcept {
     if (s.empty() || s.size() > 5) return false;
-    return text::parse_uint_as<std::uint16_t>(s, 65535, port);
+    std::uint32_t v = 0;  // five digits cannot overflow it
+    for (const char c : s) {
+        if (!text::is_digit(c)) return false;
+        v = v * 10 + static_cast<std::uint32_t>(c - '0');
+    }
+    if (v > 65535) return false;
+    port = static_cast<std::uint16_t>(v);
+    return true;
 }
 
 // ---------------------------------------------------------------------------
@@ -314,67 +224,70 @@ namespace {
 std::size_t scan_userinfo(std::string_view s, std::string_view& user, std::string_view& password,
                           bool& bad) noexcept {
     bad = false;
-    std::size_t i = 0;
+    // No '@' at all: no userinfo. Otherwise everything before the first '@'
+    // must be user characters, escapes, and at most one ':' that starts the
+    // password. An escape cannot run over the '@' (it is not a hex digit).
+    const std::size_t at = scan::find_char(s, 0, '@');
+    if (at == s.size()) return 0;
+    const std::string_view u = scan::slice(s, 0, at);
     std::size_t colon = std::string_view::npos;
-    while (i < s.size()) {
-        const char c = s[i];
-        if (c == '@') break;
-        if (const std::size_t e = escape_len(s, i)) {
-            i += e;
+    scan::Classes allowed = scan::user;
+    std::size_t i = 0;
+    while (true) {
+        i = scan::skip(u, i, allowed);
+        if (i >= u.size()) break;
+        if (escape_len(u, i) != 0) {
+            i += 3;
             continue;
         }
-        if (colon == std::string_view::npos) {
-            if (c == ':') {
-                colon = i;
-                ++i;
-                continue;
-            }
-            if (!is_unreserved(c) && !is_user_unreserved(c)) return 0;
-        } else if (!is_password_char(c)) {
-            return 0;
-        }
-        ++i;
+        if (u[i] != ':' || colon != std::string_view::npos) return 0;
+        colon = i++;
+        allowed = scan::password;
     }
-    if (i >= s.size()) return 0;  // no '@': no userinfo
-    const std::size_t user_end = colon == std::string_view::npos ? i : colon;
+    const std::size_t user_end = colon == std::string_view::npos ? at : colon;
     if (user_end == 0) {
         bad = true;  // "sip:@host" or "sip::pw@host"
         return 0;
     }
-    user = s.substr(0, user_end);
-    password = colon == std::string_view::npos ? std::string_view{} : s.substr(colon + 1, i - colon - 1);
-    return i + 1;
+    user = scan::slice(s, 0, user_end);
+    password = colon == std::string_view::npos ? std::string_view{} : scan::slice(s, colon + 1, at - colon - 1);
+    return at + 1;
 }
 
-bool parse_sip_rest(std::string_view rest, Uri& out) noexcept {
+// The part of a sip/sips URI after "sip:" (RFC 3261 §19.1.1). `checked` is
+// set to the length of the prefix whose characters the grammar has already
+// checked (userinfo, hostport); what follows (parameters, headers) may
+// still hold bytes that are forbidden in a URI.
+bool parse_sip_rest(std::string_view rest, Uri& out, std::size_t& checked) noexcept {
+    checked = 0;
     bool bad = false;
     std::size_t i = scan_userinfo(rest, out.user, out.password, bad);
     if (bad) return false;
     out.has_user = i != 0;
-    const std::size_t hl = scan_host(rest.substr(i), out.host_type);
+    const std::size_t hl = scan_host(scan::tail(rest, i), out.host_type);
     if (hl == 0) return false;
-    out.host = rest.substr(i, hl);
+    out.host = scan::slice(rest, i, hl);
     i += hl;
     if (i < rest.size() && rest[i] == ':') {
         std::size_t pb = ++i;
-        while (i < rest.size() && is_digit(rest[i])) ++i;
-        if (!parse_port(rest.substr(pb, i - pb), out.port)) return false;
+        i = scan::skip(rest, i, scan::digit);
+        if (!parse_port(scan::slice(rest, pb, i - pb), out.port)) return false;
         out.has_port = true;
     }
+    checked = i;
     if (i < rest.size() && rest[i] == ';') {
-        const std::size_t q = rest.find('?', i);
-        const std::size_t pe = q == std::string_view::npos ? rest.size() : q;
-        out.params = rest.substr(i + 1, pe - i - 1);
+        const std::size_t q = scan::find_char(rest, i, '?');
+        out.params = scan::slice(rest, i + 1, q - i - 1);
         // uri-parameters must be well formed (RFC 3261 §19.1.1).
-        ParamIterator it(rest.substr(i, pe - i));
+        scan::Params it(scan::slice(rest, i, q - i));
         Param p;
         while (it.next(p)) {
         }
         if (it.error()) return false;
-        i = pe;
+        i = q;
     }
     if (i < rest.size() && rest[i] == '?') {
-        out.headers = rest.substr(i + 1);
+        out.headers = scan::tail(rest, i + 1);
         i = rest.size();
     }
     return i == rest.size();
@@ -383,36 +296,47 @@ bool parse_sip_rest(std::string_view rest, Uri& out) noexcept {
 }  // namespace
 
 bool parse_uri(std::string_view s, Uri& out) noexcept {
-    out = Uri{};
+    scan::reset_to_default(out);
     out.raw = s;
-    if (s.empty() || !is_alpha(s[0]) || !all_uri_chars(s)) return false;
-    std::size_t i = 1;
-    while (i < s.size() && (is_alnum(s[i]) || s[i] == '+' || s[i] == '-' || s[i] == '.')) ++i;
+    if (s.empty() || !text::is_alpha(s[0])) return false;
+    // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 §3.1)
+    const std::size_t i = scan::skip(s, 1, scan::scheme);
     if (i >= s.size() || s[i] != ':') return false;
-    out.scheme_text = s.substr(0, i);
-    const std::string_view rest = s.substr(i + 1);
-    if (iequals(out.scheme_text, "sip") || iequals(out.scheme_text, "sips")) {
-        out.scheme = out.scheme_text.size() == 3 ? UriScheme::sip : UriScheme::sips;
-        out.valid = parse_sip_rest(rest, out);
+    const std::string_view scheme_text = scan::slice(s, 0, i);
+    const std::string_view rest = scan::tail(s, i + 1);
+    if (scan::iequals_lower(scheme_text, "sip") || scan::iequals_lower(scheme_text, "sips")) {
+        out.scheme_text = scheme_text;
+        out.scheme = scheme_text.size() == 3 ? UriScheme::sip : UriScheme::sips;
+        // A URI never holds SP, CTLs, '<', '>' or '"'. The grammar checks of
+        // parse_sip_rest exclude them from userinfo and hostport; the rest is
+        // scanned here, and the whole URI when it did not parse (a URI with
+        // such a byte is rejected before any field is filled in).
+        std::size_t checked = 0;
+        const bool ok = parse_sip_rest(rest, out, checked);
+        if (!all_uri_chars(ok ? scan::tail(rest, checked) : s)) {
+            scan::reset_to_default(out);
+            out.raw = s;
+            return false;
+        }
+        out.valid = ok;
         return out.valid;
     }
-    if (iequals(out.scheme_text, "tel")) {
+    if (!all_uri_chars(s)) return false;
+    out.scheme_text = scheme_text;
+    if (scan::iequals_lower(scheme_text, "tel")) {
         out.scheme = UriScheme::tel;
         const std::size_t semi = rest.find(';');
         out.user = rest.substr(0, semi);
         out.has_user = !out.user.empty();
         if (semi != std::string_view::npos) {
             out.params = rest.substr(semi + 1);
-            ParamIterator it(rest.substr(semi));
+            scan::Params it(rest.substr(semi));
             Param p;
             while (it.next(p)) {
             }
             if (it.error()) return false;
         }
-        for (char c : out.user)
-            if (!(is_hex(c) || c == '+' || c == '-' || c == '.' || c == '(' || c == ')' || c == '*' || c == '#' ||
-                  c == '%'))
-                return false;
+        if (scan::skip(out.user, 0, scan::tel_user) != out.user.size()) return false;
         out.valid = out.has_user;
         return out.valid;
     }
@@ -425,16 +349,16 @@ bool parse_uri(std::string_view s, Uri& out) noexcept {
 // ---------------------------------------------------------------------------
 
 bool parse_name_addr(std::string_view value, NameAddr& out) noexcept {
-    out = NameAddr{};
-    const std::string_view s = text::trim_lws(value);
+    scan::reset_to_default(out);
+    const std::string_view s = scan::trim_lws(value);
     out.raw = s;
     if (s.empty()) return false;
     std::size_t i = 0;
     std::size_t laquot = std::string_view::npos;
     if (s[0] == '"') {
-        const std::size_t e = scan_quoted(s, 0);
+        const std::size_t e = scan::quoted_end(s, 0);
         if (e == 0) return false;  // unterminated display name (RFC 4475 §3.1.2.6)
-        out.display_name = s.substr(1, e - 2);
+        out.display_name = scan::slice(s, 1, e - 2);
         out.display_quoted = true;
         i = skip_lws(s, e);
         if (i >= s.size() || s[i] != '<') return false;
@@ -444,10 +368,9 @@ bool parse_name_addr(std::string_view value, NameAddr& out) noexcept {
     } else {
         // display-name = *(token LWS): tokens and LWS up to '<' (RFC 4475
         // §3.1.1.6 allows no LWS before '<').
-        std::size_t k = 0;
-        while (k < s.size() && (is_token_char(s[k]) || is_lws_char(s[k]))) ++k;
+        const std::size_t k = scan::skip(s, 0, scan::token | scan::lws);
         if (k < s.size() && s[k] == '<') {
-            out.display_name = text::trim_lws(s.substr(0, k));
+            out.display_name = scan::trim_lws(s.substr(0, k));
             laquot = k;
         }
     }
@@ -456,9 +379,9 @@ bool parse_name_addr(std::string_view value, NameAddr& out) noexcept {
     if (laquot != std::string_view::npos) {
         out.angle_brackets = true;
         const std::size_t ub = laquot + 1;
-        const std::size_t raquot = s.find('>', ub);
-        if (raquot == std::string_view::npos) return false;
-        const std::string_view u = s.substr(ub, raquot - ub);
+        const std::size_t raquot = scan::find_char(s, ub, '>');
+        if (raquot == s.size()) return false;
+        const std::string_view u = scan::slice(s, ub, raquot - ub);
         // No LWS inside <...> (RFC 4475 §3.1.2.14); parse_uri rejects it.
         if (!parse_uri(u, out.uri)) return false;
         rest = raquot + 1;
@@ -466,7 +389,7 @@ bool parse_name_addr(std::string_view value, NameAddr& out) noexcept {
         // addr-spec: the URI ends at ';' or LWS; it may not contain ',' or '?'
         // (RFC 3261 §20.10, RFC 4475 §3.1.2.13).
         std::size_t k = 0;
-        while (k < s.size() && s[k] != ';' && !is_lws_char(s[k])) ++k;
+        while (k < s.size() && s[k] != ';' && !scan::is(s[k], scan::lws)) ++k;
         const std::string_view u = s.substr(0, k);
         if (u.find_first_of(",?") != std::string_view::npos) {
             parse_uri(u, out.uri);
@@ -476,11 +399,11 @@ bool parse_name_addr(std::string_view value, NameAddr& out) noexcept {
         rest = k;
     }
     rest = skip_lws(s, rest);
-    out.params = s.substr(rest);
-    ParamIterator it(out.params);
+    out.params = scan::tail(s, rest);
+    scan::Params it(out.params);
     Param p;
     while (it.next(p)) {
-        if (!out.has_tag && iequals(p.name, "tag")) {
+        if (!out.has_tag && scan::iequals_lower(p.name, "tag")) {
             out.tag = p.value;
             out.has_tag = true;
         }
