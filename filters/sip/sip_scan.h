@@ -5,7 +5,10 @@
 //    tel) in one 256-entry table, built at compile time from the predicates
 //    below that spell out the ABNF, so a byte is tested with one load and one
 //    AND;
-//  - searches for one of two or three bytes (SSE2 where there is one);
+//  - searches for a byte, one of two or three, or a CTL (with SSE2, sixteen
+//    bytes at a time; elsewhere memchr or a loop, with the same results);
+//  - substr without the check, case-insensitive comparison with a lowercase
+//    literal, and resetting a result struct without `rep stos`;
 //  - the quoted-string scanner and the step of ParamIterator, inline so the
 //    URI, Via and name-addr parsers walk their parameters without a call.
 #pragma once
