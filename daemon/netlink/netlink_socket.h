@@ -17,6 +17,9 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
+
+#include <libmnl/libmnl.h>
 
 struct mnl_socket;
 
@@ -135,5 +138,91 @@ bool nested_well_formed(const void* payload, std::size_t len) noexcept;
 
 // "errno N (text)" for log and error messages.
 std::string errno_text(int err);
+
+// Hands out the netlink messages of received datagrams one at a time, for
+// the queue and log listeners: first any datagrams kept while waiting for an
+// acknowledgement (keep()), then what the socket has, until it would block.
+// ENOBUFS and truncated datagrams are counted and skipped.
+class MessageReader {
+public:
+    // Keeps a copy of a datagram read while waiting for an ack; false when
+    // `max` are already kept or memory is short.
+    bool keep(const std::uint8_t* data, std::size_t len, std::size_t max) noexcept {
+        if (pending_.size() >= max) return false;
+        try {
+            pending_.emplace_back(data, data + len);
+            return true;
+        } catch (const std::bad_alloc&) {
+            return false;
+        }
+    }
+    bool has_pending() const noexcept {
+        return next_ < pending_.size() || (cursor_ != nullptr && left_ > 0);
+    }
+    void reset() noexcept {
+        cursor_ = nullptr;
+        left_ = 0;
+        pending_.clear();
+        next_ = 0;
+    }
+    // Calls take(const nlmsghdr*) for each message until it returns true
+    // (then returns true), or returns false when nothing more can be read.
+    template <typename Take>
+    bool next(NetlinkSocket& socket, std::uint8_t* buffer, std::size_t size, std::uint64_t& enobufs,
+              std::uint64_t& recv_errors, Take&& take) noexcept {
+        if (!socket.is_open()) return false;
+        for (;;) {
+            if (cursor_ != nullptr) {
+                const nlmsghdr* nlh = as_nlmsghdr(cursor_);
+                if (mnl_nlmsg_ok(nlh, left_)) {
+                    const nlmsghdr* after = mnl_nlmsg_next(nlh, &left_);
+                    cursor_ = reinterpret_cast<const std::uint8_t*>(after);
+                    if (take(nlh)) return true;
+                    continue;
+                }
+                cursor_ = nullptr;
+                left_ = 0;
+            }
+            if (next_ < pending_.size()) {
+                const auto& d = pending_[next_++];
+                cursor_ = d.data();
+                left_ = static_cast<int>(d.size());
+                continue;
+            }
+            if (!pending_.empty()) {
+                // Every kept datagram was handed out, and the callbacks for them returned.
+                pending_.clear();
+                pending_.shrink_to_fit();
+                next_ = 0;
+            }
+            std::size_t len = 0;
+            switch (socket.receive(buffer, size, len)) {
+            case RecvStatus::data:
+                cursor_ = buffer;
+                left_ = static_cast<int>(len);
+                continue;
+            case RecvStatus::again:
+                return false;
+            case RecvStatus::interrupted:
+                continue;
+            case RecvStatus::overrun:
+                ++enobufs;
+                continue;
+            case RecvStatus::truncated:
+                ++recv_errors;
+                continue;
+            case RecvStatus::error:
+                ++recv_errors;
+                return false;
+            }
+        }
+    }
+
+private:
+    const std::uint8_t* cursor_ = nullptr;   // the next message of the datagram being walked
+    int left_ = 0;                           // bytes left in it
+    std::vector<std::vector<std::uint8_t>> pending_;
+    std::size_t next_ = 0;
+};
 
 }  // namespace vg::netlink

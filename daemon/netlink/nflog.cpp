@@ -181,27 +181,17 @@ bool NflogListener::open(const NflogOptions& options) {
 
 void NflogListener::close() noexcept {
     socket_.close();
-    cursor_ = nullptr;
-    cursor_left_ = 0;
-    pending_.clear();
-    pending_next_ = 0;
+    reader_.reset();
 }
 
 bool NflogListener::has_pending() const noexcept {
-    return pending_next_ < pending_.size() || (cursor_ != nullptr && cursor_left_ > 0);
+    return reader_.has_pending();
 }
 
 void NflogListener::keep_datagram(void* ctx, const std::uint8_t* data, std::size_t len) {
     auto* self = static_cast<NflogListener*>(ctx);
     // Log samples are lossy anyway: beyond a few, count them as lost.
-    if (self->pending_.size() < kMaxPendingDatagrams) {
-        try {
-            self->pending_.emplace_back(data, data + len);
-            return;
-        } catch (const std::bad_alloc&) {
-        }
-    }
-    ++self->stats_.lost;
+    if (!self->reader_.keep(data, len, kMaxPendingDatagrams)) ++self->stats_.lost;
 }
 
 bool NflogListener::take_message(const nlmsghdr* nlh, LoggedPacket& out) noexcept {
@@ -218,51 +208,8 @@ bool NflogListener::take_message(const nlmsghdr* nlh, LoggedPacket& out) noexcep
 }
 
 bool NflogListener::next_packet(LoggedPacket& out) noexcept {
-    if (!socket_.is_open()) return false;
-    for (;;) {
-        if (cursor_ != nullptr) {
-            const nlmsghdr* nlh = as_nlmsghdr(cursor_);
-            if (mnl_nlmsg_ok(nlh, cursor_left_)) {
-                const nlmsghdr* next = mnl_nlmsg_next(nlh, &cursor_left_);
-                cursor_ = reinterpret_cast<const std::uint8_t*>(next);
-                if (take_message(nlh, out)) return true;
-                continue;
-            }
-            cursor_ = nullptr;
-            cursor_left_ = 0;
-        }
-        if (pending_next_ < pending_.size()) {
-            const auto& d = pending_[pending_next_++];
-            cursor_ = d.data();
-            cursor_left_ = static_cast<int>(d.size());
-            continue;
-        }
-        if (!pending_.empty()) {
-            pending_.clear();
-            pending_.shrink_to_fit();
-            pending_next_ = 0;
-        }
-        std::size_t len = 0;
-        switch (socket_.receive(buffer_.get(), buffer_size_, len)) {
-        case RecvStatus::data:
-            cursor_ = buffer_.get();
-            cursor_left_ = static_cast<int>(len);
-            continue;
-        case RecvStatus::again:
-            return false;
-        case RecvStatus::interrupted:
-            continue;
-        case RecvStatus::overrun:
-            ++stats_.enobufs;
-            continue;
-        case RecvStatus::truncated:
-            ++stats_.recv_errors;
-            continue;
-        case RecvStatus::error:
-            ++stats_.recv_errors;
-            return false;
-        }
-    }
+    return reader_.next(socket_, buffer_.get(), buffer_size_, stats_.enobufs, stats_.recv_errors,
+                        [&](const nlmsghdr* nlh) { return take_message(nlh, out); });
 }
 
 }  // namespace vg::netlink

@@ -124,10 +124,7 @@ private:
     int receive_buffer_ = -1;
     std::unique_ptr<std::uint8_t[]> buffer_;
     std::size_t buffer_size_ = 0;
-    const std::uint8_t* cursor_ = nullptr;
-    int cursor_left_ = 0;
-    std::vector<std::vector<std::uint8_t>> pending_;
-    std::size_t pending_next_ = 0;
+    MessageReader reader_;
     std::optional<std::uint32_t> last_seq_;
 };
 

@@ -313,26 +313,16 @@ bool NfQueue::open(const NfQueueOptions& options) {
 
 void NfQueue::close() noexcept {
     socket_.close();
-    cursor_ = nullptr;
-    cursor_left_ = 0;
-    pending_.clear();
-    pending_next_ = 0;
+    reader_.reset();
 }
 
 bool NfQueue::has_pending() const noexcept {
-    return pending_next_ < pending_.size() || (cursor_ != nullptr && cursor_left_ > 0);
+    return reader_.has_pending();
 }
 
 void NfQueue::keep_datagram(void* ctx, const std::uint8_t* data, std::size_t len) {
     auto* self = static_cast<NfQueue*>(ctx);
-    if (self->pending_.size() < kMaxPendingDatagrams) {
-        try {
-            self->pending_.emplace_back(data, data + len);
-            return;
-        } catch (const std::bad_alloc&) {
-            // Fall through: answer the packets now instead.
-        }
-    }
+    if (self->reader_.keep(data, len, kMaxPendingDatagrams)) return;
     // Too many to keep (or no memory): answer what can be answered now.
     int rest = static_cast<int>(len);
     for (const nlmsghdr* nlh = as_nlmsghdr(data); mnl_nlmsg_ok(nlh, rest); nlh = mnl_nlmsg_next(nlh, &rest)) {
@@ -361,52 +351,8 @@ bool NfQueue::take_message(const nlmsghdr* nlh, QueuedPacket& out) noexcept {
 }
 
 bool NfQueue::next_packet(QueuedPacket& out) noexcept {
-    if (!socket_.is_open()) return false;
-    for (;;) {
-        if (cursor_ != nullptr) {
-            const nlmsghdr* nlh = as_nlmsghdr(cursor_);
-            if (mnl_nlmsg_ok(nlh, cursor_left_)) {
-                const nlmsghdr* next = mnl_nlmsg_next(nlh, &cursor_left_);
-                cursor_ = reinterpret_cast<const std::uint8_t*>(next);
-                if (take_message(nlh, out)) return true;
-                continue;
-            }
-            cursor_ = nullptr;
-            cursor_left_ = 0;
-        }
-        if (pending_next_ < pending_.size()) {
-            const auto& d = pending_[pending_next_++];
-            cursor_ = d.data();
-            cursor_left_ = static_cast<int>(d.size());
-            continue;
-        }
-        if (!pending_.empty()) {
-            // Every kept datagram was handed out, and the callbacks for them returned.
-            pending_.clear();
-            pending_.shrink_to_fit();
-            pending_next_ = 0;
-        }
-        std::size_t len = 0;
-        switch (socket_.receive(buffer_.get(), buffer_size_, len)) {
-        case RecvStatus::data:
-            cursor_ = buffer_.get();
-            cursor_left_ = static_cast<int>(len);
-            continue;
-        case RecvStatus::again:
-            return false;
-        case RecvStatus::interrupted:
-            continue;
-        case RecvStatus::overrun:
-            ++stats_.enobufs;
-            continue;
-        case RecvStatus::truncated:
-            ++stats_.recv_errors;
-            continue;
-        case RecvStatus::error:
-            ++stats_.recv_errors;
-            return false;
-        }
-    }
+    return reader_.next(socket_, buffer_.get(), buffer_size_, stats_.enobufs, stats_.recv_errors,
+                        [&](const nlmsghdr* nlh) { return take_message(nlh, out); });
 }
 
 void NfQueue::fallback(std::uint32_t id) noexcept {

@@ -276,12 +276,8 @@ private:
     int receive_buffer_ = -1;
     std::unique_ptr<std::uint8_t[]> buffer_;
     std::size_t buffer_size_ = 0;
-    // The datagram being walked: the next message and the bytes left.
-    const std::uint8_t* cursor_ = nullptr;
-    int cursor_left_ = 0;
-    // Datagrams read while waiting for the bind ack.
-    std::vector<std::vector<std::uint8_t>> pending_;
-    std::size_t pending_next_ = 0;
+    // Messages of received datagrams, and those read while waiting for the bind ack.
+    MessageReader reader_;
     alignas(4) std::array<std::uint8_t, kVerdictMessageMax> verdict_buf_{};
 };
 
