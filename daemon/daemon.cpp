@@ -494,7 +494,7 @@ void Daemon::stats_line() {
     st.dropped = s.verdicts[2];
     for (std::size_t i = 0; i < engine::kReasonCount; ++i) {
         const auto r = static_cast<engine::Reason>(i);
-        if (s.reasons[i] != 0 && i >= static_cast<std::size_t>(engine::Reason::malformed_packet))
+        if (s.reasons[i] != 0 && engine::reason_is_drop(r))
             st.drops_by_reason.emplace_back(engine::reason_name(r), s.reasons[i]);
     }
     if (auto k = netlink::read_queue_stats(opt_.queue)) st.queue_drops = k->queue_dropped + k->user_dropped;

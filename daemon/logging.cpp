@@ -100,6 +100,12 @@ Severity event_severity(EventType t) noexcept {
     case EventType::pinhole_opened: return Severity::debug;
     case EventType::pinhole_closed: return Severity::debug;
     case EventType::table_eviction: return Severity::warning;
+    case EventType::sip_stream_cut: return Severity::warning;
+    case EventType::unknown_method: return Severity::warning;
+    case EventType::media_destination_denied: return Severity::warning;
+    case EventType::tls_uninspected: return Severity::notice;
+    case EventType::forged_source: return Severity::warning;
+    case EventType::foreign_source: return Severity::warning;
     case EventType::count_: break;
     }
     return Severity::info;
@@ -277,7 +283,15 @@ std::string event_key_fields(const engine::Event& e) {
     case EventType::unlisted_source:
     case EventType::media_injection:
     case EventType::support_denied:
+    case EventType::forged_source:
+    case EventType::foreign_source:
         append_address(out, "src", e.source);
+        break;
+    case EventType::sip_stream_cut:
+    case EventType::unknown_method:
+    case EventType::media_destination_denied:
+    case EventType::tls_uninspected:
+        append_address(out, "handset", e.handset);
         break;
     case EventType::toll_fraud:
     case EventType::call_limit:

@@ -37,6 +37,14 @@ enum class EventType : std::uint8_t {
     pinhole_opened,
     pinhole_closed,             // the daemon removes the flow's fast path at once
     table_eviction,             // a bounded table was full and evicted its oldest entry
+    // Added later; the order above is kept.
+    sip_stream_cut,             // a SIP-over-TCP connection was cut (reset): detail says why
+    unknown_method,             // a handset sent a request method the engine does not know
+    media_destination_denied,   // handset media from a pinhole port to a non-PBX address
+    tls_uninspected,            // a TLS connection to the PBX: its SIP cannot be inspected
+    forged_source,              // (kernel sample) a handset source address on a non-voice interface
+    foreign_source,             // (kernel sample) a voice-interface packet whose source is outside
+                                // the handset networks: a spoofing or hijacked handset
     count_
 };
 

@@ -29,9 +29,35 @@ std::string_view reason_name(Reason r) noexcept {
     case Reason::support_port_denied: return "support_port_denied";
     case Reason::egress_denied: return "egress_denied";
     case Reason::fragment: return "fragment";
+    case Reason::sip_stream_cut: return "sip_stream_cut";
+    case Reason::sip_out_of_order: return "sip_out_of_order";
+    case Reason::sip_unknown_method: return "sip_unknown_method";
+    case Reason::sip_other_port: return "sip_other_port";
+    case Reason::media_destination_denied: return "media_destination_denied";
+    case Reason::forged_source: return "forged_source";
+    case Reason::foreign_source: return "foreign_source";
+    case Reason::tls_uninspected: return "tls_uninspected";
     case Reason::count_: break;
     }
     return "unknown";
+}
+
+bool reason_is_drop(Reason r) noexcept {
+    switch (r) {
+    case Reason::not_voice_network:
+    case Reason::handset_internal:
+    case Reason::sip_inspected:
+    case Reason::media_pinhole:
+    case Reason::media_outbound:
+    case Reason::support_allowed:
+    case Reason::egress_allowed:
+    case Reason::egress_return:
+    case Reason::tls_uninspected:
+    case Reason::count_:
+        return false;
+    default:
+        return true;
+    }
 }
 
 std::string_view verdict_name(Verdict v) noexcept {
@@ -59,6 +85,12 @@ std::string_view event_name(EventType t) noexcept {
     case EventType::pinhole_opened: return "pinhole_opened";
     case EventType::pinhole_closed: return "pinhole_closed";
     case EventType::table_eviction: return "table_eviction";
+    case EventType::sip_stream_cut: return "sip_stream_cut";
+    case EventType::unknown_method: return "unknown_method";
+    case EventType::media_destination_denied: return "media_destination_denied";
+    case EventType::tls_uninspected: return "tls_uninspected";
+    case EventType::forged_source: return "forged_source";
+    case EventType::foreign_source: return "foreign_source";
     case EventType::count_: break;
     }
     return "unknown";
@@ -85,6 +117,12 @@ std::string_view event_id(EventType t) noexcept {
     case EventType::pinhole_opened: return "VG_PINHOLE_OPENED";
     case EventType::pinhole_closed: return "VG_PINHOLE_CLOSED";
     case EventType::table_eviction: return "VG_TABLE_EVICTION";
+    case EventType::sip_stream_cut: return "VG_SIP_STREAM_CUT";
+    case EventType::unknown_method: return "VG_SIP_UNKNOWN_METHOD";
+    case EventType::media_destination_denied: return "VG_MEDIA_DESTINATION_DENIED";
+    case EventType::tls_uninspected: return "VG_TLS_UNINSPECTED";
+    case EventType::forged_source: return "VG_FORGED_SOURCE";
+    case EventType::foreign_source: return "VG_FOREIGN_SOURCE";
     case EventType::count_: break;
     }
     return "VG_UNKNOWN";

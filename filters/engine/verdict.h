@@ -41,12 +41,23 @@ enum class Reason : std::uint8_t {
     support_port_denied,   // support address to a port it is not listed for
     egress_denied,         // handset egress to a destination not on the egress allow-list
     fragment,              // an unreassembled IP fragment (the kernel reassembles before the queue)
+    // Added later; the order above is kept for stable numbering.
+    sip_stream_cut,        // SIP over TCP after a dropped message, junk, or a gap: the connection is cut (reset)
+    sip_out_of_order,      // SIP over TCP ahead of a gap: dropped unjudged, the sender retransmits it in order
+    sip_unknown_method,    // a request method the engine does not know, from a handset (fails closed)
+    sip_other_port,        // SIP from a handset to a PBX address on a port outside sip.ports
+    media_destination_denied,  // handset media from a pinhole port to an address outside the PBX's media
+    forged_source,         // (kernel) a handset source address arriving on a non-voice interface
+    foreign_source,        // (kernel) a voice-interface packet for the PBX/SIP with a source outside the handset networks
+    tls_uninspected,       // accept: a TLS connection to the PBX; its SIP cannot be read (logged once per connection)
     count_
 };
 
 constexpr std::size_t kReasonCount = static_cast<std::size_t>(Reason::count_);
 
 std::string_view reason_name(Reason r) noexcept;
+// True for the reasons that come with a drop verdict (counters, stats lines).
+bool reason_is_drop(Reason r) noexcept;
 std::string_view verdict_name(Verdict v) noexcept;  // "accept" | "accept" | "drop"
 
 struct Decision {
@@ -55,6 +66,12 @@ struct Decision {
     // mode: monitor turned a drop into an accept; `reason` says what would
     // have dropped it.
     bool monitored = false;
+    // With a drop of a TCP segment: cut the connection. The daemon lets the
+    // kernel answer the sender with a TCP reset (a rule of voipguard's own
+    // matches the reset mark the verdict sets) instead of dropping silently,
+    // so a handset whose stream was cut reconnects at once instead of
+    // retransmitting into the void for minutes. Never set without a drop.
+    bool reset = false;
 
     bool dropped() const noexcept { return verdict == Verdict::drop; }
     bool would_drop() const noexcept { return dropped() || monitored; }
