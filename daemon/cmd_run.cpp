@@ -15,7 +15,7 @@ namespace {
 
 void usage(std::FILE* to) {
     std::fputs("usage: voipguard run --policy FILE [--queue N] [--backend auto|nftables|iptables]\n"
-               "                     [--control PATH] [--log-stderr] [--user USER] [--mark HEX]\n"
+               "                     [--control PATH] [--log-stderr] [--user USER] [--mark VALUE[/MASK]]\n"
                "                     [--nflog-group N] [--stats-interval SECONDS]\n"
                "Runs the firewall daemon in the foreground. SIGHUP reloads the policy, SIGTERM\n"
                "removes every kernel rule and set it installed and exits.\n"
@@ -25,7 +25,9 @@ void usage(std::FILE* to) {
                "  --control PATH         control socket (default /run/voipguard/control.sock)\n"
                "  --log-stderr           copy every log line to standard error\n"
                "  --user USER            run as USER after set-up (keeps CAP_NET_ADMIN, CAP_NET_RAW)\n"
-               "  --mark HEX             the packet/conntrack mark bit for verified flows (default 0x20000000)\n"
+               "  --mark VALUE[/MASK]    hex mark signature of verified flows under MASK (default\n"
+               "                         0x5a0000/0xff0000; the reset value is its complement under\n"
+               "                         MASK); no other rule of the router may write these values\n"
                "  --nflog-group N        NFLOG group of sampled kernel drops (default 5060)\n"
                "  --stats-interval S     seconds between VG_STATS lines (default 300, 0 = never)\n"
                "exit codes: 0 stopped cleanly, 1 runtime failure, 2 bad policy or command line\n",
@@ -77,11 +79,16 @@ int cmd_run(int argc, char** argv) {
             o.user = v;
         } else if (arg == "--mark") {
             const char* v = value();
-            if (!number(v, 0xffffffffu, n, 16) || n == 0 || (n & (n - 1)) != 0) {
-                std::fprintf(stderr, "voipguard run: --mark takes one bit in hex (e.g. 0x20000000)\n");
+            if (!v) goto missing;
+            kernel::MarkSignature m;
+            std::string error;
+            if (!kernel::parse_mark_signature(v, m, error)) {
+                std::fprintf(stderr, "voipguard run: --mark: %s\n", error.c_str());
                 return 2;
             }
-            o.verified_mark = static_cast<std::uint32_t>(n);
+            o.mark_mask = m.mask;
+            o.verified_mark = m.verified;
+            o.reset_mark = m.reset;
         } else if (arg == "--nflog-group") {
             if (!number(value(), 65535, n)) goto bad;
             o.nflog_group = static_cast<std::uint16_t>(n);

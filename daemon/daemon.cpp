@@ -21,6 +21,7 @@
 #include "daemon/control.h"
 #include "daemon/json.h"
 #include "daemon/kernel/backend.h"
+#include "daemon/kernel/mark_check.h"
 #include "daemon/kernel/rule_spec.h"
 #include "daemon/logging.h"
 #include "daemon/netlink/conntrack.h"
@@ -97,7 +98,8 @@ class Daemon;
 // Routes the engine's events to the log, and closed pinholes to conntrack.
 class DaemonSink : public engine::EventSink {
 public:
-    DaemonSink(Log& log, netlink::Conntrack& ct, std::uint32_t mark) : log_(log), ct_(ct), mark_(mark) {}
+    DaemonSink(Log& log, netlink::Conntrack& ct, std::uint32_t mark, std::uint32_t mask)
+        : log_(log), ct_(ct), mark_(mark), mask_(mask) {}
     void on_event(const engine::Event& e) override {
         log_.on_event(e);
         if (!ct_.is_open()) return;
@@ -105,7 +107,7 @@ public:
         // A call begun before a restart was hung up: its media's verified
         // flows (the engine has no pinhole for them) lose their fast path.
         if (e.type == engine::EventType::call_ended && e.detail == std::string_view("unknown_dialog"))
-            if (auto n = ct_.delete_marked_by_address(e.handset, mark_, mark_, net::ipproto::udp)) conntrack_deleted += *n;
+            if (auto n = ct_.delete_marked_by_address(e.handset, mark_, mask_, net::ipproto::udp)) conntrack_deleted += *n;
     }
     std::uint64_t conntrack_deleted = 0;
 
@@ -132,7 +134,8 @@ private:
     }
     Log& log_;
     netlink::Conntrack& ct_;
-    std::uint32_t mark_;
+    std::uint32_t mark_;   // the verified value under mask_
+    std::uint32_t mask_;
 };
 
 class Daemon {
@@ -152,6 +155,7 @@ private:
     std::string calls_text(bool json);
     std::string handsets_text(bool json);
     kernel::RuleSpec spec_for(const config::Policy& p) const;
+    bool check_marks(std::string& error);
     void stats_line();
 
     RunOptions opt_;
@@ -181,9 +185,43 @@ private:
 kernel::RuleSpec Daemon::spec_for(const config::Policy& p) const {
     kernel::RuleSpec base;
     base.name = opt_.name;
+    base.mark_mask = opt_.mark_mask;
     base.verified_mark = opt_.verified_mark;
+    base.reset_mark = opt_.reset_mark;
     base.nflog_group = opt_.nflog_group;
     return kernel::rule_spec_from_policy(p, opt_.queue, base);
+}
+
+// No other rule of the router may write our mark values (or copy packet
+// data into our mask): it would give an attacker's flow the fast path.
+bool Daemon::check_marks(std::string& error) {
+    kernel::MarkSignature sig;
+    sig.mask = opt_.mark_mask;
+    sig.verified = opt_.verified_mark;
+    sig.reset = opt_.reset_mark;
+    const kernel::MarkCheck c = kernel::check_router_marks(kernel::BackendOptions{}, opt_.name, sig);
+    for (const std::string& e : c.errors) {
+        std::string line = "VG_MARK_CHECK_FAILED";
+        append_field(line, "site", log_->site());
+        append_field(line, "error", e);
+        log_->write(Severity::warning, line);
+    }
+    std::size_t conflicts = 0;
+    for (const kernel::MarkFinding& f : c.findings) {
+        const bool conflict = f.kind == kernel::MarkFinding::Kind::conflict;
+        std::string line = conflict ? "VG_MARK_CONFLICT" : "VG_MARK_OVERLAP";
+        append_field(line, "site", log_->site());
+        append_field(line, "mark", kernel::mark_text(sig.verified) + "/" + kernel::mark_text(sig.mask));
+        append_field(line, "rule", f.rule);
+        append_field(line, "why", f.why);
+        log_->write(conflict ? Severity::error : Severity::warning, line);
+        if (conflict) ++conflicts;
+    }
+    if (conflicts == 0) return true;
+    error = std::to_string(conflicts) + " rule" + (conflicts == 1 ? "" : "s") + " of the router can write voipguard's mark " +
+            kernel::mark_text(sig.verified) + "/" + kernel::mark_text(sig.mask) +
+            " (see VG_MARK_CONFLICT in the log); choose another --mark VALUE/MASK";
+    return false;
 }
 
 void Daemon::watch(int fd, unsigned interest) {
@@ -254,6 +292,10 @@ int Daemon::run() {
 
     // 3. Rules (replacing those of a crashed instance), then the queue.
     std::string error;
+    if (!check_marks(error)) {
+        std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
+        return 1;
+    }
     if (!backend_->install(spec_for(pol), error)) {
         log_->write(Severity::error, "VG_RULES_FAILED backend=" + backend_->name() + " error=\"" + error + "\"");
         std::fprintf(stderr, "voipguard run: installing kernel rules: %s\n", error.c_str());
@@ -277,7 +319,7 @@ int Daemon::run() {
         backend_->remove(ignored);
         return 1;
     }
-    sink_ = std::make_unique<DaemonSink>(*log_, conntrack_, opt_.verified_mark);
+    sink_ = std::make_unique<DaemonSink>(*log_, conntrack_, opt_.verified_mark, opt_.mark_mask);
     engine_ = std::make_unique<engine::Engine>(current_.rules);
     // Packets can arrive before the bind is acknowledged; they wait in the
     // queue object until the first drain.
@@ -386,7 +428,8 @@ void Daemon::on_queue(Timestamp now) {
     // covers exactly those. One verdict message instead of one per packet is
     // what lets the daemon keep up with bursts (as the trivial NFQUEUE
     // program in tests/bench does).
-    const std::uint32_t mark_bit = opt_.verified_mark;
+    // Our bits of the packet mark are replaced, the router's are kept.
+    const auto with_mark = [&](std::uint32_t old, std::uint32_t value) { return (old & ~opt_.mark_mask) | value; };
     std::uint32_t batch_max = 0;
     bool batch_pending = false;
     bool batch_blocked = false;
@@ -408,7 +451,7 @@ void Daemon::on_queue(Timestamp now) {
             // kernel.
             const bool drop = d.verdict == engine::Verdict::drop;
             const auto v = drop ? netlink::Verdict::drop : netlink::Verdict::accept;
-            const std::optional<std::uint32_t> mark = drop ? std::nullopt : std::optional<std::uint32_t>(qp.mark | mark_bit);
+            const std::optional<std::uint32_t> mark = drop ? std::nullopt : std::optional<std::uint32_t>(with_mark(qp.mark, opt_.verified_mark));
             // A verdict that could not be sent leaves the packet queued; it
             // must not fall under the batch accept below.
             if (!queue_.verdict(qp.id, v, mark) && !queue_.verdict(qp.id, v, mark)) batch_blocked = true;
@@ -519,6 +562,12 @@ bool Daemon::reload(std::string& summary) {
     // a firewall reload (fw4, nftables.service, iptables-restore) deleted;
     // conntrack marks, and so the calls' fast paths, are kept.
     std::string error;
+    if (!check_marks(error)) {
+        ++reloads_failed_;
+        log_->reload_failed(opt_.policy_path, {error});
+        summary = "reload failed, the running policy stays: " + error + "\n";
+        return false;
+    }
     if (!backend_->install(spec_for(*next.policy), error)) {
         ++reloads_failed_;
         log_->reload_failed(opt_.policy_path, {"kernel rules: " + error});

@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <string>
 
+#include "daemon/kernel/rule_spec.h"
+
 namespace vg::daemon {
 
 struct RunOptions {
@@ -24,7 +26,12 @@ struct RunOptions {
     std::string control_path;                  // empty: control::kDefaultSocketPath
     bool log_stderr = false;
     std::string user;                          // run as this user after set-up
-    std::uint32_t verified_mark = 0x20000000;  // one bit of the packet / conntrack mark
+    // The mark signature (--mark VALUE/MASK): verified flows carry
+    // verified_mark under mark_mask in their conntrack mark; reset_mark (the
+    // complement under the mask) asks our rule for a TCP reset.
+    std::uint32_t mark_mask = kernel::kDefaultMarkMask;
+    std::uint32_t verified_mark = kernel::kDefaultVerifiedMark;
+    std::uint32_t reset_mark = kernel::reset_mark_for(kernel::kDefaultVerifiedMark, kernel::kDefaultMarkMask);
     std::uint16_t nflog_group = 5060;
     std::string name = "voipguard";            // table / chain / set prefix
     unsigned stats_interval = 300;             // seconds between VG_STATS lines

@@ -283,8 +283,8 @@ TableState parse_table(const std::string& save_text, const std::string& name) {
 std::string render_rules(const RuleSpec& spec, net::Family family, const TableState& existing) {
     const ChainNames c = chain_names(spec.name);
     const char* s = suffix(family);
-    const std::string mark = mark_text(spec.verified_mark);
-    const std::string mm = mark + "/" + mark;
+    const std::string mask = mark_text(spec.mark_mask);
+    const std::string mm = mark_text(spec.verified_mark) + "/" + mask;
     const std::string handsets = spec.name + "-handsets" + s;
     const std::string sig = spec.name + "-pbx-sig" + s;
     const std::string media = spec.name + "-pbx-media" + s;
@@ -360,8 +360,10 @@ std::string render_rules(const RuleSpec& spec, net::Family family, const TableSt
 
     // After the router's filter: the verdict's packet mark becomes the
     // conntrack mark (no conntrack glue in queue verdicts needed).
-    o << "-A " << c.post << " -m mark --mark " << mm << " -j CONNMARK --save-mark --nfmask " << mark
-      << " --ctmask " << mark << "\n";
+    // Only the bits of our mask are copied: the rest of the conntrack mark
+    // belongs to the router's other rules.
+    o << "-A " << c.post << " -m mark --mark " << mm << " -j CONNMARK --save-mark --nfmask " << mask
+      << " --ctmask " << mask << "\n";
     o << "COMMIT\n";
     return o.str();
 }

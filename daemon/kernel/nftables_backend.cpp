@@ -102,7 +102,9 @@ std::vector<std::string_view> lines_of(std::string_view text) {
 std::string render_table(const RuleSpec& spec, bool with_elements) {
     const std::string& t = spec.name;
     const std::string mark = mark_text(spec.verified_mark);
-    const std::string set_mark = "meta mark set meta mark | " + mark + " return";
+    const std::string mask = mark_text(spec.mark_mask);
+    const std::string keep = mark_text(~spec.mark_mask);   // the bits of the mark that are not ours
+    const std::string set_mark = "meta mark set meta mark & " + keep + " | " + mark + " return";
     std::string queue = "counter name \"queued\" queue num " + std::to_string(spec.queue);
     if (spec.fail_open) queue += " bypass";
     std::string sip = "{ ";
@@ -131,7 +133,7 @@ std::string render_table(const RuleSpec& spec, bool with_elements) {
     // between handset networks go on; the rest by direction.
     o << "\tchain forward {\n";
     o << "\t\ttype filter hook forward priority mangle; policy accept;\n";
-    o << "\t\tct mark & " << mark << " == " << mark << " return\n";
+    o << "\t\tct mark & " << mask << " == " << mark << " return\n";
     o << "\t\tip daddr @handsets4 ip saddr != @handsets4 jump to_handsets\n";
     o << "\t\tip6 daddr @handsets6 ip6 saddr != @handsets6 jump to_handsets\n";
     o << "\t\tip saddr @handsets4 ip daddr != @handsets4 jump from_handsets\n";
@@ -188,7 +190,7 @@ std::string render_table(const RuleSpec& spec, bool with_elements) {
     // conntrack mark (no conntrack glue in queue verdicts needed).
     o << "\tchain postrouting {\n";
     o << "\t\ttype filter hook postrouting priority mangle; policy accept;\n";
-    o << "\t\tmeta mark & " << mark << " == " << mark << " ct mark set ct mark | " << mark << "\n";
+    o << "\t\tmeta mark & " << mask << " == " << mark << " ct mark set ct mark & " << keep << " | " << mark << "\n";
     o << "\t}\n";
     o << "}\n";
     return o.str();

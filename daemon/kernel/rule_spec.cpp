@@ -2,6 +2,7 @@
 #include "daemon/kernel/rule_spec.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <tuple>
 
 #include "config/policy.h"
@@ -73,12 +74,68 @@ void add_services(std::vector<ServiceEntry>& out, const std::vector<config::Serv
     }
 }
 
+std::string hex(std::uint32_t v) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "0x%x", static_cast<unsigned>(v));
+    return buf;
+}
+
 void sort_unique(std::vector<ServiceEntry>& v) {
     std::sort(v.begin(), v.end(), service_less);
     v.erase(std::unique(v.begin(), v.end(), service_equal), v.end());
 }
 
 }  // namespace
+
+bool valid_mark_signature(std::uint32_t verified, std::uint32_t mask, std::string& error) {
+    std::uint32_t bits = 0;
+    for (std::uint32_t m = mask; m != 0; m &= m - 1) ++bits;
+    if (bits < 4) {
+        error = "the mark mask " + hex(mask) + " has " + std::to_string(bits) +
+                " bits; at least 4 are needed for a signature";
+        return false;
+    }
+    if ((verified & ~mask) != 0) {
+        error = "the mark value " + hex(verified) + " has bits outside the mask " + hex(mask);
+        return false;
+    }
+    if (verified == 0 || verified == mask) {
+        error = "the mark value " + hex(verified) + " must be neither 0 nor the whole mask " + hex(mask) +
+                " (the reset value, its complement under the mask, must not be 0 either)";
+        return false;
+    }
+    return true;
+}
+
+bool parse_mark_signature(std::string_view text, MarkSignature& out, std::string& error) {
+    const auto parse_hex = [](std::string_view t, std::uint32_t& v) {
+        if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) t.remove_prefix(2);
+        if (t.empty() || t.size() > 8) return false;
+        std::uint32_t r = 0;
+        for (char c : t) {
+            int d;
+            if (c >= '0' && c <= '9') d = c - '0';
+            else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+            else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+            else return false;
+            r = (r << 4) | static_cast<std::uint32_t>(d);
+        }
+        v = r;
+        return true;
+    };
+    const auto slash = text.find('/');
+    std::uint32_t value = 0, mask = kDefaultMarkMask;
+    if (!parse_hex(text.substr(0, slash), value) ||
+        (slash != std::string_view::npos && !parse_hex(text.substr(slash + 1), mask))) {
+        error = "\"" + std::string(text) + "\" is not VALUE[/MASK] in hex (e.g. 0x5a0000/0xff0000)";
+        return false;
+    }
+    if (!valid_mark_signature(value, mask, error)) return false;
+    out.mask = mask;
+    out.verified = value;
+    out.reset = reset_mark_for(value, mask);
+    return true;
+}
 
 const char* to_string(L4 protocol) { return protocol == L4::udp ? "udp" : "tcp"; }
 
@@ -92,8 +149,9 @@ bool validate(const RuleSpec& spec, std::string& error) {
         error = "rule name prefix \"" + spec.name + "\" is not 1..16 characters [A-Za-z][A-Za-z0-9_]*";
         return false;
     }
-    if (spec.verified_mark == 0) {
-        error = "the verified mark is 0";
+    if (!valid_mark_signature(spec.verified_mark, spec.mark_mask, error)) return false;
+    if (spec.reset_mark != reset_mark_for(spec.verified_mark, spec.mark_mask)) {
+        error = "the reset mark is not the complement of the verified mark under the mask";
         return false;
     }
     if (spec.handsets.empty()) {

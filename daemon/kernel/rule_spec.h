@@ -36,6 +36,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "filters/net/ip_address.h"
@@ -43,6 +44,36 @@
 namespace vg::kernel {
 
 enum class L4 : std::uint8_t { tcp, udp };
+
+// The packet/conntrack mark values voipguard writes are a signature of
+// several bits under a mask, never one bit: a single bit is set by accident
+// by other rules (QoS scripts keep the DSCP in the top six bits of the
+// conntrack mark, the layout of tc's ctinfo action) and then made an
+// attacker's flow "verified". The default mask 0x00ff0000 is clear of the
+// common layouts: ctinfo/DSCP (0xfc000000 with the state bit 0x01000000),
+// OpenWrt mwan3 (0x3f00), kube-proxy (0x4000, 0x8000). Tailscale writes
+// 0x40000 and 0x80000 under 0xff0000, the same mask, but values that differ
+// from ours in several bits; they clobber our mark (the flow is queued
+// again), they cannot forge it. The start-up check (mark_check.h) refuses a
+// router rule that can write our values.
+constexpr std::uint32_t kDefaultMarkMask = 0x00ff0000;
+constexpr std::uint32_t kDefaultVerifiedMark = 0x005a0000;
+// The reset value: the complement of the verified value under the mask.
+constexpr std::uint32_t reset_mark_for(std::uint32_t verified, std::uint32_t mask) { return ~verified & mask; }
+
+struct MarkSignature {
+    std::uint32_t mask = kDefaultMarkMask;
+    std::uint32_t verified = kDefaultVerifiedMark;
+    std::uint32_t reset = reset_mark_for(kDefaultVerifiedMark, kDefaultMarkMask);
+};
+
+// `--mark VALUE[/MASK]` (hex, 0x optional; without a mask the default mask):
+// the mask has at least 4 bits, the value lies inside it and is neither 0
+// nor the whole mask (so the reset value is not 0 either). False with the
+// reason.
+bool parse_mark_signature(std::string_view text, MarkSignature& out, std::string& error);
+// The same checks for a value and mask (RuleSpec validation).
+bool valid_mark_signature(std::uint32_t verified, std::uint32_t mask, std::string& error);
 
 struct ServiceEntry {
     net::Cidr source;          // support address / egress destination
@@ -56,7 +87,13 @@ struct RuleSpec {
     std::uint16_t queue = 0;             // NFQUEUE number
     bool fail_open = true;               // policy on_failure: open (bypass + fail-open)
     bool monitor = false;                // mode: monitor: the kernel drops nothing either
-    std::uint32_t verified_mark = 0x20000000;  // one bit, also the mask
+    // The mark signature (see MarkSignature): flows whose conntrack mark
+    // has `verified_mark` under `mark_mask` take the fast path; packets
+    // whose packet mark has `reset_mark` under it are rejected with a TCP
+    // reset.
+    std::uint32_t mark_mask = kDefaultMarkMask;
+    std::uint32_t verified_mark = kDefaultVerifiedMark;
+    std::uint32_t reset_mark = reset_mark_for(kDefaultVerifiedMark, kDefaultMarkMask);
     std::uint16_t nflog_group = 5060;    // samples of kernel drops
     std::uint32_t nflog_rate_per_second = 10;   // sample budget
     std::uint32_t nflog_burst = 20;
@@ -82,8 +119,8 @@ struct RuleSpec {
 };
 
 // Checks what every backend relies on: the name is 1..16 characters
-// [A-Za-z][A-Za-z0-9_]* (it prefixes chain, set and table names), the mark is
-// not 0, port ranges are ordered, the prefix lists are not empty where the
+// [A-Za-z][A-Za-z0-9_]* (it prefixes chain, set and table names), the mark
+// signature is valid (valid_mark_signature, reset = complement), port ranges are ordered, the prefix lists are not empty where the
 // packet path needs them (handsets). Returns false with the reason.
 bool validate(const RuleSpec& spec, std::string& error);
 
@@ -118,7 +155,7 @@ namespace vg::kernel {
 // prefixes (media.addresses, or the PBX's addresses where media.addresses is
 // absent), SIP ports, support and egress entries (one per prefix and port),
 // the static media allowance, mode and on_failure. `base` supplies what the
-// policy does not set (name, mark, NFLOG group and budget).
+// policy does not set (name, mark signature, NFLOG group and budget).
 RuleSpec rule_spec_from_policy(const config::Policy& policy, std::uint16_t queue, RuleSpec base = {});
 
 }  // namespace vg::kernel

@@ -30,12 +30,12 @@ constexpr const char* kRulesV4 = R"(*mangle
 :voipguard-post - [0:0]
 -I FORWARD 1 -j voipguard-fwd
 -I POSTROUTING 1 -j voipguard-post
--A voipguard-fwd -m connmark --mark 0x20000000/0x20000000 -j RETURN
+-A voipguard-fwd -m connmark --mark 0x5a0000/0xff0000 -j RETURN
 -A voipguard-fwd -m set --match-set voipguard-handsets4 dst -m set ! --match-set voipguard-handsets4 src -j voipguard-in
 -A voipguard-fwd -m set --match-set voipguard-handsets4 src -m set ! --match-set voipguard-handsets4 dst -j voipguard-out
 -A voipguard-in -p udp -m set --match-set voipguard-pbx-sig4 src -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-in -p tcp -m set --match-set voipguard-pbx-sig4 src -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
--A voipguard-in -m set --match-set voipguard-support4 src,dst -j MARK --set-xmark 0x20000000/0x20000000
+-A voipguard-in -m set --match-set voipguard-support4 src,dst -j MARK --set-xmark 0x5a0000/0xff0000
 -A voipguard-in -m set --match-set voipguard-support4 src,dst -j RETURN
 -A voipguard-in -p udp -m set --match-set voipguard-pbx-media4 src -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-in -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY -j RETURN
@@ -49,7 +49,7 @@ constexpr const char* kRulesV4 = R"(*mangle
 -A voipguard-out -m set --match-set voipguard-egress4 dst,dst -j RETURN
 -A voipguard-out -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-out
 -A voipguard-out -m comment --comment voipguard:drop-out -j DROP
--A voipguard-post -m mark --mark 0x20000000/0x20000000 -j CONNMARK --save-mark --nfmask 0x20000000 --ctmask 0x20000000
+-A voipguard-post -m mark --mark 0x5a0000/0xff0000 -j CONNMARK --save-mark --nfmask 0xff0000 --ctmask 0xff0000
 COMMIT
 )";
 
@@ -60,12 +60,12 @@ constexpr const char* kRulesV6 = R"(*mangle
 :voipguard-post - [0:0]
 -I FORWARD 1 -j voipguard-fwd
 -I POSTROUTING 1 -j voipguard-post
--A voipguard-fwd -m connmark --mark 0x20000000/0x20000000 -j RETURN
+-A voipguard-fwd -m connmark --mark 0x5a0000/0xff0000 -j RETURN
 -A voipguard-fwd -m set --match-set voipguard-handsets6 dst -m set ! --match-set voipguard-handsets6 src -j voipguard-in
 -A voipguard-fwd -m set --match-set voipguard-handsets6 src -m set ! --match-set voipguard-handsets6 dst -j voipguard-out
 -A voipguard-in -p udp -m set --match-set voipguard-pbx-sig6 src -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-in -p tcp -m set --match-set voipguard-pbx-sig6 src -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
--A voipguard-in -m set --match-set voipguard-support6 src,dst -j MARK --set-xmark 0x20000000/0x20000000
+-A voipguard-in -m set --match-set voipguard-support6 src,dst -j MARK --set-xmark 0x5a0000/0xff0000
 -A voipguard-in -m set --match-set voipguard-support6 src,dst -j RETURN
 -A voipguard-in -p udp -m set --match-set voipguard-pbx-media6 src -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-in -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY -j RETURN
@@ -79,7 +79,7 @@ constexpr const char* kRulesV6 = R"(*mangle
 -A voipguard-out -m set --match-set voipguard-egress6 dst,dst -j RETURN
 -A voipguard-out -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-out
 -A voipguard-out -m comment --comment voipguard:drop-out -j DROP
--A voipguard-post -m mark --mark 0x20000000/0x20000000 -j CONNMARK --save-mark --nfmask 0x20000000 --ctmask 0x20000000
+-A voipguard-post -m mark --mark 0x5a0000/0xff0000 -j CONNMARK --save-mark --nfmask 0xff0000 --ctmask 0xff0000
 COMMIT
 )";
 
@@ -225,10 +225,10 @@ TEST(IptablesRender, StaticMediaHasOneSetPerPortRangeBeforeTheMediaQueueRule) {
     const std::string expected =
         "-A voipguard-in -m set --match-set voipguard-support4 src,dst -j RETURN\n"
         "-A voipguard-in -p udp -m udp --sport 10000:20000 -m set --match-set voipguard-static1-4 src"
-        " -j MARK --set-xmark 0x20000000/0x20000000\n"
+        " -j MARK --set-xmark 0x5a0000/0xff0000\n"
         "-A voipguard-in -p udp -m udp --sport 10000:20000 -m set --match-set voipguard-static1-4 src -j RETURN\n"
         "-A voipguard-in -p udp -m udp --sport 30000:31000 -m set --match-set voipguard-static2-4 src"
-        " -j MARK --set-xmark 0x20000000/0x20000000\n"
+        " -j MARK --set-xmark 0x5a0000/0xff0000\n"
         "-A voipguard-in -p udp -m udp --sport 30000:31000 -m set --match-set voipguard-static2-4 src -j RETURN\n"
         "-A voipguard-in -p udp -m set --match-set voipguard-pbx-media4 src -m comment --comment voipguard:queue"
         " -j NFQUEUE --queue-num 3 --queue-bypass\n"

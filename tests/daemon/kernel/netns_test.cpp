@@ -374,8 +374,9 @@ TEST_F(NftablesInNetns, TheKernelTakesTheWholeTableApartFromTheQueueStatement) {
     ns_->must({"nft", "-f", "-"}, text);
     ns_->must({"nft", "-f", "-"}, text);   // replaces itself
     const std::string listed = ns_->must({"nft", "list", "table", "inet", "voipguard"});
-    EXPECT_NE(listed.find("ct mark set ct mark | 0x20000000"), std::string::npos) << listed;
-    EXPECT_NE(listed.find("meta mark set meta mark | 0x20000000 return"), std::string::npos) << listed;
+    // nft prints "x & ~M | V" with the bits of V folded into the and-mask.
+    EXPECT_NE(listed.find("ct mark set ct mark & 0xff5affff | 0x005a0000"), std::string::npos) << listed;
+    EXPECT_NE(listed.find("meta mark set meta mark & 0xff5affff | 0x005a0000 return"), std::string::npos) << listed;
     s.pbx_media.push_back(cidr("192.0.2.99"));
     ns_->must({"nft", "-f", "-"}, nft::render_set_update(s));
     EXPECT_NE(ns_->must({"nft", "list", "set", "inet", "voipguard", "pbx_media4"}).find("192.0.2.99"),
@@ -527,7 +528,7 @@ TEST_F(PacketPath, UnlistedSourceIsDroppedAndCountedSupportPasses) {
     EXPECT_EQ(c.inbound_drop_bytes, 34u);   // 20 IP + 8 UDP + 6
     // The support flow carries the verified mark in conntrack now.
     if (!find_program("conntrack").empty()) {
-        const auto r = r_->run({"conntrack", "-L", "-p", "udp", "--mark", "0x20000000/0x20000000"});
+        const auto r = r_->run({"conntrack", "-L", "-p", "udp", "--mark", "0x5a0000/0xff0000"});
         EXPECT_NE(r.out.find("src=198.51.100.7"), std::string::npos) << r.out << r.err;
     }
 }

@@ -83,7 +83,7 @@ table inet voipguard {
 	}
 	chain forward {
 		type filter hook forward priority mangle; policy accept;
-		ct mark & 0x20000000 == 0x20000000 return
+		ct mark & 0xff0000 == 0x5a0000 return
 		ip daddr @handsets4 ip saddr != @handsets4 jump to_handsets
 		ip6 daddr @handsets6 ip6 saddr != @handsets6 jump to_handsets
 		ip saddr @handsets4 ip daddr != @handsets4 jump from_handsets
@@ -94,8 +94,8 @@ table inet voipguard {
 		ip saddr @pbx_sig4 meta l4proto { tcp, udp } th dport { 5060, 5061 } counter name "queued" queue num 3 bypass
 		ip6 saddr @pbx_sig6 meta l4proto { tcp, udp } th sport { 5060, 5061 } counter name "queued" queue num 3 bypass
 		ip6 saddr @pbx_sig6 meta l4proto { tcp, udp } th dport { 5060, 5061 } counter name "queued" queue num 3 bypass
-		ip saddr . meta l4proto . th dport @support4 meta mark set meta mark | 0x20000000 return
-		ip6 saddr . meta l4proto . th dport @support6 meta mark set meta mark | 0x20000000 return
+		ip saddr . meta l4proto . th dport @support4 meta mark set meta mark & 0xff00ffff | 0x5a0000 return
+		ip6 saddr . meta l4proto . th dport @support6 meta mark set meta mark & 0xff00ffff | 0x5a0000 return
 		ip saddr @pbx_media4 meta l4proto udp counter name "queued" queue num 3 bypass
 		ip6 saddr @pbx_media6 meta l4proto udp counter name "queued" queue num 3 bypass
 		ct state established,related ct direction reply return
@@ -114,7 +114,7 @@ table inet voipguard {
 	}
 	chain postrouting {
 		type filter hook postrouting priority mangle; policy accept;
-		meta mark & 0x20000000 == 0x20000000 ct mark set ct mark | 0x20000000
+		meta mark & 0xff0000 == 0x5a0000 ct mark set ct mark & 0xff00ffff | 0x5a0000
 	}
 }
 )";
@@ -203,9 +203,9 @@ TEST(NftablesRender, StaticMediaMarksBeforeTheMediaQueueRule) {
                         "\t\telements = { 203.0.113.64/27 . 10000-20000, 198.51.100.128/28 . 30000-31000 }\n\t}\n"),
               std::string::npos)
         << text;
-    EXPECT_NE(text.find("\t\tip6 saddr . meta l4proto . th dport @support6 meta mark set meta mark | 0x20000000 return\n"
-                        "\t\tip saddr . udp sport @static4 meta mark set meta mark | 0x20000000 return\n"
-                        "\t\tip6 saddr . udp sport @static6 meta mark set meta mark | 0x20000000 return\n"
+    EXPECT_NE(text.find("\t\tip6 saddr . meta l4proto . th dport @support6 meta mark set meta mark & 0xff00ffff | 0x5a0000 return\n"
+                        "\t\tip saddr . udp sport @static4 meta mark set meta mark & 0xff00ffff | 0x5a0000 return\n"
+                        "\t\tip6 saddr . udp sport @static6 meta mark set meta mark & 0xff00ffff | 0x5a0000 return\n"
                         "\t\tip saddr @pbx_media4 meta l4proto udp counter name \"queued\" queue num 3 bypass\n"
                         "\t\tip6 saddr @pbx_media6 meta l4proto udp counter name \"queued\" queue num 3 bypass\n"
                         "\t\tct state established,related ct direction reply return\n"),

@@ -135,15 +135,21 @@ TEST(Validate, RejectsNamesThatCannotPrefixChainsSetsAndTables) {
     EXPECT_TRUE(validate(s, error)) << error;
 }
 
-TEST(Validate, RejectsZeroMarkMissingHandsetsAndReversedPorts) {
+TEST(Validate, RejectsBadMarksMissingHandsetsAndReversedPorts) {
     RuleSpec s;
     s.handsets = {cidr("192.168.20.0/24")};
     s.sip_ports = {5060};
     std::string error;
+    EXPECT_TRUE(validate(s, error)) << error;
     s.verified_mark = 0;
     EXPECT_FALSE(validate(s, error));
-    EXPECT_EQ(error, "the verified mark is 0");
-    s.verified_mark = 1;
+    EXPECT_EQ(error, "the mark value 0x0 must be neither 0 nor the whole mask 0xff0000 (the reset value, its "
+                     "complement under the mask, must not be 0 either)");
+    s.verified_mark = 0x5a0000;
+    s.reset_mark = 0x010000;
+    EXPECT_FALSE(validate(s, error));
+    EXPECT_EQ(error, "the reset mark is not the complement of the verified mark under the mask");
+    s.reset_mark = 0xa50000;
     s.support = {service("192.0.2.1", L4::tcp, 30, 20)};
     EXPECT_FALSE(validate(s, error));
     EXPECT_EQ(error, "support: port range 30-20 of 192.0.2.1 is reversed");
@@ -151,6 +157,58 @@ TEST(Validate, RejectsZeroMarkMissingHandsetsAndReversedPorts) {
     s.handsets.clear();
     EXPECT_FALSE(validate(s, error));
     EXPECT_EQ(error, "no handset networks");
+}
+
+TEST(MarkSignature, DefaultsAreSeveralBitsUnderAMaskClearOfCommonLayouts) {
+    const MarkSignature m;
+    EXPECT_EQ(m.mask, 0x00ff0000u);
+    EXPECT_EQ(m.verified, 0x005a0000u);
+    EXPECT_EQ(m.reset, 0x00a50000u);
+    // ctinfo/DSCP, mwan3, kube-proxy.
+    for (std::uint32_t other : {0xfc000000u, 0x01000000u, 0x3f00u, 0x4000u, 0x8000u}) EXPECT_EQ(m.mask & other, 0u);
+    const RuleSpec s;
+    EXPECT_EQ(s.mark_mask, m.mask);
+    EXPECT_EQ(s.verified_mark, m.verified);
+    EXPECT_EQ(s.reset_mark, m.reset);
+}
+
+TEST(MarkSignature, ParsesValueAndMaskInHex) {
+    MarkSignature m;
+    std::string error;
+    ASSERT_TRUE(parse_mark_signature("0x3c00/0xff00", m, error)) << error;
+    EXPECT_EQ(m.mask, 0xff00u);
+    EXPECT_EQ(m.verified, 0x3c00u);
+    EXPECT_EQ(m.reset, 0xc300u);
+    // Without a mask: the default mask; 0x optional, either case.
+    ASSERT_TRUE(parse_mark_signature("330000", m, error)) << error;
+    EXPECT_EQ(m.mask, 0xff0000u);
+    EXPECT_EQ(m.verified, 0x330000u);
+    EXPECT_EQ(m.reset, 0xcc0000u);
+    ASSERT_TRUE(parse_mark_signature("0X1/0XF", m, error)) << error;
+    EXPECT_EQ(m.reset, 0xeu);
+}
+
+TEST(MarkSignature, RefusesWeakOrInconsistentSignaturesWithTheReason) {
+    MarkSignature m;
+    std::string error;
+    EXPECT_FALSE(parse_mark_signature("0x20000000/0x20000000", m, error));
+    EXPECT_EQ(error, "the mark mask 0x20000000 has 1 bits; at least 4 are needed for a signature");
+    EXPECT_FALSE(parse_mark_signature("0x20000000", m, error));   // outside the default mask
+    EXPECT_EQ(error, "the mark value 0x20000000 has bits outside the mask 0xff0000");
+    EXPECT_FALSE(parse_mark_signature("0xff0000/0xff0000", m, error));
+    EXPECT_NE(error.find("neither 0 nor the whole mask"), std::string::npos) << error;
+    EXPECT_FALSE(parse_mark_signature("0/0xff0000", m, error));
+    EXPECT_NE(error.find("neither 0 nor the whole mask"), std::string::npos) << error;
+    EXPECT_FALSE(parse_mark_signature("0x7/0x7", m, error));
+    EXPECT_EQ(error, "the mark mask 0x7 has 3 bits; at least 4 are needed for a signature");
+    for (const char* bad : {"", "0x", "/0xff", "0x5a/", "xyz", "0x5a0000/0xff0000/1", "0x123456789", "-1", "0x5a 0000"}) {
+        EXPECT_FALSE(parse_mark_signature(bad, m, error)) << bad;
+    }
+    EXPECT_FALSE(parse_mark_signature("xyz", m, error));
+    EXPECT_EQ(error, "\"xyz\" is not VALUE[/MASK] in hex (e.g. 0x5a0000/0xff0000)");
+    // A failed parse leaves the signature as it was.
+    EXPECT_EQ(m.mask, MarkSignature{}.mask);
+    EXPECT_EQ(m.verified, MarkSignature{}.verified);
 }
 
 TEST(StaticMediaEntries, FallsBackToPbxMediaAndTheSingleRange) {
@@ -200,10 +258,14 @@ TEST(RuleSpecFromPolicy, MapsEveryPartOfThePolicy) {
     const config::Policy p = load(kPolicy);
     RuleSpec base;
     base.name = "vgtest";
-    base.verified_mark = 0x100;
+    base.mark_mask = 0xf00;
+    base.verified_mark = 0x300;
+    base.reset_mark = 0xc00;
     const RuleSpec s = rule_spec_from_policy(p, 7, base);
     EXPECT_EQ(s.name, "vgtest");
-    EXPECT_EQ(s.verified_mark, 0x100u);
+    EXPECT_EQ(s.mark_mask, 0xf00u);
+    EXPECT_EQ(s.verified_mark, 0x300u);
+    EXPECT_EQ(s.reset_mark, 0xc00u);
     EXPECT_EQ(s.queue, 7);
     EXPECT_TRUE(s.monitor);
     EXPECT_FALSE(s.fail_open);
