@@ -448,10 +448,20 @@ void Daemon::on_queue(Timestamp now) {
         case engine::Verdict::drop: {
             // accept_verified: the packet mark; our postrouting rule copies
             // it to the conntrack mark, so the rest of the flow stays in the
-            // kernel.
-            const bool drop = d.verdict == engine::Verdict::drop;
+            // kernel. Each is an individual verdict (with its mark).
+            //
+            // A drop with reset (a cut SIP-over-TCP stream): the packet goes
+            // on with the reset mark, and our filter-priority rule rejects it
+            // with a TCP reset to the sender. Only for TCP (the rule matches
+            // nothing else: any other packet would pass) and never in
+            // monitor mode.
+            const bool reset = d.verdict == engine::Verdict::drop && d.reset && p.protocol == net::ipproto::tcp &&
+                               current_.policy->mode != config::Mode::monitor;
+            const bool drop = d.verdict == engine::Verdict::drop && !reset;
             const auto v = drop ? netlink::Verdict::drop : netlink::Verdict::accept;
-            const std::optional<std::uint32_t> mark = drop ? std::nullopt : std::optional<std::uint32_t>(with_mark(qp.mark, opt_.verified_mark));
+            const std::optional<std::uint32_t> mark =
+                drop ? std::nullopt
+                     : std::optional<std::uint32_t>(with_mark(qp.mark, reset ? opt_.reset_mark : opt_.verified_mark));
             // A verdict that could not be sent leaves the packet queued; it
             // must not fall under the batch accept below.
             if (!queue_.verdict(qp.id, v, mark) && !queue_.verdict(qp.id, v, mark)) batch_blocked = true;

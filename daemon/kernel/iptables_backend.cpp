@@ -113,7 +113,7 @@ std::vector<std::string_view> lines_of(std::string_view text) {
 }
 
 bool is_ours(const ChainNames& c, std::string_view chain) {
-    return chain == c.fwd || chain == c.in || chain == c.out || chain == c.post;
+    return chain == c.fwd || chain == c.in || chain == c.out || chain == c.post || chain == c.rst;
 }
 
 // "[12:3456] -A ..." -> counters and the rest.
@@ -150,7 +150,7 @@ void multiport_rules(std::ostringstream& o, const std::string& chain, const std:
 }  // namespace
 
 ChainNames chain_names(const std::string& name) {
-    return {name + "-fwd", name + "-in", name + "-out", name + "-post"};
+    return {name + "-fwd", name + "-in", name + "-out", name + "-post", name + "-rst"};
 }
 
 std::string staging_name(const std::string& set_name) { return set_name + "-new"; }
@@ -260,11 +260,20 @@ std::string render_ipset_destroy(const std::vector<std::string>& names) {
 TableState parse_table(const std::string& save_text, const std::string& name) {
     const ChainNames c = chain_names(name);
     TableState st;
+    // Text without a "*table" line is the mangle table (iptables-save -t mangle).
+    std::string table = "mangle";
     for (auto line : lines_of(save_text)) {
         line = strip_counters(line, nullptr, nullptr);
+        if (!line.empty() && line[0] == '*') {
+            table = std::string(line.substr(1));
+            continue;
+        }
+        if (table != "mangle" && table != "filter") continue;
+        auto& chains = table == "filter" ? st.filter_chains : st.chains;
+        auto& references = table == "filter" ? st.filter_references : st.references;
         if (!line.empty() && line[0] == ':') {
             const auto w = words(line.substr(1));
-            if (!w.empty() && is_ours(c, w[0])) st.chains.push_back(w[0]);
+            if (!w.empty() && is_ours(c, w[0])) chains.push_back(w[0]);
             continue;
         }
         if (line.compare(0, 3, "-A ") != 0) continue;
@@ -272,7 +281,7 @@ TableState parse_table(const std::string& save_text, const std::string& name) {
         if (w.size() < 2 || is_ours(c, w[1])) continue;
         for (std::size_t i = 2; i + 1 < w.size(); ++i) {
             if ((w[i] == "-j" || w[i] == "-g" || w[i] == "--jump" || w[i] == "--goto") && is_ours(c, w[i + 1])) {
-                st.references.emplace_back(line.substr(3));
+                references.emplace_back(line.substr(3));
                 break;
             }
         }
@@ -296,6 +305,17 @@ std::string render_rules(const RuleSpec& spec, net::Family family, const TableSt
     const std::string set_mark = " -j MARK --set-xmark " + mm;
 
     std::ostringstream o;
+    // Filter table: TCP segments the daemon gave the reset mark (a SIP
+    // stream the engine cut) are answered with a reset to their sender.
+    // REJECT works only in the filter table; our FORWARD rule 1 comes
+    // before the router's own accept rules.
+    o << "*filter\n";
+    o << ":" << c.rst << " - [0:0]\n";
+    for (const auto& r : existing.filter_references) o << "-D " << r << "\n";
+    o << "-I FORWARD 1 -j " << c.rst << "\n";
+    o << "-A " << c.rst << " -p tcp -m mark --mark " << mark_text(spec.reset_mark) << "/" << mask
+      << " -j REJECT --reject-with tcp-reset\n";
+    o << "COMMIT\n";
     o << "*mangle\n";
     for (const auto* chain : {&c.fwd, &c.in, &c.out, &c.post}) o << ":" << *chain << " - [0:0]\n";
     for (const auto& r : existing.references) o << "-D " << r << "\n";
@@ -371,11 +391,17 @@ std::string render_rules(const RuleSpec& spec, net::Family family, const TableSt
 std::string render_removal(const TableState& existing) {
     if (existing.empty()) return {};
     std::ostringstream o;
-    o << "*mangle\n";
-    for (const auto& r : existing.references) o << "-D " << r << "\n";
-    for (const auto& chain : existing.chains) o << "-F " << chain << "\n";
-    for (const auto& chain : existing.chains) o << "-X " << chain << "\n";
-    o << "COMMIT\n";
+    const auto table = [&](const char* name, const std::vector<std::string>& references,
+                           const std::vector<std::string>& chains) {
+        if (references.empty() && chains.empty()) return;
+        o << "*" << name << "\n";
+        for (const auto& r : references) o << "-D " << r << "\n";
+        for (const auto& chain : chains) o << "-F " << chain << "\n";
+        for (const auto& chain : chains) o << "-X " << chain << "\n";
+        o << "COMMIT\n";
+    };
+    table("mangle", existing.references, existing.chains);
+    table("filter", existing.filter_references, existing.filter_chains);
     return o.str();
 }
 
@@ -474,7 +500,7 @@ bool IptablesBackend::apply_sets(const std::vector<ipt::SetDef>& wanted, const s
 
 bool IptablesBackend::write_rules(const RuleSpec& spec, const Family& f, std::string& error) {
     std::string save;
-    if (!run({f.save, "-c", "-t", "mangle"}, {}, &save, error)) return false;
+    if (!run({f.save, "-c"}, {}, &save, error)) return false;
     // Flushing our chains resets their counters: keep what they counted.
     Counters before;
     ipt::add_counters(save, spec.name, before);
@@ -553,7 +579,7 @@ bool IptablesBackend::remove(std::string& error) {
     bool ok = true;
     for (const auto& f : families()) {
         std::string save, e;
-        if (!run({f.save, "-t", "mangle"}, {}, &save, e)) {
+        if (!run({f.save}, {}, &save, e)) {
             if (ok) error = e;
             ok = false;
             continue;

@@ -5,13 +5,17 @@
 //   FORWARD     rule 1: -j NAME-fwd    (handset traffic: NAME-in / NAME-out)
 //   POSTROUTING rule 1: -j NAME-post   (packet mark -> conntrack mark)
 //
+// and in the filter table (REJECT works only there):
+//
+//   FORWARD     rule 1: -j NAME-rst    (TCP with the reset mark -> REJECT tcp-reset)
+//
 // Allow-lists live in ipset sets (NAME-handsets4, NAME-pbx-sig6, ...), so a
 // reload swaps set contents (`ipset swap`) without touching rules. Rules are
 // written with `iptables-restore --noflush`: one transaction per family that
-// flushes and refills only our own chains and moves our two jumps to rule 1;
+// flushes and refills only our own chains and moves our jumps to rule 1;
 // the router's rules are never flushed or edited. The rules only RETURN (the
-// packet continues to the router's filter rules), NFQUEUE, mark, NFLOG or
-// DROP; never ACCEPT.
+// packet continues to the router's filter rules), NFQUEUE, mark, NFLOG,
+// DROP or REJECT; never ACCEPT.
 //
 // The text generators are public for the golden tests.
 #pragma once
@@ -28,7 +32,8 @@ namespace vg::kernel {
 namespace ipt {
 
 struct ChainNames {
-    std::string fwd, in, out, post;
+    std::string fwd, in, out, post;   // mangle
+    std::string rst;                  // filter
 };
 ChainNames chain_names(const std::string& name);
 
@@ -64,17 +69,23 @@ std::string render_ipset_stage(const std::vector<SetDef>& wanted, const std::vec
 std::string render_ipset_swap(const std::vector<SetDef>& wanted);
 std::string render_ipset_destroy(const std::vector<std::string>& names);
 
-// What of ours exists in one family's mangle table (iptables-save output).
+// What of ours exists in one family's mangle and filter tables
+// (iptables-save output of all tables).
 struct TableState {
-    std::vector<std::string> chains;       // our chains
+    std::vector<std::string> chains;       // our mangle chains
     std::vector<std::string> references;   // rules of other chains that jump to ours: "FORWARD -j voipguard-fwd"
-    bool empty() const { return chains.empty() && references.empty(); }
+    std::vector<std::string> filter_chains;       // the same in the filter table
+    std::vector<std::string> filter_references;
+    bool empty() const {
+        return chains.empty() && references.empty() && filter_chains.empty() && filter_references.empty();
+    }
 };
 TableState parse_table(const std::string& save_text, const std::string& name);
 
 // iptables-restore --noflush input for one family: declares (creates or
 // flushes) our chains, deletes the jumps in `existing`, inserts ours at rule
-// 1 and fills our chains.
+// 1 and fills our chains; the filter table first, so that a failure in the
+// mangle table leaves at most an unused reset rule behind.
 std::string render_rules(const RuleSpec& spec, net::Family family, const TableState& existing = {});
 // iptables-restore --noflush input removing what `existing` lists; "" when
 // there is nothing.

@@ -186,6 +186,15 @@ std::string render_table(const RuleSpec& spec, bool with_elements) {
     }
     o << "\t}\n";
 
+    // TCP segments the daemon gave the reset mark (a SIP stream the engine
+    // cut): a reset to their sender. After the mangle chains (the queue
+    // verdict), at filter priority.
+    o << "\tchain send_reset {\n";
+    o << "\t\ttype filter hook forward priority filter; policy accept;\n";
+    o << "\t\tmeta mark & " << mask << " == " << mark_text(spec.reset_mark)
+      << " meta l4proto tcp reject with tcp reset\n";
+    o << "\t}\n";
+
     // After the router's filter: the verdict's packet mark becomes the
     // conntrack mark (no conntrack glue in queue verdicts needed).
     o << "\tchain postrouting {\n";

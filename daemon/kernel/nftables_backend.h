@@ -5,6 +5,7 @@
 //           support4/6, egress4/6 (address . protocol . port, intervals),
 //           static4/6 (address . UDP source port) for the static media allowance
 //   chains  forward (hook forward, priority mangle) -> to_handsets / from_handsets,
+//           send_reset (hook forward, priority filter): TCP with the reset mark -> reject with tcp reset
 //           postrouting (hook postrouting, priority mangle): packet mark -> ct mark
 //   named counters queued, drop_in, drop_out
 //
@@ -12,7 +13,7 @@
 // (ours or a previous instance's) and defines it again: atomic replace.
 // update() flushes and refills the sets in one transaction, or replaces the
 // table when the rules changed. remove() deletes the table. Our base chains
-// never accept: a packet that passes them still meets the router's own
+// drop or reject, never accept: a packet that passes them still meets the router's own
 // chains (fw4 and others) of every priority.
 #pragma once
 

@@ -112,6 +112,10 @@ table inet voipguard {
 		limit rate 10/second burst 20 packets log prefix "voipguard-drop-out" group 5060
 		counter name "drop_out" drop
 	}
+	chain send_reset {
+		type filter hook forward priority filter; policy accept;
+		meta mark & 0xff0000 == 0xa50000 meta l4proto tcp reject with tcp reset
+	}
 	chain postrouting {
 		type filter hook postrouting priority mangle; policy accept;
 		meta mark & 0xff0000 == 0x5a0000 ct mark set ct mark & 0xff00ffff | 0x5a0000
@@ -170,8 +174,8 @@ TEST(NftablesRender, NoVariantEverAccepts) {
                     s.static_media_last_port = 20000;
                     const std::string text = nft::render_table(s);
                     EXPECT_EQ(text.find("accept\n"), std::string::npos);
-                    EXPECT_EQ(count(text, "policy accept;"), 2u);   // base chains let what we do not drop pass
-                    EXPECT_EQ(count(text, " accept"), 2u);
+                    EXPECT_EQ(count(text, "policy accept;"), 3u);   // base chains let what we do not drop pass
+                    EXPECT_EQ(count(text, " accept"), 3u);
                 }
 }
 
