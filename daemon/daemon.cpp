@@ -735,9 +735,12 @@ std::string Daemon::calls_text(bool js) {
             }
             o += "]}";
         } else {
-            o += d.call_id.view();
-            o += "  " + d.handset.to_string() + (d.handset_is_caller ? " -> " : " <- ") + std::string(d.number.view()) +
-                 "  " + std::string(engine::dialog_state_name(d.state));
+            // Call-ID and number come from packets: escaped (no terminal
+            // control sequences reach the operator's screen).
+            append_escaped(o, d.call_id.view());
+            o += "  " + d.handset.to_string() + (d.handset_is_caller ? " -> " : " <- ");
+            append_escaped(o, d.number.view());
+            o += "  " + std::string(engine::dialog_state_name(d.state));
             for (std::size_t i = 0; i < d.media_count; ++i) {
                 const engine::MediaLeg& m = d.media[i];
                 if (!m.handset_known) continue;
@@ -777,7 +780,8 @@ std::string Daemon::handsets_text(bool js) {
             json::field(o, "active_calls", h.active_calls);
             o.push_back('}');
         } else {
-            o += h.address.to_string() + "  " + std::string(h.aor.view()) + "  \"" + std::string(h.user_agent.view()) +
+            // AOR and User-Agent come from packets: escaped.
+            o += h.address.to_string() + "  " + escape_text(h.aor.view()) + "  \"" + escape_text(h.user_agent.view()) +
                  "\"  " + (h.registered_until > now ? "registered" : "not registered") +
                  (h.firmware_outdated ? "  FIRMWARE OUTDATED" : "") + (h.stale ? "  STALE" : "") + "  calls " +
                  std::to_string(h.active_calls) + "\n";

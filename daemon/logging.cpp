@@ -188,9 +188,7 @@ bool is_uri_scheme(std::string_view s) noexcept {
 
 }  // namespace
 
-void append_value(std::string& out, std::string_view v) {
-    const bool quote = needs_quotes(v);
-    if (quote) out.push_back('"');
+void append_escaped(std::string& out, std::string_view v) {
     for (char ch : v) {
         const auto c = static_cast<unsigned char>(ch);
         if (c < 0x20 || c >= 0x7f) {
@@ -205,6 +203,19 @@ void append_value(std::string& out, std::string_view v) {
             out.push_back(ch);
         }
     }
+}
+
+std::string escape_text(std::string_view v) {
+    std::string out;
+    out.reserve(v.size());
+    append_escaped(out, v);
+    return out;
+}
+
+void append_value(std::string& out, std::string_view v) {
+    const bool quote = needs_quotes(v);
+    if (quote) out.push_back('"');
+    append_escaped(out, v);
     if (quote) out.push_back('"');
 }
 

@@ -59,6 +59,12 @@ Severity event_severity(engine::EventType t) noexcept;
 // \xNN, a backslash becomes \\; the value is put in double quotes (with \"
 // inside) when it is empty or holds a space, '"' or '='.
 void append_value(std::string& out, std::string_view value);
+// The same escaping without the quoting decision, for terminal output of
+// packet text (`voipguard calls` / `handsets`): bytes below 0x20, 0x7f and
+// >= 0x80 become \xNN, a backslash \\, a double quote \". A Call-ID or
+// User-Agent can then never carry a terminal escape sequence to the screen.
+void append_escaped(std::string& out, std::string_view value);
+std::string escape_text(std::string_view value);
 // " key=value" (value escaped as above); nothing when `value` is empty.
 void append_field(std::string& out, std::string_view key, std::string_view value);
 void append_field(std::string& out, std::string_view key, std::uint64_t value);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "config/policy.h"
+#include "daemon/json.h"
 
 namespace vg::daemon {
 namespace {
@@ -94,6 +95,34 @@ TEST(LoggingFormat, UnknownProtocol_PrintedAsNumber) {
     Event e = unlisted("203.0.113.7");
     e.protocol = 47;
     EXPECT_EQ(format_event(e, "s"), "VG_DROP_UNLISTED_SOURCE site=s src=203.0.113.7 proto=47");
+}
+
+// `voipguard calls` / `handsets` print Call-IDs and User-Agents from packets:
+// a terminal escape sequence (ESC [ ... ) must reach the screen as text.
+TEST(EscapeText, TerminalControlBytesQuotesAndBackslashesBecomeVisibleText) {
+    const std::string ua = "evil\x1b[2J\x1b]0;pwned\x07 \"q\" \\ caf\xc3\xa9\x7f";
+    const std::string out = escape_text(ua);
+    EXPECT_EQ(out, "evil\\x1b[2J\\x1b]0;pwned\\x07 \\\"q\\\" \\\\ caf\\xc3\\xa9\\x7f");
+    for (char c : out) {
+        const auto u = static_cast<unsigned char>(c);
+        EXPECT_TRUE(u >= 0x20 && u < 0x7f) << int(u);
+    }
+    EXPECT_EQ(escape_text("a81@192.168.20.10"), "a81@192.168.20.10");
+    std::string appended = "x";
+    append_escaped(appended, std::string_view("\0\n", 2));
+    EXPECT_EQ(appended, "x\\x00\\x0a");
+}
+
+// The --json output of the same commands stays valid JSON with any bytes.
+TEST(JsonEscape, ControlBytesHighBytesAndQuotesAreEscaped) {
+    std::string o = "{";
+    json::field(o, "user_agent", "a\x1b[31m\"b\"\\\xff\xc3\xa9\t\x01");
+    o += "}";
+    EXPECT_EQ(o, "{\"user_agent\":\"a\\u001b[31m\\\"b\\\"\\\\\\u00ff\\u00c3\\u00a9\\t\\u0001\"}");
+    for (char c : o) {
+        const auto u = static_cast<unsigned char>(c);
+        EXPECT_TRUE(u >= 0x20 && u < 0x7f) << int(u);
+    }
 }
 
 TEST(LoggingFormat, PlainValue_IsNotQuoted) { EXPECT_EQ(value("friendly-scanner"), "friendly-scanner"); }
