@@ -364,15 +364,14 @@ std::string render_rules(const RuleSpec& spec, net::Family family, const TableSt
     };
     drop(c.in, "drop-in");
 
-    // From the handsets.
-    multiport_rules(o, c.out, "", spec.sip_ports, queue);
-    o << "-A " << c.out << " -p udp -m set --match-set " << media << " dst -j RETURN\n";
-    // SIP on any other port (a hijacked handset registering with a rogue
-    // server on 5080): whatever carries a SIP version string goes to the
-    // engine, which drops it unless it is for the PBX.
-    for (const char* proto : {"udp", "tcp"})
-        o << "-A " << c.out << " -p " << proto << " -m string --string \"SIP/2.0\" --algo bm --to 1500" << queue
-          << "\n";
+    // From the handsets: every TCP and UDP packet that has not taken the
+    // fast path goes to the engine, whatever its port or payload. It judges
+    // SIP by content (to the PBX on any port, to anyone else: dropped),
+    // egress and media, and marks the flows it is done with as verified.
+    // No payload match (nftables has none; a request line split across TCP
+    // segments defeats one).
+    for (const char* proto : {"tcp", "udp"}) o << "-A " << c.out << " -p " << proto << queue << "\n";
+    // Other protocols (ICMP, ...): the egress allow-list, or continue.
     if (spec.egress_allow_list) {
         o << "-A " << c.out << " -m set --match-set " << egress << " dst,dst -j RETURN\n";
         drop(c.out, "drop-out");

@@ -174,11 +174,11 @@ std::string render_table(const RuleSpec& spec, bool with_elements) {
     drop("drop_in", "drop-in");
     o << "\t}\n";
 
+    // From the handsets: every TCP and UDP packet that has not taken the
+    // fast path goes to the engine (see the iptables backend); other
+    // protocols meet the egress allow-list.
     o << "\tchain from_handsets {\n";
-    o << "\t\tmeta l4proto { tcp, udp } th dport " << sip << " " << queue << "\n";
-    o << "\t\tmeta l4proto { tcp, udp } th sport " << sip << " " << queue << "\n";
-    o << "\t\tip daddr @pbx_media4 meta l4proto udp return\n";
-    o << "\t\tip6 daddr @pbx_media6 meta l4proto udp return\n";
+    o << "\t\tmeta l4proto { tcp, udp } " << queue << "\n";
     if (spec.egress_allow_list) {
         o << "\t\tip daddr . meta l4proto . th dport @egress4 return\n";
         o << "\t\tip6 daddr . meta l4proto . th dport @egress6 return\n";

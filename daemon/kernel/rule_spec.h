@@ -9,10 +9,10 @@
 //   forward hook, mangle priority (before the router's filter rules):
 //     not to/from a handset network            -> continue (not ours)
 //     both ends in handset networks            -> continue
-//     conntrack mark has `verified_mark`       -> continue (fast path)
+//     conntrack mark & `mark_mask` == `verified_mark` -> continue (fast path)
 //   towards the handsets:
 //     SIP ports from a PBX signalling address  -> NFQUEUE
-//     support address to its listed port      -> set `verified_mark`, continue
+//     support address to its listed port      -> set `verified_mark` under the mask, continue
 //     [static_media: from PBX media addresses and ports -> set mark, continue]
 //     UDP from a PBX media address             -> NFQUEUE (first packets of media;
 //       this comes BEFORE the return-traffic rule: media the handset sent
@@ -22,16 +22,23 @@
 //       connection (ESTABLISHED/RELATED)       -> continue
 //     anything else                            -> NFLOG (rate-limited sample), DROP (counted)
 //   from the handsets:
-//     to SIP ports (UDP and TCP)               -> NFQUEUE (egress control, toll fraud)
-//     UDP to a PBX media address               -> continue
-//     egress allow-list (when enabled)         -> continue if listed, else NFLOG + DROP
-//     anything else                            -> continue
+//     TCP and UDP, to anywhere                 -> NFQUEUE (the engine judges SIP by
+//       content on every port, egress, media; it marks the flows it is done
+//       with as verified, so their later packets take the fast path: TCP
+//       egress after its first data segment, UDP media to the PBX)
+//     other protocols (ICMP, ...):
+//       egress allow-list (when enabled)       -> continue if listed, else NFLOG + DROP
+//       anything else                          -> continue
+//   forward hook, filter priority (after the queue verdict): TCP whose packet
+//     mark has `reset_mark` under `mark_mask` (the daemon cut the stream)
+//     -> REJECT with a TCP reset to the sender
 //   postrouting hook, after the router's filter: packet mark `verified_mark`
-//     -> copied to the conntrack mark (the queue verdict sets the packet mark;
-//        kernels without CONFIG_NETFILTER_NETLINK_GLUE_CT cannot set the
-//        conntrack mark from the verdict directly).
-// The daemon's rules never accept: they drop or let the packet continue to
-// the router's own firewall.
+//     under `mark_mask` -> copied (those bits only) to the conntrack mark (the
+//     queue verdict sets the packet mark; kernels without
+//     CONFIG_NETFILTER_NETLINK_GLUE_CT cannot set the conntrack mark from the
+//     verdict directly).
+// The daemon's rules never accept: they drop, reject, or let the packet
+// continue to the router's own firewall.
 #pragma once
 
 #include <cstdint>

@@ -46,11 +46,8 @@ COMMIT
 -A voipguard-in -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY -j RETURN
 -A voipguard-in -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-in
 -A voipguard-in -m comment --comment voipguard:drop-in -j DROP
--A voipguard-out -p udp -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
--A voipguard-out -p tcp -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
--A voipguard-out -p udp -m set --match-set voipguard-pbx-media4 dst -j RETURN
--A voipguard-out -p udp -m string --string "SIP/2.0" --algo bm --to 1500 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
--A voipguard-out -p tcp -m string --string "SIP/2.0" --algo bm --to 1500 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-out -p tcp -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-out -p udp -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-out -m set --match-set voipguard-egress4 dst,dst -j RETURN
 -A voipguard-out -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-out
 -A voipguard-out -m comment --comment voipguard:drop-out -j DROP
@@ -81,11 +78,8 @@ COMMIT
 -A voipguard-in -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY -j RETURN
 -A voipguard-in -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-in
 -A voipguard-in -m comment --comment voipguard:drop-in -j DROP
--A voipguard-out -p udp -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
--A voipguard-out -p tcp -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
--A voipguard-out -p udp -m set --match-set voipguard-pbx-media6 dst -j RETURN
--A voipguard-out -p udp -m string --string "SIP/2.0" --algo bm --to 1500 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
--A voipguard-out -p tcp -m string --string "SIP/2.0" --algo bm --to 1500 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-out -p tcp -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-out -p udp -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-out -m set --match-set voipguard-egress6 dst,dst -j RETURN
 -A voipguard-out -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-out
 -A voipguard-out -m comment --comment voipguard:drop-out -j DROP
@@ -202,18 +196,22 @@ TEST(IptablesRender, FailClosedQueuesWithoutBypass) {
     s.fail_open = false;
     const std::string text = ipt::render_rules(s, net::Family::v4);
     EXPECT_EQ(text.find("--queue-bypass"), std::string::npos);
-    // SIP in and out (UDP, TCP), PBX media, and SIP on other ports (UDP, TCP).
-    EXPECT_EQ(count(text, "-j NFQUEUE --queue-num 3\n"), 7u);
+    // SIP in (UDP, TCP), PBX media in, and handset TCP and UDP out.
+    EXPECT_EQ(count(text, "-j NFQUEUE --queue-num 3\n"), 5u);
 }
 
-TEST(IptablesRender, OpenEgressEndsTheOutChainAfterTheSipStringMatch) {
+TEST(IptablesRender, OpenEgressEndsTheOutChainAfterQueueingTcpAndUdp) {
     RuleSpec s = representative_spec();
     s.egress_allow_list = false;
     const std::string text = ipt::render_rules(s, net::Family::v4);
     EXPECT_EQ(text.find("egress"), std::string::npos);
     EXPECT_EQ(text.find("drop-out"), std::string::npos);
-    EXPECT_NE(text.find("-A voipguard-out -p tcp -m string --string \"SIP/2.0\" --algo bm --to 1500"
-                        " -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass\n"
+    // No payload match: the engine judges SIP by content on every port.
+    EXPECT_EQ(text.find("-m string"), std::string::npos);
+    EXPECT_NE(text.find("-A voipguard-out -p tcp -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 "
+                        "--queue-bypass\n"
+                        "-A voipguard-out -p udp -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 "
+                        "--queue-bypass\n"
                         "-A voipguard-post "),
               std::string::npos)
         << text;
@@ -264,9 +262,10 @@ TEST(IptablesRender, MoreThanFifteenSipPortsTakeSeveralMultiportRules) {
     s.sip_ports.clear();
     for (std::uint16_t p = 5060; p < 5076; ++p) s.sip_ports.push_back(p);
     const std::string text = ipt::render_rules(s, net::Family::v4);
+    // Inbound from the PBX only (UDP, TCP); outbound queues every port.
     EXPECT_EQ(count(text, "--ports 5060,5061,5062,5063,5064,5065,5066,5067,5068,5069,5070,5071,5072,5073,5074 "),
-              4u);
-    EXPECT_EQ(count(text, "--ports 5075 "), 4u);
+              2u);
+    EXPECT_EQ(count(text, "--ports 5075 "), 2u);
 }
 
 TEST(IptablesRender, StaleJumpsAreDeletedInTheSameTransaction) {

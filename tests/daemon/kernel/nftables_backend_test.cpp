@@ -103,10 +103,7 @@ table inet voipguard {
 		counter name "drop_in" drop
 	}
 	chain from_handsets {
-		meta l4proto { tcp, udp } th dport { 5060, 5061 } counter name "queued" queue num 3 bypass
-		meta l4proto { tcp, udp } th sport { 5060, 5061 } counter name "queued" queue num 3 bypass
-		ip daddr @pbx_media4 meta l4proto udp return
-		ip6 daddr @pbx_media6 meta l4proto udp return
+		meta l4proto { tcp, udp } counter name "queued" queue num 3 bypass
 		ip daddr . meta l4proto . th dport @egress4 return
 		ip6 daddr . meta l4proto . th dport @egress6 return
 		limit rate 10/second burst 20 packets log prefix "voipguard-drop-out" group 5060
@@ -194,7 +191,8 @@ TEST(NftablesRender, FailClosedQueuesWithoutBypass) {
     s.fail_open = false;
     const std::string text = nft::render_table(s);
     EXPECT_EQ(text.find("bypass"), std::string::npos);
-    EXPECT_EQ(count(text, "queue num 3\n"), 8u);
+    // SIP and media from the PBX (6), every handset TCP and UDP packet (1).
+    EXPECT_EQ(count(text, "queue num 3\n"), 7u);
 }
 
 TEST(NftablesRender, StaticMediaMarksBeforeTheMediaQueueRule) {
