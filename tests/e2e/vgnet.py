@@ -11,16 +11,23 @@
                                                                             + 192.0.2.200    rogue SIP server
                                                                             + 2001:db8:100::10 / ::70, 2001:db8:666::66
 
+Peers: sipp (Site.sipp), Kamailio as the PBX (Kamailio), baresip as a
+handset phone (Baresip), sipsak registrations (sipsak_register), tcpdump
+(Capture), and sockets made inside a namespace by the test itself
+(netns_socket, send_udp, TcpSend) for messages written byte by byte.
+
 Everything a test starts is killed and every namespace deleted when the
 Site is closed, also when the test fails (use it as a context manager).
 Tests that cannot run (not root, no `ip netns`) exit with SKIP (77) and
 say why, never with a silent pass.
 """
+import ctypes
 import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -86,6 +93,8 @@ class Site:
         self.procs = []
         self.daemon = None
         self.daemons = []
+        self.peers = []  # other servers (Kamailio): stopped and asked for diagnostics like the daemons
+        self.etc_dirs = []  # /etc/netns/NAME made by hosts_file(), removed by close()
         self.check = None  # a Check whose failures make close() print what was recorded
 
     # -- set-up / tear-down ------------------------------------------------
@@ -110,6 +119,8 @@ class Site:
             lines = d.stderr().splitlines()
             print("--- %s (last %d lines)" % (d.stderr_file, min(40, len(lines))))
             print("\n".join(lines[-40:]))
+        for peer in self.peers:
+            peer.diagnostics()
         for name in sorted(os.listdir(self.tmp)):
             path = os.path.join(self.tmp, name)
             if name.endswith(".msg"):
@@ -182,6 +193,8 @@ class Site:
     def close(self):
         for d in self.daemons:
             d.stop(check=False)
+        for peer in self.peers:
+            peer.stop(check=False)
         for p in self.procs:
             if p.poll() is None:
                 p.kill()
@@ -197,6 +210,12 @@ class Site:
                 except (ProcessLookupError, ValueError):
                     pass
             sh("ip", "netns", "del", n, check=False)
+        for path in self.etc_dirs:
+            shutil.rmtree(path, ignore_errors=True)
+            try:
+                os.rmdir(os.path.dirname(path))  # /etc/netns, when nothing else is there
+            except OSError:
+                pass
         if os.environ.get("VG_E2E_KEEP_FILES"):
             print("kept: " + self.tmp)  # policies, sipp traces, syslog, daemon stderr
         else:
@@ -232,6 +251,24 @@ class Site:
         with open(path, "w") as f:
             f.write(text)
         return path
+
+    def socket(self, name, family, kind, proto=0):
+        """A socket in namespace NAME, made by this process (see netns_socket)."""
+        return netns_socket(name, family, kind, proto)
+
+    def hosts_file(self, name, names):
+        """Host names (NAMES: {name: address}) for programs run in namespace
+        NAME: `ip netns exec` mounts /etc/netns/NAME/hosts over /etc/hosts.
+        For tools that take a host name but not an IPv6 literal."""
+        path = os.path.join("/etc/netns", name)
+        if os.path.exists(path):
+            raise RuntimeError("%s exists already" % path)
+        os.makedirs(path)
+        self.etc_dirs.append(path)
+        with open(os.path.join(path, "hosts"), "w") as f:
+            f.write("127.0.0.1 localhost\n::1 localhost\n")
+            for host, addr in sorted(names.items()):
+                f.write("%s %s\n" % (addr, host))
 
     def add_internet_address(self, addr):
         """One more host on the internet side (a /32 or /128 on its loopback)."""
@@ -554,3 +591,673 @@ class Check:
             sys.exit(1)
         print("%s: passed" % self.name)
         sys.exit(0)
+
+
+# -- sockets inside a namespace ------------------------------------------------
+_CLONE_NEWNET = 0x40000000
+_libc = None
+
+
+def _setns(fd, what):
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    if _libc.setns(fd, _CLONE_NEWNET) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, "setns(%s): %s" % (what, os.strerror(e)))
+
+
+def netns_socket(name, family, kind, proto=0):
+    """A socket created in network namespace NAME by this process: the
+    thread enters the namespace, makes the socket and comes back. The socket
+    stays in NAME for its whole life (bind, connect, send), so a test sends
+    from a handset without a helper process per message."""
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    try:
+        target = os.open("/run/netns/" + name, os.O_RDONLY)
+        try:
+            _setns(target, name)
+            try:
+                return socket.socket(family, kind, proto)
+            finally:
+                _setns(own, "the test's own namespace")
+        finally:
+            os.close(target)
+    finally:
+        os.close(own)
+
+
+def family_of(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def host_of(addr):
+    return "[%s]" % addr if ":" in addr else addr
+
+
+# -- SIP messages and senders ----------------------------------------------------
+def sip_request(method, user, dst, src, sport, transport="UDP", ua="voipguard-e2e", tag=None, body=b"",
+                extra_headers=(), to_user=None):
+    """One SIP request as bytes: METHOD sip:USER@DST from SRC:SPORT, with a
+    fresh Call-ID, branch and tag (or TAG), Content-Length set."""
+    n = "%d-%d" % (os.getpid(), next(_sip_counter))
+    src_h, dst_h = host_of(src), host_of(dst)
+    lines = ["%s sip:%s@%s SIP/2.0" % (method, user, dst_h),
+             "Via: SIP/2.0/%s %s:%d;branch=z9hG4bK-vg%s;rport" % (transport.upper(), src_h, sport, n),
+             "Max-Forwards: 70",
+             "From: <sip:201@%s>;tag=%s" % (dst_h, tag or "vg" + n),
+             "To: <sip:%s@%s>" % (to_user or user, dst_h),
+             "Call-ID: vg-%s@%s" % (n, src),
+             "CSeq: 1 %s" % method,
+             "Contact: <sip:201@%s:%d;transport=%s>" % (src_h, sport, transport.lower()),
+             "User-Agent: %s" % ua]
+    lines += list(extra_headers)
+    if body:
+        lines.append("Content-Type: application/sdp")
+    lines.append("Content-Length: %d" % len(body))
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def _counter():
+    i = 0
+    while True:
+        i += 1
+        yield i
+
+
+_sip_counter = _counter()
+
+
+def sdp_offer(addr, port=41000):
+    ip = "IP6" if ":" in addr else "IP4"
+    return ("v=0\r\no=- 1 1 IN %s %s\r\ns=-\r\nc=IN %s %s\r\nt=0 0\r\nm=audio %d RTP/AVP 0\r\n"
+            "a=rtpmap:0 PCMU/8000\r\n" % (ip, addr, ip, addr, port)).encode()
+
+
+def sip_invite(number, src, sport, dst=PBX, transport="UDP", ua="voipguard-e2e"):
+    return sip_request("INVITE", number, dst, src, sport, transport, ua=ua, body=sdp_offer(src))
+
+
+def start_lines(data):
+    """The start lines of the SIP messages in DATA (bytes read from a socket)."""
+    out = []
+    for m in re.finditer(rb"(?:^|\r\n\r\n)(SIP/2\.0 [^\r\n]*)", data):
+        out.append(m.group(1).decode(errors="replace"))
+    return out
+
+
+def send_udp(site, ns, src, dst, port, datagrams, pause=0.05, listen=0.5, sport=0):
+    """Sends DATAGRAMS (bytes each) from SRC (any port, or SPORT) to DST:PORT
+    in namespace NS, PAUSE seconds apart, then collects replies for LISTEN
+    seconds. Returns {"sent", "replies": [start lines], "error"}."""
+    s = site.socket(ns, family_of(dst), socket.SOCK_DGRAM)
+    out = {"sent": 0, "replies": [], "error": None}
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((src, sport))
+        for i, d in enumerate(datagrams):
+            if i:
+                time.sleep(pause)
+            try:
+                s.sendto(d, (dst, port))
+                out["sent"] += 1
+            except OSError as e:
+                out["error"] = str(e)
+        end = time.monotonic() + listen
+        s.settimeout(0.05)
+        while time.monotonic() < end:
+            try:
+                data = s.recv(65535)
+            except socket.timeout:
+                continue
+            except OSError as e:  # ICMP unreachable surfaces here on a later call
+                out["error"] = str(e)
+                continue
+            out["replies"] += start_lines(data) or [data[:40].decode(errors="replace")]
+    finally:
+        s.close()
+    return out
+
+
+class TcpSend:
+    """One TCP connection from SRC to DST:PORT in namespace NS: every segment
+    written with one send() (TCP_NODELAY, PAUSE seconds apart), replies
+    collected. Connection resets and refused connections are results, not
+    errors: voipguard cuts the streams it refuses."""
+
+    def __init__(self, site, ns, src, dst, port, connect_timeout=3.0):
+        self.sock = site.socket(ns, family_of(dst), socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.bind((src, 0))
+        self.sock.settimeout(connect_timeout)
+        self.sent = 0
+        self.received = b""
+        self.error = None
+        self.connected = False
+        try:
+            self.sock.connect((dst, port))
+            self.connected = True
+        except OSError as e:
+            self.error = "connect: %s" % e
+        self.sock.settimeout(0)
+
+    def send(self, segments, pause=0.1):
+        for i, seg in enumerate(segments):
+            if not self.connected or self.error:
+                break
+            if i:
+                time.sleep(pause)
+                self.read()
+            try:
+                self.sock.sendall(seg)
+                self.sent += 1
+            except BlockingIOError:
+                self.sock.settimeout(2.0)
+                try:
+                    self.sock.sendall(seg)
+                    self.sent += 1
+                except OSError as e:
+                    self.error = "send: %s" % e
+                self.sock.settimeout(0)
+            except OSError as e:
+                self.error = "send: %s" % e
+        return self
+
+    def read(self):
+        while self.connected:
+            try:
+                data = self.sock.recv(65535)
+            except (BlockingIOError, socket.timeout):
+                return
+            except OSError as e:
+                self.error = self.error or "recv: %s" % e
+                return
+            if not data:
+                return
+            self.received += data
+
+    def close(self):
+        self.read()
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        return {"connected": self.connected, "sent": self.sent, "replies": start_lines(self.received),
+                "error": self.error}
+
+
+def send_tcp(site, ns, src, dst, port, segments, pause=0.1, hold=0.5):
+    """One TCP connection: SEGMENTS sent (see TcpSend), replies read for
+    HOLD seconds, closed. The result as TcpSend.close()."""
+    t = TcpSend(site, ns, src, dst, port).send(segments, pause)
+    end = time.monotonic() + hold
+    while time.monotonic() < end:
+        t.read()
+        time.sleep(0.05)
+    return t.close()
+
+
+def listening(site, ns, proto, addr, port):
+    """Whether something in namespace NS listens on ADDR:PORT (proto "udp" or "tcp")."""
+    r = site.run(ns, "ss", "-Hln", "-u" if proto == "udp" else "-t", check=False)
+    want = "%s:%d" % (host_of(addr), port)
+    return any(want in line.split() for line in r.stdout.splitlines())
+
+
+# -- Kamailio as the PBX -----------------------------------------------------------
+KAMAILIO_USERS = {"201": "vg-pass-201", "202": "vg-pass-202"}
+KAMAILIO_REALM = "vgpbx"
+
+_KAMAILIO_CFG = r'''#!KAMAILIO
+# The Cloud PBX of a voipguard end-to-end test (written by tests/e2e/vgnet.py).
+# A registrar with digest authentication (passwords in a hash table, no
+# database, contacts in memory) and a log line for every request it takes:
+#   VGPBX <KIND> ruser=[<user>] src=[<source address>] proto=[<transport>] cid=[<Call-ID>]
+#         uri=[<the URI(s) as sent>]      (all on one line)
+# KIND: REQUEST (every request, user of the Request-URI), INVITE (Request-URI
+# user, answered 480), REFER (the Refer-To user of any request that has one;
+# a REFER is answered 202), REPLY (the user of
+# a reply's Contact: a 3xx redirects there), REGISTERED / REGISTER-DENIED.
+debug=2
+log_stderror=yes
+fork=yes
+children=2
+tcp_children=2
+auto_aliases=no
+dns=no
+rev_dns=no
+use_dns_cache=off
+dns_try_ipv6=no
+tcp_accept_no_cl=yes
+tcp_connection_lifetime=60
+server_header="Server: vgpbx"
+user_agent_header="User-Agent: vgpbx"
+@LISTEN@
+
+loadmodule "sl.so"
+loadmodule "pv.so"
+loadmodule "xlog.so"
+loadmodule "textops.so"
+loadmodule "siputils.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+loadmodule "auth.so"
+loadmodule "htable.so"
+loadmodule "ctl.so"
+
+modparam("usrloc", "db_mode", 0)
+modparam("htable", "htable", "users=>size=4;")
+modparam("ctl", "binrpc", "unix:@CTL@")
+
+event_route[htable:mod-init] {
+@USERS@
+}
+
+request_route {
+    xlog("L_NOTICE", "VGPBX REQUEST method=[$rm] ruser=[$rU] @AT@ uri=[$ru]\n");
+    if (is_present_hf("Refer-To")) {
+        xlog("L_NOTICE", "VGPBX REFER ruser=[$(rt{uri.user})] @AT@ uri=[$(hdr(Refer-To)[*])]\n");
+    }
+    if (is_method("ACK")) {
+        exit;
+    }
+    if (is_method("REGISTER")) {
+        route(REGISTRAR);
+        exit;
+    }
+    if (is_method("INVITE")) {
+        xlog("L_NOTICE", "VGPBX INVITE ruser=[$rU] @AT@ uri=[$ru]\n");
+        sl_send_reply("@INVITE_CODE@", "@INVITE_REASON@");
+        exit;
+    }
+    if (is_method("REFER")) {
+        sl_send_reply("202", "Accepted");
+        exit;
+    }
+    if (is_method("OPTIONS|BYE|CANCEL|NOTIFY|INFO|UPDATE|MESSAGE")) {
+        sl_send_reply("200", "OK");
+        exit;
+    }
+    sl_send_reply("405", "Method Not Allowed");
+}
+
+route[REGISTRAR] {
+    if (!is_present_hf("Authorization")) {
+        xlog("L_NOTICE", "VGPBX REGISTER-CHALLENGE ruser=[$tU] src=[$si] proto=[$proto]\n");
+        www_challenge("@REALM@", "0");
+        exit;
+    }
+    if ($sht(users=>$au) == $null) {
+        xlog("L_NOTICE", "VGPBX REGISTER-DENIED ruser=[$tU] src=[$si] proto=[$proto] why=[unknown user]\n");
+        sl_send_reply("403", "Forbidden");
+        exit;
+    }
+    pv_www_authenticate("@REALM@", "$sht(users=>$au)", "0");
+    $var(rc) = $rc;
+    if ($var(rc) == -4 || $var(rc) == -6) {
+        www_challenge("@REALM@", "0");
+        exit;
+    }
+    if ($var(rc) < 0) {
+        xlog("L_NOTICE", "VGPBX REGISTER-DENIED ruser=[$tU] src=[$si] proto=[$proto] why=[auth $var(rc)]\n");
+        sl_send_reply("403", "Forbidden");
+        exit;
+    }
+    if ($au != $tU) {
+        xlog("L_NOTICE", "VGPBX REGISTER-DENIED ruser=[$tU] src=[$si] proto=[$proto] why=[user $au]\n");
+        sl_send_reply("403", "Forbidden");
+        exit;
+    }
+    consume_credentials();
+    if (!save("location")) {
+        sl_reply_error();
+        exit;
+    }
+    xlog("L_NOTICE", "VGPBX REGISTERED ruser=[$tU] src=[$si] proto=[$proto]\n");
+}
+
+reply_route {
+    xlog("L_NOTICE", "VGPBX REPLY status=[$rs] ruser=[$(ct{tobody.user})] @AT@ uri=[$(hdr(Contact)[*])]\n");
+    drop;
+}
+'''
+
+_VGPBX_LINE = re.compile(r"VGPBX (\S+) (?:(?:method|status)=\[(.*?)\] )?ruser=\[(.*?)\] src=\[([^\]]*)\] "
+                         r"proto=\[([^\]]*)\](?: cid=\[(.*?)\])?(?: uri=\[(.*)\])?")
+
+
+class Kamailio:
+    """Kamailio (Debian's `kamailio`) as the Cloud PBX in the internet
+    namespace: listens on ADDRESSES:PORT over UDP and TCP, with a config
+    written to the test's temp dir (never a system config), in the
+    foreground, logging to stderr, with its own runtime dir, pid file and
+    control socket, so several can run at once. USERS: {user: password}
+    of the registrar."""
+
+    def __init__(self, site, addresses=(PBX, PBX6), port=5060, users=None, label="kamailio",
+                 invite_reply=("480", "Temporarily Unavailable"), extra_listen=()):
+        self.site = site
+        self.addresses = list(addresses)
+        self.port = port
+        # (proto, address, port) of every listening socket: ADDRESSES:PORT over
+        # UDP and TCP, then EXTRA_LISTEN (other ports a test sends SIP to).
+        self.listen = []
+        for sock in [(p, a, port) for a in self.addresses for p in ("udp", "tcp")] + list(extra_listen):
+            if sock not in self.listen:
+                self.listen.append(sock)
+        self.users = dict(KAMAILIO_USERS if users is None else users)
+        self.label = label
+        self.invite_reply = invite_reply
+        self.dir = os.path.join(site.tmp, label)
+        os.makedirs(os.path.join(self.dir, "run"), exist_ok=True)
+        self.cfg = os.path.join(self.dir, "kamailio.cfg")
+        self.pidfile = os.path.join(self.dir, "run", "kamailio.pid")
+        self.ctl_socket = os.path.join(self.dir, "run", "ctl.sock")
+        self.stderr_file = os.path.join(self.dir, "kamailio.stderr")
+        self.proc = None
+        site.peers.append(self)
+
+    @staticmethod
+    def binary():
+        for cand in (shutil.which("kamailio"), "/usr/sbin/kamailio"):
+            if cand and os.access(cand, os.X_OK):
+                return cand
+        return None
+
+    @staticmethod
+    def require():
+        if Kamailio.binary() is None:
+            skip("kamailio is not installed (packaging/install-deps installs it)")
+
+    def config(self):
+        for u, p in self.users.items():
+            if not re.fullmatch(r"[A-Za-z0-9._-]+", u) or not re.fullmatch(r"[A-Za-z0-9._-]+", p):
+                raise ValueError("Kamailio user/password must be plain tokens: %r" % ((u, p),))
+        listen = "\n".join("listen=%s:%s:%d" % (proto, host_of(a), port) for proto, a, port in self.listen)
+        users = "\n".join('    $sht(users=>%s) = "%s";' % (u, p) for u, p in sorted(self.users.items()))
+        text = _KAMAILIO_CFG
+        for key, value in (("@AT@", "src=[$si] proto=[$proto] cid=[$ci]"),
+                           ("@LISTEN@", listen), ("@CTL@", self.ctl_socket), ("@USERS@", users),
+                           ("@REALM@", KAMAILIO_REALM), ("@INVITE_CODE@", self.invite_reply[0]),
+                           ("@INVITE_REASON@", self.invite_reply[1])):
+            text = text.replace(key, value)
+        return text
+
+    def start(self, wait=True):
+        with open(self.cfg, "w") as f:
+            f.write(self.config())
+        check = sh(self.binary(), "-c", "-f", self.cfg, check=False)
+        if check.returncode != 0:
+            raise RuntimeError("kamailio rejected its config %s:\n%s%s" % (self.cfg, check.stdout, check.stderr))
+        cmd = [self.binary(), "-f", self.cfg, "-DD", "-E", "-m", "32", "-M", "8", "-P", self.pidfile,
+               "-Y", os.path.join(self.dir, "run"), "-w", self.dir]
+        err = open(self.stderr_file, "a")
+        self.proc = subprocess.Popen(self.site.ns(self.site.internet, *cmd), stdout=err, stderr=err,
+                                     stdin=subprocess.DEVNULL, start_new_session=DETACH)
+        err.close()
+        self.site.procs.append(self.proc)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=20):
+        """Until every listening socket is open and an OPTIONS to each
+        address (UDP, from the internet namespace) gets 200."""
+        end = time.monotonic() + timeout
+        missing = []
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError("kamailio exited with %d:\n%s" % (self.proc.returncode, self.stderr()[-4000:]))
+            missing = [sock for sock in self.listen if not listening(self.site, self.site.internet, *sock)]
+            if not missing:
+                break
+            time.sleep(0.1)
+        if missing:
+            raise RuntimeError("kamailio does not listen on %s after %ds:\n%s" % (missing, timeout,
+                                                                                 self.stderr()[-4000:]))
+        for a in self.addresses:
+            while True:
+                src = "2001:db8:ffff::2" if ":" in a else "100.64.0.2"
+                r = send_udp(self.site, self.site.internet, src, a, self.port,
+                             [sip_request("OPTIONS", "ping", a, src, 5099)], listen=0.5)
+                if any(l.startswith("SIP/2.0 200") for l in r["replies"]):
+                    break
+                if time.monotonic() >= end:
+                    raise RuntimeError("kamailio does not answer OPTIONS on %s: %s\n%s"
+                                       % (a, r, self.stderr()[-4000:]))
+        return self
+
+    def stop(self, check=True, timeout=10):
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            if check:
+                raise RuntimeError("kamailio did not stop on SIGTERM")
+        return self.proc.returncode
+
+    def stderr(self):
+        try:
+            with open(self.stderr_file, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def diagnostics(self):
+        lines = self.stderr().splitlines()
+        print("--- %s (last %d lines)" % (self.stderr_file, min(60, len(lines))))
+        print("\n".join(lines[-60:]))
+
+    def events(self, kind=None):
+        """Its VGPBX log lines as dicts {kind, method/status, user, src, proto}, in order."""
+        out = []
+        for line in self.stderr().splitlines():
+            m = _VGPBX_LINE.search(line)
+            if not m:
+                continue
+            e = {"kind": m.group(1), "detail": m.group(2), "user": m.group(3), "src": m.group(4),
+                 "proto": m.group(5), "call_id": m.group(6), "uri": m.group(7)}
+            if kind is None or e["kind"] == kind:
+                out.append(e)
+        return out
+
+    def logged_invites(self):
+        """Request-URI users of the INVITEs it took, in order, whatever the
+        case of the method (every request has a REQUEST line)."""
+        return [e["user"] for e in self.events("REQUEST") if e["detail"].upper() == "INVITE"]
+
+    def logged_users(self):
+        """Every number that reached it, as a set: Request-URI users of
+        INVITEs, Refer-To users of REFERs, Contact users of 3xx replies (a
+        redirect there)."""
+        users = set(self.logged_invites())
+        users.update(e["user"] for e in self.events() if e["kind"] == "REFER"
+                     or (e["kind"] == "REPLY" and e["detail"].startswith("3")))
+        users.discard("<null>")
+        return users
+
+    def targets(self):
+        """Every destination that reached it, as (kind, user, URI text, Call-ID):
+        INVITEs (whatever the case of the method: REQUEST lines), Refer-To
+        headers, Contacts of 3xx replies. The URI text is as the message
+        carried it, for numbers that Kamailio's user part does not show
+        whole (a password in the user info, several Refer-To headers)."""
+        out = []
+        for e in self.events():
+            if (e["kind"] == "REQUEST" and e["detail"].upper() == "INVITE") or e["kind"] == "REFER" \
+                    or (e["kind"] == "REPLY" and e["detail"].startswith("3")):
+                out.append((e["kind"] if e["kind"] != "REQUEST" else "INVITE", e["user"], e["uri"] or "",
+                            e["call_id"] or ""))
+        return out
+
+    def wait_events(self, fn, timeout=5.0):
+        return wait_until(lambda: fn(self.events()), timeout)
+
+    def contacts(self, user):
+        """The contacts the registrar holds for USER (kamcmd ul.lookup)."""
+        kamcmd = shutil.which("kamcmd") or "/usr/sbin/kamcmd"
+        # "s:" keeps kamcmd from sending a numeric user as an integer.
+        r = sh(kamcmd, "-s", "unix:" + self.ctl_socket, "ul.lookup", "location", "s:" + user, check=False)
+        return re.findall(r"Address:\s*(\S+)", r.stdout)
+
+
+def sipsak_register(site, ns, user, password, src, sport, pbx=PBX, transport="udp", expires=600, timeout=20):
+    """A REGISTER with digest authentication by sipsak (Debian's `sipsak`),
+    the contact sip:USER@SRC:SPORT; returns (exit code, output). sipsak
+    exits 0 only when the registrar answered the authenticated REGISTER 200."""
+    cmd = ["sipsak", "-U", "-i", "-C", "sip:%s@%s:%d" % (user, host_of(src), sport), "-x", str(expires),
+           "-s", "sip:%s@%s" % (user, host_of(pbx)), "-a", password, "-H", src, "--local-ip", src,
+           "-l", str(sport), "--transport", transport, "-vv"]
+    try:
+        r = site.run(ns, *cmd, check=False, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return -9, "sipsak did not finish in %ds" % timeout
+    return r.returncode, r.stdout + r.stderr
+
+
+# -- baresip as a handset ------------------------------------------------------------
+class Baresip:
+    """baresip (Debian's `baresip-core`), headless, as the SIP phone of a
+    handset address: listens on ADDRESS:PORT (UDP and TCP), answers OPTIONS,
+    rings on INVITE; no audio device (files). Config in the test's temp dir."""
+
+    def __init__(self, site, address=HANDSET, port=5060, user="201", label=None):
+        self.site = site
+        self.address = address
+        self.port = port
+        self.user = user
+        self.label = label or "baresip-" + address.replace(":", "_")
+        self.dir = os.path.join(site.tmp, self.label)
+        os.makedirs(self.dir, exist_ok=True)
+        self.out_file = os.path.join(self.dir, "baresip.out")
+        self.proc = None
+        site.peers.append(self)
+
+    @staticmethod
+    def require():
+        if shutil.which("baresip") is None:
+            skip("baresip is not installed (packaging/install-deps installs baresip-core)")
+
+    def start(self, wait=True):
+        modules = "/usr/lib/baresip/modules"
+        for cand in ("/usr/lib/baresip/modules", "/usr/local/lib/baresip/modules"):
+            if os.path.isdir(cand):
+                modules = cand
+                break
+        with open(os.path.join(self.dir, "config"), "w") as f:
+            f.write("poll_method\tepoll\n"
+                    "sip_listen\t%s:%d\n"
+                    "sip_transports\tudp,tcp\n"
+                    "audio_player\taufile,/dev/null\n"
+                    "audio_source\tausine,440\n"
+                    "audio_alert\taufile,/dev/null\n"
+                    "module_path\t%s\n"
+                    "module\tg711.so\nmodule\taufile.so\nmodule\tausine.so\n"
+                    "module_app\taccount.so\nmodule_app\tmenu.so\n" % (host_of(self.address), self.port, modules))
+        with open(os.path.join(self.dir, "accounts"), "w") as f:
+            f.write("<sip:%s@%s>;regint=0\n" % (self.user, host_of(self.address)))
+        out = open(self.out_file, "a")
+        self.proc = subprocess.Popen(self.site.ns(self.site.handset, "baresip", "-f", self.dir), stdout=out,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=DETACH)
+        out.close()
+        self.site.procs.append(self.proc)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=10):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError("baresip exited with %d:\n%s" % (self.proc.returncode, self.output()[-3000:]))
+            if all(listening(self.site, self.site.handset, p, self.address, self.port) for p in ("udp", "tcp")):
+                return self
+            time.sleep(0.1)
+        raise RuntimeError("baresip does not listen on %s:%d:\n%s" % (self.address, self.port,
+                                                                     self.output()[-3000:]))
+
+    def stop(self, check=True, timeout=5):
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        return self.proc.returncode
+
+    def output(self):
+        try:
+            with open(self.out_file, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def diagnostics(self):
+        lines = self.output().splitlines()
+        print("--- %s (last %d lines)" % (self.out_file, min(30, len(lines))))
+        print("\n".join(lines[-30:]))
+
+
+# -- packet capture --------------------------------------------------------------------
+class Capture:
+    """tcpdump on an interface of a namespace, every packet to a pcap file in
+    the temp dir; count() reads it back with a filter."""
+
+    def __init__(self, site, ns, dev, label, bpf=""):
+        self.site = site
+        self.path = os.path.join(site.tmp, label + ".pcap")
+        self.err = os.path.join(site.tmp, label + ".tcpdump")
+        err = open(self.err, "w")
+        cmd = ["tcpdump", "-i", dev, "-n", "-U", "-s", "256", "-w", self.path] + ([bpf] if bpf else [])
+        self.proc = subprocess.Popen(site.ns(ns, *cmd), stdout=subprocess.DEVNULL, stderr=err,
+                                     stdin=subprocess.DEVNULL)
+        err.close()
+        site.procs.append(self.proc)
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            with open(self.err, errors="replace") as f:
+                if "listening on" in f.read():
+                    return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError("tcpdump did not start on %s/%s:\n%s" % (ns, dev, open(self.err).read()))
+
+    @staticmethod
+    def require():
+        if shutil.which("tcpdump") is None:
+            skip("tcpdump is not installed (packaging/install-deps installs it)")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            time.sleep(0.3)  # let the last packets be written
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self
+
+    def lines(self, bpf=""):
+        r = sh("tcpdump", "-r", self.path, "-n", "-q", *([bpf] if bpf else []), check=False)
+        return [l for l in r.stdout.splitlines() if l.strip()]
+
+    def count(self, bpf=""):
+        return len(self.lines(bpf))
+
+
+def number_reached(number, user, uri):
+    """Whether NUMBER (a user part exactly as the bytes carried it) is the
+    USER Kamailio logged or stands as a user part in the logged URI text."""
+    if not number:
+        return False
+    if number == user:
+        return True
+    return re.search(r"(?:^|[:<,\s])" + re.escape(number) + r"(?=$|[@;?>,\s])", uri or "") is not None
