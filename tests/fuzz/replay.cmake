@@ -21,3 +21,6 @@ vg_add_fuzz_replay(fuzz_sip LIBS voipguard_sip INPUTS ${_data}/rfc4475 ${_data}/
 vg_add_fuzz_replay(fuzz_sdp LIBS voipguard_sdp INPUTS ${_data}/rfc5118 ${_data}/rfc4475)
 vg_add_fuzz_replay(fuzz_policy LIBS voipguard_config INPUTS ${PROJECT_SOURCE_DIR}/config/examples)
 vg_add_fuzz_replay(fuzz_engine LIBS voipguard_engine voipguard_config INPUTS ${_data}/fuzz-seeds/engine)
+
+# The differential target against libosip2 (only where libosip2 is installed).
+include(${CMAKE_CURRENT_LIST_DIR}/differential.cmake)
