@@ -411,6 +411,17 @@ private:
             if (v.empty() || v.size() > 255 || v.find('\0') != std::string::npos)
                 error(n, path, quote_value(v) + " is not a file name");
             return;
+        case Type::interface_name: {
+            // IFNAMSIZ - 1; the characters Linux and OpenWrt use ("eth0.20", "wg@x").
+            bool ok = !v.empty() && v.size() <= 15;
+            for (char c : v)
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                      c == '_' || c == '-' || c == '@'))
+                    ok = false;
+            if (!ok)
+                error(n, path, quote_value(v) + " is not an interface name (1..15 letters, digits, '.', '_', '-', '@')");
+            return;
+        }
         case Type::map:
         case Type::map_list:
         case Type::rate_map:
@@ -713,6 +724,7 @@ public:
                 p_.handsets.network_origins.push_back(origin_of(n));
             }
         }
+        for (const auto& n : v_.items("handsets.interfaces")) p_.handsets.interfaces.push_back(text_of(n));
         p_.handsets.stale_after = duration("handsets.stale_after");
         for (const auto& it : v_.items("handsets.firmware_minimums")) {
             FirmwareMinimum fm;

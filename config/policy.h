@@ -116,6 +116,9 @@ struct Policy {
     struct Handsets {
         std::vector<net::Cidr> networks;
         std::vector<Origin> network_origins;   // parallel to networks
+        // The voice interfaces; empty: from the routes (the daemon asks the
+        // routing table at start and reload).
+        std::vector<std::string> interfaces;
         Seconds stale_after{0};
         std::vector<FirmwareMinimum> firmware_minimums;
     } handsets;

@@ -32,6 +32,12 @@ const std::vector<KeyInfo> kSchema = {
      "The protected voice network."},
     {"handsets.networks", Type::cidr, true, "", 0, 0, "", kRequired | kSiteOnly, 1, 64,
      "The handset network(s), IPv4 and/or IPv6 prefixes. In `enforce` mode they may not overlap any PBX address."},
+    {"handsets.interfaces", Type::interface_name, true, "[]", 0, 0, "", kSiteOnly, 0, 16,
+     "The voice interface(s) the handset networks are attached to (\"lan0\", \"br-voice\", \"eth1.20\"). A packet with a "
+     "handset source address arriving on any other interface is forged and dropped in the kernel (`VG_FORGED_SOURCE`); "
+     "one from these interfaces with a source outside the handset networks, to the PBX or a SIP port, is dropped too "
+     "(`VG_FOREIGN_SOURCE`). Empty: what the routes say, read at start and reload (each network's route in the main "
+     "table; a network reached only through the default route, or not at all, is an error then)."},
     {"handsets.stale_after", Type::duration, false, "30d", kHour, 365 * kDay, "", kSiteOnly, 0, 0,
      "A handset that has not registered for this long is reported as unused."},
     {"handsets.firmware_minimums", Type::map_list, false, "[]", 0, 0, "", kAppend, 0, 256,
@@ -253,6 +259,7 @@ std::string scalar_type_name(Type t) {
     case Type::version_text: return "version";
     case Type::text_pattern: return "pattern";
     case Type::file: return "file name";
+    case Type::interface_name: return "interface name";
     }
     return "?";
 }
@@ -321,7 +328,7 @@ std::string reference_markdown() {
          "3. Keys marked *merge: append* (peer lists, prefix and pattern lists, firmware minimums) are\n"
          "   concatenated over all files instead. A peer name used twice is an error citing both places.\n"
          "4. `sip.rate_limits` merges per method: a file overrides only the methods it lists.\n"
-         "5. Keys marked *site file only* (`site`, `handsets.networks`, `handsets.stale_after`) may not be set\n"
+         "5. Keys marked *site file only* (`site`, `handsets.networks`, `handsets.interfaces`, `handsets.stale_after`) may not be set\n"
          "   in an included file.\n"
          "6. After merging, the policy must have at least one PBX; required keys of the site file must be in\n"
          "   the site file itself.\n\n"

@@ -43,6 +43,7 @@ enum class Type {
     version_text,   // firmware version "4.3.1"
     text_pattern,   // User-Agent substring
     file,           // include file name
+    interface_name, // network interface: 1..15 of [A-Za-z0-9._@-]
 };
 
 enum KeyFlags : unsigned {

@@ -7,9 +7,11 @@
 
 #include "config/loader.h"
 #include "config/schema.h"
+#include "daemon/netlink/route.h"
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace vg::cli {
 
@@ -25,6 +27,31 @@ void usage(std::FILE* to) {
                "  --no-resolve  do not look up host names (check syntax only)\n"
                "  --reference   print the key reference (Markdown) and exit\n",
                to);
+}
+
+// handsets.interfaces left empty means "what the routes say": --print shows
+// what they say on this machine (the daemon reads them again at start).
+std::string with_routed_interfaces(std::string yaml, const config::Policy& p) {
+    if (!p.handsets.interfaces.empty()) return yaml;
+    const std::string line = "\n  interfaces: []  # default\n";
+    const auto at = yaml.find(line);
+    if (at == std::string::npos) return yaml;
+    std::vector<netlink::RoutedNetwork> routed;
+    std::string error;
+    std::string comment;
+    if (!netlink::interfaces_from_routes(p.handsets.networks, routed, error)) {
+        comment = "from routes at start (cannot read them here: " + error + ")";
+    } else {
+        std::string bound, unbound;
+        for (const auto& r : routed) {
+            if (r.interface.empty()) unbound += (unbound.empty() ? "" : ", ") + r.network.to_string();
+            else bound += (bound.empty() ? "" : ", ") + r.interface + " (" + r.network.to_string() + ")";
+        }
+        comment = unbound.empty() ? "from routes: " + bound
+                                  : "from routes at start (no route here for " + unbound + ")";
+    }
+    yaml.replace(at, line.size(), "\n  interfaces: []  # default: " + comment + "\n");
+    return yaml;
 }
 
 }  // namespace
@@ -84,7 +111,7 @@ int cmd_check(int argc, char** argv) {
         std::fprintf(stderr, "%s: %zu error%s, policy not valid\n", file, errors, errors == 1 ? "" : "s");
         return 2;
     }
-    if (print) std::fputs(r.effective_yaml.c_str(), stdout);
+    if (print) std::fputs(with_routed_interfaces(r.effective_yaml, *r.policy).c_str(), stdout);
     if (!quiet) std::printf("ok\n%s\n", config::summary_line(*r.policy).c_str());
     std::fflush(stdout);
     return 0;

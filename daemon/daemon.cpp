@@ -8,6 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <net/if.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -27,6 +30,7 @@
 #include "daemon/netlink/conntrack.h"
 #include "daemon/netlink/nflog.h"
 #include "daemon/netlink/nfqueue.h"
+#include "daemon/netlink/route.h"
 #include "daemon/privileges.h"
 #include "filters/engine/engine.h"
 #include "filters/net/packet.h"
@@ -81,6 +85,12 @@ LogOptions log_options(const RunOptions& o, const config::Policy& p) {
     l.to_stderr = o.log_stderr;
     apply_policy(l, p);
     return l;
+}
+
+std::string join(const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
+    return s;
 }
 
 const char* proto_text(std::uint8_t p) {
@@ -154,7 +164,10 @@ private:
     std::string status_text(bool json);
     std::string calls_text(bool json);
     std::string handsets_text(bool json);
-    kernel::RuleSpec spec_for(const config::Policy& p) const;
+    // The rule spec of a policy; the voice interfaces from the routes when
+    // the policy does not list them. False with `error` when a handset
+    // network cannot be bound to an interface.
+    bool spec_for(const config::Policy& p, kernel::RuleSpec& out, std::string& error) const;
     bool check_marks(std::string& error);
     void stats_line();
 
@@ -180,16 +193,34 @@ private:
     std::uint64_t undecodable_ = 0;
     std::vector<std::uint32_t> deferred_;   // plain accepts of the current drain
     std::uint64_t kernel_samples_ = 0;
+    std::vector<std::string> voice_interfaces_;   // of the installed rules
 };
 
-kernel::RuleSpec Daemon::spec_for(const config::Policy& p) const {
+bool Daemon::spec_for(const config::Policy& p, kernel::RuleSpec& out, std::string& error) const {
     kernel::RuleSpec base;
     base.name = opt_.name;
     base.mark_mask = opt_.mark_mask;
     base.verified_mark = opt_.verified_mark;
     base.reset_mark = opt_.reset_mark;
     base.nflog_group = opt_.nflog_group;
-    return kernel::rule_spec_from_policy(p, opt_.queue, base);
+    out = kernel::rule_spec_from_policy(p, opt_.queue, base);
+    if (!out.voice_interfaces.empty()) return true;
+    // handsets.interfaces is empty: what the routes say, now.
+    std::vector<netlink::RoutedNetwork> routed;
+    if (!netlink::interfaces_from_routes(p.handsets.networks, routed, error)) {
+        error = "handsets.interfaces is not set and the routes cannot be read (" + error + ")";
+        return false;
+    }
+    for (const auto& r : routed) {
+        if (r.interface.empty()) {
+            error = "handsets.networks: " + r.why + ": the network cannot be bound to a voice interface; set "
+                    "handsets.interfaces";
+            return false;
+        }
+        if (std::find(out.voice_interfaces.begin(), out.voice_interfaces.end(), r.interface) == out.voice_interfaces.end())
+            out.voice_interfaces.push_back(r.interface);
+    }
+    return true;
 }
 
 // No other rule of the router may write our mark values (or copy packet
@@ -296,7 +327,21 @@ int Daemon::run() {
         std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
         return 1;
     }
-    if (!backend_->install(spec_for(pol), error)) {
+    kernel::RuleSpec spec;
+    if (!spec_for(pol, spec, error)) {
+        log_->write(Severity::error, "VG_RULES_FAILED backend=" + backend_->name() + " error=\"" + error + "\"");
+        std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
+        return 1;
+    }
+    {
+        std::string line = "VG_VOICE_INTERFACES";
+        append_field(line, "site", log_->site());
+        append_field(line, "interfaces", join(spec.voice_interfaces));
+        append_field(line, "source", pol.handsets.interfaces.empty() ? "routes" : "policy");
+        log_->write(Severity::info, line);
+    }
+    voice_interfaces_ = spec.voice_interfaces;
+    if (!backend_->install(spec, error)) {
         log_->write(Severity::error, "VG_RULES_FAILED backend=" + backend_->name() + " error=\"" + error + "\"");
         std::fprintf(stderr, "voipguard run: installing kernel rules: %s\n", error.c_str());
         std::string ignored;
@@ -496,6 +541,26 @@ void Daemon::on_nflog(Timestamp now) {
         // "drop-out"): the same reasons the engine would give.
         std::string_view prefix = lp.prefix;
         while (!prefix.empty() && (prefix.back() == ' ' || prefix.back() == '\0')) prefix.remove_suffix(1);
+        // The voice-interface binding: forged and foreign sources are events
+        // of their own (VG_FORGED_SOURCE / VG_FOREIGN_SOURCE, aggregated per
+        // source), with the input interface as detail.
+        const bool forged = prefix == kernel::nflog_prefix(opt_.name, "forged-src");
+        if (forged || prefix == kernel::nflog_prefix(opt_.name, "foreign-src")) {
+            engine::Event e;
+            e.type = forged ? engine::EventType::forged_source : engine::EventType::foreign_source;
+            e.time = now;
+            e.source = p.src;
+            e.destination = p.dst;
+            e.source_port = p.src_port;
+            e.destination_port = p.dst_port;
+            e.protocol = p.protocol;
+            char name[IF_NAMESIZE] = {};
+            if (lp.indev != 0 && if_indextoname(lp.indev, name) != nullptr) engine::assign_truncated(e.detail, name);
+            else if (lp.indev != 0) engine::assign_truncated(e.detail, "ifindex" + std::to_string(lp.indev));
+            e.monitor = current_.policy->mode == config::Mode::monitor;
+            log_->on_event(e);
+            return;
+        }
         if (prefix == kernel::nflog_prefix(opt_.name, "drop-in")) k.reason = engine::reason_name(engine::Reason::unlisted_source);
         else if (prefix == kernel::nflog_prefix(opt_.name, "drop-out")) k.reason = engine::reason_name(engine::Reason::egress_denied);
         else k.reason = prefix;
@@ -525,7 +590,9 @@ void Daemon::on_timer(Timestamp now) {
         if (rr.changed) {
             std::string error;
             auto rules = engine::CompiledPolicy::compile(copy, error);
-            if (rules && backend_->update(spec_for(*copy), error)) {
+            kernel::RuleSpec spec;
+            if (rules && spec_for(*copy, spec, error) && backend_->update(spec, error)) {
+                voice_interfaces_ = spec.voice_interfaces;
                 engine_->reload(rules, now, *sink_);
                 current_.policy = copy;
                 current_.rules = rules;
@@ -553,7 +620,7 @@ void Daemon::stats_line() {
     if (auto k = netlink::read_queue_stats(opt_.queue)) st.queue_drops = k->queue_dropped + k->user_dropped;
     st.enobufs = queue_.stats().enobufs;
     const kernel::Counters kc = backend_->counters();
-    st.kernel_drops = kc.inbound_drop_packets + kc.egress_drop_packets;
+    st.kernel_drops = kc.inbound_drop_packets + kc.egress_drop_packets + kc.forged_drop_packets + kc.foreign_drop_packets;
     log_->stats(st);
 }
 
@@ -578,12 +645,15 @@ bool Daemon::reload(std::string& summary) {
         summary = "reload failed, the running policy stays: " + error + "\n";
         return false;
     }
-    if (!backend_->install(spec_for(*next.policy), error)) {
+    kernel::RuleSpec spec;
+    if (!spec_for(*next.policy, spec, error) || !backend_->install(spec, error)) {
+        // (a failed install keeps the previous rules working)
         ++reloads_failed_;
         log_->reload_failed(opt_.policy_path, {"kernel rules: " + error});
         summary = "reload failed, the running policy stays: kernel rules: " + error + "\n";
         return false;
     }
+    voice_interfaces_ = spec.voice_interfaces;
     if (next.policy->on_failure != current_.policy->on_failure) {
         const bool open = next.policy->on_failure == config::OnFailure::open;
         log_->write(Severity::notice, std::string("VG_FAIL_MODE on_failure=") + (open ? "open" : "closed") +
@@ -637,6 +707,13 @@ std::string Daemon::status_text(bool js) {
         json::field(o, "on_failure", config::to_string(p.on_failure));
         json::field(o, "backend", backend_->name());
         json::field(o, "backend_reason", backend_why_);
+        json::append_key(o, "voice_interfaces");
+        o.push_back('[');
+        for (std::size_t i = 0; i < voice_interfaces_.size(); ++i) {
+            if (i) o.push_back(',');
+            json::append_string(o, voice_interfaces_[i]);
+        }
+        o.push_back(']');
         json::field(o, "uptime_s", static_cast<std::uint64_t>(uptime));
         json::field(o, "packets", s.packets);
         json::append_key(o, "verdicts");
@@ -677,6 +754,8 @@ std::string Daemon::status_text(bool js) {
         json::field(o, "inbound_drop_packets", kc.inbound_drop_packets);
         json::field(o, "egress_drop_packets", kc.egress_drop_packets);
         json::field(o, "queued_packets", kc.queued_packets);
+        json::field(o, "forged_source_drop_packets", kc.forged_drop_packets);
+        json::field(o, "foreign_source_drop_packets", kc.foreign_drop_packets);
         json::field(o, "drop_samples", kernel_samples_);
         o.push_back('}');
         json::field(o, "conntrack_deleted", sink_->conntrack_deleted);
@@ -689,6 +768,7 @@ std::string Daemon::status_text(bool js) {
     o += "voipguard " + std::string(VOIPGUARD_VERSION) + ", site " + p.site + ", policy " + opt_.policy_path + "\n";
     o += "mode " + std::string(config::to_string(p.mode)) + ", on_failure " + config::to_string(p.on_failure) +
          ", backend " + backend_->name() + " (" + backend_why_ + "), up " + std::to_string(uptime) + " s\n";
+    o += "voice interfaces: " + join(voice_interfaces_) + (p.handsets.interfaces.empty() ? " (from the routes)" : "") + "\n";
     o += "packets " + std::to_string(s.packets) + ": accept " + std::to_string(s.verdicts[0]) + ", accept+verify " +
          std::to_string(s.verdicts[1]) + ", drop " + std::to_string(s.verdicts[2]) + "\n";
     o += "reasons:";
@@ -701,7 +781,9 @@ std::string Daemon::status_text(bool js) {
          std::to_string(q.enobufs) + ", kernel queue drops " +
          std::to_string(kq ? kq->queue_dropped + kq->user_dropped : 0) + "\n";
     o += "kernel: " + std::to_string(kc.inbound_drop_packets) + " inbound drops, " +
-         std::to_string(kc.egress_drop_packets) + " egress drops, " + std::to_string(kc.queued_packets) + " queued\n";
+         std::to_string(kc.egress_drop_packets) + " egress drops, " + std::to_string(kc.forged_drop_packets) +
+         " forged-source drops, " + std::to_string(kc.foreign_drop_packets) + " foreign-source drops, " +
+         std::to_string(kc.queued_packets) + " queued\n";
     return o;
 }
 

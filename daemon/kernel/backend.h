@@ -28,6 +28,10 @@ struct Counters {
     std::uint64_t egress_drop_bytes = 0;
     std::uint64_t queued_packets = 0;         // sent to the NFQUEUE
     std::uint64_t queued_bytes = 0;
+    std::uint64_t forged_drop_packets = 0;    // handset source on a non-voice interface
+    std::uint64_t forged_drop_bytes = 0;
+    std::uint64_t foreign_drop_packets = 0;   // non-handset source from a voice interface to PBX/SIP
+    std::uint64_t foreign_drop_bytes = 0;
 
     // Adds the packet and byte counts (not `ok`).
     Counters& operator+=(const Counters& other) {
@@ -37,6 +41,10 @@ struct Counters {
         egress_drop_bytes += other.egress_drop_bytes;
         queued_packets += other.queued_packets;
         queued_bytes += other.queued_bytes;
+        forged_drop_packets += other.forged_drop_packets;
+        forged_drop_bytes += other.forged_drop_bytes;
+        foreign_drop_packets += other.foreign_drop_packets;
+        foreign_drop_bytes += other.foreign_drop_bytes;
         return *this;
     }
 };
@@ -127,7 +135,8 @@ const char* to_string(BackendKind kind);
 BackendKind choose_backend(const ProbeResult& probe, std::string_view requested, std::string& why);
 
 // The NFLOG prefix of the kernel's drop samples: "NAME-drop-in" (towards the
-// handsets) or "NAME-drop-out" (egress allow-list), `what` = "drop-in" / "drop-out".
+// handsets), "NAME-drop-out" (egress allow-list), "NAME-forged-src" or
+// "NAME-foreign-src" (voice interface binding): `what` = "drop-in", ...
 std::string nflog_prefix(const std::string& name, const char* what);
 // "0x20000000".
 std::string mark_text(std::uint32_t mark);

@@ -113,7 +113,8 @@ std::vector<std::string_view> lines_of(std::string_view text) {
 }
 
 bool is_ours(const ChainNames& c, std::string_view chain) {
-    return chain == c.fwd || chain == c.in || chain == c.out || chain == c.post || chain == c.rst;
+    return chain == c.fwd || chain == c.in || chain == c.out || chain == c.post || chain == c.rst || chain == c.src ||
+           chain == c.frn;
 }
 
 // "[12:3456] -A ..." -> counters and the rest.
@@ -150,7 +151,7 @@ void multiport_rules(std::ostringstream& o, const std::string& chain, const std:
 }  // namespace
 
 ChainNames chain_names(const std::string& name) {
-    return {name + "-fwd", name + "-in", name + "-out", name + "-post", name + "-rst"};
+    return {name + "-fwd", name + "-in", name + "-out", name + "-post", name + "-src", name + "-frn", name + "-rst"};
 }
 
 std::string staging_name(const std::string& set_name) { return set_name + "-new"; }
@@ -317,10 +318,57 @@ std::string render_rules(const RuleSpec& spec, net::Family family, const TableSt
       << " -j REJECT --reject-with tcp-reset\n";
     o << "COMMIT\n";
     o << "*mangle\n";
+    const bool bind = !spec.voice_interfaces.empty();
     for (const auto* chain : {&c.fwd, &c.in, &c.out, &c.post}) o << ":" << *chain << " - [0:0]\n";
+    if (bind)
+        for (const auto* chain : {&c.src, &c.frn}) o << ":" << *chain << " - [0:0]\n";
     for (const auto& r : existing.references) o << "-D " << r << "\n";
     o << "-I FORWARD 1 -j " << c.fwd << "\n";
     o << "-I POSTROUTING 1 -j " << c.post << "\n";
+
+    const auto drop = [&](const std::string& chain, const char* what) {
+        if (spec.nflog_rate_per_second > 0) {
+            o << "-A " << chain << " -m limit --limit " << spec.nflog_rate_per_second << "/second --limit-burst "
+              << std::max<std::uint32_t>(spec.nflog_burst, 1) << " -j NFLOG --nflog-group " << spec.nflog_group
+              << " --nflog-prefix " << nflog_prefix(spec.name, what) << "\n";
+        }
+        // Monitor mode: the same rule counts, without dropping.
+        o << "-A " << chain << " -m comment --comment " << spec.name << ":" << what;
+        if (!spec.monitor) o << " -j DROP";
+        o << "\n";
+    };
+    // Forward, first of all (before the fast path): the handset networks
+    // are bound to the voice interfaces. A handset source from anywhere else
+    // is forged (the router's loose reverse-path filter lets it through, and
+    // IPv6 has none); a voice-interface packet with a source outside the
+    // handset networks, for the PBX or a SIP port, is a spoofing or
+    // hijacked device.
+    if (bind) {
+        o << "-A " << c.fwd << " -m set --match-set " << handsets << " src -j " << c.src << "\n";
+        for (const auto& i : spec.voice_interfaces) o << "-A " << c.src << " -i " << i << " -j RETURN\n";
+        drop(c.src, "forged-src");
+        for (const auto& i : spec.voice_interfaces)
+            o << "-A " << c.fwd << " -i " << i << " -m set ! --match-set " << handsets << " src -j " << c.frn << "\n";
+        // For the PBX or a SIP port: sampled and dropped (each match its own
+        // pair of rules; the first DROP ends the walk).
+        std::vector<std::string> matches{" -m set --match-set " + sig + " dst", " -m set --match-set " + media + " dst"};
+        for (const char* proto : {"udp", "tcp"})
+            for (std::size_t i = 0; i < spec.sip_ports.size(); i += 15) {
+                std::string list;
+                for (std::size_t j = i; j < spec.sip_ports.size() && j < i + 15; ++j)
+                    list += (list.empty() ? "" : ",") + std::to_string(spec.sip_ports[j]);
+                matches.push_back(std::string(" -p ") + proto + " -m multiport --dports " + list);
+            }
+        for (const auto& m : matches) {
+            if (spec.nflog_rate_per_second > 0)
+                o << "-A " << c.frn << m << " -m limit --limit " << spec.nflog_rate_per_second << "/second --limit-burst "
+                  << std::max<std::uint32_t>(spec.nflog_burst, 1) << " -j NFLOG --nflog-group " << spec.nflog_group
+                  << " --nflog-prefix " << nflog_prefix(spec.name, "foreign-src") << "\n";
+            o << "-A " << c.frn << m << " -m comment --comment " << spec.name << ":foreign-src";
+            if (!spec.monitor) o << " -j DROP";
+            o << "\n";
+        }
+    }
 
     // Forward: verified flows, traffic that is not the handsets' and traffic
     // between handset networks go on; the rest by direction.
@@ -351,17 +399,6 @@ std::string render_rules(const RuleSpec& spec, net::Family family, const TableSt
     // engine, so that its pinhole (and the conntrack entry the daemon
     // deletes when the call ends) governs it, not the reply direction.
     o << "-A " << c.in << " -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY -j RETURN\n";
-    const auto drop = [&](const std::string& chain, const char* what) {
-        if (spec.nflog_rate_per_second > 0) {
-            o << "-A " << chain << " -m limit --limit " << spec.nflog_rate_per_second << "/second --limit-burst "
-              << std::max<std::uint32_t>(spec.nflog_burst, 1) << " -j NFLOG --nflog-group " << spec.nflog_group
-              << " --nflog-prefix " << nflog_prefix(spec.name, what) << "\n";
-        }
-        // Monitor mode: the same rule counts, without dropping.
-        o << "-A " << chain << " -m comment --comment " << spec.name << ":" << what;
-        if (!spec.monitor) o << " -j DROP";
-        o << "\n";
-    };
     drop(c.in, "drop-in");
 
     // From the handsets: every TCP and UDP packet that has not taken the
@@ -407,12 +444,13 @@ std::string render_removal(const TableState& existing) {
 void add_counters(const std::string& save_text, const std::string& name, Counters& into) {
     const ChainNames c = chain_names(name);
     const std::string queue = name + ":queue", drop_in = name + ":drop-in", drop_out = name + ":drop-out";
+    const std::string forged = name + ":forged-src", foreign = name + ":foreign-src";
     for (auto line : lines_of(save_text)) {
         std::uint64_t packets = 0, bytes = 0;
         line = strip_counters(line, &packets, &bytes);
         if (line.compare(0, 3, "-A ") != 0) continue;
         const auto w = words(line);
-        if (w.size() < 2 || (w[1] != c.in && w[1] != c.out)) continue;
+        if (w.size() < 2 || (w[1] != c.in && w[1] != c.out && w[1] != c.src && w[1] != c.frn)) continue;
         for (std::size_t i = 2; i + 1 < w.size(); ++i) {
             if (w[i] != "--comment") continue;
             if (w[i + 1] == queue) {
@@ -424,6 +462,12 @@ void add_counters(const std::string& save_text, const std::string& name, Counter
             } else if (w[i + 1] == drop_out) {
                 into.egress_drop_packets += packets;
                 into.egress_drop_bytes += bytes;
+            } else if (w[i + 1] == forged) {
+                into.forged_drop_packets += packets;
+                into.forged_drop_bytes += bytes;
+            } else if (w[i + 1] == foreign) {
+                into.foreign_drop_packets += packets;
+                into.foreign_drop_bytes += bytes;
             }
             break;
         }

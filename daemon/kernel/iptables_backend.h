@@ -33,6 +33,7 @@ namespace ipt {
 
 struct ChainNames {
     std::string fwd, in, out, post;   // mangle
+    std::string src, frn;             // mangle: forged and foreign sources
     std::string rst;                  // filter
 };
 ChainNames chain_names(const std::string& name);

@@ -177,7 +177,7 @@ std::vector<std::string_view> lines_of(std::string_view text) {
 }
 
 bool our_chain(std::string_view chain, const std::string& name) {
-    for (const char* s : {"-fwd", "-in", "-out", "-post", "-rst"})
+    for (const char* s : {"-fwd", "-in", "-out", "-post", "-src", "-frn", "-rst"})
         if (chain == name + s) return true;
     return false;
 }

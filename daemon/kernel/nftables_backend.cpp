@@ -122,6 +122,8 @@ std::string render_table(const RuleSpec& spec, bool with_elements) {
     o << "table inet " << t << " {\n";
     o << "\tcounter queued {\n\t}\n";
     o << "\tcounter drop_in {\n\t}\n";
+    const bool bind = !spec.voice_interfaces.empty();
+    if (bind) o << "\tcounter forged {\n\t}\n\tcounter foreign {\n\t}\n";
     if (spec.egress_allow_list) o << "\tcounter drop_out {\n\t}\n";
     for (const auto& s : sets_of(spec)) {
         o << "\tset " << s.name << " {\n\t\ttype " << s.type << "\n\t\tflags interval\n";
@@ -133,6 +135,22 @@ std::string render_table(const RuleSpec& spec, bool with_elements) {
     // between handset networks go on; the rest by direction.
     o << "\tchain forward {\n";
     o << "\t\ttype filter hook forward priority mangle; policy accept;\n";
+    // First of all (before the fast path): the handset networks are bound
+    // to the voice interfaces (see the iptables backend).
+    if (bind) {
+        std::string ifs = "{ ";
+        for (std::size_t i = 0; i < spec.voice_interfaces.size(); ++i)
+            ifs += (i ? ", \"" : "\"") + spec.voice_interfaces[i] + "\"";
+        ifs += " }";
+        for (const char* ip : {"ip", "ip6"}) {
+            const char* v = ip[2] == '6' ? "6" : "4";
+            o << "\t\t" << ip << " saddr @handsets" << v << " iifname != " << ifs << " jump forged_source\n";
+            const std::string from = std::string("\t\tiifname ") + ifs + " " + ip + " saddr != @handsets" + v + " ";
+            o << from << ip << " daddr @pbx_sig" << v << " jump foreign_source\n";
+            o << from << ip << " daddr @pbx_media" << v << " jump foreign_source\n";
+            o << from << "meta l4proto { tcp, udp } th dport " << sip << " jump foreign_source\n";
+        }
+    }
     o << "\t\tct mark & " << mask << " == " << mark << " return\n";
     o << "\t\tip daddr @handsets4 ip saddr != @handsets4 jump to_handsets\n";
     o << "\t\tip6 daddr @handsets6 ip6 saddr != @handsets6 jump to_handsets\n";
@@ -148,6 +166,15 @@ std::string render_table(const RuleSpec& spec, bool with_elements) {
         // Monitor mode: the same counter, without dropping.
         o << "\t\tcounter name \"" << counter << "\"" << (spec.monitor ? "" : " drop") << "\n";
     };
+
+    if (bind) {
+        o << "\tchain forged_source {\n";
+        drop("forged", "forged-src");
+        o << "\t}\n";
+        o << "\tchain foreign_source {\n";
+        drop("foreign", "foreign-src");
+        o << "\t}\n";
+    }
 
     // Towards the handsets. SIP ports match as source or destination port
     // (replies to a handset's TCP connection arrive on its ephemeral port).
@@ -241,6 +268,12 @@ void add_counters(const std::string& list_text, Counters& into) {
         } else if (current == "drop_out") {
             into.egress_drop_packets += packets;
             into.egress_drop_bytes += bytes;
+        } else if (current == "forged") {
+            into.forged_drop_packets += packets;
+            into.forged_drop_bytes += bytes;
+        } else if (current == "foreign") {
+            into.foreign_drop_packets += packets;
+            into.foreign_drop_bytes += bytes;
         }
     }
 }

@@ -158,6 +158,17 @@ bool validate(const RuleSpec& spec, std::string& error) {
         error = "no handset networks";
         return false;
     }
+    for (const auto& i : spec.voice_interfaces) {
+        bool ok = !i.empty() && i.size() <= 15;
+        for (char c : i)
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                  c == '-' || c == '@'))
+                ok = false;
+        if (!ok) {
+            error = "voice interface \"" + i + "\" is not an interface name";
+            return false;
+        }
+    }
     if (spec.sip_ports.empty()) {
         error = "no SIP ports";
         return false;
@@ -268,6 +279,9 @@ RuleSpec rule_spec_from_policy(const config::Policy& policy, std::uint16_t queue
     spec.monitor = policy.mode == config::Mode::monitor;
 
     spec.handsets = minimal_prefixes(policy.handsets.networks);
+    // The policy's list; when it is empty the daemon fills it from the
+    // routes (what `base` brings is kept).
+    if (!policy.handsets.interfaces.empty()) spec.voice_interfaces = policy.handsets.interfaces;
 
     spec.pbx_signalling.clear();
     spec.pbx_media.clear();

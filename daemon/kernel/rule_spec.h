@@ -7,6 +7,10 @@
 //
 // The packet path (see README "Kernel rules"):
 //   forward hook, mangle priority (before the router's filter rules):
+//     source in the handset networks, input interface not a voice interface
+//                                              -> NFLOG, DROP (forged source)
+//     from a voice interface, source outside the handset networks, to a PBX
+//       signalling or media address or a SIP port -> NFLOG, DROP (foreign source)
 //     not to/from a handset network            -> continue (not ours)
 //     both ends in handset networks            -> continue
 //     conntrack mark & `mark_mask` == `verified_mark` -> continue (fast path)
@@ -106,6 +110,12 @@ struct RuleSpec {
     std::uint32_t nflog_burst = 20;
 
     std::vector<net::Cidr> handsets;
+    // The interfaces the handset networks are attached to. When set, a
+    // handset source arriving on another interface is forged, and a packet
+    // from these interfaces with a source outside the handset networks, to
+    // the PBX or a SIP port, is foreign: both NFLOG-sampled and dropped
+    // before anything else. Empty: no interface binding.
+    std::vector<std::string> voice_interfaces;
     std::vector<net::Cidr> pbx_signalling;
     std::vector<net::Cidr> pbx_media;
     std::vector<std::uint16_t> sip_ports;

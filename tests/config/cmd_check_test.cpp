@@ -53,7 +53,13 @@ TEST(CmdCheck, PrintShowsEffectivePolicyWithDefaultsMarked) {
     EXPECT_NE(run.out.find("    INVITE: \"5/s burst 10\"  # default\n"), std::string::npos) << run.out;
     EXPECT_NE(run.out.find("  pbx:\n    - name: cloud-pbx\n      addresses: [203.0.113.10]\n"), std::string::npos) << run.out;
     EXPECT_NE(run.out.find("        # addresses: (default: the PBX's addresses)\n"), std::string::npos) << run.out;
+    // handsets.interfaces unset: what this machine's routes say (which
+    // depends on the machine: bound or not).
+    EXPECT_NE(run.out.find("\n  interfaces: []  # default: from routes"), std::string::npos) << run.out;
     EXPECT_NE(run.out.find("\nok\n"), std::string::npos);
+    const auto full = run_check({"--print", "--no-resolve", example("full.yaml")});
+    ASSERT_EQ(full.exit_code, 0) << full.err;
+    EXPECT_NE(full.out.find("\n  interfaces: [lan0]\n"), std::string::npos) << full.out;
 }
 
 TEST(CmdCheck, PrintedPolicyLoadsAgainWithTheSameModel) {

@@ -112,6 +112,11 @@ const ErrorCase kErrorCases[] = {
      {"t.yaml:12:15: toll_fraud.out_of_hours.timezone: \"../etc/passwd\" is not a time zone name (expected e.g. Europe/London or UTC)"}},
     {"InvalidFirmwareVersion", kBase.substr(0, 40) + "  firmware_minimums:\n    - match: Yealink\n      min_version: v96\n" + kBase.substr(40),
      {}},  // replaced below
+    {"InvalidInterfaceName",
+     "version: 1\nsite: s\nhandsets:\n  networks: [192.168.20.0/24]\n  interfaces: [lan0, \"eth0;rm\", "
+     "abcdefghijklmnop, \"wg@x.2_a-b\"]\npeers:\n  pbx:\n    - name: p\n      addresses: [203.0.113.1]\n",
+     {"t.yaml:5:22: handsets.interfaces[1]: \"eth0;rm\" is not an interface name (1..15 letters, digits, '.', '_', '-', '@')",
+      "t.yaml:5:33: handsets.interfaces[2]: \"abcdefghijklmnop\" is not an interface name (1..15 letters, digits, '.', '_', '-', '@')"}},
     {"InvalidName",
      "version: 1\nsite: \"acme london\"\nhandsets:\n  networks: [192.168.20.0/24]\npeers:\n  pbx:\n    - name: p\n      addresses: [203.0.113.1]\n",
      {"t.yaml:2:7: site: \"acme london\" is not a valid name (letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters)"}},

@@ -191,6 +191,49 @@ TEST(IptablesRender, MonitorModeCountsWhatItWouldDropWithoutDropping) {
     EXPECT_EQ(count(text, "-j NFLOG"), 2u);
 }
 
+// The handset networks bound to their voice interfaces: forged and foreign
+// sources are sampled and dropped first, before the fast path.
+TEST(IptablesRender, VoiceInterfacesBindTheHandsetNetworksBeforeTheFastPath) {
+    RuleSpec s = representative_spec();
+    s.voice_interfaces = {"lan0", "eth1.20"};
+    const std::string text = ipt::render_rules(s, net::Family::v6);
+    EXPECT_NE(text.find(":voipguard-src - [0:0]\n:voipguard-frn - [0:0]\n"), std::string::npos) << text;
+    const std::string fwd = "-A voipguard-fwd -m set --match-set voipguard-handsets6 src -j voipguard-src\n"
+                            "-A voipguard-src -i lan0 -j RETURN\n"
+                            "-A voipguard-src -i eth1.20 -j RETURN\n"
+                            "-A voipguard-src -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 "
+                            "--nflog-prefix voipguard-forged-src\n"
+                            "-A voipguard-src -m comment --comment voipguard:forged-src -j DROP\n"
+                            "-A voipguard-fwd -i lan0 -m set ! --match-set voipguard-handsets6 src -j voipguard-frn\n"
+                            "-A voipguard-fwd -i eth1.20 -m set ! --match-set voipguard-handsets6 src -j voipguard-frn\n"
+                            "-A voipguard-frn -m set --match-set voipguard-pbx-sig6 dst -m limit --limit 10/second "
+                            "--limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-foreign-src\n"
+                            "-A voipguard-frn -m set --match-set voipguard-pbx-sig6 dst -m comment --comment "
+                            "voipguard:foreign-src -j DROP\n";
+    EXPECT_NE(text.find(fwd), std::string::npos) << text;
+    EXPECT_NE(text.find("-A voipguard-frn -p tcp -m multiport --dports 5060,5061 -m comment --comment "
+                        "voipguard:foreign-src -j DROP\n"
+                        "-A voipguard-fwd -m connmark --mark 0x5a0000/0xff0000 -j RETURN\n"),
+              std::string::npos)
+        << text;
+    // Monitor mode: counted, not dropped.
+    s.monitor = true;
+    const std::string monitor = ipt::render_rules(s, net::Family::v4);
+    EXPECT_NE(monitor.find("-A voipguard-src -m comment --comment voipguard:forged-src\n"), std::string::npos);
+    EXPECT_EQ(count(monitor, "-j DROP"), 0u);
+    // The chains are ours: found again after a crash, their counters read.
+    const auto st = ipt::parse_table("*mangle\n:voipguard-src - [0:0]\n:voipguard-frn - [0:0]\n"
+                                     "-A FORWARD -j voipguard-fwd\nCOMMIT\n", "voipguard");
+    EXPECT_EQ(st.chains, (std::vector<std::string>{"voipguard-src", "voipguard-frn"}));
+    Counters c;
+    ipt::add_counters("[3:180] -A voipguard-src -m comment --comment voipguard:forged-src -j DROP\n"
+                      "[2:100] -A voipguard-frn -m set --match-set x dst -m comment --comment voipguard:foreign-src -j DROP\n",
+                      "voipguard", c);
+    EXPECT_EQ(c.forged_drop_packets, 3u);
+    EXPECT_EQ(c.forged_drop_bytes, 180u);
+    EXPECT_EQ(c.foreign_drop_packets, 2u);
+}
+
 TEST(IptablesRender, FailClosedQueuesWithoutBypass) {
     RuleSpec s = representative_spec();
     s.fail_open = false;

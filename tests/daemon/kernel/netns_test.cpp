@@ -394,6 +394,7 @@ TEST_F(NftablesInNetns, TheKernelTakesTheWholeTableApartFromTheQueueStatement) {
     // With the queue statement made a plain `continue`, every other
     // expression, set and element is checked by the kernel here.
     RuleSpec s = test::representative_spec();
+    s.voice_interfaces = {"lan0", "eth1.20"};
     s.static_media = true;
     s.static_media_first_port = 10000;
     s.static_media_last_port = 20000;
@@ -539,6 +540,54 @@ protected:
     std::unique_ptr<Netns> r_, h_, w_;
     std::vector<int> fds_;
 };
+
+// The router's loose reverse-path filter lets a handset source arriving on
+// the WAN through: without the interface binding it reaches the handset
+// ("both ends inside"); with it, it is dropped and counted.
+TEST_F(PacketPath, ForgedHandsetSourceFromTheWanIsDroppedOnlyWithTheInterfaceBinding) {
+    r_->must({"sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=2"});
+    r_->must({"sysctl", "-q", "-w", "net.ipv4.conf.wan.rp_filter=2"});
+    w_->must({"ip", "addr", "add", "192.168.20.77/32", "dev", "eth0"});
+    const int handset = udp(*h_, "192.168.20.2", 4000);
+    const int forger = udp(*w_, "192.168.20.77", 4000);
+    const int support = udp(*w_, "198.51.100.7", 4000);
+    {
+        auto b = install(spec());
+        send_to(forger, "192.168.20.2", 4000, "forged");
+        EXPECT_EQ(receive(handset), "forged") << "the hole this binding closes";
+        std::string error;
+        ASSERT_TRUE(b->remove(error)) << error;
+    }
+    RuleSpec s = spec();
+    s.voice_interfaces = {"lan"};
+    auto b = install(s);
+    send_to(forger, "192.168.20.2", 4000, "forged");
+    send_to(support, "192.168.20.2", 4000, "support");
+    EXPECT_EQ(receive(handset), "support");
+    EXPECT_EQ(receive(handset, 0), "");
+    const Counters c = b->counters();
+    EXPECT_EQ(c.forged_drop_packets, 1u);
+    EXPECT_EQ(c.inbound_drop_packets, 0u);
+}
+
+// A handset sending with a source outside the handset networks (spoofing,
+// or a hijacked device) to the PBX: dropped and counted.
+TEST_F(PacketPath, ForeignSourceFromTheVoiceInterfaceToThePbxIsDropped) {
+    h_->must({"ip", "addr", "add", "10.9.9.9/32", "dev", "eth0"});
+    RuleSpec s = spec();
+    s.voice_interfaces = {"lan"};
+    auto b = install(s);
+    const int spoofer = udp(*h_, "10.9.9.9", 5060);
+    const int handset = udp(*h_, "192.168.20.2", 5060);
+    const int pbx = udp(*w_, "203.0.113.10", 5060);
+    send_to(spoofer, "203.0.113.10", 5060, "REGISTER foreign");
+    send_to(handset, "203.0.113.10", 5060, "REGISTER handset");   // queued; no daemon, fail open
+    EXPECT_EQ(receive(pbx), "REGISTER handset");
+    EXPECT_EQ(receive(pbx, 0), "");
+    const Counters c = b->counters();
+    EXPECT_EQ(c.foreign_drop_packets, 1u);
+    EXPECT_EQ(c.forged_drop_packets, 0u);
+}
 
 // A packet that must not arrive is followed by one that must: when the
 // second arrives first and alone, the first was dropped (no sleeping).

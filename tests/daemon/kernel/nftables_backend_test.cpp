@@ -186,6 +186,36 @@ TEST(NftablesRender, MonitorModeCountsWithoutDropping) {
     EXPECT_EQ(count(text, " log prefix "), 2u);
 }
 
+TEST(NftablesRender, VoiceInterfacesBindTheHandsetNetworksBeforeTheFastPath) {
+    RuleSpec s = representative_spec();
+    s.voice_interfaces = {"lan0", "eth1.20"};
+    const std::string text = nft::render_table(s);
+    EXPECT_NE(text.find("\tcounter forged {\n\t}\n\tcounter foreign {\n\t}\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("\t\ttype filter hook forward priority mangle; policy accept;\n"
+                        "\t\tip saddr @handsets4 iifname != { \"lan0\", \"eth1.20\" } jump forged_source\n"
+                        "\t\tiifname { \"lan0\", \"eth1.20\" } ip saddr != @handsets4 ip daddr @pbx_sig4 jump foreign_source\n"
+                        "\t\tiifname { \"lan0\", \"eth1.20\" } ip saddr != @handsets4 ip daddr @pbx_media4 jump foreign_source\n"
+                        "\t\tiifname { \"lan0\", \"eth1.20\" } ip saddr != @handsets4 meta l4proto { tcp, udp } th dport "
+                        "{ 5060, 5061 } jump foreign_source\n"
+                        "\t\tip6 saddr @handsets6 iifname != { \"lan0\", \"eth1.20\" } jump forged_source\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("\tchain forged_source {\n"
+                        "\t\tlimit rate 10/second burst 20 packets log prefix \"voipguard-forged-src\" group 5060\n"
+                        "\t\tcounter name \"forged\" drop\n\t}\n"
+                        "\tchain foreign_source {\n"
+                        "\t\tlimit rate 10/second burst 20 packets log prefix \"voipguard-foreign-src\" group 5060\n"
+                        "\t\tcounter name \"foreign\" drop\n\t}\n"),
+              std::string::npos)
+        << text;
+    Counters c;
+    nft::add_counters("table inet voipguard {\n\tcounter forged {\n\t\tpackets 4 bytes 240\n\t}\n"
+                      "\tcounter foreign {\n\t\tpackets 1 bytes 60\n\t}\n}\n",
+                      c);
+    EXPECT_EQ(c.forged_drop_packets, 4u);
+    EXPECT_EQ(c.foreign_drop_packets, 1u);
+}
+
 TEST(NftablesRender, FailClosedQueuesWithoutBypass) {
     RuleSpec s = representative_spec();
     s.fail_open = false;
