@@ -37,7 +37,8 @@ enum class MessageKind : std::uint8_t {
 };
 
 // Known methods (RFC 3261 §7.1 and the extensions a PBX uses). Methods are
-// case-sensitive; anything else is `unknown` and SipMessage::method_text holds it.
+// case-sensitive (see Limits::methods_ignore_case); anything else is `unknown`
+// and SipMessage::method_text holds it.
 enum class Method : std::uint8_t {
     unknown,
     invite,
@@ -230,7 +231,8 @@ inline constexpr std::uint32_t call_id_invalid = 1u << 12;         // empty Call
 inline constexpr std::uint32_t request_uri_has_headers = 1u << 13; // '?' headers in Request-URI (§19.1.5)
 inline constexpr std::uint32_t contact_star_mixed = 1u << 14;      // "*" together with other Contacts (§10.2.2)
 inline constexpr std::uint32_t no_content_length = 1u << 15;       // datagram without Content-Length (allowed, noted)
-inline constexpr std::uint32_t count = 16;
+inline constexpr std::uint32_t method_case = 1u << 16;             // a method known only ignoring case (Limits::methods_ignore_case)
+inline constexpr std::uint32_t count = 17;
 }  // namespace anomaly
 
 const char* anomaly_name(std::uint32_t bit) noexcept;

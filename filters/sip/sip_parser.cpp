@@ -224,6 +224,7 @@ constexpr const char* kAnomalyNames[anomaly::count] = {
     "request_uri_has_headers",
     "contact_star_mixed",
     "no_content_length",
+    "method_case",
 };
 
 std::size_t skip_lws(std::string_view s, std::size_t i) noexcept { return scan::skip(s, i, scan::lws); }
@@ -538,6 +539,23 @@ std::string_view header_name(HeaderId id) noexcept {
 Method method_from_token(std::string_view token) noexcept {
     for (const auto& e : kMethods)
         if (e.name == token) return e.method;  // methods are case-sensitive (RFC 3261 §7.1)
+    return Method::unknown;
+}
+
+namespace {
+bool ascii_iequals(std::string_view a, std::string_view b) noexcept {
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const char x = a[i] >= 'a' && a[i] <= 'z' ? static_cast<char>(a[i] - 32) : a[i];
+        const char y = b[i] >= 'a' && b[i] <= 'z' ? static_cast<char>(b[i] - 32) : b[i];
+        if (x != y) return false;
+    }
+    return true;
+}
+}  // namespace
+
+Method method_from_token_ignore_case(std::string_view token) noexcept {
+    for (const auto& e : kMethods)
+        if (e.name.size() == token.size() && ascii_iequals(token, e.name)) return e.method;
     return Method::unknown;
 }
 
@@ -886,6 +904,16 @@ ParseResult parse_message(std::string_view data, Transport transport, const Limi
         out.anomalies |= anomaly::no_content_length;
     }
     out.body = data.substr(head_end, end - head_end);
+    if (limits.methods_ignore_case) {
+        if (out.kind == MessageKind::request && out.method == Method::unknown) {
+            out.method = method_from_token_ignore_case(out.method_text);
+            if (out.method != Method::unknown) out.anomalies |= anomaly::method_case;
+        }
+        if (out.cseq.valid && out.cseq.method == Method::unknown) {
+            out.cseq.method = method_from_token_ignore_case(out.cseq.method_text);
+            if (out.cseq.method != Method::unknown) out.anomalies |= anomaly::method_case;
+        }
+    }
     res.status = Status::ok;
     res.consumed = end;
     res.reason = nullptr;

@@ -26,6 +26,13 @@ struct Limits {
     std::size_t max_message_size = 65535;    // whole message incl. body (a UDP datagram's maximum)
     std::size_t max_headers = kMaxHeaders;   // header fields; capped at kMaxHeaders
     std::size_t max_line_length = 8192;      // one physical line, CRLF excluded
+    // Methods are case-sensitive (RFC 3261 §7.1), but common PBX stacks
+    // (pjsip-based ones among them) compare them ignoring case, so "invite"
+    // reaches them as an INVITE. With this set, a request or CSeq method that
+    // equals a known method ignoring case is parsed as that method, and the
+    // message gets the `method_case` anomaly. A firewall judging what a PBX
+    // will do sets it.
+    bool methods_ignore_case = false;
 };
 
 struct ParseResult {
@@ -96,6 +103,8 @@ bool parse_via(std::string_view element, Via& v) noexcept;
 HeaderId header_id(std::string_view name) noexcept;
 std::string_view header_name(HeaderId id) noexcept;  // canonical long form; "" for other
 Method method_from_token(std::string_view token) noexcept;
+// The known method equal to `token` ignoring ASCII case, else unknown.
+Method method_from_token_ignore_case(std::string_view token) noexcept;
 std::string_view method_name(Method m) noexcept;     // "" for unknown
 const char* status_name(Status s) noexcept;
 
