@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "filters/engine/dialled_number.h"
 
+#include "filters/sip/sip_uri.h"
 #include "filters/util/text.h"
 
 namespace vg::engine {
@@ -46,6 +47,11 @@ NormalisedNumber make_e164(std::string_view cc, std::string_view rest) noexcept 
     return r;
 }
 
+template <std::size_t N>
+void assign_truncated_text(FixedString<N>& out, std::string_view s) noexcept {
+    out.assign(s.substr(0, N));
+}
+
 NormalisedNumber make_as_is(NumberClass cls, std::string_view digits) noexcept {
     NormalisedNumber r;
     r.number.assign(digits);
@@ -82,8 +88,8 @@ std::string_view to_string(NumberError e) noexcept {
 
 std::optional<DialPlan> DialPlan::make(std::string_view country_code, std::string_view national_prefix,
                                        std::string_view international_prefix) noexcept {
-    if (country_code.empty() || country_code.size() > 3 || !all_digits(country_code) ||
-        country_code.front() == '0')
+    if (country_code.size() > 3 || !all_digits(country_code) ||
+        (!country_code.empty() && country_code.front() == '0'))
         return std::nullopt;
     if (national_prefix.size() > 3 || !all_digits(national_prefix)) return std::nullopt;
     if (international_prefix.empty() || international_prefix.size() > 4 ||
@@ -160,18 +166,91 @@ NormalisedNumber normalise_number(std::string_view user, const DialPlan& plan) n
     // Rule 8.
     const std::string_view intl = plan.international_prefix();
     if (d.size() > intl.size() && text::starts_with(d, intl)) return make_e164({}, d.substr(intl.size()));
-    // Rule 9.
+    // Rule 9 (needs the country code).
     const std::string_view nat = plan.national_prefix();
-    if (!nat.empty() && d.size() > plan.short_max() && d.size() > nat.size() && text::starts_with(d, nat))
+    if (plan.has_country_code() && !nat.empty() && d.size() > plan.short_max() && d.size() > nat.size() &&
+        text::starts_with(d, nat))
         return make_e164(plan.country_code(), d.substr(nat.size()));
     // Rule 10.
     if (d.size() >= plan.short_min() && d.size() <= plan.short_max())
         return make_as_is(NumberClass::short_number, d);
-    // Rule 11.
-    if (plan.unprefixed_is_national() && d.size() > plan.short_max())
+    // Rule 11 (needs the country code).
+    if (plan.has_country_code() && plan.unprefixed_is_national() && d.size() > plan.short_max())
         return make_e164(plan.country_code(), d);
     // Rule 12.
     return make_as_is(NumberClass::local, d);
+}
+
+namespace {
+
+bool is_pause(char c) noexcept { return c == 'p' || c == 'P' || c == 'w' || c == 'W' || c == ','; }
+
+// "0088216123458#" -> "0088216123458", "00882p12" -> "00882": what a PBX
+// dials of a dial string before its post-dial part.
+std::string_view dialled_part(std::string_view s) noexcept {
+    if (const auto semi = s.find(';'); semi != std::string_view::npos) s = s.substr(0, semi);
+    for (std::size_t i = 1; i < s.size(); ++i) {
+        if (is_pause(s[i]) && text::is_digit(s[i - 1])) {
+            s = s.substr(0, i);
+            break;
+        }
+    }
+    while (s.size() > 1 && s.back() == '#') s.remove_suffix(1);
+    return s;
+}
+
+void add_alternative(DialReadings& r, const NormalisedNumber& n) noexcept {
+    if (!n.valid() && n.error != NumberError::too_long) return;
+    if (n.number == r.primary.number && n.cls == r.primary.cls) return;
+    for (std::size_t i = 0; i < r.alternative_count; ++i)
+        if (r.alternatives[i].number == n.number) return;
+    if (r.alternative_count < DialReadings::kMaxAlternatives) r.alternatives[r.alternative_count++] = n;
+}
+
+}  // namespace
+
+DialReadings read_dial_string(std::string_view escaped_user, const DialPlan& plan) noexcept {
+    DialReadings r;
+    if (text::istarts_with(escaped_user, "tel:")) escaped_user.remove_prefix(4);
+    // %-escapes decode anywhere (RFC 3261 §19.1.2); a malformed escape or a
+    // NUL is kept as written, which no reading accepts as a digit.
+    char buf[128];
+    std::string_view s = escaped_user.substr(0, sizeof buf);
+    const sip::UnescapeResult u = sip::uri_unescape(s, buf, sizeof buf);
+    if (u.ok && !u.had_nul) s = std::string_view(buf, u.length);
+    assign_truncated_text(r.decoded, s);
+    for (char c : s) r.digits = r.digits || text::is_digit(c);
+    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+    r.feature_code = !s.empty() && (s.front() == '*' || s.front() == '#');
+
+    const std::string_view dialled = dialled_part(s);
+    r.primary = normalise_number(dialled, plan);
+
+    // The digits alone (and a leading '+').
+    char only[NormalisedNumber::kMaxLength + 1];
+    std::size_t n = 0;
+    bool seen_digit = false;
+    for (char c : dialled) {
+        if (c == '+' && !seen_digit && n == 0) only[n++] = '+';
+        if (!text::is_digit(c)) continue;
+        seen_digit = true;
+        if (n < NormalisedNumber::kMaxLength) only[n++] = c;
+    }
+    if (seen_digit) add_alternative(r, normalise_number(std::string_view(only, n), plan));
+
+    // After a leading feature code of 1..4 characters past its '*' or '#'
+    // ("*67", "#31#", "*82*"): what the PBX dials once it has acted on it.
+    if (r.feature_code) {
+        for (std::size_t k = 2; k <= 5 && k < dialled.size(); ++k) {
+            const char c = dialled[k];
+            if (!text::is_digit(c) && c != '+') continue;
+            std::string_view rest = dialled.substr(k);
+            // The rest itself must not be another feature code.
+            if (rest.find_first_of("*#") != std::string_view::npos) continue;
+            add_alternative(r, normalise_number(rest, plan));
+        }
+    }
+    return r;
 }
 
 }  // namespace vg::engine

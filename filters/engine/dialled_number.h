@@ -57,6 +57,11 @@
 // 12. Anything else is a local number (dialled without area or trunk prefix),
 //     unchanged; it cannot leave the country:     UK "79460000" -> local "79460000",
 //                                                "0" -> local "0".
+//
+// A plan without a country code (a policy without toll_fraud.country_code)
+// skips rules 9 and 11: national numbers stay local numbers as dialled
+// ("020 7946 0000" -> local "02079460000"), while numbers in international
+// form and with the international prefix still become E.164.
 #pragma once
 
 #include <cstddef>
@@ -97,9 +102,9 @@ public:
     static constexpr std::size_t kMaxServiceNumbers = 16;
     static constexpr std::size_t kMaxServiceLength = 8;
 
-    // country_code: 1-3 digits, not starting with 0. national_prefix: 0-3
-    // digits (empty where there is no trunk prefix). international_prefix:
-    // 1-4 digits. nullopt otherwise.
+    // country_code: 1-3 digits, not starting with 0, or empty (unknown: see
+    // above). national_prefix: 0-3 digits (empty where there is no trunk
+    // prefix). international_prefix: 1-4 digits. nullopt otherwise.
     static std::optional<DialPlan> make(std::string_view country_code,
                                         std::string_view national_prefix,
                                         std::string_view international_prefix) noexcept;
@@ -113,6 +118,7 @@ public:
     void set_unprefixed_is_national(bool on) noexcept { unprefixed_is_national_ = on; }
 
     std::string_view country_code() const noexcept { return country_code_.view(); }
+    bool has_country_code() const noexcept { return !country_code_.empty(); }
     std::string_view national_prefix() const noexcept { return national_prefix_.view(); }
     std::string_view international_prefix() const noexcept { return international_prefix_.view(); }
     std::uint8_t short_min() const noexcept { return short_min_; }
@@ -147,5 +153,33 @@ struct NormalisedNumber {
 };
 
 NormalisedNumber normalise_number(std::string_view user, const DialPlan& plan) noexcept;
+
+// Every destination a PBX might read in a dial string: the user part of a
+// sip/sips Request-URI, Refer-To or Contact as it appears on the wire
+// (%-escaped), or a tel number. A PBX strips decorations before it dials, and
+// PBXs differ in which, so the guard judges every reading and denies the
+// dial string if any reading is denied:
+//   - `primary`: %-escapes decoded everywhere, URI parameters (from the first
+//     ';': phone-context, isub, postd, ext) cut, trailing '#' "dial now"
+//     terminators and post-dial pauses (p, w, ',' and what follows a digit)
+//     removed, then normalise_number(): "0088216123458%23" -> +88216123458.
+//   - alternatives: the digits alone, for PBXs that drop every other
+//     character ("00882x16..." -> +88216...); and for a dial string that
+//     starts with a feature code ('*' or '#', e.g. *67, #31#) the rest after
+//     each plausible code length, which the PBX dials after acting on the
+//     code ("*670088216..." -> +88216...).
+// `digits` is false when the dial string holds no digit at all: a name
+// ("alice"), not a telephone number.
+struct DialReadings {
+    static constexpr std::size_t kMaxAlternatives = 7;
+    NormalisedNumber primary;
+    NormalisedNumber alternatives[kMaxAlternatives];
+    std::size_t alternative_count = 0;
+    bool digits = false;
+    bool feature_code = false;     // starts with '*' or '#' after decoding
+    FixedString<48> decoded;       // the decoded dial string (for logs), truncated
+};
+
+DialReadings read_dial_string(std::string_view escaped_user, const DialPlan& plan) noexcept;
 
 }  // namespace vg::engine

@@ -128,8 +128,8 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& pi) { return case_name(pi); });
 
 TEST(DialPlan, RejectsMalformedPlans) {
-    EXPECT_FALSE(DialPlan::make("", "0", "00"));
     EXPECT_FALSE(DialPlan::make("044", "0", "00"));
+    EXPECT_FALSE(DialPlan::make("4x", "0", "00"));
     EXPECT_FALSE(DialPlan::make("4444", "0", "00"));
     EXPECT_FALSE(DialPlan::make("44", "x", "00"));
     EXPECT_FALSE(DialPlan::make("44", "0", ""));
@@ -172,6 +172,71 @@ TEST(NormaliseNumber, DoesNotAllocate) {
 TEST(NormaliseNumber, ClassNamesAreStable) {
     EXPECT_EQ(to_string(NumberClass::short_number), "short");
     EXPECT_EQ(to_string(NumberError::bad_country_code), "bad_country_code");
+}
+
+
+// ---------------------------------------------------------------------------
+// Without a country code, and every reading of a dial string.
+
+TEST(DialPlan, WithoutACountryCodeNationalNumbersStayAsDialled) {
+    const auto plan = DialPlan::make("", "0", "00");
+    ASSERT_TRUE(plan);
+    EXPECT_FALSE(plan->has_country_code());
+    const auto n = normalise_number("020 7946 0000", *plan);
+    EXPECT_EQ(n.cls, NumberClass::local);
+    EXPECT_EQ(n.view(), "02079460000");
+    // International form and the international prefix still become E.164.
+    EXPECT_EQ(normalise_number("0088216123456", *plan).view(), "+88216123456");
+    EXPECT_EQ(normalise_number("+882 16 123456", *plan).view(), "+88216123456");
+}
+
+struct ReadingCase {
+    const char* dialled;
+    const char* strict;                   // the primary reading
+    std::vector<std::string> also;        // alternatives that must be among the readings
+};
+
+class DialReadingsTest : public ::testing::TestWithParam<ReadingCase> {};
+
+TEST_P(DialReadingsTest, EveryReadingAPbxMightDialIsThere) {
+    const auto plan = DialPlan::make("44", "0", "00");
+    ASSERT_TRUE(plan);
+    const DialReadings r = read_dial_string(GetParam().dialled, *plan);
+    EXPECT_EQ(r.primary.view(), GetParam().strict) << GetParam().dialled;
+    for (const std::string& want : GetParam().also) {
+        bool found = false;
+        for (std::size_t i = 0; i < r.alternative_count; ++i) found = found || r.alternatives[i].view() == want;
+        EXPECT_TRUE(found) << GetParam().dialled << ": no reading " << want;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    DialStrings, DialReadingsTest,
+    ::testing::Values(ReadingCase{"0088216123458%23", "+88216123458", {}},
+                      ReadingCase{"0088216123458#", "+88216123458", {}},
+                      ReadingCase{"%30%30%38%38%32%31%36", "+88216", {}},
+                      ReadingCase{"0088216;phone-context=+44", "+88216", {}},
+                      ReadingCase{"+88216;isub=12;postd=pp3", "+88216", {}},
+                      ReadingCase{"0088216p1234", "+88216", {}},
+                      ReadingCase{"00882x16123", "00882", {"+88216123"}},
+                      ReadingCase{"*670088216123", "*670088216123", {"+88216123"}},
+                      ReadingCase{"#31#0088216123", "#31#0088216123", {"+88216123"}},
+                      ReadingCase{"tel:+882-16-123", "+88216123", {}},
+                      ReadingCase{"%20%200088216", "+88216", {}},
+                      ReadingCase{"02079460000", "+442079460000", {}}),
+    [](const ::testing::TestParamInfo<ReadingCase>& i) { return "case" + std::to_string(i.index); });
+
+TEST(DialReadings, ANameHasNoDigits) {
+    const auto plan = DialPlan::make("44", "0", "00");
+    EXPECT_FALSE(read_dial_string("reception", *plan).digits);
+    EXPECT_TRUE(read_dial_string("room101", *plan).digits);
+}
+
+TEST(DialReadings, OverlongNumberKeepsItsPrefixForMatching) {
+    const auto plan = DialPlan::make("44", "0", "00");
+    const DialReadings r = read_dial_string("+882160005131234567890", *plan);
+    EXPECT_EQ(r.primary.error, NumberError::too_long);
+    EXPECT_EQ(r.primary.view().substr(0, 4), "+882");
 }
 
 }  // namespace
