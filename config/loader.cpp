@@ -769,6 +769,7 @@ public:
         p_.sip.max_headers = u32("sip.max_headers");
         p_.sip.drop_malformed = scalar("sip.on_malformed") == "drop";
         p_.sip.drop_scanners = scalar("sip.on_scanner") == "drop";
+        p_.sip.drop_unknown_methods = scalar("sip.unknown_methods") == "drop";
         if (scalar("sip.scanner_user_agents.mode") == "add")
             for (auto s : builtin_scanner_user_agents()) p_.sip.scanner_user_agents.emplace_back(s);
         for (const auto& it : v_.items("sip.scanner_user_agents.patterns")) {

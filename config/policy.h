@@ -148,6 +148,7 @@ struct Policy {
         bool drop_malformed = true;
         std::vector<std::string> scanner_user_agents;   // effective list (built-ins + added, or replaced)
         bool drop_scanners = true;
+        bool drop_unknown_methods = true;               // from handsets to the PBX (sip.unknown_methods)
         std::map<std::string, Rate> rate_limits;        // method (upper case) or "default" -> rate
         std::uint32_t max_tracked_sources = 0;
     } sip;

@@ -110,6 +110,10 @@ const std::vector<KeyInfo> kSchema = {
      "Action on a malformed SIP message: `drop`, or `log` and let it through."},
     {"sip.on_scanner", Type::enumeration, false, "drop", 0, 0, "drop|log", 0, 0, 0,
      "Action on a message whose User-Agent matches a scanner pattern."},
+    {"sip.unknown_methods", Type::enumeration, false, "drop", 0, 0, "drop|accept", 0, 0, 0,
+     "Requests from a handset to the PBX whose method voipguard does not know (anything but INVITE, ACK, BYE, "
+     "CANCEL, OPTIONS, REGISTER, PRACK, SUBSCRIBE, NOTIFY, PUBLISH, INFO, REFER, MESSAGE and UPDATE, in any case): "
+     "`drop` (the engine cannot tell what the PBX will make of them, so it fails closed) or `accept`."},
     {"sip.scanner_user_agents", Type::map, false, "", 0, 0, "", 0, 0, 0,
      "User-Agent patterns of SIP scanners (case-insensitive substrings)."},
     {"sip.scanner_user_agents.mode", Type::enumeration, false, "add", 0, 0, "add|replace", 0, 0, 0,

@@ -52,18 +52,59 @@ bool looks_like_sdp(const sip::SipMessage& m) noexcept {
     return text::starts_with(m.body, "v=0");
 }
 
-// A quick look at a payload on a port the policy does not call SIP: does it
-// start like a SIP request or response? (Hijacked handsets register to rogue
-// servers on any port.)
-bool payload_is_sip(std::string_view s) noexcept {
-    if (text::starts_with(s, "SIP/2.0 ")) return true;
-    std::size_t i = 0;
-    while (i < s.size() && i < 16 && text::is_token_char(s[i])) ++i;
-    if (i == 0 || i >= s.size() || s[i] != ' ') return false;
-    const std::size_t eol = s.find('\n');
-    const std::string_view first = s.substr(0, eol == std::string_view::npos ? std::min<std::size_t>(s.size(), 512) : eol);
-    return first.find(" SIP/2.0") != std::string_view::npos;
+// Is this the start of a SIP message, whatever the port? Hijacked handsets
+// register with rogue servers on any port, and a server skips leading
+// whitespace (RFC 3261 §7.5) and reads the version ignoring case (§7.1).
+// `whole`: a datagram (all there is); else the start of a TCP stream, which
+// may not yet hold a whole line (undecided while it could still become one).
+enum class StartKind : std::uint8_t { sip, other, undecided };
+
+bool ci_sip_version_at(std::string_view s, std::size_t i) noexcept {
+    return s.size() >= i + 5 && (s[i] | 0x20) == 's' && (s[i + 1] | 0x20) == 'i' && (s[i + 2] | 0x20) == 'p' &&
+           s[i + 3] == '/' && text::is_digit(s[i + 4]);
 }
+
+StartKind classify_start(std::string_view s, bool whole) noexcept {
+    constexpr std::size_t kMaxLine = 4096;
+    std::size_t i = 0;
+    while (i < s.size() && (s[i] == '\r' || s[i] == '\n' || s[i] == ' ' || s[i] == '\t')) ++i;
+    s.remove_prefix(i);
+    if (s.empty()) return whole ? StartKind::other : StartKind::undecided;
+    if (sip::starts_like_tls(s)) return StartKind::other;
+    std::size_t eol = s.find_first_of("\r\n");
+    if (eol == std::string_view::npos) {
+        if (!whole) return s.size() < kMaxLine && sip::starts_like_sip(s) ? StartKind::undecided : StartKind::other;
+        eol = s.size();
+    }
+    const std::string_view line = s.substr(0, eol);
+    if (ci_sip_version_at(line, 0)) return StartKind::sip;            // status line
+    std::size_t t = 0;
+    while (t < line.size() && text::is_token_char(line[t])) ++t;
+    if (t == 0 || t >= line.size() || line[t] != ' ') return StartKind::other;
+    const std::size_t last = line.rfind(' ');
+    if (last == t || !ci_sip_version_at(line, last + 1)) return StartKind::other;
+    return StartKind::sip;                                             // request line
+}
+
+// Dialogs are keyed by Call-ID and the caller's tag (the From tag of the
+// initial INVITE), as PBXs key them: a new call on an old Call-ID is a new
+// dialog.
+std::uint64_t dialog_key(std::string_view call_id, std::string_view caller_tag) noexcept {
+    std::uint64_t h = hash_bytes(call_id);
+    h ^= hash_bytes(caller_tag) * 0x9e3779b97f4a7c15ull;
+    return h == 0 ? 1 : h;
+}
+
+// The bytes of a parsed message, start line to end of body.
+std::string_view message_bytes(const sip::SipMessage& m) noexcept {
+    if (m.start_line.data() == nullptr || m.body.data() == nullptr) return m.start_line;
+    return std::string_view(m.start_line.data(),
+                            static_cast<std::size_t>(m.body.data() + m.body.size() - m.start_line.data()));
+}
+
+// Connections seen without their TCP handshake are picked up this long after
+// the engine starts (tcp_stream.h): the daemon's restart, a capture's start.
+constexpr Duration kTcpPickupGrace = seconds(120);
 
 seconds to_seconds(config::Seconds s) noexcept { return seconds(s.count()); }
 
@@ -71,6 +112,8 @@ sip::Limits sip_limits(const config::Policy& pol) noexcept {
     sip::Limits lim;
     lim.max_message_size = pol.sip.max_message_size;
     lim.max_headers = std::min<std::size_t>(pol.sip.max_headers, sip::kMaxHeaders);
+    // Judge methods as the PBX will take them (see sip_parser.h).
+    lim.methods_ignore_case = true;
     return lim;
 }
 
@@ -103,11 +146,14 @@ Engine::Engine(std::shared_ptr<const CompiledPolicy> rules, const EngineLimits& 
       egress_(limits.max_egress_flows),
       scan_(limits.max_scan_sources),
       rates_(std::max<std::size_t>(16, rules_->p().sip.max_tracked_sources)),
-      tcp_(tcp_config(limits, rules_->p())) {}
+      tcp_(tcp_config(limits, rules_->p())),
+      toll_(limits.max_limit_keys),
+      trailing_msg_(std::make_unique<sip::SipMessage>()) {}
 
 std::size_t Engine::table_bytes() const noexcept {
     return dialogs_.memory_bytes() + pinholes_.memory_bytes() + handsets_.memory_bytes() +
-           egress_.memory_bytes() + scan_.memory_bytes() + rates_.memory_bytes() + sizeof(*this);
+           egress_.memory_bytes() + scan_.memory_bytes() + rates_.memory_bytes() + toll_.memory_bytes() +
+           sizeof(*this);
 }
 
 Event Engine::make_event(EventType t, const net::DecodedPacket* p, Timestamp now) const {
@@ -144,6 +190,7 @@ void Engine::count_sip(const sip::SipMessage& m) noexcept {
 Decision Engine::finish(Decision d, Timestamp) {
     if (d.verdict == Verdict::drop && rules_->p().mode == config::Mode::monitor) {
         d.verdict = Verdict::accept;
+        d.reset = false;
         d.monitored = true;
         ++stats_.monitored;
     }
@@ -154,6 +201,10 @@ Decision Engine::finish(Decision d, Timestamp) {
 
 Decision Engine::process(const net::DecodedPacket& p, Timestamp now, EventSink& ev) {
     ++stats_.packets;
+    if (!started_) {
+        started_ = true;
+        tcp_.set_pickup_until(now + kTcpPickupGrace);
+    }
     const CompiledPolicy& r = *rules_;
     if (!p.ok()) {
         // Where the addresses could be read, only the voice network's packets
@@ -182,7 +233,7 @@ Decision Engine::inbound(const net::DecodedPacket& p, Timestamp now, EventSink& 
     const bool sip_port = p.has_l4 && (r.is_sip_port(p.src_port) || r.is_sip_port(p.dst_port));
 
     if (sip_port) {
-        if (const PeerIndex* pbx = r.pbx_signalling.lookup(p.src)) return sip_packet(p, Dir::inbound, true, *pbx, now, ev);
+        if (const PeerIndex* pbx = r.pbx_signalling.lookup(p.src)) return sip_packet(p, Dir::inbound, *pbx, now, ev);
     }
 
     if (p.is_udp()) {
@@ -289,7 +340,9 @@ Decision Engine::inspect_unlisted_sip(const net::DecodedPacket& p, Timestamp now
 Engine::SipSummary Engine::observe_kernel_drop(const net::DecodedPacket& p, Timestamp now, EventSink& ev) {
     const CompiledPolicy& r = *rules_;
     if (!p.ok() || !p.is_udp() || p.payload_length == 0) return {};
-    if (!r.is_sip_port(p.src_port) && !r.is_sip_port(p.dst_port) && !payload_is_sip(p.payload_text())) return {};
+    if (!r.is_sip_port(p.src_port) && !r.is_sip_port(p.dst_port) &&
+        classify_start(p.payload_text(), true) != StartKind::sip)
+        return {};
     sip::Limits lim;
     const sip::ParseResult pr = sip::parse_message(p.payload_text(), sip::Transport::datagram, lim, msg_);
     if (pr.status != sip::Status::ok || msg_.kind == sip::MessageKind::keepalive) return {};
@@ -354,36 +407,52 @@ void Engine::scanner_behaviour(const net::DecodedPacket& p, const sip::SipMessag
 Decision Engine::outbound(const net::DecodedPacket& p, Timestamp now, EventSink& ev) {
     const CompiledPolicy& r = *rules_;
     const config::Policy& pol = r.p();
-    const bool sip_port = p.has_l4 && (r.is_sip_port(p.dst_port) || r.is_sip_port(p.src_port));
-    const bool sip_payload = p.has_l4 && p.payload_length > 0 && payload_is_sip(p.payload_text());
     const PeerIndex* pbx = r.pbx_signalling.lookup(p.dst);
+    const PeerIndex* pbx_media = r.pbx_media.lookup(p.dst);
 
-    if (sip_port || sip_payload) {
-        if (pbx != nullptr && sip_port) return sip_packet(p, Dir::outbound, true, *pbx, now, ev);
-        if (pbx == nullptr && (sip_payload || (r.is_sip_port(p.dst_port) && p.payload_length > 0) ||
-                               (p.is_tcp() && r.is_sip_port(p.dst_port)))) {
-            Event e = make_event(EventType::rogue_sip_destination, &p, now);
-            e.handset = p.src;
-            if (p.is_udp()) {
-                sip::Limits lim;
-                if (sip::parse_message(p.payload_text(), sip::Transport::datagram, lim, msg_).status == sip::Status::ok &&
-                    msg_.kind != sip::MessageKind::keepalive) {
-                    count_sip(msg_);
-                    assign_truncated(e.method, msg_.is_request() ? msg_.method_text : std::string_view("response"));
-                    assign_truncated(e.user_agent, msg_.user_agent);
-                    if (msg_.is_request()) assign_truncated(e.detail, msg_.request_uri.raw);
-                }
+    // 1. SIP to the PBX on a SIP port; from a SIP port, a connection the PBX
+    // opened to the handset, or a UDP response to a PBX that sent its
+    // request from another port (responses go back where requests came from).
+    if (pbx != nullptr && p.has_l4 && (p.is_udp() || p.is_tcp())) {
+        const bool to_sip = r.is_sip_port(p.dst_port);
+        const bool from_sip = r.is_sip_port(p.src_port);
+        const bool response = p.is_udp() && text::istarts_with(p.payload_text(), "SIP/");
+        if (to_sip || (from_sip && (p.is_tcp() || response))) return sip_packet(p, Dir::outbound, *pbx, now, ev);
+    }
+
+    if (p.is_tcp()) return outbound_tcp_egress(p, pbx != nullptr || pbx_media != nullptr, now, ev);
+
+    if (p.is_udp()) {
+        // 2. SIP anywhere else, judged by content.
+        if (p.payload_length > 0 && classify_start(p.payload_text(), true) == StartKind::sip)
+            return other_sip(p, pbx != nullptr, now, ev, false);
+
+        // 3. Media from a pinhole port goes only to the PBX's media.
+        if (const Pinhole* ph = pinholes_.find(PinholeKey{p.src, p.src_port})) {
+            bool allowed = false;
+            if (pbx_media != nullptr) {
+                const config::PortRange& ports = pol.peers.pbx[*pbx_media].media.ports;
+                allowed = ports.last == 0 || ports.contains(p.dst_port);
+                if (allowed && pol.media.strict_source_port && ph->remote_known)
+                    allowed = p.dst == ph->remote && p.dst_port == ph->remote_port;
             }
+            if (allowed) return {Verdict::accept_verified, Reason::media_outbound};
+            Event e = make_event(EventType::media_destination_denied, &p, now);
+            e.handset = p.src;
+            e.handset_port = p.src_port;
             ev.on_event(e);
-            return {Verdict::drop, Reason::rogue_sip_destination};
+            return {Verdict::drop, Reason::media_destination_denied};
+        }
+        // Media to the PBX's media range outside any call: its reply would
+        // be let in as return traffic with no pinhole behind it.
+        if (pbx_media != nullptr) {
+            const config::PortRange& ports = pol.peers.pbx[*pbx_media].media.ports;
+            if (ports.last != 0 && ports.contains(p.dst_port) && !r.is_sip_port(p.dst_port))
+                return {Verdict::drop, Reason::media_no_pinhole};
         }
     }
 
-    if (p.is_udp()) {
-        if (pinholes_.find(PinholeKey{p.src, p.src_port}) != nullptr && r.pbx_media.contains(p.dst))
-            return {Verdict::accept, Reason::media_outbound};
-    }
-
+    // 4. Other egress.
     bool allowed = !pol.egress.allow_list;
     if (!allowed) {
         if (const PeerIndex* e = r.egress.lookup(p.dst)) {
@@ -405,6 +474,7 @@ Decision Engine::outbound(const net::DecodedPacket& p, Timestamp now, EventSink&
         auto ins = egress_.find_or_insert(p.flow_key());
         if (ins.evicted) ++stats_.evictions_egress;
         if (ins.value != nullptr) {
+            if (ins.inserted) *ins.value = EgressFlow{};
             ins.value->initiator = p.src;
             ins.value->expires = now + (p.is_tcp() ? kEgressTcpTimeout : kEgressUdpTimeout);
         }
@@ -412,37 +482,158 @@ Decision Engine::outbound(const net::DecodedPacket& p, Timestamp now, EventSink&
     return {Verdict::accept, Reason::egress_allowed};
 }
 
+// TCP from a handset that is not SIP to the PBX on a SIP port: judged on the
+// first data segment of the connection (is it SIP?), then the egress rules,
+// and verified so the rest takes the kernel fast path. A connection whose
+// first data the engine cannot tell yet (a few bytes that could still start a
+// request line) is held back by dropping that segment: TCP sends it again,
+// usually with more.
+Decision Engine::outbound_tcp_egress(const net::DecodedPacket& p, bool to_pbx, Timestamp now, EventSink& ev) {
+    const config::Policy& pol = rules_->p();
+    auto ins = egress_.find_or_insert(p.flow_key());
+    if (ins.evicted) ++stats_.evictions_egress;
+    EgressFlow* f = ins.value;
+    if (f != nullptr && ins.inserted) *f = EgressFlow{};
+    if (p.has_tcp_flag(net::tcpflag::syn) && !p.has_tcp_flag(net::tcpflag::ack)) {
+        if (f != nullptr && !f->judged) {
+            f->syn_seen = true;
+            f->isn = p.tcp_seq;
+        }
+        if (p.payload_length > 0) return {Verdict::drop, Reason::tcp_unjudged};   // Fast Open data
+    }
+    if (f != nullptr) {
+        f->initiator = p.src;
+        f->expires = now + kEgressTcpTimeout;
+    }
+    bool allowed = !pol.egress.allow_list;
+    if (!allowed) {
+        if (const PeerIndex* e = rules_->egress.lookup(p.dst)) {
+            const config::ServicePeer& peer = pol.egress.allow[*e];
+            for (const config::ServicePort& sp : peer.ports)
+                if (sp.transport == config::Transport::tcp && sp.ports.contains(p.dst_port)) allowed = true;
+            if (peer.ports.empty()) allowed = true;
+        }
+    }
+    if (!allowed) {
+        Event e = make_event(EventType::egress_denied, &p, now);
+        e.handset = p.src;
+        ev.on_event(e);
+        return {Verdict::drop, Reason::egress_denied};
+    }
+    if (p.payload_length == 0 || p.has_tcp_flag(net::tcpflag::syn)) return {Verdict::accept, Reason::egress_allowed};
+    if (f != nullptr && f->judged) return {Verdict::accept_verified, Reason::egress_allowed};
+    // The first data byte of the connection, or (no SYN seen: a connection
+    // older than the engine's memory of it) whatever comes.
+    if (f != nullptr && f->syn_seen && p.tcp_seq != f->isn + 1) return {Verdict::drop, Reason::tcp_unjudged};
+    switch (classify_start(p.payload_text(), false)) {
+    case StartKind::sip: return other_sip(p, to_pbx, now, ev, true);
+    case StartKind::undecided: return {Verdict::drop, Reason::tcp_unjudged};
+    case StartKind::other: break;
+    }
+    if (f != nullptr) f->judged = true;
+    return {Verdict::accept_verified, Reason::egress_allowed};
+}
+
+// SIP content to a PBX address on a port the policy does not inspect, or to
+// any other server.
+Decision Engine::other_sip(const net::DecodedPacket& p, bool to_pbx, Timestamp now, EventSink& ev, bool reset) {
+    Event e = make_event(EventType::rogue_sip_destination, &p, now);
+    e.handset = p.src;
+    sip::Limits lim = sip_limits(rules_->p());
+    const sip::Transport t = p.is_udp() ? sip::Transport::datagram : sip::Transport::stream;
+    if (sip::parse_message(p.payload_text(), t, lim, msg_).status == sip::Status::ok &&
+        msg_.kind != sip::MessageKind::keepalive) {
+        count_sip(msg_);
+        assign_truncated(e.method, msg_.is_request() ? msg_.method_text : std::string_view("response"));
+        assign_truncated(e.user_agent, msg_.user_agent);
+        if (msg_.is_request()) assign_truncated(e.detail, msg_.request_uri.raw);
+    }
+    if (to_pbx && e.detail.empty()) assign_truncated(e.detail, "pbx_port_not_inspected");
+    ev.on_event(e);
+    Decision d{Verdict::drop, to_pbx ? Reason::sip_other_port : Reason::rogue_sip_destination};
+    d.reset = reset;
+    return d;
+}
+
 // ---------------------------------------------------------------------------
 // SIP
 
-Decision Engine::sip_packet(const net::DecodedPacket& p, Dir dir, bool, PeerIndex pbx, Timestamp now, EventSink& ev) {
-    if (p.is_udp()) {
-        if (p.payload_length == 0) return {Verdict::accept, Reason::sip_inspected};
-        return sip_message(p, p.payload_text(), dir, pbx, now, ev);
-    }
-    if (!p.is_tcp()) return {Verdict::accept, Reason::sip_inspected};
-    // SIP over TCP: reassemble in order, judge every complete message. The
-    // segment is dropped if any message it completes is dropped.
-    Decision verdict{Verdict::accept, Reason::sip_inspected};
-    tcp_.feed(p, now, [&](const sip::TcpMessage& tm) {
-        Decision d{Verdict::accept, Reason::sip_inspected};
-        if (tm.event == sip::TcpEvent::malformed || tm.event == sip::TcpEvent::overflow) {
-            ++stats_.sip_malformed;
-            Event e = make_event(EventType::malformed, &p, now);
-            assign_truncated(e.detail, tm.reason);
-            ev.on_event(e);
-            if (rules_->p().sip.drop_malformed) d = {Verdict::drop, Reason::sip_malformed};
-        } else if (tm.event == sip::TcpEvent::message && tm.sip != nullptr) {
-            d = judge_sip(p, *tm.sip, dir, pbx, now, ev);
-        }
-        if (d.verdict == Verdict::drop && verdict.verdict != Verdict::drop) verdict = d;
-    });
-    return verdict;
+void Engine::emit_cut(const net::DecodedPacket& p, const net::IpAddress& handset, std::string_view why,
+                      Timestamp now, EventSink& ev) {
+    Event e = make_event(EventType::sip_stream_cut, &p, now);
+    e.handset = handset;
+    assign_truncated(e.detail, why);
+    ev.on_event(e);
 }
 
-Decision Engine::sip_message(const net::DecodedPacket& p, std::string_view bytes, Dir dir, PeerIndex pbx,
-                             Timestamp now, EventSink& ev) {
+Decision Engine::sip_packet(const net::DecodedPacket& p, Dir dir, PeerIndex pbx, Timestamp now, EventSink& ev) {
+    if (p.is_udp()) {
+        if (p.payload_length == 0) return {Verdict::accept, Reason::sip_inspected};
+        return sip_datagram(p, dir, pbx, now, ev);
+    }
+    // SIP over TCP: tcp_stream.h decides what can be judged; every message a
+    // segment completes is judged, and a refused one cuts the connection.
+    const net::IpAddress& handset = dir == Dir::outbound ? p.src : p.dst;
+    Decision refused{Verdict::drop, Reason::sip_inspected};
+    const sip::TcpStreamTable::FeedResult r = tcp_.feed(p, now, [&](const sip::TcpMessage& tm) {
+        if (tm.event == sip::TcpEvent::keepalive) return true;
+        const Decision d = judge_sip(p, *tm.sip, dir, pbx, now, ev);
+        if (d.verdict != Verdict::drop) return true;
+        refused = d;
+        return false;
+    });
+    using S = sip::TcpStreamTable::Status;
+    Decision d{Verdict::accept, Reason::sip_inspected};
+    switch (r.status) {
+    case S::not_tcp:
+    case S::no_data:
+    case S::in_order:
+    case S::retransmission:
+        return d;
+    case S::unjudged:
+        return {Verdict::drop, Reason::tcp_unjudged};
+    case S::tls: {
+        // TLS between a handset and its PBX: nothing to read. It passes (the
+        // PBX is the peer the policy trusts), verified so the kernel keeps
+        // the rest, and the blind spot is logged.
+        Event e = make_event(EventType::tls_uninspected, &p, now);
+        e.handset = handset;
+        ev.on_event(e);
+        return {Verdict::accept_verified, Reason::tls_uninspected};
+    }
+    case S::refused:
+        d = refused;
+        emit_cut(p, handset, std::string("after:").append(reason_name(refused.reason)), now, ev);
+        break;
+    case S::malformed:
+    case S::overflow: {
+        ++stats_.sip_malformed;
+        Event e = make_event(EventType::malformed, &p, now);
+        assign_truncated(e.detail, r.reason != nullptr ? r.reason : "tcp_stream_overflow");
+        ev.on_event(e);
+        emit_cut(p, handset, std::string("malformed:").append(r.reason != nullptr ? r.reason : "overflow"), now, ev);
+        d = {Verdict::drop, Reason::sip_malformed};
+        break;
+    }
+    case S::inconsistent:
+    case S::urgent:
+    case S::after_end:
+    case S::unsynced:
+        emit_cut(p, handset, to_string(r.status), now, ev);
+        d = {Verdict::drop, Reason::sip_stream_cut};
+        break;
+    case S::cut:
+        d = {Verdict::drop, Reason::sip_stream_cut};
+        break;
+    }
+    d.verdict = Verdict::drop;
+    d.reset = true;
+    return d;
+}
+
+Decision Engine::sip_datagram(const net::DecodedPacket& p, Dir dir, PeerIndex pbx, Timestamp now, EventSink& ev) {
     const config::Policy& pol = rules_->p();
+    const std::string_view bytes = p.payload_text();
     const sip::ParseResult pr = sip::parse_message(bytes, sip::Transport::datagram, sip_limits(pol), msg_);
     if (pr.status != sip::Status::ok) {
         ++stats_.sip_malformed;
@@ -451,6 +642,20 @@ Decision Engine::sip_message(const net::DecodedPacket& p, std::string_view bytes
         ev.on_event(e);
         if (pol.sip.drop_malformed) return {Verdict::drop, Reason::sip_malformed};
         return {Verdict::accept, Reason::sip_inspected};
+    }
+    // Bytes after Content-Length must be discarded (RFC 3261 §18.3), but a
+    // stack that reads them as a second message would act on it: from a
+    // handset, a second message there is judged too, before the first.
+    if (dir == Dir::outbound && msg_.has_anomaly(sip::anomaly::trailing_data) && pr.consumed < bytes.size()) {
+        std::string_view rest = bytes.substr(pr.consumed);
+        while (!rest.empty() && (rest.front() == '\r' || rest.front() == '\n')) rest.remove_prefix(1);
+        if (!rest.empty()) {
+            sip::SipMessage& second = *trailing_msg_;
+            if (sip::parse_message(rest, sip::Transport::datagram, sip_limits(pol), second).status == sip::Status::ok) {
+                const Decision d = judge_sip(p, second, dir, pbx, now, ev);
+                if (d.verdict == Verdict::drop) return d;
+            }
+        }
     }
     return judge_sip(p, msg_, dir, pbx, now, ev);
 }
@@ -484,150 +689,253 @@ Decision Engine::judge_sip(const net::DecodedPacket& p, const sip::SipMessage& m
     }
 
     if (m.is_request()) {
-        // The toll-fraud guard judges initial INVITEs from handsets.
-        if (dir == Dir::outbound && m.method == sip::Method::invite && !m.to.has_tag) {
-            // A retransmission of a call already let through is not judged
-            // again; the retry of a 401/407-challenged INVITE is judged but
-            // not counted again against the hourly limits.
-            const Dialog* existing = dialogs_.find(hash_bytes(m.call_id));
-            const bool ours = existing != nullptr && existing->handset_is_caller && existing->handset == p.src;
-            const bool retransmission = ours && existing->state != DialogState::ended;
-            const bool challenged_retry = ours && existing->state == DialogState::ended && existing->challenged;
-            if (!retransmission) {
-                const Decision d = toll_guard(p, m, now, ev, !challenged_retry);
-                if (d.verdict == Verdict::drop) return d;
-            }
+        InviteVerdict iv;
+        if (dir == Dir::outbound) {
+            const Decision d = judge_handset_request(p, m, now, ev, iv);
+            if (d.verdict == Verdict::drop) return d;
         }
-        track_request(p, m, dir, pbx, now, ev);
+        track_request(p, m, dir, pbx, now, ev, dir == Dir::outbound ? &iv : nullptr);
     } else {
+        if (dir == Dir::outbound && m.status_code >= 300 && m.status_code < 400 &&
+            m.cseq.method == sip::Method::invite) {
+            const Decision d = judge_redirect(p, m, now, ev);
+            if (d.verdict == Verdict::drop) return d;
+        }
         track_response(p, m, dir, now, ev);
     }
     if (dir == Dir::outbound) note_handset(p.src, m, now, ev);
     return {Verdict::accept, Reason::sip_inspected};
 }
 
-// The dialled number of an INVITE: the user part of a sip/sips
-// Request-URI (unescaped) or a tel number.
-static bool dialled_number(const sip::Uri& uri, char* buf, std::size_t cap, std::string_view& out) {
-    if (!uri.valid || !uri.has_user || uri.user.empty()) {
-        if (uri.scheme == sip::UriScheme::tel && !uri.user.empty()) {
-            out = uri.user;
-            return true;
+// The keys a handset's call counts against (toll_guard.h): its address and
+// the digest user name (and realm) it authenticates with. Not the From AOR:
+// a handset writes what it likes there, and every anonymous (RFC 3323) call
+// of the site would share "anonymous@anonymous.invalid".
+LimitKeys Engine::limit_keys(const net::DecodedPacket& p, const sip::SipMessage& m) const noexcept {
+    LimitKeys k;
+    k.add(limit_key("ip", std::string_view(reinterpret_cast<const char*>(p.src.bytes()), p.src.is_v4() ? 4 : 16)));
+    for (const sip::HeaderId id : {sip::HeaderId::proxy_authorization, sip::HeaderId::authorization}) {
+        const sip::Header* h = m.find(id);
+        if (h == nullptr) continue;
+        std::string_view v = h->value;
+        if (!text::istarts_with(v, "digest")) continue;
+        v.remove_prefix(6);
+        sip::Param user, realm;
+        // Digest credentials are a comma list of name=value (RFC 3261 §25.1).
+        sip::CommaIterator it(v);
+        std::string_view element;
+        while (it.next(element)) {
+            const std::size_t eq = element.find('=');
+            if (eq == std::string_view::npos) continue;
+            const std::string_view name = text::trim_wsp(element.substr(0, eq));
+            std::string_view value = text::trim_wsp(element.substr(eq + 1));
+            if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+            if (text::iequals(name, "username")) user.value = value;
+            if (text::iequals(name, "realm")) realm.value = value;
         }
-        return false;
+        if (!user.value.empty()) {
+            char id_text[160];
+            std::size_t len = 0;
+            for (std::string_view part : {user.value, std::string_view("@"), realm.value})
+                for (char c : part)
+                    if (len < sizeof id_text) id_text[len++] = c;
+            k.add(limit_key("auth", std::string_view(id_text, len)));
+        }
+        break;
     }
-    const sip::UnescapeResult u = sip::uri_unescape(uri.user, buf, cap);
-    if (!u.ok || u.had_nul) {
-        out = uri.user;
-        return true;
-    }
-    out = std::string_view(buf, u.length);
-    return true;
+    return k;
 }
 
-Decision Engine::toll_guard(const net::DecodedPacket& p, const sip::SipMessage& m, Timestamp now, EventSink& ev,
-                            bool count_call) {
-    const CompiledPolicy& r = *rules_;
-    const config::Policy::TollFraud& tf = r.p().toll_fraud;
-    if (!tf.enabled || !r.dial_plan) return {Verdict::accept, Reason::sip_inspected};
+Decision Engine::block(const net::DecodedPacket& p, const sip::SipMessage& m, const TollDecision& d, Timestamp now,
+                       EventSink& ev) {
+    Event e = make_event(d.event, &p, now);
+    e.handset = p.src;
+    assign_truncated(e.method, m.is_request() ? m.method_text : std::string_view("response"));
+    assign_truncated(e.number, d.number.view());
+    assign_truncated(e.dialled, d.dialled.view());
+    e.rule = d.rule;
+    assign_truncated(e.call_id, m.call_id);
+    assign_truncated(e.user_agent, m.user_agent);
+    ev.on_event(e);
+    return {Verdict::drop, d.reason};
+}
 
-    char buf[128];
-    std::string_view dialled;
-    if (!dialled_number(m.request_uri, buf, sizeof buf, dialled)) return {Verdict::accept, Reason::sip_inspected};
-    const NormalisedNumber n = normalise_number(dialled, *r.dial_plan);
-
-    auto block = [&](Reason reason, EventType type, std::string_view rule, std::string_view rule_arg) {
-        Event e = make_event(type, &p, now);
-        e.handset = p.src;
-        assign_truncated(e.method, "INVITE");
-        assign_truncated(e.number, n.view());
-        assign_truncated(e.dialled, dialled);
-        e.rule.assign(rule.substr(0, 48));
-        e.rule.append(rule_arg.substr(0, 48 - e.rule.size()));
-        assign_truncated(e.call_id, m.call_id);
-        assign_truncated(e.user_agent, m.user_agent);
-        ev.on_event(e);
-        return Decision{Verdict::drop, reason};
-    };
-
-    // Emergency and service numbers always go through.
-    if (n.cls == NumberClass::service) return {Verdict::accept, Reason::sip_inspected};
-    // Names ("sip:alice@pbx") and internal extensions are not toll calls;
-    // invalid strings cannot be routed to the PSTN either.
-    const bool toll = n.cls == NumberClass::e164 || n.cls == NumberClass::local || n.cls == NumberClass::feature;
-
-    if (toll) {
-        const std::string_view cc = r.dial_plan->country_code();
-        const auto allow = r.allow.match(n.view(), cc);
-        if (tf.allow_list) {
-            if (!allow) return block(Reason::toll_fraud, EventType::toll_fraud, "allow_list", "");
-        }
-        // In deny-list mode allow prefixes are exceptions: the longest match wins.
-        const std::size_t allow_len = allow ? allow->length : 0;
-        if (auto d = r.deny.match(n.view(), cc); d && d->length > allow_len)
-            return block(Reason::toll_fraud, EventType::toll_fraud, "deny_prefix:", d->text);
-        if (tf.out_of_hours.enabled && !r.in_business_hours(now)) {
-            if (auto d = r.out_of_hours_deny.match(n.view(), cc); d && d->length > allow_len)
-                return block(Reason::toll_fraud, EventType::toll_fraud, "out_of_hours:", d->text);
-        }
-    }
-
-    // Limits: every call except emergency numbers counts.
-    const config::Policy::TollFraud::Limits& lim = tf.limits;
-    Handset* h = handsets_.find(p.src);
-    const std::uint32_t active = h != nullptr ? h->active_calls : 0;
-    if (lim.per_handset_concurrent_calls > 0 && active >= lim.per_handset_concurrent_calls)
-        return block(Reason::call_limit, EventType::call_limit, "limit:per_handset_concurrent_calls", "");
-    if (lim.per_site_concurrent_calls > 0 && site_active_calls_ >= lim.per_site_concurrent_calls)
-        return block(Reason::call_limit, EventType::call_limit, "limit:per_site_concurrent_calls", "");
-
-    std::uint32_t per_hour = lim.per_handset_calls_per_hour;
-    const bool out_of_hours = tf.out_of_hours.enabled && !r.in_business_hours(now);
-    if (out_of_hours && tf.out_of_hours.per_handset_calls_per_hour > 0) per_hour = tf.out_of_hours.per_handset_calls_per_hour;
-    if (per_hour > 0 && count_call) {
-        auto ins = handsets_.find_or_insert(p.src);
-        if (ins.evicted) ++stats_.evictions_handsets;
-        if (ins.value != nullptr) {
-            Handset& hs = *ins.value;
-            if (ins.inserted) {
-                hs = Handset{};
-                hs.address = p.src;
-                hs.first_seen = hs.last_seen = now;
-            }
-            const RateSpec spec = *RateSpec::make(per_hour, std::chrono::hours(1), per_hour);
-            if (!hs.hourly_init) {
-                hs.hourly = TokenBucketState::full(spec, now);
-                hs.hourly_init = true;
-            }
-            if (!hs.hourly.take(spec, now))
-                return block(Reason::call_limit, EventType::call_limit,
-                             out_of_hours ? "limit:out_of_hours_calls_per_hour" : "limit:per_handset_calls_per_hour", "");
-        }
-    }
-    if (lim.per_site_calls_per_hour > 0 && count_call) {
-        const RateSpec spec =
-            *RateSpec::make(lim.per_site_calls_per_hour, std::chrono::hours(1), lim.per_site_calls_per_hour);
-        if (!site_hourly_init_) {
-            site_hourly_ = TokenBucketState::full(spec, now);
-            site_hourly_init_ = true;
-        }
-        if (!site_hourly_.take(spec, now))
-            return block(Reason::call_limit, EventType::call_limit, "limit:per_site_calls_per_hour", "");
+// Judges the dial strings of one message (Request-URI and To of an INVITE,
+// every Refer-To, every 3xx Contact): the first that is denied blocks it.
+Decision Engine::judge_targets(const net::DecodedPacket& p, const sip::SipMessage& m, const std::string_view* users,
+                               std::size_t n, Timestamp now, EventSink& ev, bool& routable) {
+    routable = false;
+    for (std::size_t i = 0; i < n; ++i) {
+        const TollDecision d = toll_.judge(users[i], *rules_, now);
+        if (d.blocked) return block(p, m, d, now, ev);
+        routable = routable || (d.number_like && !d.service && d.number.cls != NumberClass::short_number);
     }
     return {Verdict::accept, Reason::sip_inspected};
 }
 
+// The dial string of a URI: the user part of sip/sips, the number of tel.
+static std::string_view uri_target(const sip::Uri& u) noexcept {
+    if (!u.valid) return {};
+    if (u.scheme == sip::UriScheme::tel) return u.user;
+    if (u.is_sip() && u.has_user) return u.user;
+    return {};
+}
+
+Decision Engine::judge_handset_request(const net::DecodedPacket& p, const sip::SipMessage& m, Timestamp now,
+                                       EventSink& ev, InviteVerdict& iv) {
+    const config::Policy& pol = rules_->p();
+    if (m.method == sip::Method::unknown) {
+        // A method the engine does not know: it cannot tell what the PBX
+        // will make of it (fail closed, unless the policy says otherwise).
+        Event e = make_event(EventType::unknown_method, &p, now);
+        e.handset = p.src;
+        assign_truncated(e.method, m.method_text);
+        assign_truncated(e.call_id, m.call_id);
+        assign_truncated(e.user_agent, m.user_agent);
+        ev.on_event(e);
+        if (pol.sip.drop_unknown_methods) return {Verdict::drop, Reason::sip_unknown_method};
+        return {Verdict::accept, Reason::sip_inspected};
+    }
+    if (m.method == sip::Method::refer) {
+        std::string_view users[8];
+        std::size_t n = 0;
+        m.for_each_header(sip::HeaderId::refer_to, [&](const sip::Header& h) {
+            sip::NameAddr na;
+            if (n < 8 && sip::parse_name_addr(h.value, na)) users[n++] = uri_target(na.uri);
+            else if (n < 8) users[n++] = h.value;   // unparsable: judged as written
+        });
+        bool routable = false;
+        const Decision d = judge_targets(p, m, users, n, now, ev, routable);
+        if (d.verdict == Verdict::drop) return d;
+        // The PBX places the transfer's call: it counts (hourly budgets).
+        if (routable) {
+            TollDecision lim;
+            if (!toll_.admit(limit_keys(p, m), false, true, *rules_, now, lim)) {
+                sip::NameAddr na;
+                const sip::Header* h = m.find(sip::HeaderId::refer_to);
+                if (h != nullptr && sip::parse_name_addr(h->value, na)) {
+                    const TollDecision t = toll_.judge(uri_target(na.uri), *rules_, now);
+                    lim.number = t.number;
+                    lim.dialled = t.dialled;
+                }
+                return block(p, m, lim, now, ev);
+            }
+        }
+        return {Verdict::accept, Reason::sip_inspected};
+    }
+    if (m.method != sip::Method::invite) return {Verdict::accept, Reason::sip_inspected};
+
+    const std::string_view ruri_user = uri_target(m.request_uri);
+    const std::uint64_t branch = m.via_count > 0 ? hash_bytes(m.vias[0].branch) : 0;
+    const std::uint64_t ruri = hash_bytes(m.request_uri_text);
+    Dialog* d = find_dialog(m);
+    if (d != nullptr && !(d->handset_is_caller && d->handset == p.src)) d = nullptr;
+
+    if (m.to.has_tag && d != nullptr && d->state != DialogState::ended) {
+        // A re-INVITE in a dialog the engine knows. A B2BUA ignores its
+        // Request-URI; a proxy routes by it, so a Request-URI other than the
+        // far end's target is judged as a destination (no limits: same call).
+        if (d->remote_target != 0 && hash_bytes(ruri_user) == d->remote_target)
+            return {Verdict::accept, Reason::sip_inspected};
+        const TollDecision t = toll_.judge(ruri_user, *rules_, now);
+        if (t.blocked) return block(p, m, t, now, ev);
+        return {Verdict::accept, Reason::sip_inspected};
+    }
+    // A retransmission is the same transaction and the same bytes: it was
+    // judged when it first passed.
+    const std::uint64_t bytes = hash_bytes(message_bytes(m));
+    if (d != nullptr && d->state != DialogState::ended && d->invite_branch == branch && d->invite_cseq == m.cseq.number &&
+        d->invite_ruri == ruri && d->invite_bytes == bytes)
+        return {Verdict::accept, Reason::sip_inspected};
+    // The credentialed retry of a challenged INVITE (same Call-ID and From
+    // tag, a higher CSeq, the same Request-URI) is the same call: judged, not
+    // counted twice.
+    const bool challenged_retry = d != nullptr && d->state == DialogState::ended && d->challenged &&
+                                  m.cseq.number > d->invite_cseq && d->invite_ruri == ruri;
+
+    // The destinations: the Request-URI, and To when it names another (some
+    // PBXs route by To when the Request-URI has no user).
+    std::string_view users[2];
+    std::size_t n = 0;
+    users[n++] = ruri_user;
+    const std::string_view to_user = m.has_to ? uri_target(m.to.uri) : std::string_view();
+    if (!to_user.empty() && to_user != ruri_user) users[n++] = to_user;
+    bool routable = false;
+    const Decision judged = judge_targets(p, m, users, n, now, ev, routable);
+    if (judged.verdict == Verdict::drop) return judged;
+
+    const TollDecision primary = toll_.judge(ruri_user.empty() ? to_user : ruri_user, *rules_, now);
+    iv.judged = true;
+    iv.number = primary.number;
+    iv.keys = limit_keys(p, m);
+    if (primary.service) {
+        iv.new_call = true;   // emergency and service numbers are never limited
+        return {Verdict::accept, Reason::sip_inspected};
+    }
+    const bool already_counted = d != nullptr && d->state != DialogState::ended && d->counted;
+    TollDecision lim = primary;
+    if (!toll_.admit(iv.keys, !already_counted, !challenged_retry, *rules_, now, lim)) return block(p, m, lim, now, ev);
+    iv.new_call = true;
+    iv.counted = !already_counted;
+    return {Verdict::accept, Reason::sip_inspected};
+}
+
+// A handset answering the PBX's INVITE with a redirect: the PBX calls the
+// Contacts for it (recursion), so each is a destination.
+Decision Engine::judge_redirect(const net::DecodedPacket& p, const sip::SipMessage& m, Timestamp now, EventSink& ev) {
+    std::string_view users[sip::kMaxContacts];
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < m.contact_count && n < sip::kMaxContacts; ++i)
+        users[n++] = m.contacts[i].addr.uri.valid ? uri_target(m.contacts[i].addr.uri) : m.contacts[i].addr.raw;
+    bool routable = false;
+    const Decision d = judge_targets(p, m, users, n, now, ev, routable);
+    if (d.verdict == Verdict::drop) return d;
+    if (routable) {
+        TollDecision lim;
+        if (n > 0) {
+            const TollDecision t = toll_.judge(users[0], *rules_, now);
+            lim.number = t.number;
+            lim.dialled = t.dialled;
+        }
+        if (!toll_.admit(limit_keys(p, m), false, true, *rules_, now, lim)) return block(p, m, lim, now, ev);
+    }
+    return {Verdict::accept, Reason::sip_inspected};
+}
+
+Dialog* Engine::find_dialog(const sip::SipMessage& m) noexcept {
+    if (!m.has_call_id) return nullptr;
+    if (m.has_from)
+        if (Dialog* d = dialogs_.touch(dialog_key(m.call_id, m.from.tag))) return d;
+    if (m.has_to && m.to.has_tag)
+        if (Dialog* d = dialogs_.touch(dialog_key(m.call_id, m.to.tag))) return d;
+    return nullptr;
+}
+
 void Engine::track_request(const net::DecodedPacket& p, const sip::SipMessage& m, Dir dir, PeerIndex pbx,
-                           Timestamp now, EventSink& ev) {
+                           Timestamp now, EventSink& ev, const InviteVerdict* iv) {
     if (!m.has_call_id || m.call_id.empty()) return;
-    const std::uint64_t key = hash_bytes(m.call_id);
     const net::IpAddress& handset = dir == Dir::outbound ? p.src : p.dst;
     const net::IpAddress& remote = dir == Dir::outbound ? p.dst : p.src;
 
-    Dialog* d = dialogs_.touch(key);
-    if (m.method == sip::Method::invite && !m.to.has_tag) {
-        if (d == nullptr || d->state == DialogState::ended) {
-            const bool challenged_retry = d != nullptr && d->handset_is_caller == (dir == Dir::outbound);
+    Dialog* d = find_dialog(m);
+    const bool starts = m.method == sip::Method::invite &&
+                        (dir == Dir::outbound ? (iv != nullptr && iv->new_call)
+                                              : (!m.to.has_tag && (d == nullptr || d->state == DialogState::ended)));
+    if (starts) {
+        const std::uint64_t key = dialog_key(m.call_id, m.from.tag);
+        const bool restart = d != nullptr && d->key == key;
+        Dialog* existing = restart ? d : nullptr;
+        if (existing != nullptr && existing->state != DialogState::ended) {
+            // A new INVITE transaction on a live dialog (a retry after a 3xx,
+            // a failover): the same dialog, now with this transaction.
+            existing->invite_cseq = m.cseq.number;
+            existing->invite_branch = m.via_count > 0 ? hash_bytes(m.vias[0].branch) : 0;
+            existing->invite_ruri = hash_bytes(m.request_uri_text);
+            existing->invite_bytes = hash_bytes(message_bytes(m));
+            if (iv != nullptr && iv->judged) existing->number = iv->number.number;
+            d = existing;
+        } else {
+            const bool challenged_retry = existing != nullptr && existing->challenged;
             auto ins = dialogs_.find_or_insert(key, [&](const std::uint64_t&, Dialog& old) {
                 end_dialog(old, now, ev, "evicted");
             });
@@ -638,6 +946,7 @@ void Engine::track_request(const net::DecodedPacket& p, const sip::SipMessage& m
             if (ins.value == nullptr) return;
             d = ins.value;
             if (!challenged_retry) ++stats_.dialogs_created;
+            ++calls_;
             *d = Dialog{};
             d->key = key;
             assign_truncated(d->call_id, m.call_id);
@@ -648,19 +957,15 @@ void Engine::track_request(const net::DecodedPacket& p, const sip::SipMessage& m
             d->state = DialogState::calling;
             d->created = now;
             d->invite_cseq = m.cseq.number;
+            d->invite_branch = m.via_count > 0 ? hash_bytes(m.vias[0].branch) : 0;
+            d->invite_ruri = hash_bytes(m.request_uri_text);
+            d->invite_bytes = hash_bytes(message_bytes(m));
             if (dir == Dir::outbound) {
-                char buf[128];
-                std::string_view dialled;
-                if (rules_->dial_plan && dialled_number(m.request_uri, buf, sizeof buf, dialled))
-                    d->number = normalise_number(dialled, *rules_->dial_plan).number;
-                else
-                    assign_truncated(d->number, m.request_uri.user);
+                if (iv != nullptr && iv->judged) d->number = iv->number.number;
+                else assign_truncated(d->number, m.request_uri.user);
             } else {
                 assign_truncated(d->number, m.from.uri.user);
             }
-            // Counts toward the concurrent limits until it ends.
-            d->counted = true;
-            ++site_active_calls_;
             auto h = handsets_.find_or_insert(handset);
             if (h.evicted) ++stats_.evictions_handsets;
             if (h.value != nullptr) {
@@ -670,8 +975,14 @@ void Engine::track_request(const net::DecodedPacket& p, const sip::SipMessage& m
                     h.value->first_seen = now;
                 }
                 h.value->last_seen = now;
-                ++h.value->active_calls;
             }
+        }
+        // Outbound calls count toward the concurrent limits until they end.
+        if (dir == Dir::outbound && iv != nullptr && iv->counted && !d->counted) {
+            d->counted = true;
+            d->limit_keys = iv->keys;
+            toll_.call_started(iv->keys);
+            if (Handset* hs = handsets_.find(handset)) ++hs->active_calls;
         }
     }
     if (d == nullptr) {
@@ -725,8 +1036,7 @@ void Engine::track_response(const net::DecodedPacket& p, const sip::SipMessage& 
         }
         return;
     }
-    if (!m.has_call_id) return;
-    Dialog* d = dialogs_.touch(hash_bytes(m.call_id));
+    Dialog* d = find_dialog(m);
     if (d == nullptr || d->state == DialogState::ended) return;
     d->last_sip = now;
     if (m.cseq.method != sip::Method::invite && m.cseq.method != sip::Method::update &&
@@ -735,6 +1045,8 @@ void Engine::track_response(const net::DecodedPacket& p, const sip::SipMessage& 
     const std::uint16_t code = m.status_code;
     if (code > 100 && code < 300 && looks_like_sdp(m)) apply_sdp(*d, m.body, dir, now, ev, p);
     if (m.cseq.method != sip::Method::invite) return;
+    if (code >= 200 && code < 300 && m.contact_count > 0 && d->handset_is_caller == (dir == Dir::inbound))
+        d->remote_target = hash_bytes(uri_target(m.contacts[0].addr.uri));
     if (code > 100 && code < 200 && d->state == DialogState::calling) d->state = DialogState::early;
     if (code > 100 && code < 300 && m.to.has_tag && d->forks < 255) ++d->forks;
     if (code >= 200 && code < 300 && d->state != DialogState::confirmed) {
@@ -900,12 +1212,13 @@ void Engine::end_dialog(Dialog& d, Timestamp now, EventSink& ev, std::string_vie
     }
     if (d.counted) {
         d.counted = false;
-        if (site_active_calls_ > 0) --site_active_calls_;
+        toll_.call_ended(d.limit_keys);
         if (Handset* h = handsets_.find(d.handset))
             if (h->active_calls > 0) --h->active_calls;
     }
     d.state = DialogState::ended;
     d.last_sip = now;
+    if (calls_ > 0) --calls_;
     ++stats_.dialogs_ended;
     Event e = make_event(EventType::call_ended, nullptr, now);
     e.handset = d.handset;
@@ -1006,6 +1319,7 @@ void Engine::tick(Timestamp now, EventSink& ev) {
     }
 
     egress_.erase_if([&](const net::FlowKey&, EgressFlow& f) { return f.expires <= now; });
+    tcp_.expire(now);
 
     const Duration stale = to_seconds(pol.handsets.stale_after);
     if (stale.count() > 0) {
@@ -1042,6 +1356,7 @@ void Engine::reload(std::shared_ptr<const CompiledPolicy> rules, Timestamp now, 
     });
     // Rate-limit state keyed by rate index is reset: the list may have changed.
     rates_.clear();
+    toll_.reload();
 }
 
 }  // namespace vg::engine

@@ -24,13 +24,27 @@
 //   6. Everything else: unlisted_source (or media_no_pinhole when it comes
 //      from a PBX media address).
 // Outbound (from the handsets):
-//   1. SIP (to a SIP port, or a payload that is SIP wherever it goes): only to
-//      a PBX address (else rogue_sip_destination); INVITEs pass the
-//      toll-fraud guard (deny/allow prefixes, out-of-hours rules, concurrent
-//      and hourly limits); REGISTERs feed the handset inventory.
-//   2. Media from a handset's negotiated endpoint to the PBX's media addresses.
-//   3. Other egress: the egress allow-list, or open; the flow is remembered
-//      so its return traffic is accepted (exact 5-tuple only).
+//   1. SIP to a PBX signalling address on a SIP port: parsed and judged.
+//      Requests: methods known only ignoring case are judged as that method,
+//      unknown methods fail closed (sip.unknown_methods); INVITEs (their
+//      Request-URI and To), REFERs (every Refer-To) and 3xx answers to the
+//      PBX's INVITEs (every Contact) pass the toll-fraud guard (toll_guard.h:
+//      every reading of the dial string, prefix lists, out-of-hours rules,
+//      limits per handset address and identity); REGISTERs feed the handset
+//      inventory. A retransmission is the same transaction (Via branch,
+//      CSeq, From tag, Request-URI) and the same bytes, never merely the same
+//      Call-ID. Bytes after a datagram's Content-Length that form a second
+//      message are judged too. Over TCP, tcp_stream.h decides what can be
+//      judged; a refused message cuts the connection (Decision::reset).
+//   2. Anything else whose content is SIP (every UDP datagram, the first data
+//      of every TCP connection): to a PBX address on another port
+//      sip_other_port, to anyone else rogue_sip_destination.
+//   3. Media from a pinhole port: to the PBX's media addresses and ports it
+//      is verified (fast path); anywhere else it is dropped
+//      (media_destination_denied): the reply would open a way back.
+//   4. Other egress: the egress allow-list, or open; the flow is remembered
+//      so its return traffic is accepted (exact 5-tuple only). A TCP flow is
+//      judged on its first data segment and then verified.
 //
 // Pinholes open when the handset's SDP is seen (offer or answer, INVITE,
 // 18x/2xx, ACK, PRACK, UPDATE), are updated by re-offers (new ports, hold
@@ -51,6 +65,7 @@
 #include "filters/engine/rate_limiter.h"
 #include "filters/engine/rules.h"
 #include "filters/engine/timestamp.h"
+#include "filters/engine/toll_guard.h"
 #include "filters/engine/verdict.h"
 #include "filters/net/packet.h"
 #include "filters/sip/tcp_stream.h"
@@ -85,8 +100,11 @@ struct EngineLimits {
     // Sources of unlisted SIP watched for scanning: sized by the internet's
     // scanning noise, not by the site.
     std::size_t max_scan_sources = 1024;
-    // Both directions of one SIP-over-TCP connection per handset.
+    // SIP-over-TCP connections: one per handset, with room for reconnects.
     std::size_t max_tcp_streams = 512;
+    // Keys of the toll-fraud limits (toll_guard.h): a handset's address, the
+    // AOR it claims and its digest user name.
+    std::size_t max_limit_keys = 2048;
     // Per direction, and at least sip.max_message_size. Stays at 64 KiB: with
     // GSO one queued segment can be that large.
     std::size_t max_tcp_stream_bytes = 65536;
@@ -112,18 +130,25 @@ enum class DialogState : std::uint8_t { calling, early, confirmed, ended };
 std::string_view dialog_state_name(DialogState s) noexcept;
 
 struct Dialog {
-    std::uint64_t key = 0;                // hash of the Call-ID
+    std::uint64_t key = 0;                // hash of the Call-ID and the caller's tag
     FixedString<64> call_id;              // first 64 bytes, for display
     net::IpAddress handset;
     net::IpAddress pbx;                   // the PBX signalling address
     PeerIndex pbx_index = 0;
     bool handset_is_caller = false;
     DialogState state = DialogState::calling;
-    bool counted = false;                 // counts toward the handset's concurrent calls
+    bool counted = false;                 // counts toward the concurrent limits (outbound calls)
     bool challenged = false;              // ended by 401/407: the retry is the same call
     std::uint8_t forks = 0;               // distinct to-tags seen in responses
     std::uint8_t media_count = 0;
     std::uint32_t invite_cseq = 0;
+    // The INVITE transaction, to tell a retransmission (same transaction,
+    // same bytes) from a new INVITE on the same Call-ID.
+    std::uint64_t invite_branch = 0;
+    std::uint64_t invite_ruri = 0;
+    std::uint64_t invite_bytes = 0;
+    std::uint64_t remote_target = 0;      // Contact user of the far end's 2xx (in-dialog Request-URI)
+    LimitKeys limit_keys;                 // what the call counts against
     FixedString<32> number;               // outbound: normalised dialled number
     Timestamp created{};
     Timestamp last_sip{};
@@ -165,9 +190,7 @@ struct Handset {
     Timestamp last_seen{};
     Timestamp last_register{};
     Timestamp registered_until{};
-    std::uint16_t active_calls = 0;
-    TokenBucketState hourly{};
-    bool hourly_init = false;
+    std::uint16_t active_calls = 0;       // outbound calls in progress (display)
     bool firmware_outdated = false;
     bool stale = false;
 };
@@ -229,7 +252,9 @@ public:
     std::size_t dialog_count() const noexcept { return dialogs_.size(); }
     std::size_t pinhole_count() const noexcept { return pinholes_.size(); }
     std::size_t handset_count() const noexcept { return handsets_.size(); }
-    std::size_t active_calls() const noexcept { return site_active_calls_; }
+    // Calls in progress, both directions (the toll guard counts outbound ones).
+    std::size_t active_calls() const noexcept { return calls_; }
+    const sip::TcpStreamCounters& tcp_counters() const noexcept { return tcp_.counters(); }
 
     template <typename F>
     void for_each_dialog(F&& f) const { dialogs_.for_each([&](const std::uint64_t&, const Dialog& d) { f(d); }); }
@@ -245,6 +270,10 @@ private:
     struct EgressFlow {
         net::IpAddress initiator;
         Timestamp expires{};
+        // TCP: judged on its first data segment (is it SIP?), then verified.
+        std::uint32_t isn = 0;
+        bool syn_seen = false;
+        bool judged = false;
     };
     struct ScanSource {
         Timestamp window_start{};
@@ -268,22 +297,38 @@ private:
 
     enum class Dir : std::uint8_t { inbound, outbound };
 
+    // What the judgement of an outbound INVITE hands to call tracking.
+    struct InviteVerdict {
+        bool judged = false;              // a new INVITE transaction (not a retransmission)
+        bool new_call = false;            // creates or restarts a dialog
+        bool counted = false;             // counts toward the concurrent limits
+        LimitKeys keys;
+        NormalisedNumber number;
+    };
+
     Decision inbound(const net::DecodedPacket& p, Timestamp now, EventSink& ev);
     Decision outbound(const net::DecodedPacket& p, Timestamp now, EventSink& ev);
-    Decision sip_packet(const net::DecodedPacket& p, Dir dir, bool from_pbx, PeerIndex pbx,
-                        Timestamp now, EventSink& ev);
-    Decision sip_message(const net::DecodedPacket& p, std::string_view bytes, Dir dir, PeerIndex pbx,
-                         Timestamp now, EventSink& ev);
+    Decision outbound_tcp_egress(const net::DecodedPacket& p, bool to_pbx, Timestamp now, EventSink& ev);
+    Decision sip_packet(const net::DecodedPacket& p, Dir dir, PeerIndex pbx, Timestamp now, EventSink& ev);
+    Decision sip_datagram(const net::DecodedPacket& p, Dir dir, PeerIndex pbx, Timestamp now, EventSink& ev);
     Decision judge_sip(const net::DecodedPacket& p, const sip::SipMessage& m, Dir dir, PeerIndex pbx, Timestamp now,
                        EventSink& ev);
+    Decision judge_handset_request(const net::DecodedPacket& p, const sip::SipMessage& m, Timestamp now,
+                                   EventSink& ev, InviteVerdict& iv);
+    Decision judge_redirect(const net::DecodedPacket& p, const sip::SipMessage& m, Timestamp now, EventSink& ev);
+    Decision judge_targets(const net::DecodedPacket& p, const sip::SipMessage& m, const std::string_view* users,
+                           std::size_t n, Timestamp now, EventSink& ev, bool& routable);
+    Decision block(const net::DecodedPacket& p, const sip::SipMessage& m, const TollDecision& d, Timestamp now,
+                   EventSink& ev);
+    Decision other_sip(const net::DecodedPacket& p, bool to_pbx, Timestamp now, EventSink& ev, bool reset);
     Decision inspect_unlisted_sip(const net::DecodedPacket& p, Timestamp now, EventSink& ev);
     Decision inbound_media(const net::DecodedPacket& p, Timestamp now, EventSink& ev, bool& handled);
-    Decision toll_guard(const net::DecodedPacket& p, const sip::SipMessage& m, Timestamp now, EventSink& ev,
-                        bool count_call);
     void track_request(const net::DecodedPacket& p, const sip::SipMessage& m, Dir dir, PeerIndex pbx,
-                       Timestamp now, EventSink& ev);
+                       Timestamp now, EventSink& ev, const InviteVerdict* iv);
     void track_response(const net::DecodedPacket& p, const sip::SipMessage& m, Dir dir, Timestamp now,
                         EventSink& ev);
+    Dialog* find_dialog(const sip::SipMessage& m) noexcept;
+    LimitKeys limit_keys(const net::DecodedPacket& p, const sip::SipMessage& m) const noexcept;
     void apply_sdp(Dialog& d, std::string_view body, Dir dir, Timestamp now, EventSink& ev,
                    const net::DecodedPacket& p);
     void open_pinhole(Dialog& d, const MediaLeg& leg, const net::IpAddress& addr, std::uint16_t port, bool rtcp,
@@ -298,6 +343,8 @@ private:
     void count_sip(const sip::SipMessage& m) noexcept;
     Event make_event(EventType t, const net::DecodedPacket* p, Timestamp now) const;
     void emit_eviction(std::string_view table, Timestamp now, EventSink& ev);
+    void emit_cut(const net::DecodedPacket& p, const net::IpAddress& handset, std::string_view why, Timestamp now,
+                  EventSink& ev);
 
     std::shared_ptr<const CompiledPolicy> rules_;
     EngineLimits limits_;
@@ -308,12 +355,13 @@ private:
     BoundedTable<net::IpAddress, ScanSource, net::IpAddressHash> scan_;
     BoundedTable<RateKey, TokenBucketState, RateKeyHash> rates_;
     sip::TcpStreamTable tcp_;
-    TokenBucketState site_hourly_{};
-    bool site_hourly_init_ = false;
-    std::size_t site_active_calls_ = 0;
+    TollGuard toll_;
+    std::size_t calls_ = 0;
+    bool started_ = false;
     EngineStats stats_;
     ResponseCounter responses_;
     sip::SipMessage msg_;   // reused for every message (about 20 KiB)
+    std::unique_ptr<sip::SipMessage> trailing_msg_;   // a second message in a datagram
 };
 
 }  // namespace vg::engine

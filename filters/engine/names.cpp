@@ -30,7 +30,7 @@ std::string_view reason_name(Reason r) noexcept {
     case Reason::egress_denied: return "egress_denied";
     case Reason::fragment: return "fragment";
     case Reason::sip_stream_cut: return "sip_stream_cut";
-    case Reason::sip_out_of_order: return "sip_out_of_order";
+    case Reason::tcp_unjudged: return "tcp_unjudged";
     case Reason::sip_unknown_method: return "sip_unknown_method";
     case Reason::sip_other_port: return "sip_other_port";
     case Reason::media_destination_denied: return "media_destination_denied";

@@ -94,7 +94,10 @@ std::shared_ptr<const CompiledPolicy> CompiledPolicy::compile(std::shared_ptr<co
     std::sort(c->sip_ports.begin(), c->sip_ports.end());
 
     const config::Policy::TollFraud& tf = p.toll_fraud;
-    if (tf.enabled && !tf.country_code.empty()) {
+    // Without a country code the plan still knows the international prefix:
+    // numbers in international form, the built-in list and every limit are
+    // enforced; national numbers stay as dialled (dialled_number.h).
+    if (tf.enabled) {
         c->dial_plan = DialPlan::make(tf.country_code, tf.national_prefix, tf.international_prefix);
         if (!c->dial_plan) {
             error = "invalid dial plan (country code, national or international prefix)";
@@ -155,8 +158,11 @@ std::optional<PrefixList::Match> PrefixList::match(std::string_view number,
                                                   std::string_view country_code) const noexcept {
     std::optional<Match> best;
     if (auto m = set.longest_match(number)) best = Match{m->prefix.size(), texts[m->rule_id]};
+    // "+" is every international number: every E.164 number outside the
+    // site's own country (all of them when the country is not known).
     if (!best && international && number.size() > 1 && number[0] == '+' &&
-        !(number.size() > country_code.size() && number.substr(1, country_code.size()) == country_code))
+        (country_code.empty() ||
+         !(number.size() > country_code.size() && number.substr(1, country_code.size()) == country_code)))
         best = Match{1, texts[*international]};
     return best;
 }

@@ -43,7 +43,8 @@ enum class Reason : std::uint8_t {
     fragment,              // an unreassembled IP fragment (the kernel reassembles before the queue)
     // Added later; the order above is kept for stable numbering.
     sip_stream_cut,        // SIP over TCP after a dropped message, junk, or a gap: the connection is cut (reset)
-    sip_out_of_order,      // SIP over TCP ahead of a gap: dropped unjudged, the sender retransmits it in order
+    tcp_unjudged,          // TCP the engine cannot judge yet (ahead of a gap, a stale retransmission, the start
+                           // of a stream too short to tell): dropped without cutting, TCP sends it again
     sip_unknown_method,    // a request method the engine does not know, from a handset (fails closed)
     sip_other_port,        // SIP from a handset to a PBX address on a port outside sip.ports
     media_destination_denied,  // handset media from a pinhole port to an address outside the PBX's media

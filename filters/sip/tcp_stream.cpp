@@ -15,11 +15,13 @@ std::string_view as_text(const std::uint8_t* p, std::size_t n) noexcept {
 
 bool is_crlf(char c) noexcept { return c == '\r' || c == '\n'; }
 
+// RFC 9293 §3.4 serial arithmetic: a before b.
+bool before(std::uint32_t a, std::uint32_t b) noexcept { return static_cast<std::int32_t>(a - b) < 0; }
+
 // End of the message head (index after the empty line) of a message that
 // starts at v[0] with a non-empty start line, or 0 if the head is unfinished.
 // RFC 3261 §7: the head ends at the first empty line; parse_message() also
-// accepts bare LF line ends, so "\n\r\n" and "\n\n" both end it. A folded
-// continuation line starts with SP/HT and is never empty.
+// accepts bare LF line ends, so "\n\r\n" and "\n\n" both end it.
 std::size_t head_end(std::string_view v) noexcept {
     for (std::size_t i = v.find('\n'); i != std::string_view::npos; i = v.find('\n', i + 1)) {
         if (i + 1 < v.size() && v[i + 1] == '\n') return i + 2;
@@ -28,14 +30,48 @@ std::size_t head_end(std::string_view v) noexcept {
     return 0;
 }
 
+bool is_token_char(char c) noexcept {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    switch (c) {
+    case '-': case '.': case '!': case '%': case '*': case '_': case '+': case '`': case '\'': case '~':
+        return true;
+    default:
+        return false;
+    }
+}
+
 }  // namespace
+
+bool starts_like_sip(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    if (is_crlf(s[0])) return true;
+    // Status line: "SIP/" (any case), as far as the data goes.
+    static constexpr char kSip[] = "sip/";
+    std::size_t i = 0;
+    while (i < s.size() && i < 4 && (s[i] | 0x20) == kSip[i]) ++i;
+    if (i == s.size() || i == 4) return true;
+    // Request line: a method token, one SP, a URI scheme ("sip:", "tel:"...).
+    i = 0;
+    while (i < s.size() && is_token_char(s[i])) ++i;
+    if (i == 0) return false;
+    if (i == s.size()) return true;
+    if (s[i] != ' ') return false;
+    std::size_t j = i + 1;
+    while (j < s.size() && ((s[j] | 0x20) >= 'a' && (s[j] | 0x20) <= 'z')) ++j;
+    return j == s.size() || (j > i + 1 && s[j] == ':');
+}
+
+bool starts_like_tls(std::string_view s) noexcept {
+    // TLS record header: content type 20..23, version 3.x (RFC 8446 §5.1).
+    if (s.size() < 3) return false;
+    const auto type = static_cast<unsigned char>(s[0]);
+    return type >= 20 && type <= 23 && s[1] == '\x03' && static_cast<unsigned char>(s[2]) <= 4;
+}
 
 std::string_view to_string(TcpEvent e) noexcept {
     switch (e) {
     case TcpEvent::message: return "message";
     case TcpEvent::keepalive: return "keepalive";
-    case TcpEvent::malformed: return "malformed";
-    case TcpEvent::overflow: return "overflow";
     }
     return "unknown";
 }
@@ -46,12 +82,17 @@ std::string_view to_string(TcpStreamTable::Status s) noexcept {
     case S::not_tcp: return "not_tcp";
     case S::no_data: return "no_data";
     case S::in_order: return "in_order";
-    case S::out_of_order_held: return "out_of_order_held";
-    case S::out_of_order_dropped: return "out_of_order_dropped";
     case S::retransmission: return "retransmission";
-    case S::overflow: return "overflow";
+    case S::unjudged: return "unjudged";
+    case S::tls: return "tls";
+    case S::refused: return "refused";
     case S::malformed: return "malformed";
-    case S::discarded: return "discarded";
+    case S::overflow: return "overflow";
+    case S::inconsistent: return "inconsistent";
+    case S::urgent: return "urgent";
+    case S::after_end: return "after_end";
+    case S::unsynced: return "unsynced";
+    case S::cut: return "cut";
     }
     return "unknown";
 }
@@ -59,58 +100,95 @@ std::string_view to_string(TcpStreamTable::Status s) noexcept {
 TcpStreamTable::TcpStreamTable(const TcpStreamConfig& config)
     : config_(config), table_(config.max_streams), msg_(std::make_unique<SipMessage>()) {}
 
-TcpStreamTable::TcpStreamTable(std::size_t max_streams, std::size_t max_bytes_per_stream)
-    : TcpStreamTable([&] {
-          TcpStreamConfig c;
-          c.max_streams = max_streams;
-          c.max_bytes_per_stream = max_bytes_per_stream;
-          return c;
-      }()) {}
-
-void TcpStreamTable::reset_stream(Stream& s) noexcept { s = Stream{}; }
-
-void TcpStreamTable::close(const Key& k) noexcept {
-    Stream* s = table_.find(k);
-    if (s == nullptr) return;
-    ++counters_.closed;
-    if (!s->buf.empty()) ++counters_.closed_incomplete;
-    table_.erase(k);
+void TcpStreamTable::start(Direction& d, std::uint32_t next) noexcept {
+    d = Direction{};
+    d.synced = true;
+    d.next_seq = next;
+    d.hist_seq = next;
 }
 
-void TcpStreamTable::fail(Stream& s, const FiveTuple& t, TcpEvent ev, std::string_view bytes,
-                          std::string_view reason, FeedResult& res, Sink& sink) noexcept {
-    const bool resync = !s.syn_seen && !s.delivered_any;
-    if (ev == TcpEvent::malformed) {
-        ++counters_.malformed;
-        res.status = Status::malformed;
-    } else {
-        ++counters_.overflow;
-        res.status = Status::overflow;
+TcpStreamTable::FeedResult TcpStreamTable::cut(Connection& c, Status why, const char* reason) noexcept {
+    c.cut = true;
+    for (Direction& d : c.dir) {
+        std::vector<std::uint8_t>().swap(d.hist);
+        d.msg_off = 0;
+        d.need = 0;
+        d.head_done = false;
     }
-    TcpMessage m;
-    m.event = ev;
-    m.tuple = t;
-    m.bytes = bytes;
-    m.reason = reason;
-    m.stream_dropped = !resync;
-    ++res.messages;
-    sink(m);
-    // `bytes` may point into the buffers cleared here: report first.
-    std::vector<std::uint8_t>().swap(s.buf);
-    std::vector<Held>().swap(s.held);
-    s.held_bytes = 0;
-    s.need = 0;
-    s.head_done = false;
-    if (resync) {
-        ++counters_.resyncs;
-        s.synced = false;
-    } else {
-        s.dropped = true;
-    }
+    FeedResult r;
+    r.status = why;
+    r.reason = reason;
+    return r;
 }
 
-std::size_t TcpStreamTable::split(Stream& s, const FiveTuple& t, std::string_view v, FeedResult& res,
-                                  Sink& sink) noexcept {
+// The receiver acknowledged everything before `ack`: keep only what a
+// retransmission can still repeat.
+void TcpStreamTable::acknowledge(Direction& d, std::uint32_t ack) noexcept {
+    if (!d.synced || before(d.next_seq, ack) || !before(d.hist_seq, ack)) return;
+    if (d.ack_known && !before(d.acked, ack)) return;
+    d.acked = ack;
+    d.ack_known = true;
+    trim(d);
+}
+
+void TcpStreamTable::trim(Direction& d) noexcept {
+    // Keep [keep_from, next_seq): the unfinished message, what is not yet
+    // acknowledged, and at least the last history_slack bytes.
+    std::uint32_t keep_from = d.hist_seq;
+    if (d.ack_known) {
+        keep_from = d.next_seq - static_cast<std::uint32_t>(std::min<std::size_t>(d.hist.size(), config_.history_slack));
+        if (before(d.acked, keep_from)) keep_from = d.acked;
+    }
+    const std::uint32_t msg_seq = d.hist_seq + static_cast<std::uint32_t>(d.msg_off);
+    if (before(msg_seq, keep_from)) keep_from = msg_seq;
+    // Bound: the unacknowledged history goes first, never the unfinished message.
+    const std::uint32_t kept = d.next_seq - keep_from;
+    if (kept > config_.max_bytes_per_stream) {
+        const std::uint32_t bound = d.next_seq - static_cast<std::uint32_t>(config_.max_bytes_per_stream);
+        keep_from = before(msg_seq, bound) ? msg_seq : bound;
+    }
+    if (!before(d.hist_seq, keep_from)) return;
+    const std::size_t drop = keep_from - d.hist_seq;
+    if (drop >= d.hist.size()) {
+        std::vector<std::uint8_t>().swap(d.hist);
+    } else {
+        d.hist.erase(d.hist.begin(), d.hist.begin() + static_cast<std::ptrdiff_t>(drop));
+    }
+    d.msg_off -= std::min(d.msg_off, drop);
+    d.hist_seq = keep_from;
+}
+
+TcpStreamTable::FeedResult TcpStreamTable::judge_new(Connection& c, Direction& d, const FiveTuple& t,
+                                                     const std::uint8_t* p, std::size_t len, Sink& sink) noexcept {
+    FeedResult res;
+    res.status = Status::in_order;
+    const bool first = !c.judged_any;
+    c.judged_any = true;
+    const std::size_t unfinished = d.hist.size() - d.msg_off;
+    if (unfinished + len > config_.max_bytes_per_stream) return cut(c, Status::overflow, "tcp_stream_overflow");
+    // The first bytes of a connection: TLS is reported, not parsed.
+    if (first && starts_like_tls(as_text(p, len))) c.tls = true;
+    if (c.tls) {
+        res.status = Status::tls;
+        counters_.bytes_delivered += len;
+        d.next_seq += static_cast<std::uint32_t>(len);
+        d.hist_seq = d.next_seq;
+        return res;
+    }
+    const bool has_lf = std::memchr(p, '\n', len) != nullptr;
+    try {
+        d.hist.insert(d.hist.end(), p, p + len);
+    } catch (...) {
+        return cut(c, Status::overflow, "tcp_stream_overflow");
+    }
+    d.next_seq += static_cast<std::uint32_t>(len);
+    counters_.bytes_delivered += len;
+    // Parse again only if the new bytes can finish the unfinished message.
+    if (unfinished > 0 && (d.head_done ? d.hist.size() - d.msg_off < d.need : !has_lf)) {
+        trim(d);
+        return res;
+    }
+    const std::string_view v = as_text(d.hist.data() + d.msg_off, d.hist.size() - d.msg_off);
     std::size_t pos = 0;
     while (pos < v.size()) {
         std::size_t k = pos;
@@ -126,7 +204,10 @@ std::size_t TcpStreamTable::split(Stream& s, const FiveTuple& t, std::string_vie
             m.sip = msg_.get();
             ++counters_.keepalives;
             ++res.messages;
-            sink(m);
+            if (!sink(m)) {
+                ++counters_.refused;
+                return cut(c, Status::refused);
+            }
             pos = k;
             continue;
         }
@@ -140,89 +221,74 @@ std::size_t TcpStreamTable::split(Stream& s, const FiveTuple& t, std::string_vie
             m.sip = msg_.get();
             ++counters_.messages;
             ++res.messages;
-            s.delivered_any = true;
-            sink(m);
+            if (!sink(m)) {
+                ++counters_.refused;
+                return cut(c, Status::refused);
+            }
             pos += r.consumed;
             continue;
         }
         if (r.status == sip::Status::incomplete) {
             const std::size_t he = head_end(rest);
-            s.head_done = he != 0;
-            s.need = 0;
-            if (s.head_done && msg_->content_length.present) s.need = he + msg_->content_length.value;
-            return pos;
-        }
-        fail(s, t, TcpEvent::malformed, rest, r.reason ? r.reason : "malformed", res, sink);
-        return kError;
-    }
-    s.head_done = false;
-    s.need = 0;
-    return pos;
-}
-
-bool TcpStreamTable::deliver(Stream& s, const FiveTuple& t, const std::uint8_t* data, std::size_t len,
-                             FeedResult& res, Sink& sink) noexcept {
-    counters_.bytes_delivered += len;
-    s.next_seq += static_cast<std::uint32_t>(len);
-    const std::size_t max = config_.max_bytes_per_stream;
-    if (s.buf.empty()) {
-        // Fast path: parse the segment in place, keep only the unfinished tail.
-        const std::size_t used = split(s, t, as_text(data, len), res, sink);
-        if (used == kError) return false;
-        const std::size_t rest = len - used;
-        if (rest == 0) return true;
-        if (rest > max || s.held_bytes > max - rest) {
-            fail(s, t, TcpEvent::overflow, as_text(data + used, rest), "tcp_stream_overflow", res, sink);
-            return false;
-        }
-        try {
-            s.buf.assign(data + used, data + len);
-        } catch (...) {
-            fail(s, t, TcpEvent::overflow, as_text(data + used, rest), "tcp_stream_overflow", res, sink);
-            return false;
-        }
-        return true;
-    }
-    if (len > max || s.buf.size() > max - len || s.held_bytes > max - len - s.buf.size()) {
-        fail(s, t, TcpEvent::overflow, as_text(s.buf.data(), s.buf.size()), "tcp_stream_overflow", res, sink);
-        return false;
-    }
-    const bool has_lf = std::memchr(data, '\n', len) != nullptr;
-    try {
-        s.buf.insert(s.buf.end(), data, data + len);
-    } catch (...) {
-        fail(s, t, TcpEvent::overflow, as_text(s.buf.data(), s.buf.size()), "tcp_stream_overflow", res, sink);
-        return false;
-    }
-    // Parse again only if the new bytes can finish the message.
-    if (s.head_done ? s.buf.size() < s.need : !has_lf) return true;
-    const std::size_t used = split(s, t, as_text(s.buf.data(), s.buf.size()), res, sink);
-    if (used == kError) return false;
-    s.buf.erase(s.buf.begin(), s.buf.begin() + static_cast<std::ptrdiff_t>(used));
-    if (s.buf.empty()) std::vector<std::uint8_t>().swap(s.buf);
-    return true;
-}
-
-void TcpStreamTable::drain_held(Stream& s, const FiveTuple& t, FeedResult& res, Sink& sink, bool& fin) noexcept {
-    bool progress = true;
-    while (progress && !s.held.empty() && s.synced && !s.dropped) {
-        progress = false;
-        for (std::size_t i = 0; i < s.held.size(); ++i) {
-            const auto ahead = static_cast<std::int32_t>(s.held[i].seq - s.next_seq);
-            if (ahead > 0) continue;
-            Held h = std::move(s.held[i]);
-            s.held.erase(s.held.begin() + static_cast<std::ptrdiff_t>(i));
-            s.held_bytes -= h.data.size();
-            const auto old = static_cast<std::size_t>(-static_cast<std::int64_t>(ahead));
-            if (old > 0) ++counters_.retransmissions;
-            if (old < h.data.size() && !deliver(s, t, h.data.data() + old, h.data.size() - old, res, sink))
-                return;
-            if (h.fin && static_cast<std::int32_t>(h.seq + static_cast<std::uint32_t>(h.data.size()) - s.next_seq) <= 0)
-                fin = true;
-            progress = true;
+            d.head_done = he != 0;
+            d.need = 0;
+            if (d.head_done && msg_->content_length.present) d.need = he + msg_->content_length.value;
             break;
         }
+        ++counters_.malformed;
+        return cut(c, Status::malformed, r.reason ? r.reason : "malformed");
     }
+    if (pos == v.size()) {
+        d.head_done = false;
+        d.need = 0;
+    }
+    d.msg_off += pos;
+    trim(d);
+    return res;
+}
+
+TcpStreamTable::FeedResult TcpStreamTable::data(Connection& c, Direction& d, const FiveTuple& t, std::uint32_t seq,
+                                                const std::uint8_t* p, std::size_t len, Sink& sink) noexcept {
+    FeedResult res;
+    if (d.fin || d.rst) {
+        // Data after the sender's FIN or RST (a retransmission of what came
+        // before the FIN passes the overlap check below).
+        const std::uint32_t end = seq + static_cast<std::uint32_t>(len);
+        if (d.rst || before(d.fin_seq, end)) return cut(c, Status::after_end);
+    }
+    const auto ahead = static_cast<std::int32_t>(seq - d.next_seq);
+    if (ahead > 0) {
+        ++counters_.unjudged;
+        res.status = Status::unjudged;
+        return res;
+    }
+    std::size_t old = static_cast<std::size_t>(-static_cast<std::int64_t>(ahead));
+    if (old > 0) {
+        // Bytes accepted before: they must be the same bytes.
+        if (before(seq, d.hist_seq)) {
+            // Older than what is kept: acknowledged (or past the bound), the
+            // receiver discards them; the table cannot compare them.
+            ++counters_.unjudged;
+            res.status = Status::unjudged;
+            return res;
+        }
+        const std::size_t n = std::min(old, len);
+        if (!c.tls) {
+            const std::size_t at = seq - d.hist_seq;
+            if (at + n > d.hist.size() || std::memcmp(d.hist.data() + at, p, n) != 0) {
+                ++counters_.inconsistent;
+                return cut(c, Status::inconsistent);
+            }
+        }
+        if (old >= len) {
+            ++counters_.retransmissions;
+            res.status = c.tls ? Status::tls : Status::retransmission;
+            return res;
+        }
+        p += old;
+        len -= old;
+    }
+    return judge_new(c, d, t, p, len, sink);
 }
 
 TcpStreamTable::FeedResult TcpStreamTable::feed_impl(const DecodedPacket& pkt, engine::Timestamp now,
@@ -234,116 +300,139 @@ TcpStreamTable::FeedResult TcpStreamTable::feed_impl(const DecodedPacket& pkt, e
     res.status = Status::no_data;
 
     const FiveTuple t = pkt.tuple();
-    Key key;
-    key.flow = FlowKey::from(t);
-    key.from_a = t.src == key.flow.a && t.src_port == key.flow.port_a;
-
-    if (pkt.has_tcp_flag(tcpflag::rst)) {
-        // RFC 9293 §3.5.2: the connection is gone in both directions.
-        close(key);
-        Key other = key;
-        other.from_a = !key.from_a;
-        close(other);
-        return res;
-    }
+    const FlowKey key = FlowKey::from(t);
+    const bool from_a = t.src == key.a && t.src_port == key.port_a;
     const bool syn = pkt.has_tcp_flag(tcpflag::syn);
-    bool fin = pkt.has_tcp_flag(tcpflag::fin);
-    const std::uint8_t* data = pkt.payload;
-    std::size_t len = data != nullptr ? pkt.payload_length : 0;
+    const bool ack = pkt.has_tcp_flag(tcpflag::ack);
+    const std::uint8_t* p = pkt.payload;
+    const std::size_t len = p != nullptr ? pkt.payload_length : 0;
 
-    Stream* s = table_.touch(key);
-    if (s == nullptr) {
-        if (!syn && len == 0) return res;  // a bare ACK/FIN creates no state
-        auto ins = table_.find_or_insert(key, [this](const Key&, Stream&) { ++counters_.evictions; });
-        s = ins.value;
-        if (s == nullptr) {  // max_streams 0
-            counters_.discarded_bytes += len;
-            res.status = Status::discarded;
+    Connection* c = table_.touch(key);
+    if (c == nullptr) {
+        if (!syn && len == 0) return res;   // a bare ACK/FIN/RST creates no state
+        auto ins = table_.find_or_insert(key, [this](const FlowKey&, Connection&) { ++counters_.evictions; });
+        c = ins.value;
+        if (c == nullptr) {   // max_streams 0: nothing can be followed
+            res.status = len > 0 ? Status::unsynced : Status::no_data;
             return res;
         }
-    }
-    s->last_seen = now;
-
-    std::uint32_t seq = pkt.tcp_seq;
-    if (syn) {
-        if (!(s->syn_seen && s->isn == seq)) {
-            reset_stream(*s);
-            s->last_seen = now;
-            s->syn_seen = true;
-            s->isn = seq;
-            s->synced = true;
-            s->next_seq = seq + 1;
-        }
-        seq += 1;  // the SYN takes one sequence number; data (TFO) follows it
-    }
-    if (s->dropped) {
-        counters_.discarded_bytes += len;
-        if (len > 0) res.status = Status::discarded;
-        if (fin) close(key);
-        return res;
-    }
-    if (!s->synced) {
-        if (len == 0) {
-            if (fin) close(key);
-            return res;
-        }
-        s->synced = true;
-        s->next_seq = seq;
-    }
-
-    const auto ahead = static_cast<std::int32_t>(seq - s->next_seq);
-    if (ahead > 0) {
-        if (len == 0 && !fin) return res;  // an ACK ahead of a gap carries nothing to hold
-        ++counters_.out_of_order;
-        const std::size_t max = config_.max_bytes_per_stream;
-        const std::size_t used = s->buf.size() + s->held_bytes;
-        if (s->held.size() < config_.max_out_of_order && used <= max && len <= max - used) {
-            try {
-                Held h;
-                h.seq = seq;
-                h.fin = fin;
-                h.data.assign(data, data + len);
-                s->held.push_back(std::move(h));
-                s->held_bytes += len;
-                res.status = Status::out_of_order_held;
-                return res;
-            } catch (...) {
+        *c = Connection{};
+        c->last_seen = now;
+        if (!syn) {
+            // Seen without its handshake: pick it up, or cut it.
+            const std::string_view first = as_text(p, len);
+            const bool can_pickup = now < pickup_until_ && counters_.evictions == 0 &&
+                                    (starts_like_sip(first) || starts_like_tls(first));
+            if (!can_pickup) {
+                ++counters_.unsynced;
+                return cut(*c, Status::unsynced);
             }
+            ++counters_.pickups;
+            c->established = true;
+            c->picked_up = true;
+            c->client_is_a = from_a;
+            start(c->dir[from_a ? 0 : 1], pkt.tcp_seq);
         }
-        ++counters_.out_of_order_dropped;
-        res.status = Status::out_of_order_dropped;
+    }
+    c->last_seen = now;
+    Connection& conn = *c;
+    Direction& d = conn.dir[from_a ? 0 : 1];
+    Direction& other = conn.dir[from_a ? 1 : 0];
+
+    if (syn && !ack) {
+        // A client's SYN. On a live connection (established, or cut) another
+        // SYN is believed only when the other side answers it (RFC 5961: a
+        // receiver that keeps the connection sends a challenge ACK instead).
+        const bool live = conn.established || conn.cut;
+        const bool same = conn.syn_seen && conn.client_is_a == from_a && conn.client_isn == pkt.tcp_seq;
+        if (!live) {
+            if (!same) {
+                conn = Connection{};
+                conn.syn_seen = true;
+                conn.client_is_a = from_a;
+                conn.client_isn = pkt.tcp_seq;
+                conn.last_seen = now;
+            }
+        } else if (!same) {
+            conn.pending = true;
+            conn.pending_client_is_a = from_a;
+            conn.pending_isn = pkt.tcp_seq;
+        }
+        if (len > 0) {
+            ++counters_.unjudged;
+            res.status = Status::unjudged;   // Fast Open data: sent again after the handshake
+        }
         return res;
     }
-    if (ahead < 0 && len > 0) {
-        const auto old = static_cast<std::size_t>(-static_cast<std::int64_t>(ahead));
-        ++counters_.retransmissions;
-        if (old >= len) {
-            res.status = Status::retransmission;
-            // A repeated FIN whose sequence is exactly the end of the data.
-            if (fin && old == len) close(key);
-            return res;
+    if (syn && ack) {
+        // The server's SYN-ACK: the handshake (or a new connection) completes.
+        const bool answers_pending =
+            conn.pending && from_a != conn.pending_client_is_a && pkt.tcp_ack == conn.pending_isn + 1;
+        const bool answers_first = conn.syn_seen && !conn.established && !conn.cut && from_a != conn.client_is_a &&
+                                   pkt.tcp_ack == conn.client_isn + 1;
+        if (answers_pending) {
+            const bool client_is_a = conn.pending_client_is_a;
+            const std::uint32_t isn = conn.pending_isn;
+            conn = Connection{};
+            conn.syn_seen = true;
+            conn.client_is_a = client_is_a;
+            conn.client_isn = isn;
+            conn.last_seen = now;
+            ++counters_.reopened;
         }
-        data += old;
-        len -= old;
-    } else if (ahead < 0) {
-        return res;  // an old FIN/ACK without data: nothing new
+        if (answers_pending || answers_first) {
+            conn.established = true;
+            start(conn.dir[conn.client_is_a ? 0 : 1], conn.client_isn + 1);
+            start(conn.dir[conn.client_is_a ? 1 : 0], pkt.tcp_seq + 1);
+        }
+        if (len > 0) {
+            ++counters_.unjudged;
+            res.status = Status::unjudged;
+        }
+        return res;
     }
+
+    if (ack) acknowledge(other, pkt.tcp_ack);
+    const bool rst = pkt.has_tcp_flag(tcpflag::rst);
+    const bool fin = pkt.has_tcp_flag(tcpflag::fin);
 
     if (len > 0) {
-        res.status = Status::in_order;
-        if (!deliver(*s, t, data, len, res, sink)) {
-            if (fin) close(key);
+        if (conn.cut) {
+            ++counters_.cut_segments;
+            res.status = Status::cut;
             return res;
         }
+        if (!conn.established) {
+            ++counters_.unjudged;
+            res.status = Status::unjudged;
+            return res;
+        }
+        if (pkt.has_tcp_flag(tcpflag::urg)) return cut(conn, Status::urgent);
+        if (!d.synced) {
+            // The other direction of a connection picked up mid-stream.
+            const std::string_view first = as_text(p, len);
+            if (!(now < pickup_until_) || !(conn.tls || starts_like_sip(first))) {
+                ++counters_.unsynced;
+                return cut(conn, Status::unsynced);
+            }
+            start(d, pkt.tcp_seq);
+        }
+        res = data(conn, d, t, pkt.tcp_seq, p, len, sink);
+        if (res.cut()) return res;
+    } else if (conn.cut) {
+        return res;
     }
-    drain_held(*s, t, res, sink, fin);
-    if (fin) close(key);
+    if (fin && d.synced && !d.fin) {
+        d.fin = true;
+        d.fin_seq = pkt.tcp_seq + static_cast<std::uint32_t>(len);
+    }
+    if (rst) d.rst = true;
     return res;
 }
 
 std::size_t TcpStreamTable::expire(engine::Timestamp now) noexcept {
-    const std::size_t n = table_.erase_if(
-        [&](const Key&, Stream& s) { return now - s.last_seen >= config_.idle_timeout; });
+    const std::size_t n =
+        table_.erase_if([&](const FlowKey&, Connection& c) { return now - c.last_seen >= config_.idle_timeout; });
     counters_.expired += n;
     return n;
 }

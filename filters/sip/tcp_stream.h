@@ -1,59 +1,80 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// SIP over TCP (RFC 3261 §18.3): turns TCP segments back into whole SIP
-// messages. The daemon gets single segments from NFQUEUE and `replay` gets them
-// from a capture; both feed them here, one direction of one connection per
-// stream (FlowKey + direction).
+// SIP over TCP (RFC 3261 §18.3), inline: turns TCP segments back into whole
+// SIP messages and decides, segment by segment, what may reach the receiver.
+// The daemon gets single segments from NFQUEUE and `replay` gets them from a
+// capture; both feed them here, and the caller judges each complete message.
 //
 //   TcpStreamTable streams(TcpStreamConfig{});
-//   streams.feed(pkt, now, [&](const TcpMessage& m) {
-//       if (m.event == TcpEvent::message) inspect(*m.sip, m.bytes);
+//   auto r = streams.feed(pkt, now, [&](const TcpMessage& m) {
+//       return m.event != TcpEvent::message || allowed(*m.sip);   // true: accept
 //   });
+//   // r.status says what to do with the segment (see Status).
 //
-// Sequence tracking (RFC 9293 §3.4, 32-bit serial arithmetic):
-//   - SYN sets the initial sequence number; data starts at ISN + 1. A SYN with
-//     another ISN on a known stream starts the stream over (port reuse).
-//   - A stream first seen without a SYN (the daemon started while the
-//     connection was up, or the capture started late) syncs on the first
-//     segment that carries data.
-//   - In-order data is delivered. Data before the next expected byte
-//     (retransmission, overlap) is trimmed and never delivered twice;
-//     retransmitted bytes are not compared with the first copy.
-//   - Out-of-order segments are held, at most `max_out_of_order` per stream
-//     and within the stream's byte bound; they are replayed when the gap
-//     fills. A segment that cannot be held is dropped and counted, and
-//     feed() says so (status out_of_order_dropped): inline, the daemon should
-//     drop that packet so the sender retransmits it once the gap is filled.
-//   - FIN closes the direction once every byte before it has arrived; RST
-//     closes both directions at once. A message left incomplete at close is
-//     counted (closed_incomplete), not delivered.
+// The rule: no byte reaches the receiver unjudged, and what the engine judged
+// is what the receiver gets. An inline firewall that only reassembles is
+// evaded by every case where its view of the stream and the receiver's
+// differ, so the table follows the receiver:
+//   - Order: only data at the next expected sequence number is judged and
+//     accepted. Data ahead of a gap is dropped unjudged (status unjudged); the
+//     sender sends it again once the gap is filled. Nothing is forwarded
+//     before it is judged, and nothing is held.
+//   - Retransmissions: bytes already accepted that come again must be the
+//     same bytes. The table keeps what it accepted until the receiver
+//     acknowledges it (and at least the last `history_slack` bytes): a copy
+//     with other content is an insertion attempt (the first copy was made to
+//     miss the receiver: bad checksum, a TTL that expires on the way, an old
+//     timestamp, outside the window) and cuts the connection; bytes older than
+//     what is kept were acknowledged, so the receiver discards them: dropped
+//     unjudged. New bytes after an identical overlap are judged as usual.
+//   - Verdicts: when the caller refuses a message, the segment is dropped and
+//     the connection is cut: every later segment of either direction is
+//     dropped too (status cut) and the caller resets the sender. A dropped
+//     message stays dropped in every retransmission, and bytes after a
+//     message the receiver never got whole cannot be judged in its place.
+//   - Junk: a message that does not parse, or an unfinished one larger than
+//     the bound, cuts the connection. After a framing error there is no safe
+//     way to find the next message boundary (a lenient receiver may skip the
+//     junk), and a firewall must not guess.
+//   - Handshake: data is judged only on a connection whose handshake was seen
+//     (a SYN and the other side's SYN-ACK for it); before that it is dropped
+//     unjudged, and so is data riding on a SYN (TCP Fast Open: the client
+//     sends it again after the handshake). A new SYN on a live connection
+//     (another initial sequence number) is not believed until the other side
+//     answers it with a SYN-ACK: a receiver that still has the connection
+//     answers with a challenge ACK (RFC 5961) and keeps its state, and so does
+//     the table.
+//   - Ends: data after the sender's FIN or RST is never delivered by a
+//     correct receiver, so it is not judged as if it were: it cuts the
+//     connection (a forged or TTL-limited RST must not make the table forget
+//     a connection the receiver keeps). A SYN answered by a SYN-ACK starts a
+//     new connection on the same addresses.
+//   - Urgent data (URG) is taken out of the byte stream by the receiver's TCP
+//     (out of band): no SIP stack sends it, and it would let the engine see
+//     other bytes than the receiver, so it cuts the connection.
+//   - Pick-up: a connection first seen without its handshake (the daemon
+//     started while it was up, or a capture started late) is followed only
+//     until `pickup_until` (a short time after start), only at a message
+//     boundary (a SIP start line or CRLFs), and only while the table has never
+//     evicted a connection (evicting a connection on purpose must not make it
+//     resume as new). Anything else on an unknown connection cuts it.
+//   - TLS: a connection whose first bytes are a TLS record is reported as
+//     such (status tls); the caller decides what to do with traffic it cannot
+//     read, and later segments say tls too.
 //
-// Message framing: after each in-order append the buffered bytes are split
-// with vg::parse_message(..., Transport::stream, ...): several messages
-// in one segment, one message over many segments. Runs of CR/LF between
-// messages are RFC 5626 §3.5.1 keep-alives and are delivered as their own
-// event (a CRLF run cut by a segment boundary gives two keep-alive events).
-// When the buffer is empty on entry the segment is parsed in place (no copy);
-// only the unfinished tail is copied into the stream's buffer.
+// Framing: after each in-order append the buffered bytes are split with
+// parse_message(..., Transport::stream, ...): several messages in one segment,
+// one message over many segments. Runs of CR/LF between messages are RFC 5626
+// §3.5.1 keep-alives and are delivered as their own event. When nothing is
+// buffered the segment is parsed in place; only the unfinished tail is copied.
+// An unfinished message is parsed again only when new data can change the
+// outcome (a line end arrived while its head is unfinished; its body has
+// reached its Content-Length), so tiny segments do not make it quadratic.
 //
-// Errors: a `malformed` message, or an unfinished message that would need more
-// than `max_bytes_per_stream` buffered (overflow), is reported once through the
-// callback and the stream is dropped: its data is discarded (counted as
-// discarded_bytes) until a SYN starts it over or FIN/RST/eviction/expiry ends
-// it. After a framing error there is no safe way to find the next message
-// boundary in a stream (a body may contain text that looks like a request
-// line), and a firewall must not guess. One exception: a stream that synced
-// mid-connection and has not yet delivered a message may have started in the
-// middle of a message, so a parse error there drops the buffered bytes and
-// re-syncs on the next segment instead (counted as resyncs).
-//
-// Bounds: `max_streams` directions in a fixed-capacity LRU table (the least
-// recently used is evicted, counted); per stream at most `max_bytes_per_stream`
-// buffered (unfinished message plus held out-of-order data). Buffers are
-// allocated when a stream first has to hold bytes and freed when it goes.
-//
-// Cost: an unfinished message is parsed again only when new data can change
-// the outcome (a line end arrived while the head is unfinished; the body has
-// reached its Content-Length), so tiny segments do not make parsing quadratic.
+// Bounds: `max_streams` connections in a fixed-capacity LRU table (the least
+// recently used is evicted, counted); per direction at most
+// `max_bytes_per_stream` kept (the unfinished message and the unacknowledged
+// history); an unfinished message larger than that cuts the connection.
+// Buffers are allocated when a direction first has to keep bytes.
 #pragma once
 
 #include <cstddef>
@@ -78,88 +99,95 @@ namespace ipproto = net::ipproto;
 namespace tcpflag = net::tcpflag;
 
 struct TcpStreamConfig {
-    std::size_t max_streams = 1024;               // directions tracked at once
-    std::size_t max_bytes_per_stream = 64 * 1024; // buffered bytes per direction
-    std::size_t max_out_of_order = 8;             // held segments per direction
+    std::size_t max_streams = 1024;               // connections tracked at once
+    std::size_t max_bytes_per_stream = 64 * 1024; // kept bytes per direction
+    std::size_t history_slack = 2048;             // accepted bytes kept past the receiver's ACK
     engine::Duration idle_timeout = std::chrono::minutes(30);  // for expire()
-    Limits limits{};                         // handed to parse_message()
+    Limits limits{};                               // handed to parse_message()
 };
 
 struct TcpStreamCounters {
     std::uint64_t segments = 0;          // TCP packets fed
     std::uint64_t bytes = 0;             // payload bytes fed
-    std::uint64_t bytes_delivered = 0;   // payload bytes appended in order
+    std::uint64_t bytes_delivered = 0;   // payload bytes judged and accepted in order
     std::uint64_t messages = 0;          // SIP requests and responses delivered
     std::uint64_t keepalives = 0;        // CRLF keep-alive runs delivered
-    std::uint64_t out_of_order = 0;      // segments that arrived ahead of a gap
-    std::uint64_t out_of_order_dropped = 0;
-    std::uint64_t retransmissions = 0;   // segments with already seen data (wholly or partly)
-    std::uint64_t overflow = 0;          // streams dropped: buffer bound exceeded
-    std::uint64_t malformed = 0;         // malformed messages
-    std::uint64_t resyncs = 0;           // mid-connection streams that re-synced after an error
-    std::uint64_t discarded_bytes = 0;   // payload of dropped streams
-    std::uint64_t evictions = 0;         // streams pushed out of the full table
-    std::uint64_t expired = 0;           // streams removed by expire()
-    std::uint64_t closed = 0;            // directions closed by FIN or RST
-    std::uint64_t closed_incomplete = 0; // closed with an unfinished message buffered
+    std::uint64_t unjudged = 0;          // segments dropped unjudged (gap, stale, before the handshake)
+    std::uint64_t retransmissions = 0;   // segments repeating accepted bytes, identical
+    std::uint64_t inconsistent = 0;      // segments repeating accepted bytes with other content
+    std::uint64_t refused = 0;           // connections cut because a message was refused
+    std::uint64_t malformed = 0;         // connections cut by a malformed message
+    std::uint64_t overflow = 0;          // connections cut by an unfinished message over the bound
+    std::uint64_t cut_segments = 0;      // data segments of cut connections
+    std::uint64_t unsynced = 0;          // unknown connections that could not be picked up
+    std::uint64_t pickups = 0;           // connections picked up mid-stream
+    std::uint64_t reopened = 0;          // new connections on the same addresses (SYN + SYN-ACK)
+    std::uint64_t evictions = 0;         // connections pushed out of the full table
+    std::uint64_t expired = 0;           // connections removed by expire()
 };
 
 enum class TcpEvent : std::uint8_t {
     message,    // a SIP request or response: `sip` is set
     keepalive,  // CRLF run (RFC 5626 §3.5.1): `sip->kind` is keepalive
-    malformed,  // parse error: `reason` says which; `bytes` is the unparseable data
-    overflow,   // unfinished message larger than the stream bound; `bytes` is what was held
 };
 
 std::string_view to_string(TcpEvent e) noexcept;
 
 struct TcpMessage {
     TcpEvent event = TcpEvent::message;
-    FiveTuple tuple;               // as the bytes travelled (sender first)
-    std::string_view bytes;        // valid during the callback only
-    const SipMessage* sip = nullptr;  // message/keepalive; valid during the callback only
-    std::string_view reason;       // malformed: the parser's reason; overflow: "tcp_stream_overflow"
-    bool stream_dropped = false;   // malformed/overflow: true if the stream is now dropped
-                                   // (false: it re-syncs on the next segment)
+    FiveTuple tuple;                  // as the bytes travelled (sender first)
+    std::string_view bytes;           // valid during the callback only
+    const SipMessage* sip = nullptr;  // valid during the callback only
 };
 
 class TcpStreamTable {
 public:
     enum class Status : std::uint8_t {
-        not_tcp,               // not a TCP packet with a decoded header
-        no_data,               // SYN/FIN/RST/ACK without new payload
-        in_order,              // payload appended (messages may have been delivered)
-        out_of_order_held,
-        out_of_order_dropped,
-        retransmission,        // payload entirely seen before
-        overflow,              // the stream was dropped by this segment
-        malformed,             // ditto (or re-synced, see TcpMessage::stream_dropped)
-        discarded,             // the stream had been dropped before; payload ignored
+        not_tcp,        // not a decoded, unfragmented TCP packet
+        no_data,        // no payload (SYN, ACK, FIN, RST): pass
+        in_order,       // new data judged; every complete message accepted: pass
+        retransmission, // only bytes accepted before, identical: pass
+        unjudged,       // ahead of a gap, stale, before the handshake, on a SYN: drop, TCP sends it again
+        tls,            // the connection carries TLS: the caller decides
+        // Cut: drop, and the connection stays cut (the caller resets the sender).
+        refused,        // the caller refused a message of this segment
+        malformed,      // a message that does not parse (`reason`)
+        overflow,       // an unfinished message over the bound
+        inconsistent,   // accepted bytes sent again with other content
+        urgent,         // urgent data
+        after_end,      // data after the sender's FIN or RST
+        unsynced,       // a connection seen without its handshake that cannot be picked up
+        cut,            // the connection was cut before
     };
 
     struct FeedResult {
         Status status = Status::not_tcp;
-        std::size_t messages = 0;  // callback invocations for this segment
+        std::size_t messages = 0;   // callback invocations for this segment
+        const char* reason = nullptr;   // malformed: the parser's reason
+        bool cut() const noexcept { return status >= Status::refused; }
     };
 
     explicit TcpStreamTable(const TcpStreamConfig& config = TcpStreamConfig{});
-    TcpStreamTable(std::size_t max_streams, std::size_t max_bytes_per_stream);
 
     TcpStreamTable(const TcpStreamTable&) = delete;
     TcpStreamTable& operator=(const TcpStreamTable&) = delete;
 
-    // `pkt` must be an unfragmented, decoded TCP packet (pkt.ok() &&
-    // pkt.is_tcp()); anything else returns not_tcp. on_message(const
-    // TcpMessage&) is called for every event the segment produces, in order.
+    // judge(const TcpMessage&) -> bool is called for every message and
+    // keep-alive the segment completes, in order, until one is refused.
     template <typename F>
-    FeedResult feed(const DecodedPacket& pkt, engine::Timestamp now, F&& on_message) noexcept {
+    FeedResult feed(const DecodedPacket& pkt, engine::Timestamp now, F&& judge) noexcept {
         using Fn = std::remove_reference_t<F>;
         return feed_impl(pkt, now,
-                         Sink{[](void* ctx, const TcpMessage& m) { (*static_cast<Fn*>(ctx))(m); },
-                              const_cast<void*>(static_cast<const void*>(std::addressof(on_message)))});
+                         Sink{[](void* ctx, const TcpMessage& m) { return static_cast<bool>((*static_cast<Fn*>(ctx))(m)); },
+                              const_cast<void*>(static_cast<const void*>(std::addressof(judge)))});
     }
 
-    // Removes streams idle for config().idle_timeout or longer; returns how many.
+    // Connections first seen without their handshake are picked up until
+    // this time (see above); the engine sets it to a short while after it
+    // starts. Default: never.
+    void set_pickup_until(engine::Timestamp t) noexcept { pickup_until_ = t; }
+
+    // Removes connections idle for config().idle_timeout or longer.
     std::size_t expire(engine::Timestamp now) noexcept;
 
     std::size_t size() const noexcept { return table_.size(); }
@@ -167,63 +195,65 @@ public:
     const TcpStreamConfig& config() const noexcept { return config_; }
 
 private:
-    struct Key {
-        FlowKey flow;
-        bool from_a = false;  // bytes travel from flow.a to flow.b
-        friend bool operator==(const Key& x, const Key& y) noexcept {
-            return x.from_a == y.from_a && x.flow == y.flow;
-        }
-    };
-    struct KeyHash {
-        std::size_t operator()(const Key& k) const noexcept { return k.flow.hash() * 2 + (k.from_a ? 1 : 0); }
-    };
-    struct Held {
-        std::uint32_t seq = 0;
-        bool fin = false;
-        std::vector<std::uint8_t> data;
-    };
-    struct Stream {
+    struct Direction {
         bool synced = false;          // next_seq is meaningful
-        bool syn_seen = false;
-        bool dropped = false;         // framing lost: discard until SYN/close
-        bool delivered_any = false;
-        std::uint32_t isn = 0;
-        std::uint32_t next_seq = 0;
-        std::vector<std::uint8_t> buf;  // unfinished message
-        std::vector<Held> held;         // out-of-order segments
-        std::size_t held_bytes = 0;
-        // Parse-skipping state for `buf`: parse again only when buf.size()
-        // reaches `need` (body) or a line end arrives (head).
-        std::size_t need = 0;
+        bool fin = false;
+        bool rst = false;
+        bool ack_known = false;
+        std::uint32_t next_seq = 0;   // the next byte the receiver expects
+        std::uint32_t fin_seq = 0;
+        std::uint32_t hist_seq = 0;   // sequence number of hist[0]
+        std::uint32_t acked = 0;      // highest ACK the receiver sent for this direction
+        std::vector<std::uint8_t> hist;   // accepted bytes [hist_seq, next_seq)
+        std::size_t msg_off = 0;      // where in hist the unfinished message starts
+        std::size_t need = 0;         // parse again when the message reaches this size (body)
         bool head_done = false;
+    };
+    struct Connection {
+        bool client_is_a = true;      // flow.a sent the SYN
+        bool syn_seen = false;
+        bool established = false;     // SYN and SYN-ACK seen, or picked up
+        bool picked_up = false;
+        bool cut = false;
+        bool tls = false;
+        bool judged_any = false;      // some data of the connection was judged
+        bool pending = false;         // a new SYN waits for its SYN-ACK
+        bool pending_client_is_a = false;
+        std::uint32_t client_isn = 0;
+        std::uint32_t pending_isn = 0;
+        Direction dir[2];             // [0]: from flow.a, [1]: from flow.b
         engine::Timestamp last_seen{};
     };
     struct Sink {
-        void (*fn)(void*, const TcpMessage&);
+        bool (*fn)(void*, const TcpMessage&);
         void* ctx;
-        void operator()(const TcpMessage& m) const { fn(ctx, m); }
+        bool operator()(const TcpMessage& m) const { return fn(ctx, m); }
     };
 
     FeedResult feed_impl(const DecodedPacket& pkt, engine::Timestamp now, Sink sink) noexcept;
-    // Appends in-order bytes and delivers what is complete. Returns false if
-    // the stream was dropped or re-synced.
-    bool deliver(Stream& s, const FiveTuple& t, const std::uint8_t* data, std::size_t len, FeedResult& res,
-                 Sink& sink) noexcept;
-    // Splits `v` into messages; returns bytes consumed, or npos on error
-    // (after reporting it).
-    std::size_t split(Stream& s, const FiveTuple& t, std::string_view v, FeedResult& res, Sink& sink) noexcept;
-    void fail(Stream& s, const FiveTuple& t, TcpEvent ev, std::string_view bytes, std::string_view reason,
-              FeedResult& res, Sink& sink) noexcept;
-    void drain_held(Stream& s, const FiveTuple& t, FeedResult& res, Sink& sink, bool& fin) noexcept;
-    void reset_stream(Stream& s) noexcept;
-    void close(const Key& k) noexcept;
+    FeedResult data(Connection& c, Direction& d, const FiveTuple& t, std::uint32_t seq, const std::uint8_t* p,
+                    std::size_t len, Sink& sink) noexcept;
+    // Appends new in-order bytes and judges what they complete.
+    FeedResult judge_new(Connection& c, Direction& d, const FiveTuple& t, const std::uint8_t* p, std::size_t len,
+                         Sink& sink) noexcept;
+    void acknowledge(Direction& d, std::uint32_t ack) noexcept;
+    void trim(Direction& d) noexcept;
+    FeedResult cut(Connection& c, Status why, const char* reason = nullptr) noexcept;
+    static void start(Direction& d, std::uint32_t next) noexcept;
 
     TcpStreamConfig config_;
-    engine::BoundedTable<Key, Stream, KeyHash> table_;
+    engine::BoundedTable<FlowKey, Connection, net::FlowKeyHash> table_;
     std::unique_ptr<SipMessage> msg_;  // about 20 KiB, reused
     TcpStreamCounters counters_;
+    engine::Timestamp pickup_until_{};
 };
 
 std::string_view to_string(TcpStreamTable::Status s) noexcept;
+
+// Does the payload begin at a SIP message boundary: a request or status line
+// (as far as it goes), or CR/LF? Used to pick up connections mid-stream.
+bool starts_like_sip(std::string_view s) noexcept;
+// Does it begin like a TLS record (handshake, alert or application data)?
+bool starts_like_tls(std::string_view s) noexcept;
 
 }  // namespace vg::sip

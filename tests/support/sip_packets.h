@@ -23,7 +23,7 @@ inline Bytes v4udp(const char* src, unsigned sport, const char* dst, unsigned dp
 }
 
 inline Bytes v4tcp(const char* src, unsigned sport, const char* dst, unsigned dport, unsigned flags,
-            const std::string& payload, std::uint32_t seq = 0x01020304) {
+            const std::string& payload, std::uint32_t seq = 0x01020304, std::uint32_t ack = 0x0a0b0c0d) {
     V4 h;
     h.protocol = 6;
     const auto s = net::IpAddress::parse(src);
@@ -35,6 +35,10 @@ inline Bytes v4tcp(const char* src, unsigned sport, const char* dst, unsigned dp
     t[5] = static_cast<std::uint8_t>(seq >> 16);
     t[6] = static_cast<std::uint8_t>(seq >> 8);
     t[7] = static_cast<std::uint8_t>(seq);
+    t[8] = static_cast<std::uint8_t>(ack >> 24);
+    t[9] = static_cast<std::uint8_t>(ack >> 16);
+    t[10] = static_cast<std::uint8_t>(ack >> 8);
+    t[11] = static_cast<std::uint8_t>(ack);
     return ipv4(h, t);
 }
 
@@ -75,10 +79,10 @@ inline std::string request(const std::string& method, const std::string& ruri, c
 
 inline std::string response(unsigned code, const std::string& reason, const std::string& method, unsigned cseq,
                      const std::string& call_id, const std::string& to_tag, const std::string& sdp_body = "",
-                     const std::string& extra = "") {
+                     const std::string& extra = "", const std::string& from_tag = "f1") {
     std::string m = "SIP/2.0 " + std::to_string(code) + " " + reason + "\r\n";
     m += "Via: SIP/2.0/UDP 192.168.20.10:5060;branch=z9hG4bKx\r\n";
-    m += "From: <sip:201@pbx.example.net>;tag=f1\r\n";
+    m += "From: <sip:201@pbx.example.net>;tag=" + from_tag + "\r\n";
     m += "To: <sip:x@pbx.example.net>" + (to_tag.empty() ? "" : ";tag=" + to_tag) + "\r\n";
     m += "Call-ID: " + call_id + "\r\n";
     m += "CSeq: " + std::to_string(cseq) + " " + method + "\r\n";

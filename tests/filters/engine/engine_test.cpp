@@ -400,7 +400,8 @@ TEST_F(EngineTest, StrictSourcePortRefusesOtherPbxPorts) {
 TEST_F(EngineTest, OutboundMediaFromNegotiatedEndpointIsAccepted) {
     call("c1", "02079460000", 40000);
     const Decision d = feed(v4udp(kHandset, 40000, kPbxMedia, 12000, rtp()));
-    EXPECT_EQ(d.verdict, Verdict::accept);
+    // Verified: the rest of the flow, and its replies, take the fast path.
+    EXPECT_EQ(d.verdict, Verdict::accept_verified);
     EXPECT_EQ(d.reason, Reason::media_outbound);
 }
 
@@ -409,8 +410,8 @@ TEST_F(EngineTest, PbxOriginatedCallOpensPinholeFromHandsetAnswer) {
                   .verdict,
               Verdict::accept);
     EXPECT_EQ(engine_->pinhole_count(), 0u);   // the handset has not said where yet
-    out_sip(response(180, "Ringing", "INVITE", 1, "in1", "h1"));
-    out_sip(response(200, "OK", "INVITE", 1, "in1", "h1", sdp(kHandset, 41000)));
+    out_sip(response(180, "Ringing", "INVITE", 1, "in1", "h1", "", "", "p1"));
+    out_sip(response(200, "OK", "INVITE", 1, "in1", "h1", sdp(kHandset, 41000), "", "p1"));
     EXPECT_EQ(engine_->pinhole_count(), 2u);
     EXPECT_EQ(rec_.count(EventType::call_started), 1u);
     EXPECT_EQ(media_in(kPbxMedia, 14000, kHandset, 41000).verdict, Verdict::accept_verified);
@@ -873,13 +874,21 @@ TEST_F(EngineTest, SipOverTcpSplitAcrossSegmentsIsJudgedWhole) {
                                     sdp(kHandset, 40000));
     const std::uint32_t isn = 1000;
     EXPECT_EQ(feed(v4tcp(kHandset, 33000, kPbx, 5060, 0x02, "", isn)).verdict, Verdict::accept);
+    // The PBX's SYN-ACK: the engine judges data only on a connection whose
+    // handshake it saw.
+    EXPECT_EQ(feed(v4tcp(kPbx, 5060, kHandset, 33000, 0x12, "", 7000, isn + 1)).verdict, Verdict::accept);
     const std::size_t half = inv.size() / 2;
     // First half: nothing complete yet, accepted.
     EXPECT_EQ(feed(v4tcp(kHandset, 33000, kPbx, 5060, 0x18, inv.substr(0, half), isn + 1)).verdict, Verdict::accept);
-    // Second half completes the INVITE to a denied prefix: this segment is dropped.
+    // Second half completes the INVITE to a denied prefix: this segment is
+    // dropped and the connection cut (the sender gets a reset).
     const Decision d = feed(v4tcp(kHandset, 33000, kPbx, 5060, 0x18, inv.substr(half), isn + 1 + half));
     EXPECT_EQ(d.verdict, Verdict::drop);
     EXPECT_EQ(d.reason, Reason::toll_fraud);
+    EXPECT_TRUE(d.reset);
+    // Its retransmission is dropped too.
+    EXPECT_EQ(feed(v4tcp(kHandset, 33000, kPbx, 5060, 0x18, inv.substr(half), isn + 1 + half)).reason,
+              Reason::sip_stream_cut);
 }
 
 TEST_F(EngineTest, StaticAllowanceAcceptsPbxMediaWithoutSdp) {
