@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Access to the recorded test data under tests/data/.
+// Access to the project's own test data under tests/data/ (replay policies,
+// fuzz seeds and regressions). Third-party data (RFC torture messages, public
+// captures) is not in this tree: tests/support/corpus.h reads it.
 #pragma once
 
 #include <string>
