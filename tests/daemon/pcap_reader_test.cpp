@@ -7,6 +7,9 @@
 // IP frame counts from `tshark -r FILE -Y ip` (or `-Y ipv6`), VLAN frames from
 // `tshark -r FILE -Y vlan`, first-frame times and lengths from
 //   tshark -r FILE -c 1 -T fields -e frame.time_epoch -e frame.cap_len -e frame.len
+// The recorded captures are in the third-party corpus (pcap/, with their
+// SHA-256 in its manifest: CorpusManifest checks them); a test that needs
+// one skips without it.
 #include "daemon/pcap_reader.h"
 
 #include <gtest/gtest.h>
@@ -21,14 +24,16 @@
 #include <vector>
 
 #include "filters/net/packet.h"
-#include "tests/support/test_data.h"
+#include "tests/support/corpus_gtest.h"
 
 namespace vg::daemon {
 namespace {
 
 using net::LinkType;
 
-std::string corpus(const std::string& name) { return vg::test::data_path("pcap/" + name); }
+std::string corpus(const std::string& name) { return vg::test::corpus_path("pcap/" + name); }
+
+#define VG_SKIP_WITHOUT_CAPTURE(name, what) VG_SKIP_WITHOUT_CORPUS("pcap/" + std::string(name), what)
 
 std::string temp_file(const std::string& name, const std::string& bytes) {
     const std::string path = ::testing::TempDir() + "vg_pcap_reader_" + name;
@@ -115,6 +120,7 @@ class PcapReaderCorpus : public ::testing::TestWithParam<Expected> {};
 
 TEST_P(PcapReaderCorpus, FrameCountLinkTypeAndIpFramesMatchTshark) {
     const Expected& e = GetParam();
+    VG_SKIP_WITHOUT_CAPTURE(e.file, "its frame count, link type and IP frames against tshark's");
     PcapReader r;
     ASSERT_TRUE(r.open(corpus(e.file))) << r.error();
     EXPECT_EQ(r.link_type(), e.link);
@@ -146,6 +152,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(PcapReader, FirstFrameTimestampAndLengthsMatchTshark) {
     // frame.time_epoch 1311857686.556175000, cap_len 78, len 78 (microsecond
     // file, read with nanosecond precision).
+    VG_SKIP_WITHOUT_CAPTURE("heplify__sip_ipv4_tcp.pcap", "the first frame's timestamp and lengths against tshark's");
     PcapReader r;
     ASSERT_TRUE(r.open(corpus("heplify__sip_ipv4_tcp.pcap")));
     PcapFrame f;
@@ -163,6 +170,7 @@ TEST(PcapReader, FirstFrameTimestampAndLengthsMatchTshark) {
 
 TEST(PcapReader, PcapngFirstFrameMatchesTshark) {
     // frame.time_epoch 1332741131.936370000, cap_len 1486, len 1486.
+    VG_SKIP_WITHOUT_CAPTURE("ndpi__rtp.pcapng", "the first pcapng frame against tshark");
     PcapReader r;
     ASSERT_TRUE(r.open(corpus("ndpi__rtp.pcapng")));
     PcapFrame f;
@@ -175,6 +183,7 @@ TEST(PcapReader, PcapngFirstFrameMatchesTshark) {
 
 TEST(PcapReader, PcapngVlanTaggedFramesAreDecodedToIp) {
     // tshark -r ndpi__rtp.pcapng -Y vlan: 30 frames.
+    VG_SKIP_WITHOUT_CAPTURE("ndpi__rtp.pcapng", "VLAN-tagged pcapng frames decode to IP");
     PcapReader r;
     ASSERT_TRUE(r.open(corpus("ndpi__rtp.pcapng")));
     const Count c = count_frames(r);
@@ -183,6 +192,7 @@ TEST(PcapReader, PcapngVlanTaggedFramesAreDecodedToIp) {
 }
 
 TEST(PcapReader, NullLinkHeaderIsSkipped) {
+    VG_SKIP_WITHOUT_CAPTURE("suricata-verify__sip-body-large__sip-body-large.pcap", "the BSD loopback header is skipped");
     PcapReader r;
     ASSERT_TRUE(r.open(corpus("suricata-verify__sip-body-large__sip-body-large.pcap")));
     EXPECT_EQ(r.link_type(), LinkType::null);
@@ -195,6 +205,7 @@ TEST(PcapReader, NullLinkHeaderIsSkipped) {
 
 TEST(PcapReader, RawIpv4LinkStartsAtTheIpHeader) {
     // tshark: File encapsulation Raw IPv4; frame 1 cap_len 9591.
+    VG_SKIP_WITHOUT_CAPTURE("zeek__sip-long-request-response-paths.pcap", "a raw IPv4 capture starts at the IP header");
     PcapReader r;
     ASSERT_TRUE(r.open(corpus("zeek__sip-long-request-response-paths.pcap")));
     PcapFrame f;
@@ -314,6 +325,7 @@ TEST(PcapReader, UnsupportedLinkTypeIsAnError) {
 
 TEST(PcapReader, RecordCutInItsDataIsAnErrorAfterTheGoodFrames) {
     // Global header (24) + record 1 (16 + 78) + record 2 header + 10 bytes.
+    VG_SKIP_WITHOUT_CAPTURE("heplify__sip_ipv4_tcp.pcap", "a record cut in its data is an error after the good frames");
     const std::string whole = read_all(corpus("heplify__sip_ipv4_tcp.pcap"));
     ASSERT_GT(whole.size(), 24u + 16 + 78 + 16 + 10);
     const std::string path = temp_file("cut.pcap", whole.substr(0, 24 + 16 + 78 + 16 + 10));
@@ -330,6 +342,7 @@ TEST(PcapReader, RecordCutInItsDataIsAnErrorAfterTheGoodFrames) {
 }
 
 TEST(PcapReader, RecordCutInItsHeaderIsAnError) {
+    VG_SKIP_WITHOUT_CAPTURE("heplify__sip_ipv4_tcp.pcap", "a record cut in its header is an error");
     const std::string whole = read_all(corpus("heplify__sip_ipv4_tcp.pcap"));
     const std::string path = temp_file("cut_header.pcap", whole.substr(0, 24 + 16 + 78 + 7));
     PcapReader r;
@@ -341,6 +354,7 @@ TEST(PcapReader, RecordCutInItsHeaderIsAnError) {
 }
 
 TEST(PcapReader, TruncatedPcapngIsAnErrorNotACrash) {
+    VG_SKIP_WITHOUT_CAPTURE("ndpi__rtp.pcapng", "a pcapng cut in half is an error, not a crash");
     const std::string whole = read_all(corpus("ndpi__rtp.pcapng"));
     const std::string path = temp_file("cut.pcapng", whole.substr(0, whole.size() / 2));
     PcapReader r;
@@ -355,6 +369,7 @@ TEST(PcapReader, TruncatedPcapngIsAnErrorNotACrash) {
 
 TEST(PcapReader, CorruptRecordLengthIsAnError) {
     // Record 2 claims 0x7fffffff captured bytes.
+    VG_SKIP_WITHOUT_CAPTURE("heplify__sip_ipv4_tcp.pcap", "a corrupt record length is an error");
     std::string bytes = read_all(corpus("heplify__sip_ipv4_tcp.pcap"));
     const std::size_t rec2 = 24 + 16 + 78;
     ASSERT_GT(bytes.size(), rec2 + 16);
@@ -375,6 +390,8 @@ TEST(PcapReader, CorruptRecordLengthIsAnError) {
 }
 
 TEST(PcapReader, ReopeningStartsNumberingAgainAndMovesKeepTheHandle) {
+    for (const char* f : {"suricata-verify__sip-tcp-method__sip-tcp.pcap", "suricata-verify__sip-tcp-pattern-matching__sip.pcap"})
+        VG_SKIP_WITHOUT_CAPTURE(f, "reopening restarts frame numbers and a move keeps the handle");
     PcapReader r;
     ASSERT_TRUE(r.open(corpus("suricata-verify__sip-tcp-method__sip-tcp.pcap")));
     EXPECT_EQ(count_frames(r).frames, 11u);  // tshark: 11 frames

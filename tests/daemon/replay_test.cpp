@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // `voipguard replay` over recorded and generated captures. Every expected
 // figure is derived from the capture's content (the tshark command that shows
-// it is in the comment), never copied from replay's own output.
+// it is in the comment), never copied from replay's own output. The recorded
+// captures are in the third-party corpus (pcap/; their SHA-256 is checked
+// against its manifest by CorpusManifest), the policies written for them in
+// tests/data/replay/; a test skips without its capture.
 #include "daemon/replay.h"
 
 #include <gtest/gtest.h>
@@ -14,6 +17,7 @@
 #include <vector>
 
 #include "config/loader.h"
+#include "tests/support/corpus_gtest.h"
 #include "tests/support/sip_packets.h"
 #include "tests/support/test_data.h"
 
@@ -75,9 +79,14 @@ std::uint64_t get(const std::map<std::string, std::uint64_t>& m, const std::stri
 
 // --- recorded captures -------------------------------------------------------
 
+std::string capture(const std::string& name) { return test::corpus_path("pcap/" + name); }
+
+#define VG_SKIP_WITHOUT_CAPTURE(name, what) VG_SKIP_WITHOUT_CORPUS("pcap/" + std::string(name), what)
+
 TEST(ReplayCorpus, HeplifyUdpCallMatchesTheCaptureContent) {
+    VG_SKIP_WITHOUT_CAPTURE("heplify__rtp_rtcp_sip_ipv4_udp.pcap", "replay's verdicts and summary against tshark's view of it");
     const ReplayRun r = replay(load(test::data_path("replay/heplify-udp.yaml")),
-                         {test::data_path("pcap/heplify__rtp_rtcp_sip_ipv4_udp.pcap")});
+                               {capture("heplify__rtp_rtcp_sip_ipv4_udp.pcap")});
     ASSERT_EQ(r.rc, 0) << r.err;
     // tshark -r FILE | wc -l: 4269 frames, one JSON line each, then the summary.
     EXPECT_EQ(r.sum.packets, 4269u);
@@ -109,7 +118,7 @@ TEST(ReplayCorpus, HeplifyUdpCallMatchesTheCaptureContent) {
     EXPECT_EQ(get(r.sum.reasons, "egress_allowed"), 267u);
     EXPECT_EQ(get(r.sum.reasons, "egress_return"), 221u);
     EXPECT_EQ(r.sum.drop, 1u);
-    EXPECT_EQ(r.lines[494], "{\"file\":\"" + test::data_path("pcap/heplify__rtp_rtcp_sip_ipv4_udp.pcap") +
+    EXPECT_EQ(r.lines[494], "{\"file\":\"" + capture("heplify__rtp_rtcp_sip_ipv4_udp.pcap") +
                                 "\",\"index\":495,\"verdict\":\"drop\",\"reason\":\"unlisted_source\"}");
     // ip && not handset traffic: 2146; not ip (ARP, ...): 164.
     EXPECT_EQ(get(r.sum.reasons, "not_voice_network"), 2146u);
@@ -120,8 +129,8 @@ TEST(ReplayCorpus, HeplifyUdpCallMatchesTheCaptureContent) {
 }
 
 TEST(ReplayCorpus, HeplifyTcpCallIsReassembledAndItsMediaFollowsTheSdp) {
-    const ReplayRun r = replay(load(test::data_path("replay/heplify-tcp.yaml")),
-                         {test::data_path("pcap/heplify__sip_ipv4_tcp.pcap")});
+    VG_SKIP_WITHOUT_CAPTURE("heplify__sip_ipv4_tcp.pcap", "replay of a SIP-over-TCP call and its media against tshark");
+    const ReplayRun r = replay(load(test::data_path("replay/heplify-tcp.yaml")), {capture("heplify__sip_ipv4_tcp.pcap")});
     ASSERT_EQ(r.rc, 0) << r.err;
     EXPECT_EQ(r.sum.packets, 84u);
     // tshark -Y sip: INVITE, 100, 180, 200, ACK, BYE, 200 over TCP.
@@ -140,8 +149,8 @@ TEST(ReplayCorpus, HeplifyTcpCallIsReassembledAndItsMediaFollowsTheSdp) {
 }
 
 TEST(ReplayCorpus, Ipv6CaptureWithUnbracketedRequestUriIsRefused) {
-    const ReplayRun r = replay(load(test::data_path("replay/heplify-ipv6.yaml")),
-                         {test::data_path("pcap/heplify__sip_ipv6_udp.pcap")});
+    VG_SKIP_WITHOUT_CAPTURE("heplify__sip_ipv6_udp.pcap", "replay refuses an IPv6 call with unbracketed Request-URIs");
+    const ReplayRun r = replay(load(test::data_path("replay/heplify-ipv6.yaml")), {capture("heplify__sip_ipv6_udp.pcap")});
     ASSERT_EQ(r.rc, 0) << r.err;
     EXPECT_EQ(r.sum.packets, 6u);
     // The phone's INVITE, ACK and BYE carry "sip:4321@fec0:0:0:0:216:d3ff:fe0d:22c:5060",
@@ -162,19 +171,21 @@ TEST(ReplayCorpus, SipMessageCountsAgreeWithTshark) {
         std::uint64_t tshark_sip;
     };
     const Case cases[] = {
-        {"replay/heplify-udp.yaml", "pcap/heplify__rtp_rtcp_sip_ipv4_udp.pcap", 14},
-        {"replay/heplify-udp.yaml", "pcap/suricata-verify__sip-body-frames__public-cloudshark-sip-s0.pcap", 10},
-        {"replay/heplify-tcp.yaml", "pcap/heplify__sip_ipv4_tcp.pcap", 7},
+        {"replay/heplify-udp.yaml", "heplify__rtp_rtcp_sip_ipv4_udp.pcap", 14},
+        {"replay/heplify-udp.yaml", "suricata-verify__sip-body-frames__public-cloudshark-sip-s0.pcap", 10},
+        {"replay/heplify-tcp.yaml", "heplify__sip_ipv4_tcp.pcap", 7},
     };
+    for (const Case& c : cases) VG_SKIP_WITHOUT_CAPTURE(c.capture, "replay's SIP message counts against tshark's");
     for (const Case& c : cases) {
-        const ReplayRun r = replay(load(test::data_path(c.policy)), {test::data_path(c.capture)});
+        const ReplayRun r = replay(load(test::data_path(c.policy)), {capture(c.capture)});
         EXPECT_EQ(r.sum.sip_messages, c.tshark_sip) << c.capture;
     }
 }
 
 TEST(ReplayCorpus, TextOutputHasOneLinePerPacketAndASummary) {
-    const ReplayRun r = replay(load(test::data_path("replay/heplify-tcp.yaml")),
-                         {test::data_path("pcap/heplify__sip_ipv4_tcp.pcap")}, false);
+    VG_SKIP_WITHOUT_CAPTURE("heplify__sip_ipv4_tcp.pcap", "replay's text output: a line per packet and a summary");
+    const ReplayRun r = replay(load(test::data_path("replay/heplify-tcp.yaml")), {capture("heplify__sip_ipv4_tcp.pcap")},
+                               false);
     ASSERT_EQ(r.rc, 0);
     ASSERT_GE(r.lines.size(), 85u);
     EXPECT_EQ(r.lines[2].rfind("3 1311857686.", 0), 0u) << r.lines[2];

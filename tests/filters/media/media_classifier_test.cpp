@@ -13,7 +13,7 @@
 #include "tests/filters/net/packet_builder.h"
 #include "tests/filters/net/pcap_file.h"
 #include "tests/support/alloc_counter.h"
-#include "tests/support/test_data.h"
+#include "tests/support/corpus_gtest.h"
 
 namespace vg::media {
 namespace {
@@ -25,11 +25,11 @@ using test::put8;
 
 Classification run(const Bytes& b, Options o = {}) { return classify(b.data(), b.size(), o); }
 
-// UDP payloads of every IP/UDP packet in a recorded capture.
+// UDP payloads of every IP/UDP packet in a recorded capture (its bytes).
 std::vector<std::string> udp_payloads(const std::string& file) {
     std::vector<std::string> out;
-    const auto pcap = test::parse_pcap(test::read_data_file(file));
-    EXPECT_TRUE(pcap.ok) << file;
+    const auto pcap = test::parse_pcap(file);
+    EXPECT_TRUE(pcap.ok);
     net::LinkType t{};
     if (!net::link_type_from_pcap(pcap.linktype, t)) {
         ADD_FAILURE() << "unsupported link type " << pcap.linktype;
@@ -98,9 +98,11 @@ Bytes dtls_record(unsigned type, unsigned version, unsigned body_len, int length
 }
 
 // ---------------------------------------------------------------- recorded RTP / RTCP
+// Captures from the third-party corpus; each test skips without its capture.
 
 TEST(MediaRecorded, SippG711aRtpIsRtpWithPayloadType8) {
-    const auto payloads = udp_payloads("pcap/sipp__g711a.pcap");
+    VG_CORPUS_FILE_OR_SKIP(file, "pcap/sipp__g711a.pcap", "a recorded G.711 A-law stream classifies as RTP PT 8");
+    const auto payloads = udp_payloads(file);
     ASSERT_GT(payloads.size(), 200u);
     std::size_t rtp_count = 0;
     std::uint32_t ssrc = 0;
@@ -118,7 +120,8 @@ TEST(MediaRecorded, SippG711aRtpIsRtpWithPayloadType8) {
 }
 
 TEST(MediaRecorded, SippG711aSequenceNumbersAreRead) {
-    const auto payloads = udp_payloads("pcap/sipp__g711a.pcap");
+    VG_CORPUS_FILE_OR_SKIP(file, "pcap/sipp__g711a.pcap", "RTP sequence numbers and marker of a recorded stream");
+    const auto payloads = udp_payloads(file);
     ASSERT_GE(payloads.size(), 3u);
     const Classification a = run(payloads[0]);
     const Classification b = run(payloads[1]);
@@ -128,7 +131,9 @@ TEST(MediaRecorded, SippG711aSequenceNumbersAreRead) {
 }
 
 TEST(MediaRecorded, AsteriskCaptureHasRtpAndCompoundRtcp) {
-    const auto payloads = udp_payloads("pcap/asterisk-testsuite__ast-2017-012__crash-27382.pcap");
+    VG_CORPUS_FILE_OR_SKIP(file, "pcap/asterisk-testsuite__ast-2017-012__crash-27382.pcap",
+                           "RTP and the crafted compound RTCP of the AST-2017-012 capture");
+    const auto payloads = udp_payloads(file);
     std::size_t rtp_count = 0, rtcp_count = 0;
     for (const auto& p : payloads) {
         const Classification c = run(p);
@@ -149,8 +154,10 @@ TEST(MediaRecorded, AsteriskCaptureHasRtpAndCompoundRtcp) {
 }
 
 TEST(MediaRecorded, CutsOfARecordedCompoundRtcpAreRtcpOnlyAtPacketBoundaries) {
+    VG_CORPUS_FILE_OR_SKIP(file, "pcap/asterisk-testsuite__ast-2017-012__crash-27382.pcap",
+                           "cuts of a recorded compound RTCP are RTCP only at packet boundaries");
     std::size_t checked = 0;
-    for (const auto& p : udp_payloads("pcap/asterisk-testsuite__ast-2017-012__crash-27382.pcap")) {
+    for (const auto& p : udp_payloads(file)) {
         if (run(p).kind != Kind::rtcp) continue;
         // Boundaries of the packets inside the compound (SR | RR | SDES).
         std::vector<std::size_t> boundaries;

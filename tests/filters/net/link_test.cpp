@@ -8,7 +8,7 @@
 
 #include "tests/filters/net/packet_builder.h"
 #include "tests/filters/net/pcap_file.h"
-#include "tests/support/test_data.h"
+#include "tests/support/corpus_gtest.h"
 
 namespace vg::net {
 namespace {
@@ -127,8 +127,11 @@ TEST(LinkPcapType, KnownLinkTypesMap) {
     EXPECT_FALSE(link_type_from_pcap(105, t));  // 802.11
 }
 
+// Recorded captures from the third-party corpus; each test skips without its
+// capture.
 TEST(LinkRecorded, EveryPacketOfTheSippG711aCaptureDecodesAsUdp) {
-    const auto pcap = test::parse_pcap(test::read_data_file("pcap/sipp__g711a.pcap"));
+    VG_CORPUS_FILE_OR_SKIP(file, "pcap/sipp__g711a.pcap", "every packet of a recorded RTP stream decodes as UDP");
+    const auto pcap = test::parse_pcap(file);
     ASSERT_TRUE(pcap.ok);
     LinkType t{};
     ASSERT_TRUE(link_type_from_pcap(pcap.linktype, t));
@@ -145,7 +148,8 @@ TEST(LinkRecorded, EveryPacketOfTheSippG711aCaptureDecodesAsUdp) {
 }
 
 TEST(LinkRecorded, Ipv6SipCaptureDecodesWithPorts5060) {
-    const auto pcap = test::parse_pcap(test::read_data_file("pcap/heplify__sip_ipv6_udp.pcap"));
+    VG_CORPUS_FILE_OR_SKIP(file, "pcap/heplify__sip_ipv6_udp.pcap", "a recorded IPv6 SIP call decodes with ports 5060");
+    const auto pcap = test::parse_pcap(file);
     ASSERT_TRUE(pcap.ok);
     LinkType t{};
     ASSERT_TRUE(link_type_from_pcap(pcap.linktype, t));

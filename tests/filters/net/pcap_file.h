@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Test helper: reads the classic pcap file format (not pcapng) from bytes, in
-// either byte order, so tests can pull recorded packets out of tests/data/pcap.
+// either byte order, so tests can pull recorded packets out of the corpus
+// captures (tests/support/corpus.h).
 #pragma once
 
 #include <cstdint>

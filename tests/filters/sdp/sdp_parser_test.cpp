@@ -9,7 +9,8 @@
 #include <vector>
 
 #include "tests/support/alloc_counter.h"
-#include "tests/support/test_data.h"
+#include "tests/support/corpus_gtest.h"
+#include "tests/support/sip_wire_form.h"
 
 namespace vg::sdp {
 namespace {
@@ -59,9 +60,19 @@ const char* const kOffer =
     "m=video 51372 RTP/AVP 31\n";
 
 // ---------------------------------------------------------------- recorded bodies
+// From the RFC 4475 and RFC 5118 messages of the third-party corpus (RFC
+// 5118's in wire form: CRLF lines); each test skips without its file.
+
+#define VG_RFC5118_BODY_OR_SKIP(var, name, what) \
+    VG_CORPUS_FILE_OR_SKIP(var##_archive, "rfc5118/" name, what); \
+    const std::string var = body_of(test::sip_wire_form(var##_archive))
+
+#define VG_RFC4475_BODY_OR_SKIP(var, name, what) \
+    VG_CORPUS_FILE_OR_SKIP(var##_message, "rfc4475/" name, what); \
+    const std::string var = body_of(var##_message)
 
 TEST(SdpRecorded, Rfc5118Ipv6InSdpHasSessionLevelIpv6Connection) {
-    const std::string body = body_of(test::read_data_file("rfc5118/ipv6-in-sdp"));
+    VG_RFC5118_BODY_OR_SKIP(body, "ipv6-in-sdp", "the SDP parser on RFC 5118 §4.6's IPv6 session");
     const SessionDescription s = parsed(body);
     ASSERT_TRUE(s.ok()) << s.reason;
     EXPECT_EQ(s.origin.address, ip("2001:db8::20"));
@@ -82,7 +93,8 @@ TEST(SdpRecorded, Rfc5118Ipv6InSdpHasSessionLevelIpv6Connection) {
 }
 
 TEST(SdpRecorded, Rfc5118MultIpInSdpUsesMediaLevelConnections) {
-    const SessionDescription s = parsed(body_of(test::read_data_file("rfc5118/mult-ip-in-sdp")));
+    VG_RFC5118_BODY_OR_SKIP(body, "mult-ip-in-sdp", "the SDP parser on RFC 5118 §4.8's media-level connections");
+    const SessionDescription s = parsed(body);
     ASSERT_TRUE(s.ok()) << s.reason;
     EXPECT_FALSE(s.connection.present);
     // o= carries an FQDN: kept as text, no address.
@@ -98,7 +110,8 @@ TEST(SdpRecorded, Rfc5118MultIpInSdpUsesMediaLevelConnections) {
 }
 
 TEST(SdpRecorded, Rfc5118Ipv4MappedIpv6StaysIpv6) {
-    const SessionDescription s = parsed(body_of(test::read_data_file("rfc5118/ipv4-mapped-ipv6")));
+    VG_RFC5118_BODY_OR_SKIP(body, "ipv4-mapped-ipv6", "the SDP parser on RFC 5118 §4.9's IPv4-mapped addresses");
+    const SessionDescription s = parsed(body);
     ASSERT_TRUE(s.ok()) << s.reason;
     EXPECT_TRUE(s.connection.address.is_v6());
     EXPECT_EQ(s.media[0].address, ip("::ffff:192.0.2.2"));
@@ -106,7 +119,8 @@ TEST(SdpRecorded, Rfc5118Ipv4MappedIpv6StaysIpv6) {
 }
 
 TEST(SdpRecorded, Rfc4475Sdp01HasAudioAndVideo) {
-    const SessionDescription s = parsed(body_of(test::read_data_file("rfc4475/sdp01.dat")));
+    VG_RFC4475_BODY_OR_SKIP(body, "sdp01.dat", "the SDP parser on RFC 4475 sdp01.dat's audio and video streams");
+    const SessionDescription s = parsed(body);
     ASSERT_TRUE(s.ok()) << s.reason;
     EXPECT_EQ(s.origin.address, ip("192.0.2.5"));
     ASSERT_EQ(s.media_count, 2u);
@@ -120,16 +134,18 @@ TEST(SdpRecorded, Rfc4475Sdp01HasAudioAndVideo) {
 }
 
 TEST(SdpRecorded, Rfc4475WsinvOriginAndConnectionDiffer) {
-    const SessionDescription s = parsed(body_of(test::read_data_file("rfc4475/wsinv.dat")));
+    VG_RFC4475_BODY_OR_SKIP(body, "wsinv.dat", "the SDP parser on RFC 4475 wsinv.dat's origin and connection");
+    const SessionDescription s = parsed(body);
     ASSERT_TRUE(s.ok()) << s.reason;
     EXPECT_EQ(s.origin.address, ip("192.0.2.3"));
     EXPECT_EQ(s.media[0].address, ip("192.0.2.4"));
 }
 
 TEST(SdpRecorded, EveryRfc4475BodyWithSdpParsesWithoutError) {
+    VG_SKIP_WITHOUT_CORPUS("rfc4475", "the SDP parser on every SDP body of the RFC 4475 messages");
     std::size_t parsed_bodies = 0;
-    for (const std::string& name : test::list_data_dir("rfc4475")) {
-        const std::string body = body_of(test::read_data_file("rfc4475/" + name));
+    for (const std::string& name : test::list_corpus_dir("rfc4475")) {
+        const std::string body = body_of(test::corpus_bytes("rfc4475/" + name));
         if (body.rfind("v=0", 0) != 0 || name == "test.dat") continue;
         const SessionDescription s = parsed(body);
         EXPECT_TRUE(s.ok()) << name << ": " << s.reason;
@@ -141,7 +157,8 @@ TEST(SdpRecorded, EveryRfc4475BodyWithSdpParsesWithoutError) {
 
 TEST(SdpRecorded, Rfc4475TestDatBodyIsLineMalformed) {
     // "v=0" then "testing=123": not "<letter>=".
-    const SessionDescription s = parsed(body_of(test::read_data_file("rfc4475/test.dat")));
+    VG_RFC4475_BODY_OR_SKIP(body, "test.dat", "that RFC 4475 test.dat's body is a malformed SDP line");
+    const SessionDescription s = parsed(body);
     EXPECT_EQ(s.status, Status::malformed);
     EXPECT_EQ(s.reason, "line_malformed");
     EXPECT_EQ(s.error_line, 2u);

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// RFC 5118 "SIP Torture Test Messages for IPv6": every file of the archive
-// (stored with CRLF line ends and corrected Content-Length, see tests/data/README.md).
+// RFC 5118 "SIP Torture Test Messages for IPv6": every file of the archive,
+// read from the third-party corpus (rfc5118/, bit-exact: bare LF line ends,
+// some wrong Content-Lengths) and put in wire form here (CRLF, the real body
+// length, a closing empty line: tests/support/sip_wire_form.h). Every test
+// skips, saying so, when the archive is not there.
 #include "filters/net/ip_address.h"
 #include "filters/sip/sip_parser.h"
 #include "filters/util/text.h"
-#include "tests/support/test_data.h"
+#include "tests/support/corpus_gtest.h"
+#include "tests/support/sip_wire_form.h"
 
 #include <gtest/gtest.h>
 
@@ -15,10 +19,23 @@
 namespace vg::sip {
 namespace {
 
+// The files of the RFC's Appendix A archive.
+const std::set<std::string> kArchive = {
+    "ipv4-mapped-ipv6",  "ipv6-bad",       "ipv6-bug-abnf-3-colons", "ipv6-correct-abnf-2-colons",
+    "ipv6-good",         "ipv6-in-sdp",    "mult-ip-in-header",      "mult-ip-in-sdp",
+    "port-ambiguous",    "port-unambiguous", "via-received-param-no-delim", "via-received-param-with-delim"};
+
 class Rfc5118 : public ::testing::Test {
 protected:
+    // Each test reads one archive file: all of them must be there.
+    void SetUp() override {
+        for (const std::string& f : kArchive)
+            VG_SKIP_WITHOUT_CORPUS("rfc5118/" + f, std::string("the SIP parser on the RFC 5118 IPv6 torture messages (") +
+                                                       ::testing::UnitTest::GetInstance()->current_test_info()->name() +
+                                                       ")");
+    }
     ParseResult parse(const std::string& file, Transport t = Transport::datagram) {
-        data_ = test::read_data_file("rfc5118/" + file);
+        data_ = test::sip_wire_form(test::corpus_bytes("rfc5118/" + file));
         return parse_message(data_, t, Limits{}, *msg_);
     }
     // Parses as a datagram and as a stream; both must succeed without anomaly.
@@ -41,12 +58,8 @@ protected:
 };
 
 TEST_F(Rfc5118, EveryArchiveFileHasATest) {
-    const std::set<std::string> covered = {
-        "ipv4-mapped-ipv6",  "ipv6-bad",       "ipv6-bug-abnf-3-colons", "ipv6-correct-abnf-2-colons",
-        "ipv6-good",         "ipv6-in-sdp",    "mult-ip-in-header",      "mult-ip-in-sdp",
-        "port-ambiguous",    "port-unambiguous", "via-received-param-no-delim", "via-received-param-with-delim"};
-    const auto files = test::list_data_dir("rfc5118");
-    EXPECT_EQ(std::set<std::string>(files.begin(), files.end()), covered);
+    const auto files = test::list_corpus_dir("rfc5118");
+    EXPECT_EQ(std::set<std::string>(files.begin(), files.end()), kArchive);
 }
 
 // §4.1: IPv6 reference in Request-URI, Via sent-by and Contact.

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Every conformance message (RFC 4475 and RFC 5118) cut at every byte and
 // parsed as a stream and as a datagram: no crash or out-of-bounds read (run
-// under ASan/UBSan), and the status each prefix must get.
+// under ASan/UBSan), and the status each prefix must get. The messages come
+// from the third-party corpus (RFC 5118's in wire form); the tests skip
+// without it.
 #include "filters/sip/sip_parser.h"
-#include "tests/support/test_data.h"
+#include "tests/support/corpus_gtest.h"
+#include "tests/support/sip_wire_form.h"
 
 #include <gtest/gtest.h>
 
@@ -24,10 +27,13 @@ std::size_t walk(const SipMessage& m) {
     return sum;
 }
 
-void cut_everywhere(const std::string& dir) {
+void cut_everywhere(const std::string& dir, bool wire_form) {
     auto msg = std::make_unique<SipMessage>();
-    for (const auto& name : test::list_data_dir(dir)) {
-        const std::string whole = test::read_data_file(dir + "/" + name);
+    const auto names = test::list_corpus_dir(dir);
+    ASSERT_FALSE(names.empty()) << test::corpus_path(dir);
+    for (const auto& name : names) {
+        std::string whole = test::corpus_bytes(dir + "/" + name);
+        if (wire_form) whole = test::sip_wire_form(whole);
         const ParseResult full_stream = parse_message(whole, Transport::stream, Limits{}, *msg);
         for (std::size_t len = 0; len < whole.size(); ++len) {
             // Each prefix in its own exact-size heap block: a read past the
@@ -63,17 +69,19 @@ void cut_everywhere(const std::string& dir) {
 }
 
 TEST(SipTruncation, Rfc4475EveryPrefixIncompleteOnStreamNeverIncompleteOnDatagram) {
-    cut_everywhere("rfc4475");
+    VG_SKIP_WITHOUT_CORPUS("rfc4475", "every prefix of every RFC 4475 message, as stream and as datagram");
+    cut_everywhere("rfc4475", false);
 }
 
 TEST(SipTruncation, Rfc5118EveryPrefixIncompleteOnStreamNeverIncompleteOnDatagram) {
-    cut_everywhere("rfc5118");
+    VG_SKIP_WITHOUT_CORPUS("rfc5118", "every prefix of every RFC 5118 message, as stream and as datagram");
+    cut_everywhere("rfc5118", true);
 }
 
 // A prefix that ends inside the head of a datagram is unterminated; one that
 // ends inside a Content-Length body exceeds the message.
 TEST(SipTruncation, DatagramPrefixReasonsNameTheCut) {
-    const std::string whole = test::read_data_file("rfc4475/wsinv.dat");
+    VG_CORPUS_FILE_OR_SKIP(whole, "rfc4475/wsinv.dat", "the parse reasons of datagrams cut in the head and in the body");
     auto msg = std::make_unique<SipMessage>();
     const std::size_t head = whole.find("\r\n\r\n") + 4;
     ParseResult r = parse_message(std::string_view(whole).substr(0, head - 10), Transport::datagram, Limits{}, *msg);

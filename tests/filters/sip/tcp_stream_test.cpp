@@ -18,7 +18,7 @@
 #include "tests/filters/net/packet_builder.h"
 #include "tests/filters/net/pcap_file.h"
 #include "tests/support/alloc_counter.h"
-#include "tests/support/test_data.h"
+#include "tests/support/corpus_gtest.h"
 
 namespace vg::sip {
 namespace {
@@ -569,12 +569,16 @@ TEST(TcpStream, SegmentWithWholeMessagesOnAKnownConnectionAllocatesNothingOnceWa
 
 // ---------------------------------------------------------------------------
 // Recorded captures: decode_link -> decode_ip -> IpReassembler -> TcpStreamTable.
+// The captures are in the third-party corpus (pcap/); each test skips
+// without its capture.
 
-std::vector<Event> run_capture(const std::string& name, const TcpStreamConfig& cfg = TcpStreamConfig{}) {
-    const test::PcapFile pcap = test::parse_pcap(vg::test::read_data_file("pcap/" + name));
-    EXPECT_TRUE(pcap.ok) << name;
+#define VG_CAPTURE_OR_SKIP(var, name, what) VG_CORPUS_FILE_OR_SKIP(var, "pcap/" name, what)
+
+std::vector<Event> run_capture(const std::string& file, const TcpStreamConfig& cfg = TcpStreamConfig{}) {
+    const test::PcapFile pcap = test::parse_pcap(file);
+    EXPECT_TRUE(pcap.ok);
     LinkType lt{};
-    EXPECT_TRUE(link_type_from_pcap(pcap.linktype, lt)) << name;
+    EXPECT_TRUE(link_type_from_pcap(pcap.linktype, lt)) << pcap.linktype;
     IpReassembler ra(16);
     TcpStreamTable t(cfg);
     // Captures may start after their connections opened: pick them up.
@@ -617,7 +621,9 @@ TEST(TcpStreamCapture, RegisterSplitOverTwoSegmentsIsDeliveredOnceWhole) {
     // tshark -r suricata-verify__sip-tcp-method__sip-tcp.pcap -Y sip
     //   -T fields -e sip.Method -e sip.Status-Code -e tcp.reassembled.length
     // gives: REGISTER (reassembled from 400 + 185 bytes = 585), then 200.
-    const auto ev = run_capture("suricata-verify__sip-tcp-method__sip-tcp.pcap");
+    VG_CAPTURE_OR_SKIP(file, "suricata-verify__sip-tcp-method__sip-tcp.pcap",
+                       "a REGISTER split over two TCP segments is delivered once, whole");
+    const auto ev = run_capture(file);
     EXPECT_EQ(whats(ev), (std::vector<std::string>{"REGISTER/0", "200/0"}));
     ASSERT_FALSE(ev.empty());
     EXPECT_EQ(ev[0].bytes.size(), 585u);
@@ -625,7 +631,9 @@ TEST(TcpStreamCapture, RegisterSplitOverTwoSegmentsIsDeliveredOnceWhole) {
 
 TEST(TcpStreamCapture, RegisterAnd401OverTcp) {
     // tshark -Y sip: REGISTER, 401.
-    const auto ev = run_capture("suricata-verify__sip-tcp-pattern-matching__sip.pcap");
+    VG_CAPTURE_OR_SKIP(file, "suricata-verify__sip-tcp-pattern-matching__sip.pcap",
+                       "REGISTER and 401 over TCP as tshark sees them");
+    const auto ev = run_capture(file);
     EXPECT_EQ(whats(ev), (std::vector<std::string>{"REGISTER/0", "401/0"}));
 }
 
@@ -633,7 +641,8 @@ TEST(TcpStreamCapture, HeplifyTcpCallYieldsTheWholeDialogInOrder) {
     // tshark -r heplify__sip_ipv4_tcp.pcap -Y sip -T fields -e sip.Method
     //   -e sip.Status-Code -e sip.Content-Length gives, in frame order:
     // INVITE (228), 100, 180, 200 (225), ACK, BYE, 200.
-    const auto ev = run_capture("heplify__sip_ipv4_tcp.pcap");
+    VG_CAPTURE_OR_SKIP(file, "heplify__sip_ipv4_tcp.pcap", "the whole SIP-over-TCP dialog of the heplify call, in order");
+    const auto ev = run_capture(file);
     EXPECT_EQ(whats(ev), (std::vector<std::string>{"INVITE/228", "100/0", "180/0", "200/225", "ACK/0", "BYE/0",
                                                    "200/0"}));
 }
@@ -643,10 +652,12 @@ TEST(TcpStreamCapture, LargeBodyInviteIsDeliveredWholeWhenLimitsAllowIt) {
     //   -T fields -e sip.Method -e sip.Status-Code -e sip.Content-Length
     //   -e tcp.reassembled.length gives: INVITE, Content-Length 65536,
     // reassembled from 5 segments to 65793 bytes; then 100.
+    VG_CAPTURE_OR_SKIP(file, "suricata-verify__sip-body-large__sip-body-large.pcap",
+                       "a 64 KiB INVITE body reassembled from five segments");
     TcpStreamConfig cfg;
     cfg.max_bytes_per_stream = 128 * 1024;
     cfg.limits.max_message_size = 128 * 1024;
-    const auto ev = run_capture("suricata-verify__sip-body-large__sip-body-large.pcap", cfg);
+    const auto ev = run_capture(file, cfg);
     EXPECT_EQ(whats(ev), (std::vector<std::string>{"INVITE/65536", "100/0"}));
     ASSERT_FALSE(ev.empty());
     EXPECT_EQ(ev[0].bytes.size(), 65793u);
@@ -655,14 +666,17 @@ TEST(TcpStreamCapture, LargeBodyInviteIsDeliveredWholeWhenLimitsAllowIt) {
 TEST(TcpStreamCapture, LargeBodyInviteIsRejectedUnderDefaultLimits) {
     // The body alone exceeds the 65535-byte message limit: reported once, and
     // the connection is cut (the response on it is not judged either).
-    const auto ev = run_capture("suricata-verify__sip-body-large__sip-body-large.pcap");
+    VG_CAPTURE_OR_SKIP(file, "suricata-verify__sip-body-large__sip-body-large.pcap",
+                       "a too large INVITE cuts its connection");
+    const auto ev = run_capture(file);
     ASSERT_EQ(ev.size(), 1u);
     EXPECT_EQ(ev[0].what, "message_too_large");
 }
 
 TEST(TcpStreamCapture, SplittingEveryTcpSegmentInTwoChangesNothing) {
     // The heplify call again, each data segment cut into two segments.
-    const test::PcapFile pcap = test::parse_pcap(vg::test::read_data_file("pcap/heplify__sip_ipv4_tcp.pcap"));
+    VG_CAPTURE_OR_SKIP(file, "heplify__sip_ipv4_tcp.pcap", "the heplify call with every TCP segment cut in two");
+    const test::PcapFile pcap = test::parse_pcap(file);
     ASSERT_TRUE(pcap.ok);
     TcpStreamTable t;
     t.set_pickup_until(Timestamp::max());
