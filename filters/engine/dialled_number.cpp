@@ -217,6 +217,12 @@ DialReadings read_dial_string(std::string_view escaped_user, const DialPlan& pla
     char buf[128];
     std::string_view s = escaped_user.substr(0, sizeof buf);
     const sip::UnescapeResult u = sip::uri_unescape(s, buf, sizeof buf);
+    // An escaped NUL: a PBX that keeps the decoded user as a C string reads
+    // only what comes before it, so that is a reading of its own.
+    std::string_view before_nul;
+    if (u.ok && u.had_nul) before_nul = std::string_view(buf, std::char_traits<char>::length(buf) < u.length
+                                                                  ? std::char_traits<char>::length(buf)
+                                                                  : u.length);
     if (u.ok && !u.had_nul) s = std::string_view(buf, u.length);
     assign_truncated_text(r.decoded, s);
     for (char c : s) r.digits = r.digits || text::is_digit(c);
@@ -237,6 +243,7 @@ DialReadings read_dial_string(std::string_view escaped_user, const DialPlan& pla
         if (n < NormalisedNumber::kMaxLength) only[n++] = c;
     }
     if (seen_digit) add_alternative(r, normalise_number(std::string_view(only, n), plan));
+    if (!before_nul.empty()) add_alternative(r, normalise_number(dialled_part(before_nul), plan));
 
     // After a leading feature code of 1..4 characters past its '*' or '#'
     // ("*67", "#31#", "*82*"): what the PBX dials once it has acted on it.

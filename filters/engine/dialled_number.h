@@ -164,7 +164,9 @@ NormalisedNumber normalise_number(std::string_view user, const DialPlan& plan) n
 //     terminators and post-dial pauses (p, w, ',' and what follows a digit)
 //     removed, then normalise_number(): "0088216123458%23" -> +88216123458.
 //   - alternatives: the digits alone, for PBXs that drop every other
-//     character ("00882x16..." -> +88216...); and for a dial string that
+//     character ("00882x16..." -> +88216...); what comes before an escaped
+//     NUL, for PBXs that keep the user as a C string ("0088216%00x"); and for
+//     a dial string that
 //     starts with a feature code ('*' or '#', e.g. *67, #31#) the rest after
 //     each plausible code length, which the PBX dials after acting on the
 //     code ("*670088216..." -> +88216...).

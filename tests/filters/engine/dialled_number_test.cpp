@@ -223,7 +223,8 @@ INSTANTIATE_TEST_SUITE_P(
                       ReadingCase{"#31#0088216123", "#31#0088216123", {"+88216123"}},
                       ReadingCase{"tel:+882-16-123", "+88216123", {}},
                       ReadingCase{"%20%200088216", "+88216", {}},
-                      ReadingCase{"02079460000", "+442079460000", {}}),
+                      ReadingCase{"02079460000", "+442079460000", {}},
+                      ReadingCase{"0088216%00x", "0088216", {"+88216"}}),
     [](const ::testing::TestParamInfo<ReadingCase>& i) { return "case" + std::to_string(i.index); });
 
 TEST(DialReadings, ANameHasNoDigits) {
