@@ -955,6 +955,20 @@ void check_semantics(View& view, Policy& p, const LoadOptions& opt, std::vector<
         at(view.get("toll_fraud.mode"), "toll_fraud.mode", kWarning,
            "allow_list with no allow_prefixes: only emergency numbers can be called");
     }
+    if (p.toll_fraud.enabled && p.toll_fraud.country_code.empty()) {
+        const Val v = view.get("toll_fraud");
+        std::string msg =
+            "not set: numbers dialled in international form (+..., or with the "
+            "international prefix " + p.toll_fraud.international_prefix +
+            "), the built-in high-risk list and every limit are enforced, but national numbers cannot be "
+            "normalised";
+        msg += p.toll_fraud.allow_list ? ": in allow_list mode they are denied unless an allow prefix matches them as "
+                                         "dialled"
+                                       : ": deny prefixes in national form match them only as dialled, `+` prefixes "
+                                         "never";
+        msg += "; set it to the site's country calling code (\"44\", \"1\")";
+        at(v, "toll_fraud.country_code", kWarning, msg);
+    }
 }
 
 // ---- effective policy as YAML (check --print) ---------------------------------------
@@ -1175,6 +1189,62 @@ RefreshResult refresh_host_names(Policy& policy, const Resolver& resolver) {
     return r;
 }
 
+std::vector<std::string> toll_fraud_enforcement(const Policy& p) {
+    std::vector<std::string> out;
+    const Policy::TollFraud& tf = p.toll_fraud;
+    if (!tf.enabled) {
+        out.push_back("off: outbound INVITEs, REFERs and redirects are not checked");
+        return out;
+    }
+    auto join = [](const std::vector<DialPrefix>& v, std::size_t max) {
+        std::string s;
+        for (std::size_t i = 0; i < v.size() && i < max; ++i) s += (i ? " " : "") + v[i].digits;
+        if (v.size() > max) s += " ...";
+        return s;
+    };
+    std::size_t builtin = 0;
+    for (const auto& d : tf.deny_prefixes) builtin += d.origin.file == "(built-in)";
+    out.push_back("judged: INVITE Request-URI and To, every Refer-To of a REFER, every Contact of a 3xx a handset "
+                  "sends; every reading of the dial string (escapes, separators, terminators, feature codes, digits "
+                  "only); a dial string is denied if any reading is");
+    if (tf.allow_list)
+        out.push_back("mode allow_list: only numbers matching " + join(tf.allow_prefixes, 12) +
+                      " (and emergency numbers, extensions) may be called; what cannot be classified is denied");
+    else
+        out.push_back("deny list: " + std::to_string(tf.deny_prefixes.size()) + " prefixes (" + std::to_string(builtin) +
+                      " built-in): " + join(tf.deny_prefixes, 12) +
+                      (tf.allow_prefixes.empty() ? "" : "; exceptions: " + join(tf.allow_prefixes, 12)));
+    if (tf.country_code.empty())
+        out.push_back("no country_code: numbers in international form (+, or the international prefix " +
+                      tf.international_prefix +
+                      ") are matched; national numbers are not normalised (national-form prefixes match them only "
+                      "as dialled, + prefixes never): set toll_fraud.country_code to enforce them");
+    else
+        out.push_back("dial plan: country code " + tf.country_code + ", national prefix " +
+                      (tf.national_prefix.empty() ? std::string("(none)") : tf.national_prefix) +
+                      ", international prefix " + tf.international_prefix +
+                      ": national and international numbers are both normalised to +" + tf.country_code + "...");
+    if (tf.out_of_hours.enabled)
+        out.push_back("out of hours (" + tf.out_of_hours.timezone + "): also denied " +
+                      join(tf.out_of_hours.deny_prefixes, 12) +
+                      (tf.out_of_hours.per_handset_calls_per_hour
+                           ? ", " + std::to_string(tf.out_of_hours.per_handset_calls_per_hour) + " calls/hour per handset"
+                           : std::string()));
+    const auto& l = tf.limits;
+    auto lim = [](std::uint32_t v, const char* what) {
+        return v == 0 ? std::string("no ") + what + " limit" : std::to_string(v) + " " + what;
+    };
+    out.push_back("limits (always, with or without a dial plan): per handset (its address and its digest user) " +
+                  lim(l.per_handset_concurrent_calls, "concurrent") + ", " +
+                  lim(l.per_handset_calls_per_hour, "calls/hour") + "; per site " +
+                  lim(l.per_site_concurrent_calls, "concurrent") + ", " + lim(l.per_site_calls_per_hour, "calls/hour") +
+                  "; only outbound calls count, transfers and redirects count per hour");
+    std::string em;
+    for (const auto& e : tf.emergency_numbers) em += (em.empty() ? "" : " ") + e;
+    out.push_back("never blocked or limited: " + em);
+    return out;
+}
+
 std::string summary_line(const Policy& p) {
     std::size_t hosts = 0;
     auto count_hosts = [&](const std::vector<AddressEntry>& a) {
@@ -1193,10 +1263,15 @@ std::string summary_line(const Policy& p) {
                     (p.egress.allow_list ? "allow-list (" + n(p.egress.allow.size(), "entry", "entries") + ")"
                                          : std::string("open")) +
                     ", ";
-    if (p.toll_fraud.enabled)
-        s += "toll fraud on (" + n(p.toll_fraud.deny_prefixes.size(), "deny prefix", "deny prefixes") + ", " +
-             n(p.toll_fraud.allow_prefixes.size(), "allow prefix", "allow prefixes") +
-             (p.toll_fraud.out_of_hours.enabled ? ", out-of-hours rules" : "") + ")";
+    const Policy::TollFraud& tf = p.toll_fraud;
+    if (tf.enabled)
+        s += "toll fraud on (" +
+             (tf.allow_list ? "allow list of " + n(tf.allow_prefixes.size(), "prefix", "prefixes")
+                            : n(tf.deny_prefixes.size(), "deny prefix", "deny prefixes") + ", " +
+                                  n(tf.allow_prefixes.size(), "allow prefix", "allow prefixes")) +
+             (tf.country_code.empty() ? ", no country_code: international form only"
+                                      : ", country code " + tf.country_code) +
+             (tf.out_of_hours.enabled ? ", out-of-hours rules" : "") + ")";
     else
         s += "toll fraud off";
     s += ", " + n(hosts, "host name", "host names");

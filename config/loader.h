@@ -81,6 +81,10 @@ struct RefreshResult {
 RefreshResult refresh_host_names(Policy& policy, const Resolver& resolver);
 
 // One line: "site acme-london: mode enforce, on_failure open, 1 handset network, ...".
+// What the toll-fraud guard enforces with this policy, one statement per
+// line (`check --print`): what is judged, the lists, what needs a dial plan,
+// the limits.
+std::vector<std::string> toll_fraud_enforcement(const Policy& p);
 std::string summary_line(const Policy& policy);
 
 }  // namespace vg::config

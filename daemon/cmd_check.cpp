@@ -111,7 +111,12 @@ int cmd_check(int argc, char** argv) {
         std::fprintf(stderr, "%s: %zu error%s, policy not valid\n", file, errors, errors == 1 ? "" : "s");
         return 2;
     }
-    if (print) std::fputs(with_routed_interfaces(r.effective_yaml, *r.policy).c_str(), stdout);
+    if (print) {
+        std::fputs(with_routed_interfaces(r.effective_yaml, *r.policy).c_str(), stdout);
+        std::fputs("# toll-fraud guard, as enforced:\n", stdout);
+        for (const std::string& line : config::toll_fraud_enforcement(*r.policy))
+            std::printf("#   %s\n", line.c_str());
+    }
     if (!quiet) std::printf("ok\n%s\n", config::summary_line(*r.policy).c_str());
     std::fflush(stdout);
     return 0;

@@ -20,7 +20,7 @@ TEST(CmdCheck, ValidPolicyPrintsOkAndSummary) {
     EXPECT_EQ(run.exit_code, 0);
     EXPECT_EQ(run.out, "ok\nsite acme-london: mode enforce, on_failure closed, 1 handset network, 1 PBX peer, "
                        "1 support peer, egress allow-list (2 entries), toll fraud on (7 deny prefixes, 0 allow prefixes, "
-                       "out-of-hours rules), 0 host names\n");
+                       "country code 44, out-of-hours rules), 0 host names\n");
     EXPECT_EQ(run.err, "");
 }
 
@@ -60,6 +60,26 @@ TEST(CmdCheck, PrintShowsEffectivePolicyWithDefaultsMarked) {
     const auto full = run_check({"--print", "--no-resolve", example("full.yaml")});
     ASSERT_EQ(full.exit_code, 0) << full.err;
     EXPECT_NE(full.out.find("\n  interfaces: [lan0]\n"), std::string::npos) << full.out;
+}
+
+TEST(CmdCheck, PrintSaysWhatTheTollFraudGuardEnforces) {
+    // minimal.yaml has no country_code: what is enforced all the same, and
+    // what needs a dial plan.
+    const auto run = run_check({"--print", example("minimal.yaml")});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_NE(run.out.find("# toll-fraud guard, as enforced:\n#   judged: INVITE Request-URI and To, every Refer-To"),
+              std::string::npos)
+        << run.out;
+    EXPECT_NE(run.out.find("#   deny list: 6 prefixes (6 built-in): +870 +881 +882 +883 +979 +808\n"), std::string::npos)
+        << run.out;
+    EXPECT_NE(run.out.find("#   no country_code: numbers in international form"), std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("#   limits (always, with or without a dial plan)"), std::string::npos) << run.out;
+    EXPECT_NE(run.err.find("warning: toll_fraud.country_code: not set"), std::string::npos) << run.err;
+    const auto office = run_check({"--print", example("office.yaml")});
+    ASSERT_EQ(office.exit_code, 0) << office.err;
+    EXPECT_NE(office.out.find("#   dial plan: country code 44, national prefix 0, international prefix 00"),
+              std::string::npos)
+        << office.out;
 }
 
 TEST(CmdCheck, PrintedPolicyLoadsAgainWithTheSameModel) {

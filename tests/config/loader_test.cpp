@@ -235,11 +235,42 @@ TEST(Loader, DiagnosticFormat) {
 
 // ---- warnings ------------------------------------------------------------------
 
+// The warnings other than the one about a missing dial plan (most test
+// policies have no country_code; that warning has its own test).
+std::vector<std::string> other_warnings(const LoadResult& r) {
+    std::vector<std::string> out;
+    for (auto& w : warnings_of(r))
+        if (w.find("warning: toll_fraud.country_code: not set") == std::string::npos) out.push_back(w);
+    return out;
+}
+
+TEST(LoaderWarnings, MissingCountryCodeSaysWhatIsEnforcedAndWhatNeedsADialPlan) {
+    const auto r = load(kBase + "egress:\n  mode: allow_list\n");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(warnings_of(r),
+              (std::vector<std::string>{
+                  "t.yaml:1:1: warning: toll_fraud.country_code: not set: numbers dialled in international form (+..., "
+                  "or with the international prefix 00), the built-in high-risk list and every limit are enforced, but "
+                  "national numbers cannot be normalised: deny prefixes in national form match them only as dialled, "
+                  "`+` prefixes never; set it to the site's country calling code (\"44\", \"1\")"}));
+    const auto with = load(kBase + "egress:\n  mode: allow_list\ntoll_fraud:\n  country_code: \"44\"\n");
+    ASSERT_TRUE(with.ok());
+    EXPECT_TRUE(warnings_of(with).empty()) << ::testing::PrintToString(warnings_of(with));
+}
+
+TEST(LoaderWarnings, MissingCountryCodeInAllowListModeSaysNationalNumbersAreDenied) {
+    const auto r = load(kBase + "egress:\n  mode: allow_list\ntoll_fraud:\n  mode: allow_list\n  allow_prefixes: [\"+44\"]\n");
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(warnings_of(r).size(), 1u);
+    EXPECT_NE(warnings_of(r)[0].find("in allow_list mode they are denied unless an allow prefix matches them as dialled"),
+              std::string::npos);
+}
+
 TEST(LoaderWarnings, OnFailureOpenWithEnforceIsExplained) {
     const auto r = load("version: 1\nsite: t\non_failure: open\nhandsets:\n  networks: [192.168.20.0/24]\n"
                         "peers:\n  pbx:\n    - name: p\n      addresses: [203.0.113.1]\negress:\n  mode: allow_list\n");
     ASSERT_TRUE(r.ok());
-    EXPECT_EQ(warnings_of(r),
+    EXPECT_EQ(other_warnings(r),
               (std::vector<std::string>{
                   "t.yaml:3:13: warning: on_failure: 'open' with mode 'enforce': while the daemon is stopped or its queue "
                   "is full the kernel lets voice traffic through unchecked; set on_failure: closed to drop it instead "
@@ -250,14 +281,14 @@ TEST(LoaderWarnings, DefaultOnFailureOpenIsWarnedAtTheTop) {
     const auto r = load("version: 1\nsite: t\nhandsets:\n  networks: [192.168.20.0/24]\n"
                         "peers:\n  pbx:\n    - name: p\n      addresses: [203.0.113.1]\negress:\n  mode: allow_list\n");
     ASSERT_TRUE(r.ok());
-    ASSERT_EQ(warnings_of(r).size(), 1u);
-    EXPECT_EQ(warnings_of(r)[0].rfind("t.yaml:1:1: warning: on_failure: 'open' (the default) with mode 'enforce'", 0), 0u);
+    ASSERT_EQ(other_warnings(r).size(), 1u);
+    EXPECT_EQ(other_warnings(r)[0].rfind("t.yaml:1:1: warning: on_failure: 'open' (the default) with mode 'enforce'", 0), 0u);
 }
 
 TEST(LoaderWarnings, NoEgressAllowList) {
     const auto r = load(kBase);
     ASSERT_TRUE(r.ok());
-    EXPECT_EQ(warnings_of(r), (std::vector<std::string>{
+    EXPECT_EQ(other_warnings(r), (std::vector<std::string>{
                                   "t.yaml:1:1: warning: egress.mode: no egress allow-list: handsets may reach any "
                                   "destination except with SIP (which may reach only the PBX); set egress.mode: "
                                   "allow_list and list NTP, provisioning and firmware servers in egress.allow"}));
@@ -267,7 +298,7 @@ TEST(LoaderWarnings, TelnetSupportPort) {
     const auto r = load(kBase + "  support:\n    - name: noc\n      addresses: [198.51.100.7]\n      ports: [tcp/22, tcp/23]\n"
                                 "egress:\n  mode: allow_list\n");
     ASSERT_TRUE(r.ok());
-    EXPECT_EQ(warnings_of(r), (std::vector<std::string>{
+    EXPECT_EQ(other_warnings(r), (std::vector<std::string>{
                                   "t.yaml:13:23: warning: peers.support[0].ports[1]: tcp/23 is telnet (clear-text "
                                   "passwords); prefer an encrypted service such as tcp/22 or tcp/443"}));
 }
@@ -275,13 +306,13 @@ TEST(LoaderWarnings, TelnetSupportPort) {
 TEST(LoaderWarnings, MonitorModeHasNoEnforceWarnings) {
     const auto r = load(kBase + "mode: monitor\n");
     ASSERT_TRUE(r.ok());
-    EXPECT_TRUE(warnings_of(r).empty()) << ::testing::PrintToString(warnings_of(r));
+    EXPECT_TRUE(other_warnings(r).empty()) << ::testing::PrintToString(other_warnings(r));
 }
 
 TEST(LoaderWarnings, AllowListWithoutPrefixes) {
     const auto r = load(kBase + "egress:\n  mode: allow_list\ntoll_fraud:\n  mode: allow_list\n");
     ASSERT_TRUE(r.ok());
-    EXPECT_EQ(warnings_of(r), (std::vector<std::string>{"t.yaml:13:9: warning: toll_fraud.mode: allow_list with no "
+    EXPECT_EQ(other_warnings(r), (std::vector<std::string>{"t.yaml:13:9: warning: toll_fraud.mode: allow_list with no "
                                                         "allow_prefixes: only emergency numbers can be called"}));
 }
 
@@ -291,7 +322,7 @@ TEST(LoaderWarnings, WorldWritableFile) {
     ASSERT_EQ(chmod(path.c_str(), 0666), 0);
     const auto r = load_policy_file(path, test_options());
     ASSERT_TRUE(r.ok());
-    EXPECT_EQ(warnings_of(r), (std::vector<std::string>{path + ": warning: the policy file is writable by every user: "
+    EXPECT_EQ(other_warnings(r), (std::vector<std::string>{path + ": warning: the policy file is writable by every user: "
                                                                "anyone on this system can change the firewall policy"}));
 }
 
@@ -484,7 +515,30 @@ TEST(LoaderSummary, OneLine) {
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(summary_line(*r.policy),
               "site t: mode enforce, on_failure closed, 1 handset network, 1 PBX peer, 0 support peers, egress open, "
-              "toll fraud on (6 deny prefixes, 0 allow prefixes), 0 host names");
+              "toll fraud on (6 deny prefixes, 0 allow prefixes, no country_code: international form only), 0 host "
+              "names");
+}
+
+TEST(LoaderSummary, TollFraudEnforcementSaysWhatNeedsADialPlan) {
+    const auto without = load(kBase);
+    ASSERT_TRUE(without.ok());
+    const auto lines = toll_fraud_enforcement(*without.policy);
+    auto has = [&](const std::vector<std::string>& v, const std::string& needle) {
+        for (const auto& l : v)
+            if (l.find(needle) != std::string::npos) return true;
+        return false;
+    };
+    EXPECT_TRUE(has(lines, "deny list: 6 prefixes (6 built-in): +870 +881 +882 +883 +979 +808"));
+    EXPECT_TRUE(has(lines, "no country_code: numbers in international form (+, or the international prefix 00) are "
+                           "matched; national numbers are not normalised"));
+    EXPECT_TRUE(has(lines, "limits (always, with or without a dial plan): per handset (its address and its digest "
+                           "user) 2 concurrent, 30 calls/hour"));
+    const auto with = load(kBase + "toll_fraud:\n  country_code: \"44\"\n");
+    ASSERT_TRUE(with.ok());
+    const auto lines2 = toll_fraud_enforcement(*with.policy);
+    EXPECT_TRUE(has(lines2, "dial plan: country code 44, national prefix 0, international prefix 00"));
+    EXPECT_FALSE(has(lines2, "no country_code"));
+    EXPECT_EQ(summary_line(*with.policy).find("no country_code"), std::string::npos);
 }
 
 }  // namespace
