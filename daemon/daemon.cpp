@@ -122,24 +122,14 @@ public:
     std::uint64_t conntrack_deleted = 0;
 
 private:
-    // The pinhole is gone: so must the flow's conntrack entry (and with it
-    // the verified mark that let its packets take the fast path), so the next
-    // packet is judged again and dropped.
+    // The pinhole is gone: so must every conntrack entry on the handset's
+    // port (and with them the verified mark that let their packets take the
+    // fast path), so the next packet is judged again and dropped. Every flow
+    // on that port was judged by the engine when it began (media from the
+    // PBX, and media the handset sent first, which is verified too), but the
+    // pinhole names at most the first inbound one: a table dump filtered on
+    // the endpoint finds them all.
     void close_flows(const engine::Event& e) {
-        if (e.source.valid() && e.source.family() == e.handset.family()) {
-            netlink::FlowSpec f;
-            f.src = e.source;
-            f.dst = e.handset;
-            f.protocol = net::ipproto::udp;
-            f.src_port = e.source_port;
-            f.dst_port = e.handset_port;
-            // The kernel finds the entry by either direction's tuple.
-            if (ct_.delete_flow(f, true) == netlink::CtResult::deleted) ++conntrack_deleted;
-            return;
-        }
-        // No media was verified through this pinhole: any flow to or from the
-        // handset's port (e.g. media the handset sent first) is found by a
-        // table dump filtered on the endpoint. Rare: only unanswered calls.
         if (auto n = ct_.delete_by_endpoint(e.handset, e.handset_port, net::ipproto::udp)) conntrack_deleted += *n;
     }
     Log& log_;

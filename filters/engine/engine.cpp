@@ -1117,7 +1117,10 @@ void Engine::apply_sdp(Dialog& d, std::string_view body, Dir dir, Timestamp now,
                 Event e = make_event(EventType::media_address_not_allowed, &p, now);
                 e.handset = d.handset;
                 e.call_id = d.call_id;
-                assign_truncated(e.detail, md.connection.present ? md.connection.address_text : std::string_view("session"));
+                // The address the SDP names (media or session level).
+                assign_truncated(e.detail, md.connection.present ? md.connection.address_text
+                                           : s.connection.present ? s.connection.address_text
+                                                                  : std::string_view("unknown"));
                 ev.on_event(e);
             }
             leg.remote = md.address;
