@@ -143,6 +143,18 @@ def main():
             r = invite(s, dialled, transport, src)
             denied["%s/%s/%s" % (dialled, transport, src)] = {"replies": r["replies"], "error": r["error"]}
         c.figure("denied_attempts", denied)
+        # Over TCP the denied INVITE cut the connection: the handset's stack
+        # got a reset at once (it reconnects) instead of retransmitting into
+        # the void until TCP gives up.
+        for dialled, _, _, transport, src in DENIED_ATTEMPTS:
+            if transport != "tcp":
+                continue
+            err = denied["%s/%s/%s" % (dialled, transport, src)]["error"] or ""
+            c.that("reset" in err.lower(), "the TCP connection of the INVITE to %s from %s was reset (%s)"
+                   % (dialled, src, err or "no error"))
+        cuts = d.log_lines("VG_SIP_STREAM_CUT")
+        c.figure("syslog_stream_cut", cuts[:3])
+        c.that(any("detail=after:toll_fraud" in l for l in cuts), "syslog: VG_SIP_STREAM_CUT detail=after:toll_fraud")
         v.time.sleep(1.0)
 
         seen = [(e["user"], e["src"], e["proto"]) for e in k.events("INVITE")]
