@@ -208,8 +208,9 @@ ProbeResult probe(const ProbeOptions& options) {
         p.ipset = r.ok();
     }
 
-    // iptables / ip6tables: a scratch chain in the mangle table with every
-    // match and target the backend uses, then the chain is deleted again.
+    // iptables / ip6tables: a scratch chain in the mangle table (and one in
+    // the filter table) with every match and target the backend uses, then
+    // the chains are deleted again.
     struct Fam {
         const std::string& save;
         const std::string& restore;
@@ -243,10 +244,14 @@ ProbeResult probe(const ProbeOptions& options) {
             rules += chain + " -m set --match-set " + scratch + "p" + f.v + " src,dst -j RETURN\n";
         }
         rules += "COMMIT\n";
+        // The reset rule for cut TCP streams: REJECT, in the filter table.
+        rules += "*filter\n:" + scratch + " - [0:0]\n" + chain +
+                 " -p tcp -m mark --mark 0x1/0x1 -j REJECT --reject-with tcp-reset\nCOMMIT\n";
         r = run({f.restore, "--noflush"}, rules);
         *f.ok = r.ok();
         if (!r.ok()) *f.error = first_line(r.error.empty() ? r.err : r.error);
         run({f.restore, "--noflush"}, "*mangle\n-F " + scratch + "\n-X " + scratch + "\nCOMMIT\n");
+        run({f.restore, "--noflush"}, "*filter\n-F " + scratch + "\n-X " + scratch + "\nCOMMIT\n");
         // The chain may not exist (creation failed): that is fine.
     }
     if (p.ipset || !p.ipset_version.empty()) {

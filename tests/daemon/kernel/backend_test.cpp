@@ -184,10 +184,14 @@ TEST(Probe, ReadsTheToolsAnswersAndCleansUpItsScratchObjects) {
         EXPECT_EQ(in.rfind("delete table inet vgprobe\n") + 26, in.size());
     }
     const auto v4 = fake.inputs_of("iptables-restore --noflush");
-    ASSERT_EQ(v4.size(), 2u);
+    ASSERT_EQ(v4.size(), 3u);
     EXPECT_NE(v4[0].find("-j NFQUEUE --queue-num 0 --queue-bypass"), std::string::npos);
     EXPECT_NE(v4[0].find("-m set --match-set vgprobe4 src"), std::string::npos);
+    EXPECT_NE(v4[0].find("*filter\n:vgprobe - [0:0]\n-A vgprobe -p tcp -m mark --mark 0x1/0x1 -j REJECT "
+                         "--reject-with tcp-reset\nCOMMIT\n"),
+              std::string::npos);
     EXPECT_EQ(v4[1], "*mangle\n-F vgprobe\n-X vgprobe\nCOMMIT\n");
+    EXPECT_EQ(v4[2], "*filter\n-F vgprobe\n-X vgprobe\nCOMMIT\n");
     const auto commands = fake.commands();
     for (const char* set : {"vgprobe4", "vgprobe6", "vgprobep4", "vgprobep6"})
         EXPECT_NE(std::find(commands.begin(), commands.end(), std::string("ipset destroy ") + set), commands.end())
