@@ -86,7 +86,10 @@ def one_mode(mode, c):
                "%s: the restart replaced the rules without duplicating them (%d lines before and after)"
                % (mode, v.rule_count(rules_restarted)))
         if rules_restarted["iptables-save"]:
-            c.that(len(fwd_jumps) == 1, "%s: one FORWARD jump into voipguard's chain (%d)" % (mode, len(fwd_jumps)))
+            # One jump per table: mangle FORWARD -> voipguard-fwd, filter
+            # FORWARD -> voipguard-rst (the TCP reset rule).
+            c.that(sorted(l.split()[-1] for l in fwd_jumps) == ["voipguard-fwd", "voipguard-rst"],
+                   "%s: one FORWARD jump into each of voipguard's chains (%s)" % (mode, fwd_jumps))
         after = probes(s, mode + "-restarted")
         c.figure(mode + "_after_restart", after)
 

@@ -35,6 +35,7 @@ FORGED6 = "fd00:20::50"
 FOREIGN4 = "10.77.0.5"          # outside the handset networks, on the handset side
 FOREIGN6 = "fd77::5"
 RESET_PORT = 5999
+INTERNET_HOST = "100.64.0.2"    # the internet namespace's own address: neither PBX nor support
 
 
 def sent_count(p):
@@ -146,31 +147,33 @@ def dscp_attack(c, s, d):
 
 
 def reset_rule(c, s, d):
-    """Segments with the reset mark are answered with a TCP reset."""
+    """Segments with the reset mark are answered with a TCP reset. The test
+    sets the mark itself, after the queue verdict and before voipguard's
+    reject rule (a verdict that verifies the flow would replace the mark),
+    on a connection to an ordinary internet host."""
     backend = d.status()["backend"]
     if backend == "nftables":
+        s.run(s.router, "nft", "add", "chain", "inet", "testmark", "fwd",
+              "{ type filter hook forward priority filter - 10; policy accept; }")
         rule = ["nft", "add", "rule", "inet", "testmark", "fwd", "tcp", "dport", str(RESET_PORT),
                 "tcp", "flags", "&", "psh", "==", "psh", "meta", "mark", "set", "0x00a50000"]
-        s.run(s.router, "nft", "add", "chain", "inet", "testmark", "fwd",
-              "{ type filter hook forward priority mangle + 10; policy accept; }")
     else:
-        # Before voipguard's FORWARD chain: the queue verdict ends the mangle
-        # table's walk, and a plain accept keeps the packet mark.
-        rule = ["iptables", "-t", "mangle", "-A", "PREROUTING", "-p", "tcp", "--dport", str(RESET_PORT), "--tcp-flags",
-                "PSH", "PSH", "-j", "MARK", "--set-xmark", "0xa50000/0xff0000"]
+        # Filter table, FORWARD rule 1: before voipguard's reset chain.
+        rule = ["iptables", "-t", "filter", "-I", "FORWARD", "1", "-p", "tcp", "--dport", str(RESET_PORT),
+                "--tcp-flags", "PSH", "PSH", "-j", "MARK", "--set-xmark", "0xa50000/0xff0000"]
     # Added after the start: the start check would (rightly) refuse a rule
     # that writes voipguard's reset value.
     s.run(s.router, *rule)
     listener = v.netns_socket(s.internet, socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((v.PBX, RESET_PORT))
+    listener.bind((INTERNET_HOST, RESET_PORT))
     listener.listen(4)
     cli = v.netns_socket(s.handset, socket.AF_INET, socket.SOCK_STREAM)
     cli.settimeout(5)
     cli.bind((v.HANDSET, 0))
     outcome = "no error"
     try:
-        cli.connect((v.PBX, RESET_PORT))
+        cli.connect((INTERNET_HOST, RESET_PORT))
         srv, _ = listener.accept()
         cli.sendall(b"hello\r\n")
         cli.recv(100)
