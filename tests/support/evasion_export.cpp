@@ -2,7 +2,8 @@
 // vg_evasion_export [DIR]: prints, one JSON object per line, every entry of
 // the catalogue of evasions that a handset can send to the PBX through an
 // ordinary socket (handset to PBX only, UDP or in-order TCP without crafted
-// sequence numbers or flags), for the end-to-end tests against a real PBX:
+// sequence numbers or flags; the handshake and ACKs of a TCP entry are left
+// to the socket), for the end-to-end tests against a real PBX:
 //
 //   {"entry": NAME, "class": CLASS, "transport": "udp"|"tcp", "family": 4|6,
 //    "src": ADDR, "dst": ADDR, "dst_port": PORT, "segments": [BASE64, ...],
@@ -75,21 +76,28 @@ std::string list(const std::vector<std::string>& v) {
     return o + "]";
 }
 
+// Packets a socket makes by itself: the handshake, pure ACKs and FINs of a
+// TCP entry. They are not sent by the end-to-end test; its socket does.
+bool made_by_the_socket(const vg::test::evasion::Packet& p) {
+    return p.tcp && p.payload.empty() && !p.rst && !p.seq_override;
+}
+
 bool exportable(const Entry& e) {
     if (!e.e2e) return false;
-    const auto& first = e.packets.front();
-    for (std::size_t i = 0; i < e.packets.size(); ++i) {
-        const auto& p = e.packets[i];
+    const vg::test::evasion::Packet* first = nullptr;
+    for (const auto& p : e.packets) {
+        if (made_by_the_socket(p)) continue;
+        if (first == nullptr) first = &p;
         if (p.src_host.rfind("handset", 0) != 0 || p.dst_host.rfind("pbx", 0) != 0) return false;
         if (p.dst_host.find("media") != std::string::npos) return false;
-        if (p.tcp != first.tcp || p.src_port != first.src_port || p.dst_port != first.dst_port ||
-            p.src != first.src || p.dst != first.dst)
+        if (p.tcp != first->tcp || p.src_port != first->src_port || p.dst_port != first->dst_port ||
+            p.src != first->src || p.dst != first->dst)
             return false;
-        if (p.seq_override || p.rst || p.advance.count() != 0) return false;
-        if (p.syn && i != 0) return false;
-        if (!p.tcp && p.payload.empty()) return false;
+        // Crafted sequence numbers, flags or timing cannot go through a socket.
+        if (p.seq_override || p.rst || p.syn || p.urgent != 0 || p.advance.count() != 0) return false;
+        if (p.payload.empty()) return false;
     }
-    return true;
+    return first != nullptr;
 }
 
 }  // namespace
@@ -121,7 +129,13 @@ int main(int argc, char** argv) {
                 if (std::find(denied.begin(), denied.end(), n) == denied.end() &&
                     std::find(allowed.begin(), allowed.end(), n) == allowed.end())
                     allowed.push_back(n);
-        const auto& f = e.packets.front();
+        const vg::test::evasion::Packet* fp = nullptr;
+        for (const auto& p : e.packets)
+            if (!made_by_the_socket(p)) {
+                fp = &p;
+                break;
+            }
+        const auto& f = *fp;
         const bool drop = !denied.empty();
         std::printf("{\"entry\": %s, \"class\": %s, \"transport\": \"%s\", \"family\": %d, \"src\": %s, \"dst\": %s, "
                     "\"dst_port\": %u, \"segments\": %s, \"expect\": \"%s\", \"numbers\": %s, \"denied_numbers\": %s, "
