@@ -408,6 +408,41 @@ TEST(MethodNames, KnownMethodsCaseSensitive) {
     EXPECT_EQ(method_name(Method::prack), "PRACK");
     EXPECT_STREQ(anomaly_name(anomaly::trailing_data), "trailing_data");
     EXPECT_STREQ(status_name(Status::incomplete), "incomplete");
+    EXPECT_STREQ(anomaly_name(anomaly::method_case), "method_case");
+}
+
+TEST(MethodNames, IgnoringCaseFindsTheKnownMethod) {
+    EXPECT_EQ(method_from_token_ignore_case("register"), Method::register_);
+    EXPECT_EQ(method_from_token_ignore_case("InViTe"), Method::invite);
+    EXPECT_EQ(method_from_token_ignore_case("INVITEX"), Method::unknown);
+    EXPECT_EQ(method_from_token_ignore_case("INV"), Method::unknown);
+    EXPECT_EQ(method_from_token_ignore_case(""), Method::unknown);
+}
+
+// RFC 3261 keeps methods case-sensitive, and so does the parser by default;
+// a caller judging what a PBX will do (PBX stacks compare them ignoring case)
+// asks for the known method, and the message says it was spelled otherwise.
+TEST_F(SipParser, MethodsIgnoringCaseOnlyWhenAskedAndFlagged) {
+    std::string lower = kInvite;
+    lower.replace(0, 6, "invite");
+    const auto cseq = lower.find("CSeq: 314159 INVITE");
+    ASSERT_NE(cseq, std::string::npos);
+    lower.replace(cseq, 19, "CSeq: 314159 iNvItE");
+    ASSERT_EQ(parse_message(lower, Transport::datagram, Limits{}, *msg_).status, Status::ok);
+    EXPECT_EQ(msg_->method, Method::unknown);
+    EXPECT_EQ(msg_->method_text, "invite");
+    EXPECT_EQ(msg_->cseq.method, Method::unknown);
+    EXPECT_FALSE(msg_->has_anomaly(anomaly::method_case));
+    Limits folding;
+    folding.methods_ignore_case = true;
+    ASSERT_EQ(parse_message(lower, Transport::datagram, folding, *msg_).status, Status::ok);
+    EXPECT_EQ(msg_->method, Method::invite);
+    EXPECT_EQ(msg_->method_text, "invite");   // as written
+    EXPECT_EQ(msg_->cseq.method, Method::invite);
+    EXPECT_TRUE(msg_->has_anomaly(anomaly::method_case));
+    // A correctly spelled message carries no such anomaly.
+    ASSERT_EQ(parse_message(kInvite, Transport::datagram, folding, *msg_).status, Status::ok);
+    EXPECT_FALSE(msg_->has_anomaly(anomaly::method_case));
 }
 
 // Parses each input as datagram and as stream, with the helpers a caller
