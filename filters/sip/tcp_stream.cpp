@@ -7,8 +7,6 @@ namespace vg::sip {
 
 namespace {
 
-constexpr std::size_t kError = static_cast<std::size_t>(-1);
-
 std::string_view as_text(const std::uint8_t* p, std::size_t n) noexcept {
     return std::string_view(reinterpret_cast<const char*>(p), n);
 }
