@@ -78,6 +78,25 @@ StartKind classify_start(std::string_view s, bool whole) noexcept {
     }
     const std::string_view line = s.substr(0, eol);
     if (ci_sip_version_at(line, 0)) return StartKind::sip;            // status line
+    // SIP inside a WebSocket (RFC 7118): the upgrade request asks for the
+    // "sip" subprotocol; the frames after it are masked, unreadable.
+    if (line.size() > 9 && text::iequals(line.substr(line.size() - 9, 6), " HTTP/")) {
+        const std::size_t head = s.find("\r\n\r\n");
+        const std::string_view h = s.substr(0, head == std::string_view::npos ? s.size() : head);
+        for (std::size_t at = 0; at < h.size();) {
+            const std::size_t e = h.find('\n', at);
+            const std::string_view hl = h.substr(at, (e == std::string_view::npos ? h.size() : e) - at);
+            at = e == std::string_view::npos ? h.size() : e + 1;
+            if (!text::istarts_with(hl, "sec-websocket-protocol:")) continue;
+            sip::CommaIterator it(text::trim_wsp(hl.substr(23)));
+            std::string_view proto;
+            while (it.next(proto))
+                if (text::iequals(text::trim_wsp(proto), "sip")) return StartKind::sip;
+        }
+        // An upgrade whose head is not complete yet could still ask for it.
+        if (head == std::string_view::npos && !whole && text::icontains(h, "websocket")) return StartKind::undecided;
+        return StartKind::other;
+    }
     std::size_t t = 0;
     while (t < line.size() && text::is_token_char(line[t])) ++t;
     if (t == 0 || t >= line.size() || line[t] != ' ') return StartKind::other;
@@ -822,6 +841,31 @@ Decision Engine::judge_handset_request(const net::DecodedPacket& p, const sip::S
             }
         }
         return {Verdict::accept, Reason::sip_inspected};
+    }
+    if (m.method == sip::Method::register_) {
+        // A binding the PBX will call: a Contact that is a number somewhere
+        // other than the handset itself (a tel: URI, a number at the PBX's
+        // domain) makes the PBX fork the handset's incoming calls to it.
+        std::string_view users[sip::kMaxContacts];
+        std::size_t n = 0;
+        for (std::size_t i = 0; i < m.contact_count && n < sip::kMaxContacts; ++i) {
+            const sip::Uri& u = m.contacts[i].addr.uri;
+            if (!u.valid) continue;
+            if (u.is_sip()) {
+                const auto host = net::IpAddress::parse(u.host_unbracketed());
+                if (host && rules_->handsets.contains(*host)) continue;   // the handset itself
+            }
+            users[n++] = uri_target(u);
+        }
+        bool routable = false;
+        return judge_targets(p, m, users, n, now, ev, routable);
+    }
+    if (m.method == sip::Method::message) {
+        // A text message to a number goes out through the PBX's SMS gateway
+        // (premium-rate SMS is toll fraud too): number rules, no call limits.
+        const std::string_view users[2] = {uri_target(m.request_uri), m.has_to ? uri_target(m.to.uri) : std::string_view()};
+        bool routable = false;
+        return judge_targets(p, m, users, 2, now, ev, routable);
     }
     if (m.method != sip::Method::invite) return {Verdict::accept, Reason::sip_inspected};
 
