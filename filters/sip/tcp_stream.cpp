@@ -271,6 +271,16 @@ TcpStreamTable::FeedResult TcpStreamTable::data(Connection& c, Direction& d, con
             return res;
         }
         const std::size_t n = std::min(old, len);
+        // A keep-alive probe (RFC 9293 §3.8.4): one byte of garbage at the
+        // last sequence number, sent when everything was acknowledged. The
+        // receiver, which has that byte, discards it and answers with an
+        // ACK; only when the receiver acknowledged all the table accepted can
+        // the probe not carry anything in.
+        if (len == 1 && old == 1 && d.ack_known && d.acked == d.next_seq) {
+            ++counters_.retransmissions;
+            res.status = c.tls ? Status::tls : Status::retransmission;
+            return res;
+        }
         if (!c.tls) {
             const std::size_t at = seq - d.hist_seq;
             if (at + n > d.hist.size() || std::memcmp(d.hist.data() + at, p, n) != 0) {

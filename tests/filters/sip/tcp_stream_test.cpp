@@ -352,6 +352,24 @@ TEST(TcpStream, UnacknowledgedBytesAreKeptForComparisonBeyondTheSlack) {
     EXPECT_EQ(feed(t, segment(true, c1(), kPshAck, options(9)), c).status, St::inconsistent);
 }
 
+TEST(TcpStream, KeepaliveProbeWithAGarbageByteOnlyOnceEverythingIsAcknowledged) {
+    TcpStreamTable t;
+    Collector c;
+    open(t, c);
+    const std::string m = options(1);
+    feed(t, segment(true, c1(), kPshAck, m), c);
+    // Not acknowledged yet: a different last byte is an insertion.
+    TcpStreamTable t2;
+    Collector c2;
+    open(t2, c2);
+    feed(t2, segment(true, c1(), kPshAck, m), c2);
+    EXPECT_EQ(feed(t2, segment(true, c1(m.size() - 1), kAck, std::string(1, '\0')), c2).status, St::inconsistent);
+    // Acknowledged: the probe (one garbage byte at the last sequence number) passes.
+    feed(t, segment(false, s1(), kAck, "", 40000, c1(m.size())), c);
+    EXPECT_EQ(feed(t, segment(true, c1(m.size() - 1), kAck, std::string(1, '\0')), c).status, St::retransmission);
+    EXPECT_EQ(feed(t, segment(true, c1(m.size()), kPshAck, options(2)), c).status, St::in_order);
+}
+
 TEST(TcpStream, ARefusedMessageCutsTheConnectionAndStaysCutInEveryRetransmission) {
     TcpStreamTable t;
     Collector c;
