@@ -439,6 +439,12 @@ Decision Engine::outbound(const net::DecodedPacket& p, Timestamp now, EventSink&
         if (to_sip || (from_sip && (p.is_tcp() || response))) return sip_packet(p, Dir::outbound, *pbx, now, ev);
     }
 
+    // A SIP port of any other server: refused outright, whatever the content
+    // (a TCP connection is refused at its SYN).
+    if (pbx == nullptr && p.has_l4 && r.is_sip_port(p.dst_port) &&
+        (p.is_tcp() || (p.is_udp() && p.payload_length > 0)))
+        return other_sip(p, false, now, ev, p.is_tcp() && p.payload_length > 0);
+
     if (p.is_tcp()) return outbound_tcp_egress(p, pbx != nullptr || pbx_media != nullptr, now, ev);
 
     if (p.is_udp()) {
