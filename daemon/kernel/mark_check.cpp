@@ -12,10 +12,15 @@ namespace vg::kernel {
 namespace {
 
 // What a mark-writing rule leaves in each of the 32 bits of the mark it
-// writes: a constant, the bit it had (self), or something else (the other
-// mark, packet data, a hash: "other"). A small abstract interpretation of
-// the rule's expression, one state per bit.
-enum class Bit : std::uint8_t { zero, one, self, other };
+// writes: a constant, the bit it had (self), the same bit of the other mark
+// (mirror: CONNMARK --save-mark/--restore-mark, "ct mark set meta mark"), or
+// something else (shifted bits, packet data, a hash: "other"). A small
+// abstract interpretation of the rule's expression, one state per bit.
+//
+// A mirrored bit is not a forgery: the other mark's bit was written by a rule
+// that is checked itself (or by voipguard), so copying it can move or clear
+// our value, not make it. Shifted, it could carry any bit into ours: other.
+enum class Bit : std::uint8_t { zero, one, self, mirror, other };
 
 struct Bits {
     std::array<Bit, 32> b{};
@@ -29,10 +34,11 @@ struct Bits {
         for (int i = 0; i < 32; ++i) r.b[static_cast<std::size_t>(i)] = (k >> i) & 1u ? Bit::one : Bit::zero;
         return r;
     }
-    // `other` in the bits of `m`, `zero` elsewhere (a field of the packet).
-    static Bits field(std::uint32_t m) {
+    // `v` in the bits of `m`, `zero` elsewhere (a field of the packet, or of
+    // the other mark).
+    static Bits field(std::uint32_t m, Bit v = Bit::other) {
         Bits r;
-        for (int i = 0; i < 32; ++i) r.b[static_cast<std::size_t>(i)] = (m >> i) & 1u ? Bit::other : Bit::zero;
+        for (int i = 0; i < 32; ++i) r.b[static_cast<std::size_t>(i)] = (m >> i) & 1u ? v : Bit::zero;
         return r;
     }
     std::uint32_t mask_of(Bit v) const {
@@ -47,13 +53,13 @@ Bit bit_and(Bit x, Bit y) {
     if (x == Bit::zero || y == Bit::zero) return Bit::zero;
     if (x == Bit::one) return y;
     if (y == Bit::one) return x;
-    return x == Bit::self && y == Bit::self ? Bit::self : Bit::other;
+    return x == y && (x == Bit::self || x == Bit::mirror) ? x : Bit::other;
 }
 Bit bit_or(Bit x, Bit y) {
     if (x == Bit::one || y == Bit::one) return Bit::one;
     if (x == Bit::zero) return y;
     if (y == Bit::zero) return x;
-    return x == Bit::self && y == Bit::self ? Bit::self : Bit::other;
+    return x == y && (x == Bit::self || x == Bit::mirror) ? x : Bit::other;
 }
 // A flipped bit of the old mark is no longer the old mark: it can turn the
 // reset value into the verified one. Treated as "other".
@@ -71,10 +77,14 @@ Bits combine(const Bits& a, const Bits& c, Bit (*op)(Bit, Bit)) {
 }
 
 Bits shift(const Bits& a, int n, bool left) {
+    if (n == 0) return a;
     Bits r = Bits::all(Bit::zero);
     for (int i = 0; i < 32; ++i) {
         const int from = left ? i - n : i + n;
-        if (from >= 0 && from < 32) r.b[static_cast<std::size_t>(i)] = a.b[static_cast<std::size_t>(from)];
+        if (from < 0 || from >= 32) continue;
+        const Bit b = a.b[static_cast<std::size_t>(from)];
+        // A bit moved to another position is no longer that position's own.
+        r.b[static_cast<std::size_t>(i)] = b == Bit::self || b == Bit::mirror ? Bit::other : b;
     }
     return r;
 }
@@ -122,8 +132,16 @@ std::optional<MarkFinding> classify(const Bits& after, const MarkSignature& sig,
                 " of our mask " + hex(M) + " of " + register_name;
         return f;
     }
+    const std::uint32_t mirrored = after.mask_of(Bit::mirror) & M;
     const std::uint32_t written = (after.mask_of(Bit::zero) | after.mask_of(Bit::one)) & M;
-    if (written == 0) return std::nullopt;
+    if (written == 0 && mirrored == 0) return std::nullopt;
+    if (written == 0) {
+        f.kind = MarkFinding::Kind::overlap;
+        f.why = "copies bits " + hex(mirrored) + " of the other mark into the same bits of " +
+                std::string(register_name) + " (inside our mask " + hex(M) +
+                "): it can move or clear our mark, not forge it";
+        return f;
+    }
     const std::uint32_t ones = after.mask_of(Bit::one) & M;
     for (const auto& [value, what] : {std::make_pair(sig.verified, "verified"), std::make_pair(sig.reset, "reset")}) {
         // Our value's one-bits written as ones (and none else): a packet
@@ -276,7 +294,7 @@ std::vector<Write> iptables_writes(const std::vector<std::string>& w) {
         // restore: pkt = (pkt & ~nfmask) ^ shift(ct & ctmask) (xt_connmark.c).
         const std::uint32_t keep_mask = save ? ctmask : nfmask;
         const std::uint32_t copy_mask = save ? nfmask : ctmask;
-        Bits copied = shift(Bits::field(copy_mask), sh, left);
+        Bits copied = shift(Bits::field(copy_mask, Bit::mirror), sh, left);
         Bits b = combine(combine(Bits::all(Bit::self), Bits::constant(~keep_mask), bit_and), copied, bit_xor);
         out.push_back({b, save ? kConntrack : kPacket});
     }
@@ -317,11 +335,11 @@ std::vector<Bits> nft_expression(const std::vector<std::string>& w, std::size_t 
         }
         if (t == "mark") {   // "mark" alone is the packet mark
             ++pos;
-            return self_reg == "meta" ? Bits::all(Bit::self) : Bits::all(Bit::other);
+            return self_reg == "meta" ? Bits::all(Bit::self) : Bits::all(Bit::mirror);
         }
         if ((t == "meta" || t == "ct") && pos + 1 < w.size() && w[pos + 1] == "mark") {
             pos += 2;
-            return t == self_reg ? Bits::all(Bit::self) : Bits::all(Bit::other);
+            return t == self_reg ? Bits::all(Bit::self) : Bits::all(Bit::mirror);
         }
         if ((t == "ip" || t == "ip6") && pos + 1 < w.size() && w[pos + 1] == "dscp") {
             pos += 2;

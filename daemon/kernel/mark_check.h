@@ -10,12 +10,15 @@
 // table, and classifies every rule that writes the packet or conntrack mark:
 //
 //   conflict: the rule can write exactly our verified or reset value under
-//             our mask, or copies non-constant data (the other mark, DSCP,
-//             a hash, shifted bits) into bits of our mask. The daemon
-//             refuses to start (VG_MARK_CONFLICT).
+//             our mask, or copies non-constant data (DSCP, a hash, shifted
+//             bits) into bits of our mask. The daemon refuses to start
+//             (VG_MARK_CONFLICT).
 //   overlap:  the rule writes only other constant values into bits of our
-//             mask. It can clear our mark (the flow loses its fast path and
-//             is queued again), not forge it (VG_MARK_OVERLAP, a warning).
+//             mask, or copies the other mark bit for bit (CONNMARK
+//             --save-mark/--restore-mark, "ct mark set meta mark": what it
+//             brings was written by rules that are checked themselves). It
+//             can clear or move our mark (the flow loses its fast path and is
+//             queued again), not forge it (VG_MARK_OVERLAP, a warning).
 //
 // Marks written outside netfilter (tc's ctinfo and skbedit actions, eBPF)
 // cannot be seen here; README says so.
