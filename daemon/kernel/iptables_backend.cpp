@@ -408,6 +408,15 @@ std::string render_rules(const RuleSpec& spec, net::Family family, const TableSt
     // No payload match (nftables has none; a request line split across TCP
     // segments defeats one).
     for (const char* proto : {"tcp", "udp"}) o << "-A " << c.out << " -p " << proto << queue << "\n";
+    // SCTP is a SIP transport (RFC 4168) the engine does not follow, and no
+    // handset needs it: dropped, whatever the egress mode (counted and
+    // sampled as egress drops).
+    if (spec.nflog_rate_per_second > 0)
+        o << "-A " << c.out << " -p sctp -m limit --limit " << spec.nflog_rate_per_second << "/second --limit-burst "
+          << std::max<std::uint32_t>(spec.nflog_burst, 1) << " -j NFLOG --nflog-group " << spec.nflog_group
+          << " --nflog-prefix " << nflog_prefix(spec.name, "drop-out") << "\n";
+    o << "-A " << c.out << " -p sctp -m comment --comment " << spec.name << ":drop-out" << (spec.monitor ? "" : " -j DROP")
+      << "\n";
     // Other protocols (ICMP, ...): the egress allow-list, or continue.
     if (spec.egress_allow_list) {
         o << "-A " << c.out << " -m set --match-set " << egress << " dst,dst -j RETURN\n";

@@ -124,7 +124,7 @@ std::string render_table(const RuleSpec& spec, bool with_elements) {
     o << "\tcounter drop_in {\n\t}\n";
     const bool bind = !spec.voice_interfaces.empty();
     if (bind) o << "\tcounter forged {\n\t}\n\tcounter foreign {\n\t}\n";
-    if (spec.egress_allow_list) o << "\tcounter drop_out {\n\t}\n";
+    o << "\tcounter drop_out {\n\t}\n";
     for (const auto& s : sets_of(spec)) {
         o << "\tset " << s.name << " {\n\t\ttype " << s.type << "\n\t\tflags interval\n";
         if (with_elements && !s.elements.empty()) o << "\t\telements = " << element_list(s.elements) << "\n";
@@ -204,8 +204,14 @@ std::string render_table(const RuleSpec& spec, bool with_elements) {
     // From the handsets: every TCP and UDP packet that has not taken the
     // fast path goes to the engine (see the iptables backend); other
     // protocols meet the egress allow-list.
+    // SCTP is a SIP transport (RFC 4168) the engine does not follow, and no
+    // handset needs it: dropped, whatever the egress mode.
+    o << "\tchain drop_sctp {\n";
+    drop("drop_out", "drop-out");
+    o << "\t}\n";
     o << "\tchain from_handsets {\n";
     o << "\t\tmeta l4proto { tcp, udp } " << queue << "\n";
+    o << "\t\tmeta l4proto sctp jump drop_sctp\n";
     if (spec.egress_allow_list) {
         o << "\t\tip daddr . meta l4proto . th dport @egress4 return\n";
         o << "\t\tip6 daddr . meta l4proto . th dport @egress6 return\n";

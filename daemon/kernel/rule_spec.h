@@ -30,6 +30,8 @@
 //       content on every port, egress, media; it marks the flows it is done
 //       with as verified, so their later packets take the fast path: TCP
 //       egress after its first data segment, UDP media to the PBX)
+//     SCTP                                     -> NFLOG + DROP (a SIP transport the
+//       engine does not follow; no handset needs it)
 //     other protocols (ICMP, ...):
 //       egress allow-list (when enabled)       -> continue if listed, else NFLOG + DROP
 //       anything else                          -> continue

@@ -48,6 +48,8 @@ COMMIT
 -A voipguard-in -m comment --comment voipguard:drop-in -j DROP
 -A voipguard-out -p tcp -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-out -p udp -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-out -p sctp -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-out
+-A voipguard-out -p sctp -m comment --comment voipguard:drop-out -j DROP
 -A voipguard-out -m set --match-set voipguard-egress4 dst,dst -j RETURN
 -A voipguard-out -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-out
 -A voipguard-out -m comment --comment voipguard:drop-out -j DROP
@@ -80,6 +82,8 @@ COMMIT
 -A voipguard-in -m comment --comment voipguard:drop-in -j DROP
 -A voipguard-out -p tcp -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-out -p udp -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-out -p sctp -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-out
+-A voipguard-out -p sctp -m comment --comment voipguard:drop-out -j DROP
 -A voipguard-out -m set --match-set voipguard-egress6 dst,dst -j RETURN
 -A voipguard-out -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-out
 -A voipguard-out -m comment --comment voipguard:drop-out -j DROP
@@ -187,8 +191,9 @@ TEST(IptablesRender, MonitorModeCountsWhatItWouldDropWithoutDropping) {
     EXPECT_EQ(text.find("DROP"), std::string::npos);
     EXPECT_NE(text.find("-A voipguard-in -m comment --comment voipguard:drop-in\n"), std::string::npos);
     EXPECT_NE(text.find("-A voipguard-out -m comment --comment voipguard:drop-out\n"), std::string::npos);
+    EXPECT_NE(text.find("-A voipguard-out -p sctp -m comment --comment voipguard:drop-out\n"), std::string::npos);
     // NFLOG samples are still taken.
-    EXPECT_EQ(count(text, "-j NFLOG"), 2u);
+    EXPECT_EQ(count(text, "-j NFLOG"), 3u);
 }
 
 // The handset networks bound to their voice interfaces: forged and foreign
@@ -243,18 +248,22 @@ TEST(IptablesRender, FailClosedQueuesWithoutBypass) {
     EXPECT_EQ(count(text, "-j NFQUEUE --queue-num 3\n"), 5u);
 }
 
-TEST(IptablesRender, OpenEgressEndsTheOutChainAfterQueueingTcpAndUdp) {
+TEST(IptablesRender, OpenEgressEndsTheOutChainAfterQueueingTcpAndUdpAndDroppingSctp) {
     RuleSpec s = representative_spec();
     s.egress_allow_list = false;
     const std::string text = ipt::render_rules(s, net::Family::v4);
     EXPECT_EQ(text.find("egress"), std::string::npos);
-    EXPECT_EQ(text.find("drop-out"), std::string::npos);
     // No payload match: the engine judges SIP by content on every port.
     EXPECT_EQ(text.find("-m string"), std::string::npos);
+    // SCTP (a SIP transport the engine does not follow) is dropped whatever
+    // the egress mode; everything else continues.
     EXPECT_NE(text.find("-A voipguard-out -p tcp -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 "
                         "--queue-bypass\n"
                         "-A voipguard-out -p udp -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 "
                         "--queue-bypass\n"
+                        "-A voipguard-out -p sctp -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 "
+                        "--nflog-prefix voipguard-drop-out\n"
+                        "-A voipguard-out -p sctp -m comment --comment voipguard:drop-out -j DROP\n"
                         "-A voipguard-post "),
               std::string::npos)
         << text;

@@ -102,8 +102,13 @@ table inet voipguard {
 		limit rate 10/second burst 20 packets log prefix "voipguard-drop-in" group 5060
 		counter name "drop_in" drop
 	}
+	chain drop_sctp {
+		limit rate 10/second burst 20 packets log prefix "voipguard-drop-out" group 5060
+		counter name "drop_out" drop
+	}
 	chain from_handsets {
 		meta l4proto { tcp, udp } counter name "queued" queue num 3 bypass
+		meta l4proto sctp jump drop_sctp
 		ip daddr . meta l4proto . th dport @egress4 return
 		ip6 daddr . meta l4proto . th dport @egress6 return
 		limit rate 10/second burst 20 packets log prefix "voipguard-drop-out" group 5060
@@ -183,7 +188,7 @@ TEST(NftablesRender, MonitorModeCountsWithoutDropping) {
     EXPECT_EQ(text.find("drop\n"), std::string::npos);
     EXPECT_NE(text.find("\t\tcounter name \"drop_in\"\n"), std::string::npos);
     EXPECT_NE(text.find("\t\tcounter name \"drop_out\"\n"), std::string::npos);
-    EXPECT_EQ(count(text, " log prefix "), 2u);
+    EXPECT_EQ(count(text, " log prefix "), 3u);   // drop-in, drop-out, and SCTP out
 }
 
 TEST(NftablesRender, VoiceInterfacesBindTheHandsetNetworksBeforeTheFastPath) {
