@@ -11,10 +11,12 @@
 // number, %-unescaped the way osip does it and normalised with voipguard's
 // own normalise_number() and dial plan, is denied by the policy (an E.164
 // number under "+88"), the engine must have dropped the packet. For an
-// INVITE it let through, the dialog it created must carry the same number
-// osip sees ("judged that same number"): the dialog table is the only place
-// the engine shows a number it did not block. A violation aborts with what
-// osip saw and what voipguard decided.
+// INVITE it let through, the engine must have judged the number osip sees:
+// a dialog it created for the datagram carries that number, or (a dialog
+// keeps only the engine's primary reading of a dial string) the engine
+// drops the datagram when the policy also denies osip's number (see
+// judged_as_denied). A violation aborts with what osip saw and what
+// voipguard decided.
 //
 // Input: up to 8 UDP datagrams separated by the line "@@" ("\n@@\n"); one
 // starting with '<' goes from the PBX (203.0.113.10:5060) to the handset
@@ -62,6 +64,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -100,7 +103,7 @@ toll_fraud:
   national_prefix: "0"
   international_prefix: "00"
   deny_builtin: false
-  deny_prefixes: ["+88"]
+  deny_prefixes: ["+88"@EXTRA@]
   limits:
     per_handset:
       concurrent_calls: 100
@@ -108,26 +111,39 @@ toll_fraud:
 )";
 constexpr std::string_view kDenied = "+88";
 
+std::shared_ptr<const engine::CompiledPolicy> compile_policy(const std::string& extra_deny) {
+    std::string text = kPolicy;
+    text.replace(text.find("@EXTRA@"), 7, extra_deny.empty() ? std::string() : ", \"" + extra_deny + "\"");
+    config::LoadOptions o;
+    o.allow_includes = false;
+    o.check_file_permissions = false;
+    o.resolve_host_names = false;
+    config::LoadResult r = config::load_policy_text(text, "differential.yaml", o);
+    if (!r.ok()) {
+        std::fprintf(stderr, "fuzz_differential_osip: the built-in policy does not load (extra deny prefix \"%s\")\n",
+                     extra_deny.c_str());
+        std::abort();
+    }
+    std::string error;
+    auto c = engine::CompiledPolicy::compile(std::make_shared<const config::Policy>(std::move(*r.policy)), error);
+    if (!c || !c->dial_plan) {
+        std::fprintf(stderr, "fuzz_differential_osip: the built-in policy does not compile: %s\n", error.c_str());
+        std::abort();
+    }
+    return c;
+}
+
 std::shared_ptr<const engine::CompiledPolicy> rules() {
-    static const std::shared_ptr<const engine::CompiledPolicy> compiled = [] {
-        config::LoadOptions o;
-        o.allow_includes = false;
-        o.check_file_permissions = false;
-        o.resolve_host_names = false;
-        config::LoadResult r = config::load_policy_text(kPolicy, "differential.yaml", o);
-        if (!r.ok()) {
-            std::fprintf(stderr, "fuzz_differential_osip: the built-in policy does not load\n");
-            std::abort();
-        }
-        std::string error;
-        auto c = engine::CompiledPolicy::compile(std::make_shared<const config::Policy>(std::move(*r.policy)), error);
-        if (!c || !c->dial_plan) {
-            std::fprintf(stderr, "fuzz_differential_osip: the built-in policy does not compile: %s\n", error.c_str());
-            std::abort();
-        }
-        return c;
-    }();
+    static const std::shared_ptr<const engine::CompiledPolicy> compiled = compile_policy("");
     return compiled;
+}
+
+// The same policy with `prefix` denied too (digits, an optional leading '+').
+std::shared_ptr<const engine::CompiledPolicy> rules_denying(const std::string& prefix) {
+    static std::map<std::string, std::shared_ptr<const engine::CompiledPolicy>> cache;
+    if (auto it = cache.find(prefix); it != cache.end()) return it->second;
+    if (cache.size() >= 256) cache.clear();
+    return cache[prefix] = compile_policy(prefix);
 }
 
 void osip_quiet(const char*, int, osip_trace_level_t, const char*, va_list) {}
@@ -180,6 +196,13 @@ struct Target {
     std::string uri_scheme;
     std::string raw;        // user part as osip holds it (already unescaped), or the tel: number
     engine::NormalisedNumber number;
+    // A '#' at the end is the handset's "dial now" key: a PBX strips it, or
+    // passes it on and the carrier routes on what precedes it, while
+    // normalise_number() keeps it and calls the whole a feature code ("201#").
+    // The number before it (parameters cut, then every trailing '#') is a
+    // reading of its own when it differs and is valid.
+    bool has_before_hash = false;
+    engine::NormalisedNumber before_hash;
 };
 
 // The number a URI dials, as osip reads it; false when it dials none.
@@ -200,6 +223,13 @@ bool uri_number(const osip_uri_t* u, Kind kind, Target& t) {
         return false;
     }
     t.number = engine::normalise_number(t.raw, *rules()->dial_plan);
+    std::string_view cut(t.raw);
+    cut = cut.substr(0, cut.find(';'));
+    if (!cut.empty() && cut.back() == '#') {
+        while (!cut.empty() && cut.back() == '#') cut.remove_suffix(1);
+        t.before_hash = engine::normalise_number(cut, *rules()->dial_plan);
+        t.has_before_hash = t.before_hash.valid() && t.before_hash.view() != t.number.view();
+    }
     return t.number.valid();
 }
 
@@ -466,16 +496,17 @@ extern "C" const char* __lsan_default_suppressions() {
     return "leak:osip_content_type_init\nleak:osip_content_type_parse\n";
 }
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    init_osip();
-    engine::Engine eng(rules());
-    NullSink sink;
-    OsipState osip_state;
-    engine::Timestamp now = engine::Timestamp{} + std::chrono::seconds(1700000000);
-    static const std::uint8_t kHandset[4] = {192, 168, 20, 10};
-    const net::IpAddress handset = net::IpAddress::v4(kHandset);
+namespace {
 
-    const std::string_view input(reinterpret_cast<const char*>(data), size);
+// The datagrams of an input (see the header), each with its place in it.
+struct Datagram {
+    int index;
+    bool outbound;
+    std::string_view bytes;
+};
+
+std::vector<Datagram> split_input(std::string_view input) {
+    std::vector<Datagram> out;
     constexpr std::string_view kMarker = "\n@@\n";
     std::size_t pos = 0;
     for (int index = 1; pos <= input.size() && index <= 8; ++index) {
@@ -486,6 +517,69 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const bool outbound = datagram.empty() || datagram[0] != '<';
         if (!outbound) datagram.remove_prefix(1);
         if (datagram.empty() || datagram.size() > 60000) continue;
+        out.push_back({index, outbound, datagram});
+    }
+    return out;
+}
+
+constexpr engine::Timestamp kStart = engine::Timestamp{} + std::chrono::seconds(1700000000);
+
+// The engine's verdict on datagram `index` when it runs with `policy` over
+// the input from the start (the clock as in the main run).
+bool engine_drops(const std::vector<Datagram>& datagrams, int index,
+                  const std::shared_ptr<const engine::CompiledPolicy>& policy) {
+    if (oracle_selftest()) return false;   // it accepts every packet
+    engine::Engine eng(policy);
+    NullSink sink;
+    engine::Timestamp now = kStart;
+    for (const Datagram& g : datagrams) {
+        now += std::chrono::seconds(1);
+        const std::vector<std::uint8_t> packet = udp_packet(g.outbound, g.bytes);
+        const net::DecodedPacket p = net::decode_ip(packet.data(), packet.size());
+        eng.tick(now, sink);
+        const engine::Decision d = eng.process(p, now, sink);
+        if (g.index == index) return d.dropped();
+    }
+    return false;
+}
+
+// The dialog keeps one reading of a dial string, the engine's primary one
+// (escapes decoded, parameters and trailing '#' "dial now" terminators cut),
+// but the engine judges every reading a PBX may dial: the digits alone, what
+// precedes an escaped NUL, what follows a feature code. So a dialog number
+// other than osip's is not yet a miss: the engine is asked again, with a
+// policy that also denies osip's number, and must then drop the datagram.
+// A deny prefix is up to 15 digits with an optional '+' ("+" alone: every
+// international number), so osip's number is cut before its first '*' or
+// '#' and after its 15th digit: every deny prefix that matches osip's number
+// is a prefix of that cut, so a drop under the cut means a drop under each
+// of them. A number that starts with '*' or '#' ("#201") matches no deny
+// prefix and cannot be checked this way: its mismatch stays a violation.
+bool judged_as_denied(const std::vector<Datagram>& datagrams, int index, const engine::NormalisedNumber& osip) {
+    std::string_view prefix = osip.view();
+    prefix = prefix.substr(0, prefix.find_first_of("*#"));
+    prefix = prefix.substr(0, (!prefix.empty() && prefix[0] == '+' ? 1 : 0) + 15);
+    if (prefix.empty()) return false;
+    return engine_drops(datagrams, index, rules_denying(std::string(prefix)));
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    init_osip();
+    engine::Engine eng(rules());
+    NullSink sink;
+    OsipState osip_state;
+    engine::Timestamp now = kStart;
+    static const std::uint8_t kHandset[4] = {192, 168, 20, 10};
+    const net::IpAddress handset = net::IpAddress::v4(kHandset);
+
+    const std::vector<Datagram> datagrams =
+        split_input(std::string_view(reinterpret_cast<const char*>(data), size));
+    for (const Datagram& g : datagrams) {
+        const int index = g.index;
+        const bool outbound = g.outbound;
+        const std::string_view datagram = g.bytes;
         now += std::chrono::seconds(1);
 
         const std::vector<std::uint8_t> packet = udp_packet(outbound, datagram);
@@ -501,13 +595,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
         // Accepted: every number osip sees must be allowed, and an INVITE's
         // must be the number of the dialog the engine created for it.
-        const engine::Dialog* dialog = nullptr;
+        // One datagram can create two dialogs: the engine also judges what
+        // follows the first message's Content-Length (a stack may read it as
+        // a second message), and that message has a dialog of its own when
+        // its Call-ID or From tag differs. osip reads the first message only,
+        // so the dialog that carries osip's number is the one to compare.
+        std::vector<const engine::Dialog*> created;
         eng.for_each_dialog([&](const engine::Dialog& dl) {
-            if (dl.handset_is_caller && dl.created == now && dl.handset == handset) dialog = &dl;
+            if (dl.handset_is_caller && dl.created == now && dl.handset == handset) created.push_back(&dl);
         });
         for (const Target& t : ov.targets) {
-            const bool deny = denied(t.number);
-            const bool mismatch = t.kind == Kind::invite && dialog != nullptr && dialog->number.view() != t.number.view();
+            const engine::Dialog* dialog = created.empty() ? nullptr : created.back();
+            bool carried = false;
+            for (const engine::Dialog* dl : created)
+                if (dl->number.view() == t.number.view() ||
+                    (t.has_before_hash && dl->number.view() == t.before_hash.view())) {
+                    dialog = dl;
+                    carried = true;
+                }
+            const bool deny = denied(t.number) || (t.has_before_hash && denied(t.before_hash));
+            const bool mismatch = t.kind == Kind::invite && dialog != nullptr && !carried &&
+                                  !judged_as_denied(datagrams, index, t.number) &&
+                                  !(t.has_before_hash && judged_as_denied(datagrams, index, t.before_hash));
             if (!deny && !mismatch) continue;
             Violation v;
             v.message = "datagram " + std::to_string(index) + ": libosip2 reads the " + kind_name(t.kind) + " of a \"" +
@@ -515,6 +624,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                         (ov.call_id_reused ? " (Call-ID of an earlier INVITE, new transaction)" : "") + ": " +
                         t.uri_scheme + " number \"" + printable(t.raw) + "\" -> " +
                         std::string(engine::to_string(t.number.cls)) + " \"" + std::string(t.number.view()) + "\"" +
+                        (t.has_before_hash ? " (before its trailing '#': " + std::string(engine::to_string(t.before_hash.cls)) +
+                                                 " \"" + std::string(t.before_hash.view()) + "\")"
+                                           : std::string()) +
                         (deny ? " (denied: +88)" : "") + "\n  voipguard: " + std::string(engine::verdict_name(d.verdict)) +
                         " (" + std::string(engine::reason_name(d.reason)) + ")";
             if (dialog != nullptr) v.message += ", judged number \"" + printable(dialog->number.view()) + "\"";
