@@ -11,12 +11,12 @@
 // number, %-unescaped the way osip does it and normalised with voipguard's
 // own normalise_number() and dial plan, is denied by the policy (an E.164
 // number under "+88"), the engine must have dropped the packet. For an
-// INVITE it let through, the engine must have judged the number osip sees:
-// a dialog it created for the datagram carries that number, or (a dialog
-// keeps only the engine's primary reading of a dial string) the engine
-// drops the datagram when the policy also denies osip's number (see
-// judged_as_denied). A violation aborts with what osip saw and what
-// voipguard decided.
+// INVITE it let through, the engine must have judged the number osip sees
+// (unless no policy could block it: see nothing_to_judge): a dialog it
+// created for the datagram carries that number, or (a dialog keeps only the
+// engine's primary reading of a dial string) the engine drops the datagram
+// when the policy also denies osip's number (see judged_as_denied). A
+// violation aborts with what osip saw and what voipguard decided.
 //
 // Input: up to 8 UDP datagrams separated by the line "@@" ("\n@@\n"); one
 // starting with '<' goes from the PBX (203.0.113.10:5060) to the handset
@@ -543,6 +543,16 @@ bool engine_drops(const std::vector<Datagram>& datagrams, int index,
     return false;
 }
 
+// An extension or a service number: no policy blocks one (the engine never
+// denies either, and never limits a service call), so whatever the engine
+// made of the dial string, a PBX that dials one makes no call it missed.
+// Nor does a "feature code" without a digit ("+#", "*#", from "+%23;user"):
+// it is no telephone number, and no deny prefix matches it.
+bool nothing_to_judge(const engine::NormalisedNumber& n) {
+    return n.cls == engine::NumberClass::short_number || n.cls == engine::NumberClass::service ||
+           n.view().find_first_of("0123456789") == std::string_view::npos;
+}
+
 // The dialog keeps one reading of a dial string, the engine's primary one
 // (escapes decoded, parameters and trailing '#' "dial now" terminators cut),
 // but the engine judges every reading a PBX may dial: the digits alone, what
@@ -615,6 +625,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 }
             const bool deny = denied(t.number) || (t.has_before_hash && denied(t.before_hash));
             const bool mismatch = t.kind == Kind::invite && dialog != nullptr && !carried &&
+                                  !nothing_to_judge(t.number) && !(t.has_before_hash && nothing_to_judge(t.before_hash)) &&
                                   !judged_as_denied(datagrams, index, t.number) &&
                                   !(t.has_before_hash && judged_as_denied(datagrams, index, t.before_hash));
             if (!deny && !mismatch) continue;
