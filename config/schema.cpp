@@ -122,12 +122,15 @@ const std::vector<KeyInfo> kSchema = {
      "Extra (or, with `mode: replace`, the only) scanner patterns."},
     {"sip.rate_limits", Type::rate_map, false, "{default: 20/s burst 40, INVITE: 5/s burst 10, REGISTER: 5/s burst 10}",
      0, 0, "", 0, 0, 64,
-     "Per-method, per-source rate limits. Keys are SIP methods in upper case or `default` (every other method); "
-     "the keys given replace the same keys of the default, the others keep their default."},
+     "Rate limits on SIP requests towards the handsets, per method and per pair of source and handset (a "
+     "flood aimed at one handset, even from a forged PBX address, does not starve the others); each method also "
+     "has a site-wide ceiling of 20 times its rate and burst. Keys are SIP methods in upper case or `default` "
+     "(every other method); the keys given replace the same keys of the default, the others keep their default."},
     {"sip.rate_limits.*", Type::rate, false, "", 1, 100000, "", 0, 0, 0,
      "`N/s`, `N/min` or `N/h`, optionally `burst M` (the bucket size; default M = N). N and M: 1..100000."},
     {"sip.max_tracked_sources", Type::integer, false, "4096", 64, 1048576, "", 0, 0, 0,
-     "Most sources tracked for rate limits at once; the least recently seen are forgotten first."},
+     "Most (source, handset, method) rate-limit buckets kept at once; the least recently used are forgotten "
+     "first (a forgotten one starts full again)."},
 
     {"toll_fraud", Type::map, false, "", 0, 0, "", 0, 0, 0,
      "Outbound INVITE guard. Dialled numbers are normalised to `+<country code><number>` with the prefixes below."},

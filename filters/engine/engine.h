@@ -59,11 +59,14 @@
 #include <memory>
 #include <string_view>
 
-#include "filters/engine/bounded_table.h"
+#include "filters/engine/calls.h"
+#include "filters/engine/egress.h"
+#include "filters/engine/engine_context.h"
 #include "filters/engine/events.h"
-#include "filters/engine/fixed_string.h"
-#include "filters/engine/rate_limiter.h"
+#include "filters/engine/handsets.h"
+#include "filters/engine/request_guard.h"
 #include "filters/engine/rules.h"
+#include "filters/engine/scanner.h"
 #include "filters/engine/timestamp.h"
 #include "filters/engine/toll_guard.h"
 #include "filters/engine/verdict.h"
@@ -110,118 +113,24 @@ struct EngineLimits {
     std::size_t max_tcp_stream_bytes = 65536;
 };
 
-// One media line of a dialog, as both SDPs describe it.
-struct MediaLeg {
-    net::IpAddress handset;          // from the handset's SDP
-    std::uint16_t handset_rtp = 0;
-    std::uint16_t handset_rtcp = 0;  // 0: none (not RTP, or media.rtcp off)
-    net::IpAddress remote;           // from the PBX's SDP (may be unknown yet)
-    std::uint16_t remote_rtp = 0;
-    std::uint16_t remote_rtcp = 0;
-    bool handset_known = false;
-    bool remote_known = false;
-    bool srtp = false;
-    bool on_hold = false;
-};
-
-constexpr std::size_t kMaxDialogMedia = 4;
-
-enum class DialogState : std::uint8_t { calling, early, confirmed, ended };
-std::string_view dialog_state_name(DialogState s) noexcept;
-
-struct Dialog {
-    std::uint64_t key = 0;                // hash of the Call-ID and the caller's tag
-    FixedString<64> call_id;              // first 64 bytes, for display
-    net::IpAddress handset;
-    net::IpAddress pbx;                   // the PBX signalling address
-    PeerIndex pbx_index = 0;
-    bool handset_is_caller = false;
-    DialogState state = DialogState::calling;
-    bool counted = false;                 // counts toward the concurrent limits (outbound calls)
-    bool challenged = false;              // ended by 401/407: the retry is the same call
-    std::uint8_t forks = 0;               // distinct to-tags seen in responses
-    std::uint8_t media_count = 0;
-    std::uint32_t invite_cseq = 0;
-    // The INVITE transaction, to tell a retransmission (same transaction,
-    // same bytes) from a new INVITE on the same Call-ID.
-    std::uint64_t invite_branch = 0;
-    std::uint64_t invite_ruri = 0;
-    std::uint64_t invite_bytes = 0;
-    std::uint64_t remote_target = 0;      // Contact user of the far end's 2xx (in-dialog Request-URI)
-    LimitKeys limit_keys;                 // what the call counts against
-    FixedString<32> number;               // outbound: normalised dialled number
-    Timestamp created{};
-    Timestamp last_sip{};
-    Timestamp answered{};
-    MediaLeg media[kMaxDialogMedia];
-};
-
-struct PinholeKey {
-    net::IpAddress address;
-    std::uint16_t port = 0;
-    friend bool operator==(const PinholeKey& a, const PinholeKey& b) noexcept {
-        return a.port == b.port && a.address == b.address;
-    }
-};
-struct PinholeKeyHash {
-    std::size_t operator()(const PinholeKey& k) const noexcept { return k.address.hash() * 31 + k.port; }
-};
-
-struct Pinhole {
-    std::uint64_t dialog = 0;
-    PeerIndex pbx_index = 0;
-    bool rtcp = false;
-    bool srtp = false;
-    bool verified = false;
-    net::IpAddress remote;          // expected source (PBX SDP), if known
-    std::uint16_t remote_port = 0;
-    bool remote_known = false;
-    Timestamp opened{};
-    Timestamp last_activity{};
-    net::IpAddress verified_source; // first verified source, for pinhole_closed
-    std::uint16_t verified_source_port = 0;
-};
-
-struct Handset {
-    net::IpAddress address;
-    FixedString<48> aor;                  // user@host of the To of its REGISTER
-    FixedString<64> user_agent;
-    Timestamp first_seen{};
-    Timestamp last_seen{};
-    Timestamp last_register{};
-    Timestamp registered_until{};
-    std::uint16_t active_calls = 0;       // outbound calls in progress (display)
-    bool firmware_outdated = false;
-    bool stale = false;
-};
-
-struct EngineStats {
-    std::uint64_t packets = 0;
-    std::uint64_t verdicts[3] = {};                // by Verdict
-    std::uint64_t reasons[kReasonCount] = {};
-    std::uint64_t sip_messages = 0;                // every SIP message parsed, whatever its verdict
-    std::uint64_t sip_requests[16] = {};           // by sip::Method
-    std::uint64_t sip_responses_by_class[7] = {};  // 1xx..6xx at [1..6]
-    std::uint64_t sip_malformed = 0;
-    std::uint64_t dialogs_created = 0;
-    std::uint64_t dialogs_ended = 0;
-    std::uint64_t pinholes_opened = 0;
-    std::uint64_t pinholes_closed = 0;
-    std::uint64_t monitored = 0;                   // drops turned into accepts by mode: monitor
-    std::uint64_t evictions_dialogs = 0;
-    std::uint64_t evictions_pinholes = 0;
-    std::uint64_t evictions_handsets = 0;
-    std::uint64_t evictions_egress = 0;
-};
-
-// SIP response counts by exact code are kept for replay's summary.
-struct ResponseCounter {
-    std::uint64_t counts[700] = {};
-};
-
+// The engine is the router between its units (each in its own file):
+//   calls.h          dialogs and the media pinholes their SDP opens
+//   request_guard.h  what a handset's SIP asks the PBX to do, put to
+//   toll_guard.h     the toll-fraud rules (numbers, hours, limits)
+//   handsets.h       the handset inventory (registrations, firmware, stale)
+//   scanner.h        scanners by User-Agent and behaviour; SIP rate limits
+//   egress.h         the egress allow-list and return traffic
+//   sip/tcp_stream.h what of a SIP-over-TCP stream can be judged
+// It decides which unit a packet is for, runs the parsers, and turns drops
+// into accepts in monitor mode. The units share an EngineContext (the policy
+// in force, the counters); none of them talks to another except through the
+// references it is built with, and none does I/O.
 class Engine {
 public:
     Engine(std::shared_ptr<const CompiledPolicy> rules, const EngineLimits& limits = {});
+    // The units hold references into the engine.
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
 
     // Judges one packet. `now` is wall-clock time (ns since the Unix epoch):
     // the capture's timestamps in replay, CLOCK_REALTIME in the daemon.
@@ -246,120 +155,57 @@ public:
     // is gone) are closed with events.
     void reload(std::shared_ptr<const CompiledPolicy> rules, Timestamp now, EventSink& events);
 
-    const CompiledPolicy& rules() const noexcept { return *rules_; }
-    const EngineStats& stats() const noexcept { return stats_; }
-    const ResponseCounter& responses() const noexcept { return responses_; }
-    std::size_t dialog_count() const noexcept { return dialogs_.size(); }
-    std::size_t pinhole_count() const noexcept { return pinholes_.size(); }
+    const CompiledPolicy& rules() const noexcept { return ctx_.r(); }
+    const EngineStats& stats() const noexcept { return ctx_.stats; }
+    const ResponseCounter& responses() const noexcept { return ctx_.responses; }
+    std::size_t dialog_count() const noexcept { return calls_.dialog_count(); }
+    std::size_t pinhole_count() const noexcept { return calls_.pinhole_count(); }
     std::size_t handset_count() const noexcept { return handsets_.size(); }
     // Calls in progress, both directions (the toll guard counts outbound ones).
-    std::size_t active_calls() const noexcept { return calls_; }
+    std::size_t active_calls() const noexcept { return calls_.active_calls(); }
     const sip::TcpStreamCounters& tcp_counters() const noexcept { return tcp_.counters(); }
 
     template <typename F>
-    void for_each_dialog(F&& f) const { dialogs_.for_each([&](const std::uint64_t&, const Dialog& d) { f(d); }); }
+    void for_each_dialog(F&& f) const { calls_.for_each_dialog(std::forward<F>(f)); }
     template <typename F>
-    void for_each_pinhole(F&& f) const { pinholes_.for_each([&](const PinholeKey& k, const Pinhole& p) { f(k, p); }); }
+    void for_each_pinhole(F&& f) const { calls_.for_each_pinhole(std::forward<F>(f)); }
     template <typename F>
-    void for_each_handset(F&& f) const { handsets_.for_each([&](const net::IpAddress&, const Handset& h) { f(h); }); }
+    void for_each_handset(F&& f) const { handsets_.for_each(std::forward<F>(f)); }
 
     // Bytes of table memory reserved up front (for the footprint report).
     std::size_t table_bytes() const noexcept;
 
 private:
-    struct EgressFlow {
-        net::IpAddress initiator;
-        Timestamp expires{};
-        // TCP: judged on its first data segment (is it SIP?), then verified.
-        std::uint32_t isn = 0;
-        bool syn_seen = false;
-        bool judged = false;
-    };
-    struct ScanSource {
-        Timestamp window_start{};
-        std::uint32_t targets[8] = {};    // hashes of distinct To users / addresses
-        std::uint8_t target_count = 0;
-        std::uint16_t requests = 0;
-        std::uint16_t options = 0;
-        std::uint16_t distinct = 0;
-        bool reported = false;
-    };
-    struct RateKey {
-        net::IpAddress source;
-        std::uint8_t rate_index = 0;
-        friend bool operator==(const RateKey& a, const RateKey& b) noexcept {
-            return a.rate_index == b.rate_index && a.source == b.source;
-        }
-    };
-    struct RateKeyHash {
-        std::size_t operator()(const RateKey& k) const noexcept { return k.source.hash() * 7 + k.rate_index; }
-    };
-
     enum class Dir : std::uint8_t { inbound, outbound };
-
-    // What the judgement of an outbound INVITE hands to call tracking.
-    struct InviteVerdict {
-        bool judged = false;              // a new INVITE transaction (not a retransmission)
-        bool new_call = false;            // creates or restarts a dialog
-        bool counted = false;             // counts toward the concurrent limits
-        LimitKeys keys;
-        NormalisedNumber number;
-    };
 
     Decision inbound(const net::DecodedPacket& p, Timestamp now, EventSink& ev);
     Decision outbound(const net::DecodedPacket& p, Timestamp now, EventSink& ev);
     Decision outbound_tcp_egress(const net::DecodedPacket& p, bool to_pbx, Timestamp now, EventSink& ev);
+    Decision outbound_media(const net::DecodedPacket& p, const Pinhole& ph, const PeerIndex* pbx_media, Timestamp now,
+                            EventSink& ev);
     Decision sip_packet(const net::DecodedPacket& p, Dir dir, PeerIndex pbx, Timestamp now, EventSink& ev);
     Decision sip_datagram(const net::DecodedPacket& p, Dir dir, PeerIndex pbx, Timestamp now, EventSink& ev);
     Decision judge_sip(const net::DecodedPacket& p, const sip::SipMessage& m, Dir dir, PeerIndex pbx, Timestamp now,
                        EventSink& ev);
-    Decision judge_handset_request(const net::DecodedPacket& p, const sip::SipMessage& m, Timestamp now,
-                                   EventSink& ev, InviteVerdict& iv);
-    Decision judge_redirect(const net::DecodedPacket& p, const sip::SipMessage& m, Timestamp now, EventSink& ev);
-    Decision judge_targets(const net::DecodedPacket& p, const sip::SipMessage& m, const std::string_view* users,
-                           std::size_t n, Timestamp now, EventSink& ev, bool& routable);
-    Decision block(const net::DecodedPacket& p, const sip::SipMessage& m, const TollDecision& d, Timestamp now,
-                   EventSink& ev);
     Decision other_sip(const net::DecodedPacket& p, bool to_pbx, Timestamp now, EventSink& ev, bool reset);
     Decision inspect_unlisted_sip(const net::DecodedPacket& p, Timestamp now, EventSink& ev);
-    Decision inbound_media(const net::DecodedPacket& p, Timestamp now, EventSink& ev, bool& handled);
-    void track_request(const net::DecodedPacket& p, const sip::SipMessage& m, Dir dir, PeerIndex pbx,
-                       Timestamp now, EventSink& ev, const InviteVerdict* iv);
-    void track_response(const net::DecodedPacket& p, const sip::SipMessage& m, Dir dir, Timestamp now,
-                        EventSink& ev);
-    Dialog* find_dialog(const sip::SipMessage& m) noexcept;
-    LimitKeys limit_keys(const net::DecodedPacket& p, const sip::SipMessage& m) const noexcept;
-    void apply_sdp(Dialog& d, std::string_view body, Dir dir, Timestamp now, EventSink& ev,
-                   const net::DecodedPacket& p);
-    void open_pinhole(Dialog& d, const MediaLeg& leg, const net::IpAddress& addr, std::uint16_t port, bool rtcp,
-                      Timestamp now, EventSink& ev);
-    void close_pinhole(const PinholeKey& key, const Pinhole& ph, Timestamp now, EventSink& ev);
-    void close_leg_pinholes(const Dialog& d, const MediaLeg& leg, Timestamp now, EventSink& ev);
-    void end_dialog(Dialog& d, Timestamp now, EventSink& ev, std::string_view why);
-    void note_handset(const net::IpAddress& a, const sip::SipMessage& m, Timestamp now, EventSink& ev);
-    void scanner_behaviour(const net::DecodedPacket& p, const sip::SipMessage& m, Timestamp now, EventSink& ev);
-    bool scanner_user_agent(const net::DecodedPacket& p, const sip::SipMessage& m, Timestamp now, EventSink& ev);
-    Decision finish(Decision d, Timestamp now);
+    Decision inbound_media(const net::DecodedPacket& p, Pinhole& ph, Timestamp now, EventSink& ev);
+    Decision finish(Decision d);
     void count_sip(const sip::SipMessage& m) noexcept;
-    Event make_event(EventType t, const net::DecodedPacket* p, Timestamp now) const;
-    void emit_eviction(std::string_view table, Timestamp now, EventSink& ev);
     void emit_cut(const net::DecodedPacket& p, const net::IpAddress& handset, std::string_view why, Timestamp now,
                   EventSink& ev);
 
-    std::shared_ptr<const CompiledPolicy> rules_;
+    EngineContext ctx_;
     EngineLimits limits_;
-    BoundedTable<std::uint64_t, Dialog> dialogs_;
-    BoundedTable<PinholeKey, Pinhole, PinholeKeyHash> pinholes_;
-    BoundedTable<net::IpAddress, Handset, net::IpAddressHash> handsets_;
-    BoundedTable<net::FlowKey, EgressFlow, net::FlowKeyHash> egress_;
-    BoundedTable<net::IpAddress, ScanSource, net::IpAddressHash> scan_;
-    BoundedTable<RateKey, TokenBucketState, RateKeyHash> rates_;
-    sip::TcpStreamTable tcp_;
     TollGuard toll_;
-    std::size_t calls_ = 0;
+    HandsetInventory handsets_;
+    CallTable calls_;
+    RequestGuard guard_;
+    ScannerDetector scanner_;
+    SipRateLimiter rates_;
+    EgressTracker egress_;
+    sip::TcpStreamTable tcp_;
     bool started_ = false;
-    EngineStats stats_;
-    ResponseCounter responses_;
     sip::SipMessage msg_;   // reused for every message (about 20 KiB)
     std::unique_ptr<sip::SipMessage> trailing_msg_;   // a second message in a datagram
 };

@@ -296,6 +296,34 @@ TEST_F(EngineTest, RateLimitPerSourceAndMethodHoldsAndRefills) {
     EXPECT_EQ(opt(5).verdict, Verdict::drop);
 }
 
+// A flood aimed at one handset (even from the PBX's address, which a
+// spoofer can forge) uses up that handset's bucket only; spread over every
+// handset it meets the site's ceiling for the method.
+TEST_F(EngineTest, RateLimitIsPerTargetHandsetUnderASiteCeiling) {
+    make(policy_text("enforce", "sip:\n  rate_limits:\n    OPTIONS: 2/s burst 2\n"));
+    int seq = 0;
+    auto opt = [&](const std::string& handset) {
+        ++seq;
+        return in_sip(request("OPTIONS", "sip:201@" + handset, "o" + std::to_string(seq), "p", "", 1, "", "PBX"),
+                      handset.c_str());
+    };
+    EXPECT_EQ(opt(kHandset).verdict, Verdict::accept);
+    EXPECT_EQ(opt(kHandset).verdict, Verdict::accept);
+    EXPECT_EQ(opt(kHandset).reason, Reason::sip_rate_limited);
+    EXPECT_EQ(opt(kHandset2).verdict, Verdict::accept);   // another handset's bucket is full
+    // 60 more over 30 handsets at the same instant: the ceiling's burst is
+    // kCeiling times the per-key burst, 3 of it already taken.
+    int accepted = 0;
+    for (int h = 100; h < 130; ++h)
+        for (int i = 0; i < 2; ++i) accepted += opt("192.168.20." + std::to_string(h)).verdict == Verdict::accept;
+    EXPECT_EQ(accepted, static_cast<int>(SipRateLimiter::kCeiling) * 2 - 3);
+    const Event* e = rec_.last(EventType::rate_limited);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->rule.view(), "site:OPTIONS");
+    now_ += 1s;   // the ceiling refills at kCeiling times the per-key rate
+    EXPECT_EQ(opt("192.168.20.200").verdict, Verdict::accept);
+}
+
 TEST_F(EngineTest, SipToRogueServerIsDropped) {
     const Decision d = feed(v4udp(kHandset, 5060, "192.0.2.200", 5060,
                                   request("REGISTER", "sip:rogue.example.com", "g1", "f", "", 1)));

@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "filters/engine/calls.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "filters/engine/sip_content.h"
+#include "filters/sdp/sdp_parser.h"
+
+namespace vg::engine {
+
+namespace {
+
+using std::chrono::seconds;
+
+// An INVITE transaction without a final answer is given up after Timer C
+// (RFC 3261 §16.6: more than 3 minutes); we use 3 minutes.
+constexpr Duration kInviteTimeout = seconds(180);
+// A 401/407-challenged INVITE is normally re-sent at once with credentials;
+// its dialog record is kept this long so the retry is not counted twice.
+constexpr Duration kChallengeGrace = seconds(32);
+// Registration lifetime when neither Contact nor Expires says (RFC 3261 §10.2.1.1).
+constexpr std::uint32_t kDefaultRegisterExpires = 3600;
+
+Duration to_duration(config::Seconds s) noexcept { return seconds(s.count()); }
+
+}  // namespace
+
+std::string_view dialog_state_name(DialogState s) noexcept {
+    switch (s) {
+    case DialogState::calling: return "calling";
+    case DialogState::early: return "early";
+    case DialogState::confirmed: return "confirmed";
+    case DialogState::ended: return "ended";
+    }
+    return "?";
+}
+
+std::uint64_t dialog_key(std::string_view call_id, std::string_view caller_tag) noexcept {
+    std::uint64_t h = hash_bytes(call_id);
+    h ^= hash_bytes(caller_tag) * 0x9e3779b97f4a7c15ull;
+    return h == 0 ? 1 : h;
+}
+
+CallTable::CallTable(EngineContext& ctx, HandsetInventory& handsets, TollGuard& toll, std::size_t max_dialogs,
+                     std::size_t max_pinholes)
+    : ctx_(ctx), handsets_(handsets), toll_(toll), dialogs_(max_dialogs), pinholes_(max_pinholes) {}
+
+Dialog* CallTable::find(const sip::SipMessage& m) noexcept {
+    if (!m.has_call_id) return nullptr;
+    if (m.has_from)
+        if (Dialog* d = dialogs_.touch(dialog_key(m.call_id, m.from.tag))) return d;
+    if (m.has_to && m.to.has_tag)
+        if (Dialog* d = dialogs_.touch(dialog_key(m.call_id, m.to.tag))) return d;
+    return nullptr;
+}
+
+void CallTable::request(const net::DecodedPacket& p, const sip::SipMessage& m, bool outbound, PeerIndex pbx,
+                        Timestamp now, EventSink& ev, const InviteVerdict* iv) {
+    if (!m.has_call_id || m.call_id.empty()) return;
+    const net::IpAddress& handset = outbound ? p.src : p.dst;
+    const net::IpAddress& remote = outbound ? p.dst : p.src;
+
+    Dialog* d = find(m);
+    const bool starts = m.method == sip::Method::invite &&
+                        (outbound ? (iv != nullptr && iv->new_call)
+                                              : (!m.to.has_tag && (d == nullptr || d->state == DialogState::ended)));
+    if (starts) {
+        const std::uint64_t key = dialog_key(m.call_id, m.from.tag);
+        const bool restart = d != nullptr && d->key == key;
+        Dialog* existing = restart ? d : nullptr;
+        if (existing != nullptr && existing->state != DialogState::ended) {
+            // A new INVITE transaction on a live dialog (a retry after a 3xx,
+            // a failover): the same dialog, now with this transaction.
+            existing->invite_cseq = m.cseq.number;
+            existing->invite_branch = m.via_count > 0 ? hash_bytes(m.vias[0].branch) : 0;
+            existing->invite_ruri = hash_bytes(m.request_uri_text);
+            existing->invite_bytes = hash_bytes(message_bytes(m));
+            if (iv != nullptr && iv->judged) existing->number = iv->number.number;
+            d = existing;
+        } else {
+            const bool challenged_retry = existing != nullptr && existing->challenged;
+            auto ins = dialogs_.find_or_insert(key, [&](const std::uint64_t&, Dialog& old) {
+                end_dialog(old, now, ev, "evicted");
+            });
+            if (ins.evicted) {
+                ++ctx_.stats.evictions_dialogs;
+                ctx_.eviction("dialogs", now, ev);
+            }
+            if (ins.value == nullptr) return;
+            d = ins.value;
+            if (!challenged_retry) ++ctx_.stats.dialogs_created;
+            ++calls_;
+            *d = Dialog{};
+            d->key = key;
+            assign_truncated(d->call_id, m.call_id);
+            d->handset = handset;
+            d->pbx = remote;
+            d->pbx_index = pbx;
+            d->handset_is_caller = outbound;
+            d->state = DialogState::calling;
+            d->created = now;
+            d->invite_cseq = m.cseq.number;
+            d->invite_branch = m.via_count > 0 ? hash_bytes(m.vias[0].branch) : 0;
+            d->invite_ruri = hash_bytes(m.request_uri_text);
+            d->invite_bytes = hash_bytes(message_bytes(m));
+            if (outbound) {
+                if (iv != nullptr && iv->judged) d->number = iv->number.number;
+                else assign_truncated(d->number, m.request_uri.user);
+            } else {
+                assign_truncated(d->number, m.from.uri.user);
+            }
+            handsets_.touch(handset, now, ev);
+        }
+        // Outbound calls count toward the concurrent limits until they end.
+        if (outbound && iv != nullptr && iv->counted && !d->counted) {
+            d->counted = true;
+            d->limit_keys = iv->keys;
+            toll_.call_started(iv->keys);
+            if (Handset* hs = handsets_.find(handset)) ++hs->active_calls;
+        }
+    }
+    if (d == nullptr) {
+        // A call the engine never saw start (it began before a restart of
+        // the daemon) is hung up: its media may still take the kernel fast
+        // path. Say so, naming the handset, so the daemon can end that fast
+        // path too — unless the handset has calls the engine knows of.
+        if (m.method == sip::Method::bye || m.method == sip::Method::cancel) {
+            const Handset* h = handsets_.find(handset);
+            if (h == nullptr || h->active_calls == 0) {
+                Event e = ctx_.event(EventType::call_ended, &p, now);
+                e.handset = handset;
+                assign_truncated(e.call_id, m.call_id);
+                assign_truncated(e.detail, "unknown_dialog");
+                ev.on_event(e);
+            }
+        }
+        return;
+    }
+    d->last_sip = now;
+    switch (m.method) {
+    case sip::Method::bye:
+    case sip::Method::cancel:
+        if (d->state != DialogState::ended) end_dialog(*d, now, ev, m.method == sip::Method::bye ? "bye" : "cancel");
+        return;
+    case sip::Method::invite:
+    case sip::Method::ack:
+    case sip::Method::prack:
+    case sip::Method::update:
+        if (d->state != DialogState::ended && looks_like_sdp(m)) apply_sdp(*d, m.body, outbound, now, ev, p);
+        return;
+    default:
+        return;
+    }
+}
+
+void CallTable::response(const net::DecodedPacket& p, const sip::SipMessage& m, bool outbound, Timestamp now,
+                         EventSink& ev) {
+    if (m.cseq.method == sip::Method::register_ && !outbound) {
+        // The PBX accepted a handset's registration: note until when.
+        if (m.status_code >= 200 && m.status_code < 300) {
+            std::uint32_t expires = kDefaultRegisterExpires;
+            if (m.contact_count > 0 && m.contacts[0].has_expires && m.contacts[0].expires_valid)
+                expires = m.contacts[0].expires;
+            else if (m.expires.present && m.expires.valid)
+                expires = m.expires.value;
+            handsets_.registered(p.dst, expires, now);
+        }
+        return;
+    }
+    Dialog* d = find(m);
+    if (d == nullptr || d->state == DialogState::ended) return;
+    d->last_sip = now;
+    if (m.cseq.method != sip::Method::invite && m.cseq.method != sip::Method::update &&
+        m.cseq.method != sip::Method::prack)
+        return;
+    const std::uint16_t code = m.status_code;
+    if (code > 100 && code < 300 && looks_like_sdp(m)) apply_sdp(*d, m.body, outbound, now, ev, p);
+    if (m.cseq.method != sip::Method::invite) return;
+    if (code >= 200 && code < 300 && m.contact_count > 0 && d->handset_is_caller == !outbound)
+        d->remote_target = hash_bytes(uri_target(m.contacts[0].addr.uri));
+    if (code > 100 && code < 200 && d->state == DialogState::calling) d->state = DialogState::early;
+    if (code > 100 && code < 300 && m.to.has_tag && d->forks < 255) ++d->forks;
+    if (code >= 200 && code < 300 && d->state != DialogState::confirmed) {
+        d->state = DialogState::confirmed;
+        d->answered = now;
+        Event e = ctx_.event(EventType::call_started, &p, now);
+        e.handset = d->handset;
+        e.number = d->number;
+        e.call_id = d->call_id;
+        assign_truncated(e.detail, d->handset_is_caller ? "outbound" : "inbound");
+        ev.on_event(e);
+    } else if (code >= 300 && d->state != DialogState::confirmed) {
+        d->challenged = code == 401 || code == 407;
+        // A final failure ends the INVITE (a re-INVITE failing leaves the
+        // confirmed call as it was, RFC 3261 §14.1).
+        char why[16] = "failure_";
+        std::snprintf(why + 8, sizeof why - 8, "%u", static_cast<unsigned>(code));
+        end_dialog(*d, now, ev, why);
+    }
+}
+
+void CallTable::apply_sdp(Dialog& d, std::string_view body, bool outbound, Timestamp now, EventSink& ev,
+                          const net::DecodedPacket& p) {
+    sdp::SessionDescription s;
+    if (sdp::parse(body, s) != sdp::Status::ok && s.media_count == 0) {
+        Event e = ctx_.event(EventType::malformed, &p, now);
+        assign_truncated(e.detail, s.reason);
+        assign_truncated(e.call_id, d.call_id.view());
+        ev.on_event(e);
+        return;
+    }
+    const CompiledPolicy& r = ctx_.r();
+    const config::Policy& pol = r.p();
+    const std::size_t n = std::min<std::size_t>(s.media_count, kMaxDialogMedia);
+    if (n > d.media_count) d.media_count = static_cast<std::uint8_t>(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const sdp::MediaDescription& md = s.media[i];
+        MediaLeg& leg = d.media[i];
+        const bool usable = md.usable() && md.transport != sdp::Transport::tcp;
+        if (outbound) {
+            // The handset's own endpoint: where it wants to receive.
+            net::IpAddress addr = md.address;
+            if (usable && !md.address_unspecified && !r.handsets.contains(addr)) addr = d.handset;
+            const bool receive = usable && !md.address_unspecified;
+            const std::uint16_t rtp = receive ? md.rtp_port : 0;
+            const std::uint16_t rtcp = receive && pol.media.rtcp && md.rtcp_port != md.rtp_port ? md.rtcp_port : 0;
+            const bool same = leg.handset_known && receive && leg.handset == addr && leg.handset_rtp == rtp &&
+                              leg.handset_rtcp == rtcp;
+            leg.on_hold = md.on_hold;
+            leg.srtp = md.transport == sdp::Transport::rtp_savp || md.transport == sdp::Transport::rtp_savpf ||
+                       md.transport == sdp::Transport::udp_tls_rtp_savp ||
+                       md.transport == sdp::Transport::udp_tls_rtp_savpf;
+            if (same) continue;
+            if (leg.handset_known) close_leg_pinholes(d, leg, now, ev);
+            leg.handset_known = receive;
+            leg.handset = addr;
+            leg.handset_rtp = rtp;
+            leg.handset_rtcp = rtcp;
+            if (receive) {
+                open_pinhole(d, leg, addr, rtp, false, now, ev);
+                if (rtcp != 0) open_pinhole(d, leg, addr, rtcp, true, now, ev);
+            }
+        } else {
+            // The PBX's endpoint: where media will come from.
+            if (!usable || md.address_unspecified) continue;
+            const PeerIndex* m = r.pbx_media.lookup(md.address);
+            if (m == nullptr) {
+                Event e = ctx_.event(EventType::media_address_not_allowed, &p, now);
+                e.handset = d.handset;
+                e.call_id = d.call_id;
+                // The address the SDP names (media or session level).
+                assign_truncated(e.detail, md.connection.present ? md.connection.address_text
+                                           : s.connection.present ? s.connection.address_text
+                                                                  : std::string_view("unknown"));
+                ev.on_event(e);
+            }
+            leg.remote = md.address;
+            leg.remote_rtp = md.rtp_port;
+            leg.remote_rtcp = md.rtcp_port;
+            leg.remote_known = true;
+            if (leg.handset_known) {
+                if (Pinhole* ph = pinholes_.find(PinholeKey{leg.handset, leg.handset_rtp})) {
+                    ph->remote = leg.remote;
+                    ph->remote_port = leg.remote_rtp;
+                    ph->remote_known = true;
+                }
+                if (leg.handset_rtcp != 0)
+                    if (Pinhole* ph = pinholes_.find(PinholeKey{leg.handset, leg.handset_rtcp})) {
+                        ph->remote = leg.remote;
+                        ph->remote_port = leg.remote_rtcp != 0 ? leg.remote_rtcp : leg.remote_rtp;
+                        ph->remote_known = true;
+                    }
+            }
+        }
+    }
+}
+
+void CallTable::open_pinhole(Dialog& d, const MediaLeg& leg, const net::IpAddress& addr, std::uint16_t port, bool rtcp,
+                          Timestamp now, EventSink& ev) {
+    const PinholeKey key{addr, port};
+    auto ins = pinholes_.find_or_insert(key, [&](const PinholeKey& k, Pinhole& old) { close_pinhole(k, old, now, ev); });
+    if (ins.evicted) {
+        ++ctx_.stats.evictions_pinholes;
+        ctx_.eviction("pinholes", now, ev);
+    }
+    if (ins.value == nullptr) return;
+    Pinhole& ph = *ins.value;
+    if (!ins.inserted && ph.dialog == d.key) return;
+    // The port still belongs to another call (a handset reusing its media
+    // port before the previous call's BYE): that pinhole closes first, with
+    // its event, so its flow's fast path is removed too.
+    if (!ins.inserted) close_pinhole(key, ph, now, ev);
+    ph = Pinhole{};
+    ph.dialog = d.key;
+    ph.pbx_index = d.pbx_index;
+    ph.rtcp = rtcp;
+    ph.srtp = leg.srtp;
+    ph.opened = now;
+    ph.last_activity = now;
+    if (leg.remote_known) {
+        ph.remote = leg.remote;
+        ph.remote_port = rtcp ? (leg.remote_rtcp != 0 ? leg.remote_rtcp : leg.remote_rtp) : leg.remote_rtp;
+        ph.remote_known = true;
+    }
+    ++ctx_.stats.pinholes_opened;
+    Event e = ctx_.event(EventType::pinhole_opened, nullptr, now);
+    e.handset = addr;
+    e.handset_port = port;
+    e.call_id = d.call_id;
+    e.source = d.pbx;
+    assign_truncated(e.detail, rtcp ? "rtcp" : "rtp");
+    ev.on_event(e);
+}
+
+void CallTable::close_pinhole(const PinholeKey& key, const Pinhole& ph, Timestamp now, EventSink& ev) {
+    ++ctx_.stats.pinholes_closed;
+    Event e = ctx_.event(EventType::pinhole_closed, nullptr, now);
+    e.handset = key.address;
+    e.handset_port = key.port;
+    e.protocol = net::ipproto::udp;
+    if (ph.verified) {
+        e.source = ph.verified_source;
+        e.source_port = ph.verified_source_port;
+    }
+    e.destination = key.address;
+    e.destination_port = key.port;
+    ev.on_event(e);
+}
+
+void CallTable::close_leg_pinholes(const Dialog& d, const MediaLeg& leg, Timestamp now, EventSink& ev) {
+    for (std::uint16_t port : {leg.handset_rtp, leg.handset_rtcp}) {
+        if (port == 0) continue;
+        const PinholeKey key{leg.handset, port};
+        const Pinhole* ph = pinholes_.find(key);
+        if (ph == nullptr || ph->dialog != d.key) continue;
+        close_pinhole(key, *ph, now, ev);
+        pinholes_.erase(key);
+    }
+}
+
+void CallTable::end_dialog(Dialog& d, Timestamp now, EventSink& ev, std::string_view why) {
+    if (d.state == DialogState::ended) return;
+    for (std::size_t i = 0; i < d.media_count; ++i) {
+        close_leg_pinholes(d, d.media[i], now, ev);
+        d.media[i].handset_known = false;
+    }
+    if (d.counted) {
+        d.counted = false;
+        toll_.call_ended(d.limit_keys);
+        if (Handset* h = handsets_.find(d.handset))
+            if (h->active_calls > 0) --h->active_calls;
+    }
+    d.state = DialogState::ended;
+    d.last_sip = now;
+    if (calls_ > 0) --calls_;
+    ++ctx_.stats.dialogs_ended;
+    Event e = ctx_.event(EventType::call_ended, nullptr, now);
+    e.handset = d.handset;
+    e.number = d.number;
+    e.call_id = d.call_id;
+    assign_truncated(e.detail, why);
+    ev.on_event(e);
+}
+
+void CallTable::tick(Timestamp now, EventSink& ev) {
+    const config::Policy& pol = ctx_.p();
+    const Duration idle = to_duration(pol.media.idle_timeout);
+    const Duration max_call = to_duration(pol.media.max_call_duration);
+
+    dialogs_.erase_if([&](const std::uint64_t&, Dialog& d) {
+        if (d.state == DialogState::ended) return now - d.last_sip > kChallengeGrace;
+        if (d.state != DialogState::confirmed && now - d.last_sip > kInviteTimeout) {
+            end_dialog(d, now, ev, "timeout_no_answer");
+            return true;
+        }
+        if (d.state == DialogState::confirmed && max_call.count() > 0 && now - d.answered > max_call) {
+            end_dialog(d, now, ev, "max_call_duration");
+            return true;
+        }
+        return false;
+    });
+
+    if (idle.count() > 0) {
+        pinholes_.erase_if([&](const PinholeKey& k, Pinhole& ph) {
+            if (ph.verified) return false;   // live media takes the kernel fast path
+            Timestamp last = ph.last_activity;
+            if (const Dialog* d = dialogs_.find(ph.dialog)) last = std::max(last, d->last_sip);
+            if (now - last <= idle) return false;
+            close_pinhole(k, ph, now, ev);
+            return true;
+        });
+    }
+}
+
+void CallTable::reload(Timestamp now, EventSink& ev) {
+    const CompiledPolicy& r = ctx_.r();
+    // Pinholes whose PBX or media range the new policy no longer has close
+    // now: their media would be refused anyway, and the kernel fast path for
+    // them must go.
+    pinholes_.erase_if([&](const PinholeKey& k, Pinhole& ph) {
+        bool keep = ph.pbx_index < r.p().peers.pbx.size();
+        if (keep && ph.remote_known) keep = r.pbx_media.contains(ph.remote);
+        if (keep && ph.verified) keep = r.pbx_media.contains(ph.verified_source);
+        if (keep && !r.handsets.contains(k.address)) keep = false;
+        if (keep) return false;
+        close_pinhole(k, ph, now, ev);
+        return true;
+    });
+}
+
+}  // namespace vg::engine

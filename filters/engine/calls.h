@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Calls: the SIP dialogs between handsets and the PBX and the media pinholes
+// their SDP opens.
+//
+// Dialogs are keyed by Call-ID and the caller's tag (the From tag of the
+// initial INVITE), as PBXs key them: a new call on an old Call-ID is a new
+// dialog. A dialog is found from any message of it by its From tag or its To
+// tag.
+//
+// Pinholes open when the handset's SDP is seen (offer or answer, INVITE,
+// 18x/2xx, ACK, PRACK, UPDATE), are updated by re-offers (new ports, hold
+// with port 0) and close when the dialog ends (BYE, CANCEL, failure response,
+// transaction or call timeout) or, before any media was seen, after
+// media.idle_timeout without SIP activity. Closing emits pinhole_closed so the
+// daemon can delete the flow's conntrack entry at once.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "filters/engine/bounded_table.h"
+#include "filters/engine/dialled_number.h"
+#include "filters/engine/engine_context.h"
+#include "filters/engine/fixed_string.h"
+#include "filters/engine/handsets.h"
+#include "filters/engine/toll_guard.h"
+#include "filters/sip/sip_message.h"
+
+namespace vg::engine {
+
+// One media line of a dialog, as both SDPs describe it.
+struct MediaLeg {
+    net::IpAddress handset;          // from the handset's SDP
+    std::uint16_t handset_rtp = 0;
+    std::uint16_t handset_rtcp = 0;  // 0: none (not RTP, or media.rtcp off)
+    net::IpAddress remote;           // from the PBX's SDP (may be unknown yet)
+    std::uint16_t remote_rtp = 0;
+    std::uint16_t remote_rtcp = 0;
+    bool handset_known = false;
+    bool remote_known = false;
+    bool srtp = false;
+    bool on_hold = false;
+};
+
+constexpr std::size_t kMaxDialogMedia = 4;
+
+enum class DialogState : std::uint8_t { calling, early, confirmed, ended };
+std::string_view dialog_state_name(DialogState s) noexcept;
+
+struct Dialog {
+    std::uint64_t key = 0;                // hash of the Call-ID and the caller's tag
+    FixedString<64> call_id;              // first 64 bytes, for display
+    net::IpAddress handset;
+    net::IpAddress pbx;                   // the PBX signalling address
+    PeerIndex pbx_index = 0;
+    bool handset_is_caller = false;
+    DialogState state = DialogState::calling;
+    bool counted = false;                 // counts toward the concurrent limits (outbound calls)
+    bool challenged = false;              // ended by 401/407: the retry is the same call
+    std::uint8_t forks = 0;               // distinct to-tags seen in responses
+    std::uint8_t media_count = 0;
+    std::uint32_t invite_cseq = 0;
+    // The INVITE transaction, to tell a retransmission (same transaction,
+    // same bytes) from a new INVITE on the same Call-ID.
+    std::uint64_t invite_branch = 0;
+    std::uint64_t invite_ruri = 0;
+    std::uint64_t invite_bytes = 0;
+    std::uint64_t remote_target = 0;      // Contact user of the far end's 2xx (in-dialog Request-URI)
+    LimitKeys limit_keys;                 // what the call counts against
+    FixedString<32> number;               // outbound: normalised dialled number
+    Timestamp created{};
+    Timestamp last_sip{};
+    Timestamp answered{};
+    MediaLeg media[kMaxDialogMedia];
+};
+
+struct PinholeKey {
+    net::IpAddress address;
+    std::uint16_t port = 0;
+    friend bool operator==(const PinholeKey& a, const PinholeKey& b) noexcept {
+        return a.port == b.port && a.address == b.address;
+    }
+};
+struct PinholeKeyHash {
+    std::size_t operator()(const PinholeKey& k) const noexcept { return k.address.hash() * 31 + k.port; }
+};
+
+struct Pinhole {
+    std::uint64_t dialog = 0;
+    PeerIndex pbx_index = 0;
+    bool rtcp = false;
+    bool srtp = false;
+    bool verified = false;
+    net::IpAddress remote;          // expected source (PBX SDP), if known
+    std::uint16_t remote_port = 0;
+    bool remote_known = false;
+    Timestamp opened{};
+    Timestamp last_activity{};
+    net::IpAddress verified_source; // first verified source, for pinhole_closed
+    std::uint16_t verified_source_port = 0;
+};
+
+// What the judgement of an outbound INVITE hands to call tracking.
+struct InviteVerdict {
+    bool judged = false;              // a new INVITE transaction (not a retransmission)
+    bool new_call = false;            // creates or restarts a dialog
+    bool counted = false;             // counts toward the concurrent limits
+    LimitKeys keys;
+    NormalisedNumber number;
+};
+
+class CallTable {
+public:
+    CallTable(EngineContext& ctx, HandsetInventory& handsets, TollGuard& toll, std::size_t max_dialogs,
+              std::size_t max_pinholes);
+
+    // The dialog a message belongs to (by its From tag, else its To tag).
+    Dialog* find(const sip::SipMessage& m) noexcept;
+
+    // A request between a handset and the PBX that passed. `outbound`: sent by
+    // the handset, with the judgement of its INVITE in `iv`.
+    void request(const net::DecodedPacket& p, const sip::SipMessage& m, bool outbound, PeerIndex pbx,
+                 Timestamp now, EventSink& ev, const InviteVerdict* iv);
+    // A response that passed.
+    void response(const net::DecodedPacket& p, const sip::SipMessage& m, bool outbound, Timestamp now,
+                  EventSink& ev);
+
+    Pinhole* pinhole(const net::IpAddress& handset, std::uint16_t port) noexcept {
+        return pinholes_.find(PinholeKey{handset, port});
+    }
+
+    // Transaction and call timeouts, idle pinholes.
+    void tick(Timestamp now, EventSink& ev);
+    // After a reload: pinholes whose PBX or media range is gone close.
+    void reload(Timestamp now, EventSink& ev);
+
+    std::size_t dialog_count() const noexcept { return dialogs_.size(); }
+    std::size_t pinhole_count() const noexcept { return pinholes_.size(); }
+    // Calls in progress, both directions (the toll guard counts outbound ones).
+    std::size_t active_calls() const noexcept { return calls_; }
+    std::size_t memory_bytes() const noexcept { return dialogs_.memory_bytes() + pinholes_.memory_bytes(); }
+
+    template <typename F>
+    void for_each_dialog(F&& f) const { dialogs_.for_each([&](const std::uint64_t&, const Dialog& d) { f(d); }); }
+    template <typename F>
+    void for_each_pinhole(F&& f) const { pinholes_.for_each([&](const PinholeKey& k, const Pinhole& p) { f(k, p); }); }
+
+private:
+    void apply_sdp(Dialog& d, std::string_view body, bool outbound, Timestamp now, EventSink& ev,
+                   const net::DecodedPacket& p);
+    void open_pinhole(Dialog& d, const MediaLeg& leg, const net::IpAddress& addr, std::uint16_t port, bool rtcp,
+                      Timestamp now, EventSink& ev);
+    void close_pinhole(const PinholeKey& key, const Pinhole& ph, Timestamp now, EventSink& ev);
+    void close_leg_pinholes(const Dialog& d, const MediaLeg& leg, Timestamp now, EventSink& ev);
+    void end_dialog(Dialog& d, Timestamp now, EventSink& ev, std::string_view why);
+
+    EngineContext& ctx_;
+    HandsetInventory& handsets_;
+    TollGuard& toll_;
+    BoundedTable<std::uint64_t, Dialog> dialogs_;
+    BoundedTable<PinholeKey, Pinhole, PinholeKeyHash> pinholes_;
+    std::size_t calls_ = 0;
+};
+
+// Dialogs are keyed by Call-ID and the caller's tag.
+std::uint64_t dialog_key(std::string_view call_id, std::string_view caller_tag) noexcept;
+
+}  // namespace vg::engine

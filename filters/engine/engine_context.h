@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// What the units of the engine share: the policy in force, the counters, and
+// how an event is stamped. The Engine owns one; each unit (calls.h,
+// handsets.h, scanner.h, egress.h, request_guard.h) holds a reference, so a
+// reload swaps the policy for all of them at once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "filters/engine/events.h"
+#include "filters/engine/rules.h"
+#include "filters/engine/timestamp.h"
+#include "filters/engine/verdict.h"
+#include "filters/net/packet.h"
+
+namespace vg::engine {
+
+struct EngineStats {
+    std::uint64_t packets = 0;
+    std::uint64_t verdicts[3] = {};                // by Verdict
+    std::uint64_t reasons[kReasonCount] = {};
+    std::uint64_t sip_messages = 0;                // every SIP message parsed, whatever its verdict
+    std::uint64_t sip_requests[16] = {};           // by sip::Method
+    std::uint64_t sip_responses_by_class[7] = {};  // 1xx..6xx at [1..6]
+    std::uint64_t sip_malformed = 0;
+    std::uint64_t dialogs_created = 0;
+    std::uint64_t dialogs_ended = 0;
+    std::uint64_t pinholes_opened = 0;
+    std::uint64_t pinholes_closed = 0;
+    std::uint64_t monitored = 0;                   // drops turned into accepts by mode: monitor
+    std::uint64_t evictions_dialogs = 0;
+    std::uint64_t evictions_pinholes = 0;
+    std::uint64_t evictions_handsets = 0;
+    std::uint64_t evictions_egress = 0;
+};
+
+// SIP response counts by exact code are kept for replay's summary.
+struct ResponseCounter {
+    std::uint64_t counts[700] = {};
+};
+
+struct EngineContext {
+    std::shared_ptr<const CompiledPolicy> rules;
+    EngineStats stats;
+    ResponseCounter responses;
+
+    const CompiledPolicy& r() const noexcept { return *rules; }
+    const config::Policy& p() const noexcept { return rules->p(); }
+    bool monitor() const noexcept { return p().mode == config::Mode::monitor; }
+
+    // An event stamped with the time and, when there is one, the packet's
+    // addresses and ports.
+    Event event(EventType t, const net::DecodedPacket* packet, Timestamp now) const noexcept;
+    // A bounded table was full and pushed out its oldest entry.
+    void eviction(std::string_view table, Timestamp now, EventSink& ev) const;
+};
+
+// FNV-1a, never 0: table keys and fingerprints that need no secret.
+std::uint64_t hash_bytes(std::string_view s) noexcept;
+
+}  // namespace vg::engine

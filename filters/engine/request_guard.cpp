@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "filters/engine/request_guard.h"
+
+#include "filters/engine/sip_content.h"
+#include "filters/sip/sip_uri.h"
+#include "filters/util/text.h"
+
+namespace vg::engine {
+
+RequestGuard::RequestGuard(EngineContext& ctx, TollGuard& toll, CallTable& calls)
+    : ctx_(ctx), toll_(toll), calls_(calls) {}
+
+// The keys a handset's call counts against (toll_guard.h): its address and
+// the digest user name (and realm) it authenticates with. Not the From AOR:
+// a handset writes what it likes there, and every anonymous (RFC 3323) call
+// of the site would share "anonymous@anonymous.invalid".
+LimitKeys RequestGuard::limit_keys(const net::DecodedPacket& p, const sip::SipMessage& m) const noexcept {
+    LimitKeys k;
+    k.add(limit_key("ip", std::string_view(reinterpret_cast<const char*>(p.src.bytes()), p.src.is_v4() ? 4 : 16)));
+    for (const sip::HeaderId id : {sip::HeaderId::proxy_authorization, sip::HeaderId::authorization}) {
+        const sip::Header* h = m.find(id);
+        if (h == nullptr) continue;
+        std::string_view v = h->value;
+        if (!text::istarts_with(v, "digest")) continue;
+        v.remove_prefix(6);
+        sip::Param user, realm;
+        // Digest credentials are a comma list of name=value (RFC 3261 §25.1).
+        sip::CommaIterator it(v);
+        std::string_view element;
+        while (it.next(element)) {
+            const std::size_t eq = element.find('=');
+            if (eq == std::string_view::npos) continue;
+            const std::string_view name = text::trim_wsp(element.substr(0, eq));
+            std::string_view value = text::trim_wsp(element.substr(eq + 1));
+            if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+            if (text::iequals(name, "username")) user.value = value;
+            if (text::iequals(name, "realm")) realm.value = value;
+        }
+        if (!user.value.empty()) {
+            char id_text[160];
+            std::size_t len = 0;
+            for (std::string_view part : {user.value, std::string_view("@"), realm.value})
+                for (char c : part)
+                    if (len < sizeof id_text) id_text[len++] = c;
+            k.add(limit_key("auth", std::string_view(id_text, len)));
+        }
+        break;
+    }
+    return k;
+}
+
+Decision RequestGuard::block(const net::DecodedPacket& p, const sip::SipMessage& m, const TollDecision& d, Timestamp now,
+                       EventSink& ev) {
+    Event e = ctx_.event(d.event, &p, now);
+    e.handset = p.src;
+    assign_truncated(e.method, m.is_request() ? m.method_text : std::string_view("response"));
+    assign_truncated(e.number, d.number.view());
+    assign_truncated(e.dialled, d.dialled.view());
+    e.rule = d.rule;
+    assign_truncated(e.call_id, m.call_id);
+    assign_truncated(e.user_agent, m.user_agent);
+    ev.on_event(e);
+    return {Verdict::drop, d.reason};
+}
+
+// Judges the dial strings of one message (Request-URI and To of an INVITE,
+// every Refer-To, every 3xx Contact): the first that is denied blocks it.
+Decision RequestGuard::judge_targets(const net::DecodedPacket& p, const sip::SipMessage& m,
+                                     const std::string_view* users, std::size_t n, Timestamp now, EventSink& ev, bool& routable) {
+    routable = false;
+    for (std::size_t i = 0; i < n; ++i) {
+        const TollDecision d = toll_.judge(users[i], ctx_.r(), now);
+        if (d.blocked) return block(p, m, d, now, ev);
+        routable = routable || (d.number_like && !d.service && d.number.cls != NumberClass::short_number);
+    }
+    return {Verdict::accept, Reason::sip_inspected};
+}
+
+Decision RequestGuard::request(const net::DecodedPacket& p, const sip::SipMessage& m, Timestamp now, EventSink& ev,
+                               InviteVerdict& iv) {
+    const config::Policy& pol = ctx_.p();
+    if (m.method == sip::Method::unknown) {
+        // A method the engine does not know: it cannot tell what the PBX
+        // will make of it (fail closed, unless the policy says otherwise).
+        Event e = ctx_.event(EventType::unknown_method, &p, now);
+        e.handset = p.src;
+        assign_truncated(e.method, m.method_text);
+        assign_truncated(e.call_id, m.call_id);
+        assign_truncated(e.user_agent, m.user_agent);
+        ev.on_event(e);
+        if (pol.sip.drop_unknown_methods) return {Verdict::drop, Reason::sip_unknown_method};
+        return {Verdict::accept, Reason::sip_inspected};
+    }
+    if (m.method == sip::Method::refer) {
+        std::string_view users[8];
+        std::size_t n = 0;
+        m.for_each_header(sip::HeaderId::refer_to, [&](const sip::Header& h) {
+            sip::NameAddr na;
+            if (n < 8 && sip::parse_name_addr(h.value, na)) users[n++] = uri_target(na.uri);
+            else if (n < 8) users[n++] = h.value;   // unparsable: judged as written
+        });
+        bool routable = false;
+        const Decision d = judge_targets(p, m, users, n, now, ev, routable);
+        if (d.verdict == Verdict::drop) return d;
+        // The PBX places the transfer's call: it counts (hourly budgets).
+        if (routable) {
+            TollDecision lim;
+            if (!toll_.admit(limit_keys(p, m), false, true, ctx_.r(), now, lim)) {
+                sip::NameAddr na;
+                const sip::Header* h = m.find(sip::HeaderId::refer_to);
+                if (h != nullptr && sip::parse_name_addr(h->value, na)) {
+                    const TollDecision t = toll_.judge(uri_target(na.uri), ctx_.r(), now);
+                    lim.number = t.number;
+                    lim.dialled = t.dialled;
+                }
+                return block(p, m, lim, now, ev);
+            }
+        }
+        return {Verdict::accept, Reason::sip_inspected};
+    }
+    if (m.method == sip::Method::register_) {
+        // A binding the PBX will call: a Contact that is a number somewhere
+        // other than the handset itself (a tel: URI, a number at the PBX's
+        // domain) makes the PBX fork the handset's incoming calls to it.
+        std::string_view users[sip::kMaxContacts];
+        std::size_t n = 0;
+        for (std::size_t i = 0; i < m.contact_count && n < sip::kMaxContacts; ++i) {
+            const sip::Uri& u = m.contacts[i].addr.uri;
+            if (!u.valid) continue;
+            if (u.is_sip()) {
+                const auto host = net::IpAddress::parse(u.host_unbracketed());
+                if (host && ctx_.r().handsets.contains(*host)) continue;   // the handset itself
+            }
+            users[n++] = uri_target(u);
+        }
+        bool routable = false;
+        return judge_targets(p, m, users, n, now, ev, routable);
+    }
+    if (m.method == sip::Method::message) {
+        // A text message to a number goes out through the PBX's SMS gateway
+        // (premium-rate SMS is toll fraud too): number rules, no call limits.
+        const std::string_view users[2] = {uri_target(m.request_uri), m.has_to ? uri_target(m.to.uri) : std::string_view()};
+        bool routable = false;
+        return judge_targets(p, m, users, 2, now, ev, routable);
+    }
+    if (m.method != sip::Method::invite) return {Verdict::accept, Reason::sip_inspected};
+
+    const std::string_view ruri_user = uri_target(m.request_uri);
+    const std::uint64_t branch = m.via_count > 0 ? hash_bytes(m.vias[0].branch) : 0;
+    const std::uint64_t ruri = hash_bytes(m.request_uri_text);
+    Dialog* d = calls_.find(m);
+    if (d != nullptr && !(d->handset_is_caller && d->handset == p.src)) d = nullptr;
+
+    if (m.to.has_tag && d != nullptr && d->state != DialogState::ended) {
+        // A re-INVITE in a dialog the engine knows. A B2BUA ignores its
+        // Request-URI; a proxy routes by it, so a Request-URI other than the
+        // far end's target is judged as a destination (no limits: same call).
+        if (d->remote_target != 0 && hash_bytes(ruri_user) == d->remote_target)
+            return {Verdict::accept, Reason::sip_inspected};
+        const TollDecision t = toll_.judge(ruri_user, ctx_.r(), now);
+        if (t.blocked) return block(p, m, t, now, ev);
+        return {Verdict::accept, Reason::sip_inspected};
+    }
+    // A retransmission is the same transaction and the same bytes: it was
+    // judged when it first passed.
+    const std::uint64_t bytes = hash_bytes(message_bytes(m));
+    if (d != nullptr && d->state != DialogState::ended && d->invite_branch == branch && d->invite_cseq == m.cseq.number &&
+        d->invite_ruri == ruri && d->invite_bytes == bytes)
+        return {Verdict::accept, Reason::sip_inspected};
+    // The credentialed retry of a challenged INVITE (same Call-ID and From
+    // tag, a higher CSeq, the same Request-URI) is the same call: judged, not
+    // counted twice.
+    const bool challenged_retry = d != nullptr && d->state == DialogState::ended && d->challenged &&
+                                  m.cseq.number > d->invite_cseq && d->invite_ruri == ruri;
+
+    // The destinations: the Request-URI, and To when it names another (some
+    // PBXs route by To when the Request-URI has no user).
+    std::string_view users[2];
+    std::size_t n = 0;
+    users[n++] = ruri_user;
+    const std::string_view to_user = m.has_to ? uri_target(m.to.uri) : std::string_view();
+    if (!to_user.empty() && to_user != ruri_user) users[n++] = to_user;
+    bool routable = false;
+    const Decision judged = judge_targets(p, m, users, n, now, ev, routable);
+    if (judged.verdict == Verdict::drop) return judged;
+
+    const TollDecision primary = toll_.judge(ruri_user.empty() ? to_user : ruri_user, ctx_.r(), now);
+    iv.judged = true;
+    iv.number = primary.number;
+    iv.keys = limit_keys(p, m);
+    if (primary.service) {
+        iv.new_call = true;   // emergency and service numbers are never limited
+        return {Verdict::accept, Reason::sip_inspected};
+    }
+    const bool already_counted = d != nullptr && d->state != DialogState::ended && d->counted;
+    TollDecision lim = primary;
+    if (!toll_.admit(iv.keys, !already_counted, !challenged_retry, ctx_.r(), now, lim)) return block(p, m, lim, now, ev);
+    iv.new_call = true;
+    iv.counted = !already_counted;
+    return {Verdict::accept, Reason::sip_inspected};
+}
+
+// A handset answering the PBX's INVITE with a redirect: the PBX calls the
+// Contacts for it (recursion), so each is a destination.
+Decision RequestGuard::redirect(const net::DecodedPacket& p, const sip::SipMessage& m, Timestamp now, EventSink& ev) {
+    std::string_view users[sip::kMaxContacts];
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < m.contact_count && n < sip::kMaxContacts; ++i)
+        users[n++] = m.contacts[i].addr.uri.valid ? uri_target(m.contacts[i].addr.uri) : m.contacts[i].addr.raw;
+    bool routable = false;
+    const Decision d = judge_targets(p, m, users, n, now, ev, routable);
+    if (d.verdict == Verdict::drop) return d;
+    if (routable) {
+        TollDecision lim;
+        if (n > 0) {
+            const TollDecision t = toll_.judge(users[0], ctx_.r(), now);
+            lim.number = t.number;
+            lim.dialled = t.dialled;
+        }
+        if (!toll_.admit(limit_keys(p, m), false, true, ctx_.r(), now, lim)) return block(p, m, lim, now, ev);
+    }
+    return {Verdict::accept, Reason::sip_inspected};
+}
+
+}  // namespace vg::engine
