@@ -247,11 +247,19 @@ ProbeResult probe(const ProbeOptions& options) {
         // The reset rule for cut TCP streams: REJECT, in the filter table.
         rules += "*filter\n:" + scratch + " - [0:0]\n" + chain +
                  " -p tcp -m mark --mark 0x1/0x1 -j REJECT --reject-with tcp-reset\nCOMMIT\n";
-        r = run({f.restore, "--noflush"}, rules);
+        // -w: another tool holding the xtables lock is waited for, as the
+        // backend does.
+        std::vector<std::string> restore{f.restore};
+        if (tools.xtables_wait_seconds > 0) {
+            restore.push_back("-w");
+            restore.push_back(std::to_string(tools.xtables_wait_seconds));
+        }
+        restore.push_back("--noflush");
+        r = run(restore, rules);
         *f.ok = r.ok();
         if (!r.ok()) *f.error = first_line(r.error.empty() ? r.err : r.error);
-        run({f.restore, "--noflush"}, "*mangle\n-F " + scratch + "\n-X " + scratch + "\nCOMMIT\n");
-        run({f.restore, "--noflush"}, "*filter\n-F " + scratch + "\n-X " + scratch + "\nCOMMIT\n");
+        run(restore, "*mangle\n-F " + scratch + "\n-X " + scratch + "\nCOMMIT\n");
+        run(restore, "*filter\n-F " + scratch + "\n-X " + scratch + "\nCOMMIT\n");
         // The chain may not exist (creation failed): that is fine.
     }
     if (p.ipset || !p.ipset_version.empty()) {

@@ -56,8 +56,11 @@ public:
     // "nftables" or "iptables".
     virtual std::string name() const = 0;
     // Installs the rules: all or nothing. Rules and sets a previous instance
-    // left behind (after a crash) are replaced, never duplicated; the
-    // router's own rules are not touched. On failure nothing of ours is left.
+    // left behind (after a crash or a stop that left them on purpose) are
+    // replaced, never duplicated, without a moment without rules; the
+    // router's own rules are not touched. On failure the kernel keeps what
+    // it had: the previous rules (this or an earlier instance's) stay and go
+    // on working, never removed because the new ones could not be written.
     virtual bool install(const RuleSpec& spec, std::string& error) = 0;
     // Reload: swaps the sets atomically, and rewrites the rules only when
     // they must change. On failure the previous rules keep working.
@@ -84,6 +87,10 @@ struct BackendOptions {
     std::string ip6tables_restore = "ip6tables-restore";
     std::string ipset = "ipset";
     std::string nft = "nft";
+    // iptables-restore -w: how long to wait for the xtables lock another
+    // tool (fw3, iptables-legacy, a firewall reload) holds before giving up
+    // (the running rules then stay); 0: no -w.
+    unsigned xtables_wait_seconds = 5;
 };
 
 // The runner the options ask for.

@@ -112,7 +112,7 @@ std::vector<std::string_view> lines_of(std::string_view text) {
     return out;
 }
 
-bool is_ours(const ChainNames& c, std::string_view chain) {
+bool in_names(const ChainNames& c, std::string_view chain) {
     return chain == c.fwd || chain == c.in || chain == c.out || chain == c.post || chain == c.rst || chain == c.src ||
            chain == c.frn;
 }
@@ -150,9 +150,19 @@ void multiport_rules(std::ostringstream& o, const std::string& chain, const std:
 
 }  // namespace
 
-ChainNames chain_names(const std::string& name) {
-    return {name + "-fwd", name + "-in", name + "-out", name + "-post", name + "-src", name + "-frn", name + "-rst"};
+ChainNames chain_names(const std::string& name, int generation) {
+    const std::string g = generation == 1 ? "-2" : "";
+    return {name + "-fwd" + g, name + "-in" + g,  name + "-out" + g, name + "-post" + g,
+            name + "-src" + g, name + "-frn" + g, name + "-rst" + g};
 }
+
+int chain_generation(const std::string& name, std::string_view chain) {
+    for (int g = 0; g < 2; ++g)
+        if (in_names(chain_names(name, g), chain)) return g;
+    return -1;
+}
+
+int staging_generation(const TableState& existing) { return existing.live == 0 ? 1 : 0; }
 
 std::string staging_name(const std::string& set_name) { return set_name + "-new"; }
 
@@ -243,11 +253,11 @@ std::string render_ipset_stage(const std::vector<SetDef>& wanted, const std::vec
     return o.str();
 }
 
-std::string render_ipset_swap(const std::vector<SetDef>& wanted) {
+std::string render_ipset_swap(const std::vector<SetDef>& wanted, bool destroy) {
     std::ostringstream o;
     for (const auto& w : wanted) {
         o << "swap " << staging_name(w.name) << " " << w.name << "\n";
-        o << "destroy " << staging_name(w.name) << "\n";
+        if (destroy) o << "destroy " << staging_name(w.name) << "\n";
     }
     return o.str();
 }
@@ -259,8 +269,8 @@ std::string render_ipset_destroy(const std::vector<std::string>& names) {
 }
 
 TableState parse_table(const std::string& save_text, const std::string& name) {
-    const ChainNames c = chain_names(name);
     TableState st;
+    st.name = name;
     // Text without a "*table" line is the mangle table (iptables-save -t mangle).
     std::string table = "mangle";
     for (auto line : lines_of(save_text)) {
@@ -274,15 +284,17 @@ TableState parse_table(const std::string& save_text, const std::string& name) {
         auto& references = table == "filter" ? st.filter_references : st.references;
         if (!line.empty() && line[0] == ':') {
             const auto w = words(line.substr(1));
-            if (!w.empty() && is_ours(c, w[0])) chains.push_back(w[0]);
+            if (!w.empty() && chain_generation(name, w[0]) >= 0) chains.push_back(w[0]);
             continue;
         }
         if (line.compare(0, 3, "-A ") != 0) continue;
         const auto w = words(line);
-        if (w.size() < 2 || is_ours(c, w[1])) continue;
+        if (w.size() < 2 || chain_generation(name, w[1]) >= 0) continue;
         for (std::size_t i = 2; i + 1 < w.size(); ++i) {
-            if ((w[i] == "-j" || w[i] == "-g" || w[i] == "--jump" || w[i] == "--goto") && is_ours(c, w[i + 1])) {
+            const int g = chain_generation(name, w[i + 1]);
+            if ((w[i] == "-j" || w[i] == "-g" || w[i] == "--jump" || w[i] == "--goto") && g >= 0) {
                 references.emplace_back(line.substr(3));
+                if (table == "mangle" && w[1] == "FORWARD" && w[i + 1] == chain_names(name, g).fwd) st.live = g;
                 break;
             }
         }
@@ -290,8 +302,8 @@ TableState parse_table(const std::string& save_text, const std::string& name) {
     return st;
 }
 
-std::string render_rules(const RuleSpec& spec, net::Family family, const TableState& existing) {
-    const ChainNames c = chain_names(spec.name);
+std::string render_rules(const RuleSpec& spec, net::Family family, int generation) {
+    const ChainNames c = chain_names(spec.name, generation);
     const char* s = suffix(family);
     const std::string mask = mark_text(spec.mark_mask);
     const std::string mm = mark_text(spec.verified_mark) + "/" + mask;
@@ -308,12 +320,10 @@ std::string render_rules(const RuleSpec& spec, net::Family family, const TableSt
     std::ostringstream o;
     // Filter table: TCP segments the daemon gave the reset mark (a SIP
     // stream the engine cut) are answered with a reset to their sender.
-    // REJECT works only in the filter table; our FORWARD rule 1 comes
-    // before the router's own accept rules.
+    // REJECT works only in the filter table; our FORWARD rule 1 (see
+    // render_swap) comes before the router's own accept rules.
     o << "*filter\n";
     o << ":" << c.rst << " - [0:0]\n";
-    for (const auto& r : existing.filter_references) o << "-D " << r << "\n";
-    o << "-I FORWARD 1 -j " << c.rst << "\n";
     o << "-A " << c.rst << " -p tcp -m mark --mark " << mark_text(spec.reset_mark) << "/" << mask
       << " -j REJECT --reject-with tcp-reset\n";
     o << "COMMIT\n";
@@ -322,9 +332,6 @@ std::string render_rules(const RuleSpec& spec, net::Family family, const TableSt
     for (const auto* chain : {&c.fwd, &c.in, &c.out, &c.post}) o << ":" << *chain << " - [0:0]\n";
     if (bind)
         for (const auto* chain : {&c.src, &c.frn}) o << ":" << *chain << " - [0:0]\n";
-    for (const auto& r : existing.references) o << "-D " << r << "\n";
-    o << "-I FORWARD 1 -j " << c.fwd << "\n";
-    o << "-I POSTROUTING 1 -j " << c.post << "\n";
 
     const auto drop = [&](const std::string& chain, const char* what) {
         if (spec.nflog_rate_per_second > 0) {
@@ -433,16 +440,53 @@ std::string render_rules(const RuleSpec& spec, net::Family family, const TableSt
     return o.str();
 }
 
-std::string render_removal(const TableState& existing) {
-    if (existing.empty()) return {};
+std::string render_swap(const std::string& name, const TableState& existing, int generation) {
+    const ChainNames c = chain_names(name, generation < 0 ? 0 : generation);
     std::ostringstream o;
-    const auto table = [&](const char* name, const std::vector<std::string>& references,
+    // The filter table first: if the mangle commit then fails, at most the
+    // reset rule (the same in every generation) has moved.
+    if (generation >= 0 || !existing.filter_references.empty()) {
+        o << "*filter\n";
+        for (const auto& r : existing.filter_references) o << "-D " << r << "\n";
+        if (generation >= 0) o << "-I FORWARD 1 -j " << c.rst << "\n";
+        o << "COMMIT\n";
+    }
+    if (generation >= 0 || !existing.references.empty()) {
+        o << "*mangle\n";
+        for (const auto& r : existing.references) o << "-D " << r << "\n";
+        if (generation >= 0) {
+            o << "-I FORWARD 1 -j " << c.fwd << "\n";
+            o << "-I POSTROUTING 1 -j " << c.post << "\n";
+        }
+        o << "COMMIT\n";
+    }
+    return o.str();
+}
+
+std::string render_removal(const TableState& existing, int keep) {
+    const auto kept = [&](const std::string& chain) {
+        return keep >= 0 && chain_generation(existing.name, chain) == keep;
+    };
+    // The chain a reference ("FORWARD -p udp -j voipguard-fwd") jumps to.
+    const auto target = [](const std::string& reference) {
+        const auto w = words(reference);
+        for (std::size_t i = 0; i + 1 < w.size(); ++i)
+            if (w[i] == "-j" || w[i] == "-g" || w[i] == "--jump" || w[i] == "--goto") return w[i + 1];
+        return std::string();
+    };
+    std::ostringstream o;
+    const auto table = [&](const char* table_name, const std::vector<std::string>& references,
                            const std::vector<std::string>& chains) {
-        if (references.empty() && chains.empty()) return;
-        o << "*" << name << "\n";
-        for (const auto& r : references) o << "-D " << r << "\n";
-        for (const auto& chain : chains) o << "-F " << chain << "\n";
-        for (const auto& chain : chains) o << "-X " << chain << "\n";
+        std::vector<std::string> refs, gone;
+        for (const auto& r : references)
+            if (!kept(target(r))) refs.push_back(r);
+        for (const auto& chain : chains)
+            if (!kept(chain)) gone.push_back(chain);
+        if (refs.empty() && gone.empty()) return;
+        o << "*" << table_name << "\n";
+        for (const auto& r : refs) o << "-D " << r << "\n";
+        for (const auto& chain : gone) o << "-F " << chain << "\n";
+        for (const auto& chain : gone) o << "-X " << chain << "\n";
         o << "COMMIT\n";
     };
     table("mangle", existing.references, existing.chains);
@@ -450,8 +494,15 @@ std::string render_removal(const TableState& existing) {
     return o.str();
 }
 
-void add_counters(const std::string& save_text, const std::string& name, Counters& into) {
-    const ChainNames c = chain_names(name);
+void add_counters(const std::string& save_text, const std::string& name, Counters& into, int generation) {
+    const auto counted = [&](const std::string& chain) {
+        for (int g = 0; g < 2; ++g) {
+            if (generation >= 0 && g != generation) continue;
+            const ChainNames c = chain_names(name, g);
+            if (chain == c.in || chain == c.out || chain == c.src || chain == c.frn) return true;
+        }
+        return false;
+    };
     const std::string queue = name + ":queue", drop_in = name + ":drop-in", drop_out = name + ":drop-out";
     const std::string forged = name + ":forged-src", foreign = name + ":foreign-src";
     for (auto line : lines_of(save_text)) {
@@ -459,7 +510,7 @@ void add_counters(const std::string& save_text, const std::string& name, Counter
         line = strip_counters(line, &packets, &bytes);
         if (line.compare(0, 3, "-A ") != 0) continue;
         const auto w = words(line);
-        if (w.size() < 2 || (w[1] != c.in && w[1] != c.out && w[1] != c.src && w[1] != c.frn)) continue;
+        if (w.size() < 2 || !counted(w[1])) continue;
         for (std::size_t i = 2; i + 1 < w.size(); ++i) {
             if (w[i] != "--comment") continue;
             if (w[i + 1] == queue) {
@@ -528,37 +579,120 @@ bool IptablesBackend::check_spec(const RuleSpec& spec, std::string& error) const
     return true;
 }
 
-bool IptablesBackend::apply_sets(const std::vector<ipt::SetDef>& wanted, const std::vector<ipt::SetState>& existing,
-                                 std::string& error) {
-    if (!run({options_.ipset, "restore"}, ipt::render_ipset_stage(wanted, existing), nullptr, error)) {
-        // Nothing the rules use changed; drop the half-filled staging sets
-        // and the sets created for this attempt.
-        std::vector<ipt::SetState> now;
-        std::string ignored;
-        if (read_sets(now, ignored)) {
-            std::vector<std::string> leftovers;
-            for (const auto& n : ipt::our_sets(rules_name_, now)) {
-                const bool existed = std::any_of(existing.begin(), existing.end(),
-                                                 [&](const ipt::SetState& s) { return s.name == n; });
-                if (!existed) leftovers.push_back(n);
-            }
-            if (!leftovers.empty())
-                run({options_.ipset, "restore"}, ipt::render_ipset_destroy(leftovers), nullptr, ignored);
-        }
-        return false;
+std::vector<std::string> IptablesBackend::restore_command(const Family& f) const {
+    std::vector<std::string> argv{f.restore};
+    if (options_.xtables_wait_seconds > 0) {
+        argv.push_back("-w");
+        argv.push_back(std::to_string(options_.xtables_wait_seconds));
     }
-    return run({options_.ipset, "restore"}, ipt::render_ipset_swap(wanted), nullptr, error);
+    argv.push_back("--noflush");
+    return argv;
 }
 
-bool IptablesBackend::write_rules(const RuleSpec& spec, const Family& f, std::string& error) {
-    std::string save;
-    if (!run({f.save, "-c"}, {}, &save, error)) return false;
-    // Flushing our chains resets their counters: keep what they counted.
-    Counters before;
-    ipt::add_counters(save, spec.name, before);
-    const std::string text = ipt::render_rules(spec, f.family, ipt::parse_table(save, spec.name));
-    if (!run({f.restore, "--noflush"}, text, nullptr, error)) return false;
-    base_ += before;
+bool IptablesBackend::stage_sets(const std::vector<ipt::SetDef>& wanted, const std::vector<ipt::SetState>& existing,
+                                 std::string& error) {
+    if (run({options_.ipset, "restore"}, ipt::render_ipset_stage(wanted, existing), nullptr, error)) return true;
+    // Nothing the rules use changed; drop the half-filled staging sets and
+    // the sets created for this attempt.
+    drop_staged_sets(existing);
+    return false;
+}
+
+void IptablesBackend::drop_staged_sets(const std::vector<ipt::SetState>& existing) {
+    std::vector<ipt::SetState> now;
+    std::string ignored;
+    if (!read_sets(now, ignored)) return;
+    std::vector<std::string> leftovers;
+    for (const auto& n : ipt::our_sets(rules_name_, now)) {
+        const bool staging = n.size() > 4 && n.compare(n.size() - 4, 4, "-new") == 0;
+        const bool existed =
+            std::any_of(existing.begin(), existing.end(), [&](const ipt::SetState& s) { return s.name == n; });
+        if (staging || !existed) leftovers.push_back(n);
+    }
+    // A new set that a chain left behind still references cannot go; the
+    // next install reuses it.
+    for (const auto& n : leftovers) run({options_.ipset, "destroy", n}, {}, nullptr, ignored);
+}
+
+void IptablesBackend::drop_unlive_chains(const Family& f) {
+    std::string save, ignored;
+    if (!run({f.save}, {}, &save, ignored)) return;
+    const ipt::TableState st = ipt::parse_table(save, rules_name_);
+    const std::string text = ipt::render_removal(st, st.live);
+    if (!text.empty()) run(restore_command(f), text, nullptr, ignored);
+}
+
+// Stage and swap (see the header): sets staged, rules written into the
+// generation nothing jumps to, sets swapped, jumps moved family by family,
+// the old generation deleted. Any failure before the end puts the jumps and
+// the set contents back: the kernel path is the old one again.
+bool IptablesBackend::replace_rules(const RuleSpec& spec, const std::vector<ipt::SetDef>& wanted,
+                                    const std::vector<ipt::SetState>& existing, std::string& error) {
+    if (!stage_sets(wanted, existing, error)) return false;
+    const std::vector<Family> fams = families();
+    const auto abandon = [&]() {
+        for (const auto& f : fams) drop_unlive_chains(f);
+        drop_staged_sets(existing);
+    };
+    struct Staged {
+        ipt::TableState before;
+        int generation;
+    };
+    std::vector<Staged> staged;
+    for (const auto& f : fams) {
+        std::string save;
+        if (!run({f.save}, {}, &save, error)) {
+            abandon();
+            return false;
+        }
+        Staged s{ipt::parse_table(save, spec.name), 0};
+        s.generation = ipt::staging_generation(s.before);
+        if (!run(restore_command(f), ipt::render_rules(spec, f.family, s.generation), nullptr, error)) {
+            abandon();
+            return false;
+        }
+        staged.push_back(std::move(s));
+    }
+    // The new contents into place; the staging sets keep the old ones until
+    // the jumps have moved. (Only a set vanishing under us fails a swap of
+    // two existing sets of one type.)
+    if (!run({options_.ipset, "restore"}, ipt::render_ipset_swap(wanted, false), nullptr, error)) {
+        abandon();
+        return false;
+    }
+    for (std::size_t i = 0; i < fams.size(); ++i) {
+        if (run(restore_command(fams[i]), ipt::render_swap(spec.name, staged[i].before, staged[i].generation), nullptr,
+                error))
+            continue;
+        // Back to the previous generation in every family that moved (this
+        // one too: its filter commit may have gone through), then the old
+        // set contents.
+        std::string ignored;
+        for (std::size_t j = 0; j <= i; ++j) {
+            std::string save;
+            if (!run({fams[j].save}, {}, &save, ignored)) continue;
+            run(restore_command(fams[j]),
+                ipt::render_swap(spec.name, ipt::parse_table(save, spec.name), staged[j].before.live), nullptr, ignored);
+        }
+        run({options_.ipset, "restore"}, ipt::render_ipset_swap(wanted, false), nullptr, ignored);
+        abandon();
+        return false;
+    }
+    // Live. The old generation goes, its counts kept (when they were ours).
+    for (std::size_t i = 0; i < fams.size(); ++i) {
+        std::string save, ignored;
+        if (!run({fams[i].save, "-c"}, {}, &save, ignored)) continue;
+        if (installed_ && staged[i].before.live >= 0)
+            ipt::add_counters(save, spec.name, base_, staged[i].before.live);
+        const std::string text = ipt::render_removal(ipt::parse_table(save, spec.name), staged[i].generation);
+        // Left over if this fails (the lock): the next install deletes it.
+        if (!text.empty()) run(restore_command(fams[i]), text, nullptr, ignored);
+    }
+    std::vector<std::string> staging;
+    for (const auto& w : wanted) staging.push_back(ipt::staging_name(w.name));
+    std::string ignored;
+    run({options_.ipset, "restore"}, ipt::render_ipset_destroy(staging), nullptr, ignored);
+    destroy_unwanted_sets(wanted);
     return true;
 }
 
@@ -582,7 +716,9 @@ bool IptablesBackend::install(const RuleSpec& spec, std::string& error) {
     if (!read_sets(existing, error)) return false;
     std::string mismatch;
     if (!ipt::sets_compatible(wanted, existing, mismatch)) {
-        // Left by another version: start from nothing.
+        // Left by another version with another type under a name we need:
+        // it cannot be swapped, so (the one case) everything of ours is
+        // removed before the new rules go in.
         std::string remove_error;
         if (!remove(remove_error)) {
             error = mismatch + "; removing it failed: " + remove_error;
@@ -590,19 +726,12 @@ bool IptablesBackend::install(const RuleSpec& spec, std::string& error) {
         }
         if (!read_sets(existing, error)) return false;
     }
-    base_ = Counters{};
-    installed_ = false;
-    if (!apply_sets(wanted, existing, error)) return false;
-    for (const auto& f : families()) {
-        if (!write_rules(spec, f, error)) {
-            std::string ignored;
-            remove(ignored);
-            return false;
-        }
+    // Counts of a previous instance's rules are not ours; those of rules
+    // this backend installed before are kept.
+    if (!installed_) base_ = Counters{};
+    if (!replace_rules(spec, wanted, existing, error)) return false;
+    for (const auto& f : families())
         installed_rules_[f.family == net::Family::v6 ? 1 : 0] = ipt::render_rules(spec, f.family);
-    }
-    base_ = Counters{};
-    destroy_unwanted_sets(wanted);
     installed_ = true;
     return true;
 }
@@ -615,13 +744,16 @@ bool IptablesBackend::update(const RuleSpec& spec, std::string& error) {
     if (!read_sets(existing, error)) return false;
     std::string mismatch;
     if (!ipt::sets_compatible(wanted, existing, mismatch)) return install(spec, error);
-    if (!apply_sets(wanted, existing, error)) return false;
-    for (const auto& f : families()) {
-        std::string& installed = installed_rules_[f.family == net::Family::v6 ? 1 : 0];
-        std::string rules = ipt::render_rules(spec, f.family);
-        if (rules == installed) continue;
-        if (!write_rules(spec, f, error)) return false;
-        installed = std::move(rules);
+    bool same_rules = true;
+    for (const auto& f : families())
+        if (ipt::render_rules(spec, f.family) != installed_rules_[f.family == net::Family::v6 ? 1 : 0])
+            same_rules = false;
+    if (!same_rules) return install(spec, error);
+    // Only addresses changed: the sets are swapped, the rules stay.
+    if (!stage_sets(wanted, existing, error)) return false;
+    if (!run({options_.ipset, "restore"}, ipt::render_ipset_swap(wanted), nullptr, error)) {
+        drop_staged_sets(existing);
+        return false;
     }
     destroy_unwanted_sets(wanted);
     return true;
@@ -637,7 +769,7 @@ bool IptablesBackend::remove(std::string& error) {
             continue;
         }
         const std::string text = ipt::render_removal(ipt::parse_table(save, rules_name_));
-        if (!text.empty() && !run({f.restore, "--noflush"}, text, nullptr, e)) {
+        if (!text.empty() && !run(restore_command(f), text, nullptr, e)) {
             if (ok) error = e;
             ok = false;
         }

@@ -7,6 +7,8 @@
 #include <optional>
 #include <utility>
 
+#include "daemon/kernel/iptables_backend.h"
+
 namespace vg::kernel {
 
 namespace {
@@ -194,11 +196,8 @@ std::vector<std::string_view> lines_of(std::string_view text) {
     return out;
 }
 
-bool our_chain(std::string_view chain, const std::string& name) {
-    for (const char* s : {"-fwd", "-in", "-out", "-post", "-src", "-frn", "-rst"})
-        if (chain == name + s) return true;
-    return false;
-}
+// The iptables backend's chains, of either generation.
+bool our_chain(std::string_view chain, const std::string& name) { return ipt::chain_generation(name, chain) >= 0; }
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);

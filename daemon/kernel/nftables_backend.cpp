@@ -310,10 +310,17 @@ bool NftablesBackend::install(const RuleSpec& spec, std::string& error) {
         error = "rule spec is named \"" + spec.name + "\", the backend \"" + rules_name_ + "\"";
         return false;
     }
+    // One transaction: when nft or the kernel refuses any part of it, the
+    // table in place (ours, or a previous instance's) stays as it was.
+    // Counts of rules this backend installed before are kept; a previous
+    // instance's are not ours.
+    Counters before;
+    const bool counted = installed_ && read_counters(before);
     if (!run_nft(nft::render_table(spec), error)) return false;
+    if (counted) base_ += before;
+    else base_ = Counters{};
     installed_ = true;
     installed_shape_ = nft::render_table(spec, false);
-    base_ = Counters{};
     return true;
 }
 

@@ -154,7 +154,7 @@ TEST(Probe, ReadsTheToolsAnswersAndCleansUpItsScratchObjects) {
             out.err = "/dev/stdin:5:20-24: Error: Could not process rule: No such file or directory\n";
             return true;
         }
-        if (command == "ip6tables-restore --noflush" && input.find("NFQUEUE") != std::string::npos) {
+        if (command == "ip6tables-restore -w 5 --noflush" && input.find("NFQUEUE") != std::string::npos) {
             out.exit_code = 2;
             out.err = "ip6tables-restore: unable to initialize table 'mangle'\n";
             return true;
@@ -183,7 +183,7 @@ TEST(Probe, ReadsTheToolsAnswersAndCleansUpItsScratchObjects) {
         EXPECT_NE(in.rfind("delete table inet vgprobe\n"), std::string::npos);
         EXPECT_EQ(in.rfind("delete table inet vgprobe\n") + 26, in.size());
     }
-    const auto v4 = fake.inputs_of("iptables-restore --noflush");
+    const auto v4 = fake.inputs_of("iptables-restore -w 5 --noflush");
     ASSERT_EQ(v4.size(), 3u);
     EXPECT_NE(v4[0].find("-j NFQUEUE --queue-num 0 --queue-bypass"), std::string::npos);
     EXPECT_NE(v4[0].find("-m set --match-set vgprobe4 src"), std::string::npos);

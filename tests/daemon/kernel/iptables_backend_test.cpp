@@ -23,9 +23,9 @@ std::size_t count(const std::string& haystack, const std::string& needle) {
 
 // The golden rule text of the representative spec: IPv4 + IPv6 handsets, two
 // PBXs, SIP on 5060/5061, support, egress allow-list, queue 3, fail open.
+// The chains only: the jumps to them are a commit of their own (kSwap).
 constexpr const char* kRulesV4 = R"(*filter
 :voipguard-rst - [0:0]
--I FORWARD 1 -j voipguard-rst
 -A voipguard-rst -p tcp -m mark --mark 0xa50000/0xff0000 -j REJECT --reject-with tcp-reset
 COMMIT
 *mangle
@@ -33,8 +33,6 @@ COMMIT
 :voipguard-in - [0:0]
 :voipguard-out - [0:0]
 :voipguard-post - [0:0]
--I FORWARD 1 -j voipguard-fwd
--I POSTROUTING 1 -j voipguard-post
 -A voipguard-fwd -m connmark --mark 0x5a0000/0xff0000 -j RETURN
 -A voipguard-fwd -m set --match-set voipguard-handsets4 dst -m set ! --match-set voipguard-handsets4 src -j voipguard-in
 -A voipguard-fwd -m set --match-set voipguard-handsets4 src -m set ! --match-set voipguard-handsets4 dst -j voipguard-out
@@ -59,7 +57,6 @@ COMMIT
 
 constexpr const char* kRulesV6 = R"(*filter
 :voipguard-rst - [0:0]
--I FORWARD 1 -j voipguard-rst
 -A voipguard-rst -p tcp -m mark --mark 0xa50000/0xff0000 -j REJECT --reject-with tcp-reset
 COMMIT
 *mangle
@@ -67,8 +64,6 @@ COMMIT
 :voipguard-in - [0:0]
 :voipguard-out - [0:0]
 :voipguard-post - [0:0]
--I FORWARD 1 -j voipguard-fwd
--I POSTROUTING 1 -j voipguard-post
 -A voipguard-fwd -m connmark --mark 0x5a0000/0xff0000 -j RETURN
 -A voipguard-fwd -m set --match-set voipguard-handsets6 dst -m set ! --match-set voipguard-handsets6 src -j voipguard-in
 -A voipguard-fwd -m set --match-set voipguard-handsets6 src -m set ! --match-set voipguard-handsets6 dst -j voipguard-out
@@ -88,6 +83,16 @@ COMMIT
 -A voipguard-out -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-out
 -A voipguard-out -m comment --comment voipguard:drop-out -j DROP
 -A voipguard-post -m mark --mark 0x5a0000/0xff0000 -j CONNMARK --save-mark --nfmask 0xff0000 --ctmask 0xff0000
+COMMIT
+)";
+
+// Making generation 0 live when nothing of ours is there.
+constexpr const char* kSwap = R"(*filter
+-I FORWARD 1 -j voipguard-rst
+COMMIT
+*mangle
+-I FORWARD 1 -j voipguard-fwd
+-I POSTROUTING 1 -j voipguard-post
 COMMIT
 )";
 
@@ -173,13 +178,12 @@ TEST(IptablesRender, NoVariantEverAccepts) {
                     for (const auto f : {net::Family::v4, net::Family::v6}) {
                         const std::string text = ipt::render_rules(s, f);
                         EXPECT_EQ(text.find("ACCEPT"), std::string::npos);
-                        // Only our own chains are filled; the built-in chains
-                        // get exactly one inserted jump each.
-                        EXPECT_EQ(count(text, "-A FORWARD"), 0u);
-                        EXPECT_EQ(count(text, "-A POSTROUTING"), 0u);
-                        EXPECT_EQ(count(text, "-I FORWARD 1 -j voipguard-fwd\n"), 1u);
-                        EXPECT_EQ(count(text, "-I POSTROUTING 1 -j voipguard-post\n"), 1u);
+                        // Only our own chains are filled; no built-in chain
+                        // is touched until the swap.
+                        EXPECT_EQ(count(text, "FORWARD"), 0u);
+                        EXPECT_EQ(count(text, "POSTROUTING"), 0u);
                         EXPECT_EQ(count(text, " -F"), 0u);
+                        EXPECT_EQ(count(text, " -X"), 0u);
                     }
                 }
 }
@@ -320,23 +324,49 @@ TEST(IptablesRender, MoreThanFifteenSipPortsTakeSeveralMultiportRules) {
     EXPECT_EQ(count(text, "--ports 5075 "), 2u);
 }
 
-TEST(IptablesRender, StaleJumpsAreDeletedInTheSameTransaction) {
+TEST(IptablesRender, TheSecondGenerationHasItsOwnChainsOverTheSameSets) {
+    const std::string g0 = ipt::render_rules(representative_spec(), net::Family::v4, 0);
+    const std::string g1 = ipt::render_rules(representative_spec(), net::Family::v4, 1);
+    // The same rules, every chain of ours with "-2".
+    ASSERT_EQ(g0.find("-2 "), std::string::npos);
+    ASSERT_EQ(g0.find("-2\n"), std::string::npos);
+    std::string back = g1;
+    for (const char* suffix : {"-2 ", "-2\n"})
+        for (std::size_t pos; (pos = back.find(suffix)) != std::string::npos;) back.erase(pos, 2);
+    EXPECT_EQ(back, g0);
+    EXPECT_NE(g1.find(":voipguard-fwd-2 - [0:0]\n"), std::string::npos);
+    EXPECT_NE(g1.find("--match-set voipguard-handsets4 dst"), std::string::npos);
+    EXPECT_EQ(ipt::chain_generation("voipguard", "voipguard-in-2"), 1);
+    EXPECT_EQ(ipt::chain_generation("voipguard", "voipguard-in"), 0);
+    EXPECT_EQ(ipt::chain_generation("voipguard", "voipguard-in-3"), -1);
+    EXPECT_EQ(ipt::chain_generation("voipguard", "voipguardx-in"), -1);
+}
+
+TEST(IptablesRender, TheSwapMovesEveryJumpInOneCommitPerTable) {
+    EXPECT_EQ(ipt::render_swap("voipguard", {}, 0), kSwap);
     ipt::TableState st;
+    st.name = "voipguard";
     st.chains = {"voipguard-fwd", "voipguard-in"};
     st.references = {"FORWARD -j voipguard-fwd", "FORWARD -j voipguard-fwd", "POSTROUTING -j voipguard-post"};
-    const std::string all = ipt::render_rules(representative_spec(), net::Family::v4, st);
-    const std::string text = all.substr(all.find("*mangle\n"));
-    EXPECT_EQ(text.substr(0, text.find("-A ")),
+    st.filter_references = {"FORWARD -j voipguard-rst"};
+    EXPECT_EQ(ipt::render_swap("voipguard", st, 1),
+              "*filter\n"
+              "-D FORWARD -j voipguard-rst\n"
+              "-I FORWARD 1 -j voipguard-rst-2\n"
+              "COMMIT\n"
               "*mangle\n"
-              ":voipguard-fwd - [0:0]\n"
-              ":voipguard-in - [0:0]\n"
-              ":voipguard-out - [0:0]\n"
-              ":voipguard-post - [0:0]\n"
               "-D FORWARD -j voipguard-fwd\n"
               "-D FORWARD -j voipguard-fwd\n"
               "-D POSTROUTING -j voipguard-post\n"
-              "-I FORWARD 1 -j voipguard-fwd\n"
-              "-I POSTROUTING 1 -j voipguard-post\n");
+              "-I FORWARD 1 -j voipguard-fwd-2\n"
+              "-I POSTROUTING 1 -j voipguard-post-2\n"
+              "COMMIT\n");
+    // -1: the jumps go, none comes (a failed first install is undone).
+    EXPECT_EQ(ipt::render_swap("voipguard", st, -1),
+              "*filter\n-D FORWARD -j voipguard-rst\nCOMMIT\n"
+              "*mangle\n-D FORWARD -j voipguard-fwd\n-D FORWARD -j voipguard-fwd\n-D POSTROUTING -j voipguard-post\n"
+              "COMMIT\n");
+    EXPECT_EQ(ipt::render_swap("voipguard", {}, -1), "");
 }
 
 TEST(IptablesRender, IpsetStagingFromNothingMatchesTheGoldenText) {
@@ -535,38 +565,102 @@ protected:
     test::FakeRunner fake;
 };
 
-TEST_F(IptablesBackendFlow, InstallStagesSetsThenWritesEachFamilyThenDropsUnwantedSets) {
+TEST_F(IptablesBackendFlow, InstallStagesSetsAndRulesThenSwapsThemInThenDropsUnwantedSets) {
     fake.reply("ipset list -t", "Name: voipguard-static1-4\nType: hash:net\nHeader: family inet hashsize 64\n");
     IptablesBackend b("voipguard", options());
     std::string error;
     ASSERT_TRUE(b.install(representative_spec(), error)) << error;
     EXPECT_EQ(fake.commands(), (std::vector<std::string>{
                                    "ipset list -t",
-                                   "ipset restore",
-                                   "ipset restore",
-                                   "iptables-save -c",
-                                   "iptables-restore --noflush",
+                                   "ipset restore",                       // stage the sets
+                                   "iptables-save",
+                                   "iptables-restore -w 5 --noflush",     // stage the chains
+                                   "ip6tables-save",
+                                   "ip6tables-restore -w 5 --noflush",
+                                   "ipset restore",                       // swap the sets
+                                   "iptables-restore -w 5 --noflush",     // swap the jumps
+                                   "ip6tables-restore -w 5 --noflush",
+                                   "iptables-save -c",                    // nothing old to drop
                                    "ip6tables-save -c",
-                                   "ip6tables-restore --noflush",
+                                   "ipset restore",                       // staging sets (old contents) go
                                    "ipset list -t",
                                    "ipset destroy voipguard-static1-4",
                                }));
-    EXPECT_EQ(fake.inputs_of("iptables-restore --noflush"), (std::vector<std::string>{kRulesV4}));
-    EXPECT_EQ(fake.inputs_of("ip6tables-restore --noflush"), (std::vector<std::string>{kRulesV6}));
+    EXPECT_EQ(fake.inputs_of("iptables-restore -w 5 --noflush"), (std::vector<std::string>{kRulesV4, kSwap}));
+    EXPECT_EQ(fake.inputs_of("ip6tables-restore -w 5 --noflush"), (std::vector<std::string>{kRulesV6, kSwap}));
+    const auto sets = fake.inputs_of("ipset restore");
+    ASSERT_EQ(sets.size(), 3u);
+    EXPECT_EQ(sets[0], kIpsetStage);
+    EXPECT_EQ(sets[1], ipt::render_ipset_swap(ipt::sets_for(representative_spec(), true), false));
+    EXPECT_EQ(sets[1].find("destroy"), std::string::npos);
+    EXPECT_EQ(sets[2].find("destroy voipguard-handsets4-new\n"), 0u);
     EXPECT_EQ(b.name(), "iptables");
 }
 
-TEST_F(IptablesBackendFlow, InstallOverStaleRulesDeletesTheOldJumps) {
-    fake.reply("iptables-save -c", kSaveWithStaleState);
-    IptablesBackend b("voipguard", options());
+TEST_F(IptablesBackendFlow, TheLockIsWaitedForWithTheConfiguredBound) {
+    BackendOptions o = options();
+    o.xtables_wait_seconds = 12;
+    o.ipv6 = false;
+    RuleSpec v4only = representative_spec();
+    v4only.handsets = {cidr("192.168.20.0/24")};
+    {
+        IptablesBackend b("voipguard", o);
+        std::string error;
+        ASSERT_TRUE(b.install(v4only, error)) << error;
+        EXPECT_EQ(fake.inputs_of("iptables-restore -w 12 --noflush").size(), 2u);
+    }
+    fake.clear();
+    o.xtables_wait_seconds = 0;
+    IptablesBackend b("voipguard", o);
     std::string error;
-    ASSERT_TRUE(b.install(representative_spec(), error)) << error;
-    const auto v4 = fake.inputs_of("iptables-restore --noflush");
-    ASSERT_EQ(v4.size(), 1u);
-    EXPECT_NE(v4[0].find("-D FORWARD -j voipguard-fwd\n-D POSTROUTING -j voipguard-post\n-I FORWARD 1"),
-              std::string::npos);
-    EXPECT_NE(v4[0].find(":voipguard-rst - [0:0]\n-D FORWARD -j voipguard-rst\n-I FORWARD 1 -j voipguard-rst\n"),
-              std::string::npos);
+    ASSERT_TRUE(b.install(v4only, error)) << error;
+    EXPECT_EQ(fake.inputs_of("iptables-restore --noflush").size(), 2u);
+}
+
+// A previous instance's rules (generation 0 live): the new ones go into
+// generation 1, the jumps move in one commit per table, and only then is
+// generation 0 deleted.
+constexpr const char* kLiveAfterSwap = R"(*mangle
+:FORWARD ACCEPT [0:0]
+:voipguard-fwd - [0:0]
+:voipguard-in - [0:0]
+:voipguard-post - [0:0]
+:voipguard-fwd-2 - [0:0]
+:voipguard-in-2 - [0:0]
+:voipguard-post-2 - [0:0]
+[0:0] -A FORWARD -j voipguard-fwd-2
+[0:0] -A POSTROUTING -j voipguard-post-2
+[7:700] -A voipguard-in -m comment --comment "voipguard:drop-in" -j DROP
+COMMIT
+*filter
+:voipguard-rst - [0:0]
+:voipguard-rst-2 - [0:0]
+[0:0] -A FORWARD -j voipguard-rst-2
+COMMIT
+)";
+
+TEST_F(IptablesBackendFlow, InstallOverAPreviousInstanceWritesTheOtherGenerationAndDropsTheOldOneLast) {
+    fake.reply("iptables-save", kSaveWithStaleState);
+    fake.reply("iptables-save -c", kLiveAfterSwap);
+    BackendOptions o = options();
+    o.ipv6 = false;
+    IptablesBackend b("voipguard", o);
+    std::string error;
+    RuleSpec s = representative_spec();
+    s.handsets = {cidr("192.168.20.0/24")};
+    ASSERT_TRUE(b.install(s, error)) << error;
+    const auto v4 = fake.inputs_of("iptables-restore -w 5 --noflush");
+    ASSERT_EQ(v4.size(), 3u);
+    EXPECT_EQ(v4[0], ipt::render_rules(s, net::Family::v4, 1));
+    EXPECT_EQ(v4[0].find("FORWARD"), std::string::npos);
+    EXPECT_EQ(v4[1],
+              "*filter\n-D FORWARD -j voipguard-rst\n-I FORWARD 1 -j voipguard-rst-2\nCOMMIT\n"
+              "*mangle\n-D FORWARD -j voipguard-fwd\n-D POSTROUTING -j voipguard-post\n"
+              "-I FORWARD 1 -j voipguard-fwd-2\n-I POSTROUTING 1 -j voipguard-post-2\nCOMMIT\n");
+    EXPECT_EQ(v4[2],
+              "*mangle\n-F voipguard-fwd\n-F voipguard-in\n-F voipguard-post\n"
+              "-X voipguard-fwd\n-X voipguard-in\n-X voipguard-post\nCOMMIT\n"
+              "*filter\n-F voipguard-rst\n-X voipguard-rst\nCOMMIT\n");
     // Counts of the replaced instance are not ours.
     fake.reply("iptables-save -c -t mangle", "");
     EXPECT_EQ(b.counters().inbound_drop_packets, 0u);
@@ -593,19 +687,70 @@ TEST_F(IptablesBackendFlow, InstallRefusesIpv6HandsetsWithoutIp6tables) {
     for (const auto& c : fake.commands()) EXPECT_EQ(c.find("ip6tables"), std::string::npos) << c;
 }
 
-TEST_F(IptablesBackendFlow, FailedIpv6RulesRemoveEverythingAgain) {
-    fake.reply("ip6tables-restore --noflush", "ip6tables-restore: line 9 failed", 1);
+// Nothing that a failed install runs may touch what is live: no jump of
+// generation 0 deleted, no chain of it flushed or deleted, no final set
+// destroyed or flushed.
+void expect_live_rules_untouched(const test::FakeRunner& fake) {
+    for (const auto& c : fake.calls_) {
+        for (const char* live : {"-D FORWARD -j voipguard-fwd\n", "-D POSTROUTING -j voipguard-post\n",
+                                 "-D FORWARD -j voipguard-rst\n", "-F voipguard-in\n", "-X voipguard-in\n",
+                                 ":voipguard-in - ", "destroy voipguard-handsets4\n", "flush voipguard-handsets4\n"})
+            EXPECT_EQ(c.input.find(live), std::string::npos) << c.command << " ran\n" << c.input;
+        EXPECT_NE(c.command, "ipset destroy voipguard-handsets4");
+    }
+}
+
+TEST_F(IptablesBackendFlow, AFailedIpv6StageLeavesThePreviousRulesAndSetsAlone) {
+    fake.reply("iptables-save", kSaveWithStaleState);
+    fake.reply("ip6tables-save", kSaveWithStaleState);
+    fake.reply("ipset list -t", kIpsetList);
+    fake.handler = [](const std::string& command, const std::string& input, ExecResult& out) {
+        if (command != "ip6tables-restore -w 5 --noflush" || input.find(":voipguard-fwd-2 ") == std::string::npos)
+            return false;
+        out.exit_code = 2;
+        out.err = "ip6tables-restore: line 9 failed";
+        return true;
+    };
     IptablesBackend b("voipguard", options());
     std::string error;
     EXPECT_FALSE(b.install(representative_spec(), error));
-    EXPECT_EQ(error, "ip6tables-restore --noflush: exit 1: ip6tables-restore: line 9 failed");
+    EXPECT_EQ(error, "ip6tables-restore -w 5 --noflush: exit 2: ip6tables-restore: line 9 failed");
     const auto cmds = fake.commands();
-    // After the failure: remove() reads both tables and the sets (the fake
-    // kernel has nothing to remove).
-    ASSERT_GE(cmds.size(), 4u);
-    const std::vector<std::string> tail(cmds.end() - 4, cmds.end());
-    EXPECT_EQ(tail, (std::vector<std::string>{"ip6tables-restore --noflush", "iptables-save", "ip6tables-save",
-                                              "ipset list -t"}));
+    // No set was swapped and no jump moved.
+    for (const auto& input : fake.inputs_of("ipset restore")) EXPECT_EQ(input.find("swap "), std::string::npos);
+    for (const auto& c : fake.calls_) EXPECT_EQ(c.input.find("-I FORWARD"), std::string::npos) << c.input;
+    expect_live_rules_untouched(fake);
+    // The staging sets went again.
+    EXPECT_NE(std::find(cmds.begin(), cmds.end(), "ipset destroy voipguard-support6-new"), cmds.end());
+}
+
+TEST_F(IptablesBackendFlow, AFailedIpv6SwapPutsTheIpv4JumpsAndTheSetContentsBack) {
+    fake.reply("iptables-save", kSaveWithStaleState);
+    fake.reply("ip6tables-save", kSaveWithStaleState);
+    fake.handler = [](const std::string& command, const std::string& input, ExecResult& out) {
+        if (command != "ip6tables-restore -w 5 --noflush" || input.find("-I FORWARD 1 -j voipguard-fwd-2") ==
+                                                                  std::string::npos)
+            return false;
+        out.exit_code = 4;
+        out.err = "Another app is currently holding the xtables lock. Stopped waiting after 5s.";
+        return true;
+    };
+    IptablesBackend b("voipguard", options());
+    std::string error;
+    EXPECT_FALSE(b.install(representative_spec(), error));
+    EXPECT_NE(error.find("holding the xtables lock"), std::string::npos) << error;
+    const auto v4 = fake.inputs_of("iptables-restore -w 5 --noflush");
+    ASSERT_GE(v4.size(), 3u);
+    EXPECT_NE(v4[1].find("-I FORWARD 1 -j voipguard-fwd-2\n"), std::string::npos) << v4[1];
+    // Back to generation 0 (the fake kernel's save is the old state; the
+    // real one is read again the same way).
+    EXPECT_NE(v4[2].find("-I FORWARD 1 -j voipguard-fwd\n-I POSTROUTING 1 -j voipguard-post\n"), std::string::npos)
+        << v4[2];
+    // The sets were swapped in and out again: the same swap twice.
+    const auto sets = fake.inputs_of("ipset restore");
+    ASSERT_GE(sets.size(), 3u);
+    EXPECT_EQ(sets[1], sets[2]);
+    EXPECT_NE(sets[1].find("swap voipguard-handsets4-new voipguard-handsets4\n"), std::string::npos);
 }
 
 TEST_F(IptablesBackendFlow, UpdateOfAddressesSwapsSetsAndLeavesRulesAlone) {
@@ -630,19 +775,22 @@ TEST_F(IptablesBackendFlow, UpdateOfSipPortsRewritesTheRulesAndKeepsTheCounts) {
     IptablesBackend b("voipguard", options());
     std::string error;
     ASSERT_TRUE(b.install(representative_spec(), error)) << error;
+    // The kernel now: generation 0 live, its drop rule counted 5 packets.
+    fake.reply("iptables-save", "*mangle\n:voipguard-fwd - [0:0]\n-A FORWARD -j voipguard-fwd\nCOMMIT\n");
     fake.reply("iptables-save -c",
-               "[5:500] -A voipguard-in -m comment --comment voipguard:drop-in -j DROP\n");
+               "*mangle\n[5:500] -A voipguard-in -m comment --comment voipguard:drop-in -j DROP\nCOMMIT\n");
     fake.clear();
     RuleSpec s = representative_spec();
     s.sip_ports = {5080};
     ASSERT_TRUE(b.update(s, error)) << error;
-    const auto v4 = fake.inputs_of("iptables-restore --noflush");
-    ASSERT_EQ(v4.size(), 1u);
+    const auto v4 = fake.inputs_of("iptables-restore -w 5 --noflush");
+    ASSERT_GE(v4.size(), 2u);
     EXPECT_NE(v4[0].find("--ports 5080 "), std::string::npos);
-    EXPECT_EQ(fake.inputs_of("ip6tables-restore --noflush").size(), 1u);
+    EXPECT_NE(v4[0].find(":voipguard-in-2 "), std::string::npos);
+    EXPECT_EQ(fake.inputs_of("ip6tables-restore -w 5 --noflush").size(), 2u);
     // The rewritten rules start from 0 in the kernel; the 5 packets are kept.
     fake.reply("iptables-save -c -t mangle",
-               "[1:100] -A voipguard-in -m comment --comment voipguard:drop-in -j DROP\n");
+               "[1:100] -A voipguard-in-2 -m comment --comment voipguard:drop-in -j DROP\n");
     const Counters c = b.counters();
     EXPECT_TRUE(c.ok);
     EXPECT_EQ(c.inbound_drop_packets, 6u);
@@ -653,7 +801,7 @@ TEST_F(IptablesBackendFlow, UpdateWithoutInstallInstalls) {
     IptablesBackend b("voipguard", options());
     std::string error;
     ASSERT_TRUE(b.update(representative_spec(), error)) << error;
-    EXPECT_EQ(fake.inputs_of("iptables-restore --noflush").size(), 1u);
+    EXPECT_EQ(fake.inputs_of("iptables-restore -w 5 --noflush").size(), 2u);
 }
 
 TEST_F(IptablesBackendFlow, RemoveWithNothingInstalledChangesNothingAndSucceeds) {
@@ -670,9 +818,9 @@ TEST_F(IptablesBackendFlow, RemoveDeletesStaleRulesAndSetsOfAPreviousInstance) {
     IptablesBackend b("voipguard", options());
     std::string error;
     EXPECT_TRUE(b.remove(error)) << error;
-    EXPECT_EQ(fake.inputs_of("iptables-restore --noflush"),
+    EXPECT_EQ(fake.inputs_of("iptables-restore -w 5 --noflush"),
               (std::vector<std::string>{ipt::render_removal(ipt::parse_table(kSaveWithStaleState, "voipguard"))}));
-    EXPECT_TRUE(fake.inputs_of("ip6tables-restore --noflush").empty());
+    EXPECT_TRUE(fake.inputs_of("ip6tables-restore -w 5 --noflush").empty());
     EXPECT_EQ(fake.inputs_of("ipset restore"),
               (std::vector<std::string>{"destroy voipguard-handsets4\ndestroy voipguard-support6-new\n"
                                         "destroy voipguard-static12-6\n"}));

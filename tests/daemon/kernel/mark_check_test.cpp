@@ -61,9 +61,12 @@ COMMIT
 // Our own rules (as the iptables backend writes them) are never findings.
 TEST(MarkCheckIptables, OurOwnChainsAreSkipped) {
     const RuleSpec spec = test::representative_spec();
-    std::string save = ipt::render_rules(spec, net::Family::v4);
-    ASSERT_NE(save.find("--set-xmark 0x5a0000/0xff0000"), std::string::npos);
-    EXPECT_TRUE(find_mark_writers_iptables(save, spec.name, MarkSignature{}).empty());
+    // Both generations (a reload writes the one not in use).
+    for (int generation : {0, 1}) {
+        std::string save = ipt::render_rules(spec, net::Family::v4, generation);
+        ASSERT_NE(save.find("--set-xmark 0x5a0000/0xff0000"), std::string::npos);
+        EXPECT_TRUE(find_mark_writers_iptables(save, spec.name, MarkSignature{}).empty()) << generation;
+    }
     // The same rule in a chain of someone else is a conflict.
     EXPECT_EQ(find_mark_writers_iptables("*mangle\n-A other -j MARK --set-xmark 0x5a0000/0xff0000\nCOMMIT\n",
                                          spec.name, MarkSignature{})

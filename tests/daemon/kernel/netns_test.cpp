@@ -8,11 +8,14 @@
 #include <arpa/inet.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <memory>
@@ -288,7 +291,9 @@ TEST_F(IptablesInNetns, UpdateSwapsSetContentsAndRewritesRulesOnlyWhenTheyChange
     s.static_media = true;
     s.static_media_sources = {service("203.0.113.64/27", L4::udp, 10000, 20000)};
     ASSERT_TRUE(b.update(s, error)) << error;
-    EXPECT_EQ(rules_of(save4(), name_ + "-in").size(), 10u);
+    // New rules: written into the second generation, the first one gone.
+    EXPECT_EQ(rules_of(save4(), name_ + "-in-2").size(), 10u);
+    EXPECT_EQ(save4().find(":" + name_ + "-in "), std::string::npos);
     EXPECT_TRUE(set_names().count(name_ + "-static1-4"));
 
     s.static_media = false;
@@ -339,8 +344,11 @@ TEST_F(IptablesInNetns, TheLegacyToolsWorkTheSameWay) {
     IptablesBackend b(name_, o);
     ASSERT_TRUE(b.install(spec(), error)) << error;
     const std::string save = ns_->must({"iptables-legacy-save", "-t", "mangle"});
-    EXPECT_EQ(rules_of(save, "FORWARD"), std::vector<std::string>{"-A FORWARD -j " + name_ + "-fwd"});
-    EXPECT_EQ(rules_of(save, name_ + "-in").size(), 8u);
+    // The crashed instance's rules were the first generation (NAME-fwd);
+    // ours went into the second and replaced them.
+    EXPECT_EQ(rules_of(save, "FORWARD"), std::vector<std::string>{"-A FORWARD -j " + name_ + "-fwd-2"});
+    EXPECT_EQ(rules_of(save, name_ + "-in-2").size(), 8u);
+    EXPECT_EQ(save.find(":" + name_ + "-in "), std::string::npos) << save;
     EXPECT_TRUE(b.counters().ok);
     ASSERT_TRUE(b.remove(error)) << error;
     EXPECT_EQ(ns_->must({"iptables-legacy-save", "-t", "mangle"}).find(name_), std::string::npos);
@@ -676,6 +684,214 @@ TEST_F(PacketPath, HandsetUdpIsQueuedWhateverThePortAndIcmpMeetsTheAllowList) {
     EXPECT_EQ(c.queued_packets, 1u);
     EXPECT_EQ(c.egress_drop_packets, 1u);
     EXPECT_EQ(c.inbound_drop_packets, 0u);
+}
+
+// --- a reload that cannot be written leaves the running rules -------------
+//
+// Another tool holding the xtables lock (iptables-legacy, fw3) or a refused
+// ip6tables-restore / nft transaction: install() fails, and what was
+// installed before is still there, bit for bit, and still drops.
+
+// Our rules and sets in the router, comparable before and after: the lines
+// of iptables-save and ip6tables-save (of `tools`) naming `name`, counters
+// and comments left out, and `ipset save` of our sets (set seeds left out),
+// sorted.
+std::string our_kernel_state(const Netns& r, const std::string& name, const std::string& save4,
+                             const std::string& save6) {
+    std::vector<std::string> out;
+    for (const std::string& tool : {save4, save6})
+        for (auto l : lines(r.must({tool}))) {
+            if (l.empty() || l[0] == '#' || l.find(name) == std::string::npos) continue;
+            if (l[0] == '[') l = l.substr(l.find(']') + 2);
+            if (l[0] == ':') l = l.substr(0, l.find(' '));   // ":chain - [packets:bytes]"
+            out.push_back(tool + ": " + l);
+        }
+    for (auto l : lines(r.must({"ipset", "save"}))) {
+        if (l.find(" " + name + "-") == std::string::npos) continue;
+        const auto seed = l.find(" initval ");
+        if (seed != std::string::npos) l = l.substr(0, seed);
+        out.push_back(l);
+    }
+    std::sort(out.begin(), out.end());
+    std::string text;
+    for (const auto& l : out) text += l + "\n";
+    return text;
+}
+
+// The packet path checks of these tests: the attacker is dropped (and
+// counted), the support address of `support_port` passes, `blocked` (the
+// support address of the refused policy) does not.
+class ReloadFailure : public PacketPath {
+protected:
+    void SetUp() override {
+        PacketPath::SetUp();
+        if (IsSkipped() || HasFatalFailure()) return;
+        w_->must({"ip", "addr", "add", "198.51.100.8/24", "dev", "eth0"});
+    }
+    RuleSpec next_spec() const {
+        RuleSpec s = spec();
+        s.sip_ports = {5080};                                        // the rules change
+        s.support = {service("198.51.100.8", L4::udp, 4000, 4000)};   // and a set
+        return s;
+    }
+    // Sends from the attacker and from `other`, then from `support`:
+    // returns what the handset received, in order, within 3 s of the last.
+    std::vector<std::string> received_of(const char* other) {
+        const int handset = handset_fd_ >= 0 ? handset_fd_ : (handset_fd_ = udp(*h_, "192.168.20.2", 4000));
+        const int attacker = udp(*w_, "203.0.113.99", 0);
+        const int second = udp(*w_, other, 0);
+        const int support = udp(*w_, "198.51.100.7", 0);
+        send_to(attacker, "192.168.20.2", 4000, "attack");
+        send_to(second, "192.168.20.2", 4000, other);
+        send_to(support, "192.168.20.2", 4000, "support");
+        std::vector<std::string> got;
+        for (std::string m; !(m = receive(handset, got.empty() ? 3000 : 300)).empty();) got.push_back(m);
+        return got;
+    }
+    int handset_fd_ = -1;
+};
+
+// iptables-legacy takes /run/xtables.lock (iptables-nft takes none). Each
+// command runs in a mount namespace of its own where /run is private and
+// /run/xtables.lock is this test's file: the test holds the lock that the
+// backend's tools see, and no other iptables user of the machine is
+// affected.
+TEST_F(ReloadFailure, TheXtablesLockHeldPastTheWaitLeavesTheRunningRules) {
+    if (find_program("iptables-legacy-restore").empty() || find_program("ip6tables-legacy-restore").empty())
+        GTEST_SKIP() << "iptables-legacy is not installed (the nf_tables variant takes no lock)";
+    if (find_program("unshare").empty() || find_program("mount").empty()) GTEST_SKIP() << "no unshare or mount";
+    char lock_path[] = "/tmp/vg-xtables-lock-XXXXXX";
+    const int lock = mkstemp(lock_path);
+    ASSERT_GE(lock, 0) << std::strerror(errno);
+    struct Cleanup {
+        int fd;
+        const char* path;
+        ~Cleanup() {
+            close(fd);
+            unlink(path);
+        }
+    } cleanup{lock, lock_path};
+
+    BackendOptions o;
+    o.command_prefix = r_->prefix();
+    for (const char* w : {"unshare", "-m", "--propagation", "private", "sh", "-c",
+                          "mount -t tmpfs vg-run /run && : > /run/xtables.lock && "
+                          "mount --bind \"$0\" /run/xtables.lock && exec \"$@\""})
+        o.command_prefix.push_back(w);
+    o.command_prefix.push_back(lock_path);
+    o.iptables_save = "iptables-legacy-save";
+    o.iptables_restore = "iptables-legacy-restore";
+    o.ip6tables_save = "ip6tables-legacy-save";
+    o.ip6tables_restore = "ip6tables-legacy-restore";
+    o.xtables_wait_seconds = 1;
+    IptablesBackend b("vgpath", o);
+    std::string error;
+    ASSERT_TRUE(b.install(spec(), error)) << error;
+    EXPECT_EQ(received_of("198.51.100.8"), std::vector<std::string>{"support"});
+    const std::string before = our_kernel_state(*r_, "vgpath", o.iptables_save, o.ip6tables_save);
+    ASSERT_NE(before.find("-A FORWARD -j vgpath-fwd\n"), std::string::npos) << before;
+
+    ASSERT_EQ(flock(lock, LOCK_EX), 0) << std::strerror(errno);
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_FALSE(b.install(next_spec(), error));
+    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::cout << "install with the lock held failed after " << waited << " s: " << error << "\n";
+    EXPECT_NE(error.find("lock"), std::string::npos) << error;
+    EXPECT_GE(waited, 0.9);    // it waited (-w 1) ...
+    EXPECT_LT(waited, 15.0);   // ... a bounded time
+    EXPECT_FALSE(b.update(next_spec(), error));
+    // Bit for bit the rules and set contents of before, and they still drop.
+    EXPECT_EQ(our_kernel_state(*r_, "vgpath", o.iptables_save, o.ip6tables_save), before);
+    EXPECT_EQ(received_of("198.51.100.8"), std::vector<std::string>{"support"});
+    EXPECT_EQ(b.counters().inbound_drop_packets, 4u);   // two attacks, two of the new support address
+    ASSERT_EQ(flock(lock, LOCK_UN), 0);
+
+    // Once the lock is free the same reload goes through.
+    ASSERT_TRUE(b.install(next_spec(), error)) << error;
+    const auto got = received_of("198.51.100.8");
+    EXPECT_EQ(got, (std::vector<std::string>{"198.51.100.8"})) << "the new support address passes, the old not";
+    const std::string after = our_kernel_state(*r_, "vgpath", o.iptables_save, o.ip6tables_save);
+    EXPECT_NE(after.find("-A FORWARD -j vgpath-fwd-2\n"), std::string::npos) << after;
+    EXPECT_EQ(after.find(":vgpath-in\n"), std::string::npos) << "the old generation is gone:\n" << after;
+}
+
+// ip6tables-restore refuses its part (a rule the kernel does not take is
+// slipped into its input): once while the new chains are written, once
+// while the jumps move (after IPv4 has moved: it must move back).
+TEST_F(ReloadFailure, AFailingIp6tablesRestoreLeavesBothFamiliesAsTheyWere) {
+    std::string fail_when;   // a line of the input that ip6tables-restore is to fail on
+    BackendOptions o;
+    const CommandRunner real = make_runner(r_->prefix());
+    o.runner = [&](const std::vector<std::string>& argv, const std::string& input) {
+        std::string in = input;
+        if (!fail_when.empty() && argv[0] == "ip6tables-restore" && in.find(fail_when) != std::string::npos) {
+            // Before the last COMMIT: the earlier tables of the input commit.
+            in.insert(in.rfind("COMMIT\n"), "-A FORWARD -j vgpath-no-such-chain\n");
+        }
+        return real(argv, in);
+    };
+    IptablesBackend b("vgpath", o);
+    std::string error;
+    ASSERT_TRUE(b.install(spec(), error)) << error;
+    const std::string before = our_kernel_state(*r_, "vgpath", "iptables-save", "ip6tables-save");
+    for (const char* when : {":vgpath-fwd-2 ", "-I FORWARD 1 -j vgpath-fwd-2\n"}) {
+        fail_when = when;
+        EXPECT_FALSE(b.install(next_spec(), error)) << when;
+        EXPECT_NE(error.find("ip6tables-restore"), std::string::npos) << error;
+        EXPECT_EQ(our_kernel_state(*r_, "vgpath", "iptables-save", "ip6tables-save"), before) << "failing at " << when;
+        EXPECT_EQ(received_of("198.51.100.8"), std::vector<std::string>{"support"}) << when;
+    }
+    EXPECT_EQ(b.counters().inbound_drop_packets, 4u);
+    fail_when.clear();
+    ASSERT_TRUE(b.install(next_spec(), error)) << error;
+    EXPECT_EQ(received_of("198.51.100.8"), (std::vector<std::string>{"198.51.100.8"}));
+}
+
+// nft applies a transaction whole or not at all: a refused one (a rule
+// jumping to a chain that does not exist, slipped into the new table)
+// leaves the table in place as it was, and it still drops.
+TEST_F(ReloadFailure, ARefusedNftTransactionLeavesTheTableInPlace) {
+    if (find_program("nft").empty()) GTEST_SKIP() << "nft is not installed";
+    ProbeOptions po;
+    po.command_prefix = r_->prefix();
+    const ProbeResult p = probe(po);
+    if (!p.queue_available() || !p.nft || !p.nft_concat_intervals)
+        GTEST_SKIP() << "this kernel cannot take the nftables backend's table: " << p.nft_error;
+    bool refuse = false;
+    BackendOptions o;
+    const CommandRunner real = make_runner(r_->prefix());
+    o.runner = [&](const std::vector<std::string>& argv, const std::string& input) {
+        std::string in = input;
+        // A kernel without the queue statement (nft_queue) takes the rest
+        // of the table when the queue becomes `continue`: what is dropped
+        // is dropped all the same.
+        if (!p.nft_queue)
+            for (std::size_t pos; (pos = in.find("queue num 17 bypass")) != std::string::npos;)
+                in.replace(pos, 19, "continue");
+        if (refuse && argv.size() == 3 && argv[1] == "-f") in += "add rule inet vgpath forward jump no_such_chain\n";
+        return real(argv, in);
+    };
+    NftablesBackend b("vgpath", o);
+    std::string error;
+    ASSERT_TRUE(b.install(spec(), error)) << error;
+    const auto table = [&] {
+        std::string out;
+        for (const auto& l : lines(r_->must({"nft", "list", "table", "inet", "vgpath"})))
+            out += l + "\n";
+        return out;
+    };
+    EXPECT_EQ(received_of("198.51.100.8"), std::vector<std::string>{"support"});
+    const std::string before = table();   // its counters too: no packet until the comparison
+    refuse = true;
+    EXPECT_FALSE(b.install(next_spec(), error));
+    EXPECT_NE(error.find("nft -f -: exit 1"), std::string::npos) << error;
+    EXPECT_FALSE(b.update(next_spec(), error));
+    EXPECT_EQ(table(), before);
+    EXPECT_EQ(received_of("198.51.100.8"), std::vector<std::string>{"support"});
+    EXPECT_EQ(b.counters().inbound_drop_packets, 4u);
+    refuse = false;
+    ASSERT_TRUE(b.install(next_spec(), error)) << error;
+    EXPECT_EQ(received_of("198.51.100.8"), (std::vector<std::string>{"198.51.100.8"}));
 }
 
 }  // namespace

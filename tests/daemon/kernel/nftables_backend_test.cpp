@@ -312,6 +312,32 @@ TEST_F(NftablesBackendFlow, AFailedInstallReportsNftsComplaint) {
     EXPECT_EQ(error, "nft -f -: exit 1: /dev/stdin:81:60-78: Error: Could not process rule: No such file or directory");
 }
 
+// A refused transaction changes nothing in the kernel (nft applies all of
+// it or none): nothing else is run after it, no delete of the table in
+// place, and the next update still compares with the rules in place.
+TEST_F(NftablesBackendFlow, AFailedReloadLeavesTheTableInPlaceAlone) {
+    NftablesBackend b("voipguard", options());
+    std::string error;
+    ASSERT_TRUE(b.install(representative_spec(), error)) << error;
+    fake.reply("nft -f -", "/dev/stdin:3:1-2: Error: Could not process rule: Device or resource busy", 1);
+    fake.clear();
+    RuleSpec s = representative_spec();
+    s.sip_ports = {5080};
+    EXPECT_FALSE(b.install(s, error));
+    EXPECT_FALSE(b.update(s, error));
+    EXPECT_EQ(error, "nft -f -: exit 1: /dev/stdin:3:1-2: Error: Could not process rule: Device or resource busy");
+    for (const auto& c : fake.calls_) {
+        if (c.command != "nft -f -") continue;
+        EXPECT_EQ(c.input, nft::render_table(s));   // the whole new table, or nothing
+    }
+    fake.replies_.erase("nft -f -");
+    fake.clear();
+    s = representative_spec();
+    s.pbx_media.push_back(cidr("203.0.113.200"));
+    ASSERT_TRUE(b.update(s, error)) << error;
+    EXPECT_EQ(fake.inputs_of("nft -f -"), (std::vector<std::string>{nft::render_set_update(s)}));
+}
+
 TEST_F(NftablesBackendFlow, UpdateOfAddressesRefillsTheSetsOnly) {
     NftablesBackend b("voipguard", options());
     std::string error;
