@@ -31,6 +31,17 @@
 // most recently used; find()
 // does not (so a status dump or a read-only probe does not keep state alive).
 //
+// Lists (the Lists template argument, default 1): with more than one, every
+// entry is in one of Lists recency lists (new entries in list 0; move_to_list()
+// moves one) and a full table evicts from the lowest-numbered list that has an
+// entry, least recently used first. So state that matters more (a confirmed
+// call) is never pushed out while state that matters less (an unanswered
+// INVITE) is there to go, and an insert may name the lists it is allowed to
+// evict from at all (find_or_insert's `evictable`): a flood of cheap entries
+// then churns among itself and cannot push out what it may not evict. Each
+// operation stays O(1). With Lists == 1 the table behaves as a plain LRU map
+// and its entries are no larger.
+//
 // Requirements: Key and Value are default-constructible and move-assignable,
 // Key is copy-assignable. A slot's key and value are reset to Key{} / Value{}
 // when the entry goes (so what a value owns is released then); clear() and the
@@ -137,12 +148,14 @@ private:
 }  // namespace detail
 
 template <typename Key, typename Value, typename Hash = std::hash<Key>,
-          typename KeyEqual = std::equal_to<Key>>
+          typename KeyEqual = std::equal_to<Key>, unsigned Lists = 1>
 class BoundedTable {
+    static_assert(Lists >= 1 && Lists <= 8, "between 1 and 8 recency lists");
     struct Slot;
 
 public:
     static constexpr std::uint32_t kMaxCapacity = 0x40000000u;
+    static constexpr unsigned kLists = Lists;
 
     // What a range-for yields: references into the slot. The key is const.
     struct Entry {
@@ -155,9 +168,12 @@ public:
     };
 
     struct InsertResult {
-        Value* value;   // the entry for the key (never null when capacity > 0)
+        Value* value;   // the entry for the key (null: capacity 0, or `refused`)
         bool inserted;  // false: the key was present (its value is left as is)
         bool evicted;   // true: the least recently used entry made room
+        // true: the table was full and every entry was in a list the insert
+        // may not evict from (find_or_insert's `evictable`); nothing changed.
+        bool refused = false;
     };
 
     // capacity 0 is allowed (every insert fails); above kMaxCapacity is clamped.
@@ -184,12 +200,12 @@ public:
           buckets_(std::move(o.buckets_)),
           high_water_(std::exchange(o.high_water_, 0)),
           free_(std::exchange(o.free_, kNil)),
-          lru_head_(std::exchange(o.lru_head_, kNil)),
-          lru_tail_(std::exchange(o.lru_tail_, kNil)),
           size_(std::exchange(o.size_, 0)),
           evictions_(o.evictions_),
           hash_(std::move(o.hash_)),
-          eq_(std::move(o.eq_)) {}
+          eq_(std::move(o.eq_)) {
+        take_lists(o);
+    }
     BoundedTable& operator=(BoundedTable&& o) noexcept {
         if (this == &o) return *this;
         destroy_slots();
@@ -200,8 +216,7 @@ public:
         buckets_ = std::move(o.buckets_);
         high_water_ = std::exchange(o.high_water_, 0);
         free_ = std::exchange(o.free_, kNil);
-        lru_head_ = std::exchange(o.lru_head_, kNil);
-        lru_tail_ = std::exchange(o.lru_tail_, kNil);
+        take_lists(o);
         size_ = std::exchange(o.size_, 0);
         evictions_ = o.evictions_;
         hash_ = std::move(o.hash_);
@@ -252,9 +267,15 @@ public:
     // full. on_evict(const Key&, Value&) is called for the evicted entry before
     // its slot is reused, so the caller can close what it held (a pinhole's
     // conntrack entries, say). on_evict must not insert into or erase from
-    // this table.
+    // this table (nor move entries between lists).
+    //
+    // With several lists: a new entry goes to list 0, and the victim is the
+    // least recently used entry of the lowest-numbered list below `evictable`
+    // that has one; when every entry is in list `evictable` or above, nothing
+    // is evicted or inserted and the result says `refused`. An entry found is
+    // made the most recently used of its own list.
     template <typename OnEvict>
-    InsertResult find_or_insert(const Key& key, OnEvict&& on_evict) noexcept {
+    InsertResult find_or_insert(const Key& key, OnEvict&& on_evict, unsigned evictable = Lists) noexcept {
         const std::uint32_t b = bucket_of(key);
         std::uint32_t l = locate(key, b);
         if (l != kNil) {
@@ -264,7 +285,8 @@ public:
         if (capacity_ == 0) return {nullptr, false, false};
         bool evicted = false;
         if (free_ == kNil && high_water_ == capacity_) {
-            const std::uint32_t victim = lru_tail_;
+            const std::uint32_t victim = eviction_candidate(evictable);
+            if (victim == kNil) return {nullptr, false, false, true};
             on_evict(static_cast<const Key&>(at(victim).key), at(victim).value);
             remove(victim);
             ++evictions_;
@@ -283,6 +305,7 @@ public:
         s.key = key;
         s.next = buckets_[b];
         buckets_[b] = l;
+        set_list_of(l, 0);
         link_front(l);
         ++size_;
         return {&s.value, true, evicted};
@@ -309,55 +332,93 @@ public:
         return true;
     }
 
+    // Moves the entry of `key` to list `list`, as its most recently used
+    // entry (also when it is there already). False when the key is absent or
+    // there is no such list.
+    bool move_to_list(const Key& key, unsigned list) noexcept {
+        if (list >= Lists) return false;
+        const std::uint32_t l = locate(key, bucket_of(key));
+        if (l == kNil) return false;
+        unlink_lru(l);
+        set_list_of(l, list);
+        link_front(l);
+        return true;
+    }
+    // The list the entry of `key` is in, or -1 when it is absent.
+    int list_of(const Key& key) const noexcept {
+        const std::uint32_t l = locate(key, bucket_of(key));
+        return l == kNil ? -1 : static_cast<int>(list_index(l));
+    }
+    // Entries in list `list`.
+    std::size_t list_size(unsigned list) const noexcept { return list < Lists ? list_size_[list] : 0; }
+
     // Removes every entry for which pred(const Key&, Value&) is true, oldest
-    // first, and returns how many went. For timeouts:
+    // first (list by list, list 0 first), and returns how many went. For
+    // timeouts:
     //   table.erase_if([now](const auto&, auto& d) { return d.deadline <= now; });
-    // Erasing is not an eviction and is not counted as one.
+    // Erasing is not an eviction and is not counted as one. pred may move the
+    // entry it is given to another list (an entry moved to a list not walked
+    // yet may then be visited again).
     template <typename Pred>
     std::size_t erase_if(Pred&& pred) noexcept {
         std::size_t n = 0;
-        std::uint32_t l = lru_tail_;
-        while (l != kNil) {
-            const std::uint32_t newer = at(l).prev_lru;
-            if (pred(static_cast<const Key&>(at(l).key), at(l).value)) {
-                remove(l);
-                ++n;
+        for (unsigned list = 0; list < Lists; ++list) {
+            std::uint32_t l = lru_tail_[list];
+            while (l != kNil) {
+                const std::uint32_t newer = at(l).prev_lru;
+                if (pred(static_cast<const Key&>(at(l).key), at(l).value)) {
+                    remove(l);
+                    ++n;
+                }
+                l = newer;
             }
-            l = newer;
         }
         return n;
     }
 
     // Calls f(const Key&, Value&) (or f(const Key&, const Value&) on a const
-    // table) for every entry, from the most to the least recently used. f must
-    // not insert or erase; use erase_if to remove while walking.
+    // table) for every entry, from the most to the least recently used (list
+    // by list, list 0 first). f must not insert or erase; use erase_if to
+    // remove while walking.
     template <typename F>
     void for_each(F&& f) {
-        for (std::uint32_t l = lru_head_; l != kNil; l = at(l).next_lru)
-            f(static_cast<const Key&>(at(l).key), at(l).value);
+        for (unsigned list = 0; list < Lists; ++list)
+            for (std::uint32_t l = lru_head_[list]; l != kNil; l = at(l).next_lru)
+                f(static_cast<const Key&>(at(l).key), at(l).value);
     }
     template <typename F>
     void for_each(F&& f) const {
-        for (std::uint32_t l = lru_head_; l != kNil; l = at(l).next_lru)
-            f(static_cast<const Key&>(at(l).key), static_cast<const Value&>(at(l).value));
+        for (unsigned list = 0; list < Lists; ++list)
+            for (std::uint32_t l = lru_head_[list]; l != kNil; l = at(l).next_lru)
+                f(static_cast<const Key&>(at(l).key), static_cast<const Value&>(at(l).value));
     }
 
-    // The least recently used entry's key (the next to be evicted), or nullptr.
-    const Key* oldest() const noexcept { return lru_tail_ == kNil ? nullptr : &at(lru_tail_).key; }
+    // The key of the entry the next insert into a full table evicts (the
+    // least recently used of the lowest non-empty list), or nullptr.
+    const Key* oldest() const noexcept {
+        const std::uint32_t l = eviction_candidate(Lists);
+        return l == kNil ? nullptr : &at(l).key;
+    }
 
     // Removes every entry (not counted as evictions) and destroys every slot
     // constructed so far; the table then fills from its first slot again.
     // Only the buckets of the entries present are rewritten, so clearing a
     // table that never filled does not touch the rest of its memory.
     void clear() noexcept {
-        for (std::uint32_t l = lru_head_; l != kNil; l = at(l).next_lru) buckets_[bucket_of(at(l).key)] = kNil;
+        for (unsigned list = 0; list < Lists; ++list)
+            for (std::uint32_t l = lru_head_[list]; l != kNil; l = at(l).next_lru)
+                buckets_[bucket_of(at(l).key)] = kNil;
         destroy_slots();
-        free_ = lru_head_ = lru_tail_ = kNil;
+        free_ = kNil;
+        for (unsigned list = 0; list < Lists; ++list) {
+            lru_head_[list] = lru_tail_[list] = kNil;
+            list_size_[list] = 0;
+        }
         size_ = 0;
     }
 
-    // Iteration from the most to the least recently used entry. Iterating does
-    // not change recency. Do not insert or erase while iterating (erase_if does
+    // Iteration from the most to the least recently used entry (list by list,
+    // list 0 first). Iterating does not change recency. Do not insert or erase while iterating (erase_if does
     // that safely).
     template <bool Const>
     class basic_iterator {
@@ -377,7 +438,9 @@ public:
         reference operator*() const noexcept { return {t_->at(l_).key, t_->at(l_).value}; }
         pointer operator->() const noexcept { return {**this}; }
         basic_iterator& operator++() noexcept {
+            const unsigned list = t_->list_index(l_);
             l_ = t_->at(l_).next_lru;
+            if (l_ == kNil) l_ = t_->first_from(list + 1);
             return *this;
         }
         basic_iterator operator++(int) noexcept {
@@ -397,9 +460,9 @@ public:
     using iterator = basic_iterator<false>;
     using const_iterator = basic_iterator<true>;
 
-    iterator begin() noexcept { return {this, lru_head_}; }
+    iterator begin() noexcept { return {this, first_from(0)}; }
     iterator end() noexcept { return {this, kNil}; }
-    const_iterator begin() const noexcept { return {this, lru_head_}; }
+    const_iterator begin() const noexcept { return {this, first_from(0)}; }
     const_iterator end() const noexcept { return {this, kNil}; }
 
 private:
@@ -407,9 +470,16 @@ private:
     // table of empty chains.
     static constexpr std::uint32_t kNil = 0;
 
+    // With several lists a slot knows its own (a byte, before the links);
+    // with one it has no such field.
+    struct NoListField {};
+    struct ListField {
+        std::uint8_t list = 0;
+    };
+
     // The three links first: a 4-byte key then packs next to them (a
     // <uint32, TokenBucketState> slot is 32 bytes, not 40).
-    struct Slot {
+    struct Slot : std::conditional_t<(Lists > 1), ListField, NoListField> {
         std::uint32_t next = kNil;      // hash chain, or free list
         std::uint32_t prev_lru = kNil;  // towards the most recently used
         std::uint32_t next_lru = kNil;  // towards the least recently used
@@ -447,25 +517,59 @@ private:
         return kNil;
     }
 
+    unsigned list_index(std::uint32_t l) const noexcept {
+        if constexpr (Lists > 1) return at(l).list;
+        else return 0;
+    }
+    void set_list_of(std::uint32_t l, unsigned list) noexcept {
+        if constexpr (Lists > 1) at(l).list = static_cast<std::uint8_t>(list);
+        else (void)l, (void)list;
+    }
+    // The most recently used entry of the first non-empty list from `list` on.
+    std::uint32_t first_from(unsigned list) const noexcept {
+        for (; list < Lists; ++list)
+            if (lru_head_[list] != kNil) return lru_head_[list];
+        return kNil;
+    }
+    // The least recently used entry of the lowest non-empty list below `evictable`.
+    std::uint32_t eviction_candidate(unsigned evictable) const noexcept {
+        for (unsigned list = 0; list < Lists && list < evictable; ++list)
+            if (lru_tail_[list] != kNil) return lru_tail_[list];
+        return kNil;
+    }
+
+    // Links the slot at the front of its list (list_index).
     void link_front(std::uint32_t l) noexcept {
+        const unsigned list = list_index(l);
         at(l).prev_lru = kNil;
-        at(l).next_lru = lru_head_;
-        if (lru_head_ != kNil) at(lru_head_).prev_lru = l;
-        lru_head_ = l;
-        if (lru_tail_ == kNil) lru_tail_ = l;
+        at(l).next_lru = lru_head_[list];
+        if (lru_head_[list] != kNil) at(lru_head_[list]).prev_lru = l;
+        lru_head_[list] = l;
+        if (lru_tail_[list] == kNil) lru_tail_[list] = l;
+        ++list_size_[list];
     }
 
     void unlink_lru(std::uint32_t l) noexcept {
+        const unsigned list = list_index(l);
         Slot& s = at(l);
-        if (s.prev_lru != kNil) at(s.prev_lru).next_lru = s.next_lru; else lru_head_ = s.next_lru;
-        if (s.next_lru != kNil) at(s.next_lru).prev_lru = s.prev_lru; else lru_tail_ = s.prev_lru;
+        if (s.prev_lru != kNil) at(s.prev_lru).next_lru = s.next_lru; else lru_head_[list] = s.next_lru;
+        if (s.next_lru != kNil) at(s.next_lru).prev_lru = s.prev_lru; else lru_tail_[list] = s.prev_lru;
         s.prev_lru = s.next_lru = kNil;
+        --list_size_[list];
     }
 
     void move_to_front(std::uint32_t l) noexcept {
-        if (lru_head_ == l) return;
+        if (lru_head_[list_index(l)] == l) return;
         unlink_lru(l);
         link_front(l);
+    }
+
+    void take_lists(BoundedTable& o) noexcept {
+        for (unsigned list = 0; list < Lists; ++list) {
+            lru_head_[list] = std::exchange(o.lru_head_[list], kNil);
+            lru_tail_[list] = std::exchange(o.lru_tail_[list], kNil);
+            list_size_[list] = std::exchange(o.list_size_[list], 0);
+        }
     }
 
     // Unchains the slot from its bucket and the LRU list, resets it, frees it.
@@ -497,8 +601,9 @@ private:
     detail::ZeroedArray<std::uint32_t> buckets_;   // chain heads (links)
     std::uint32_t high_water_ = 0;
     std::uint32_t free_ = kNil;
-    std::uint32_t lru_head_ = kNil;
-    std::uint32_t lru_tail_ = kNil;
+    std::uint32_t lru_head_[Lists] = {};   // per list, the most recently used (kNil: empty)
+    std::uint32_t lru_tail_[Lists] = {};   // per list, the least recently used
+    std::uint32_t list_size_[Lists] = {};
     std::uint32_t size_ = 0;
     std::uint64_t evictions_ = 0;
     Hash hash_;

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <random>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -471,6 +472,225 @@ TEST(BoundedTable, RandomOperationsWithOwningValuesAndClearAgreeWithModel) {
             for (const auto& e : expected) want.push_back(e.second);
             for (const auto& e : t) got.push_back(e.key);
             ASSERT_EQ(got, want) << "step " << step;
+        }
+    }
+}
+
+// Several recency lists: a full table evicts from the lowest list that has an
+// entry, an insert may be barred from evicting the upper lists at all, and
+// each list keeps its own LRU order.
+
+using Listed = BoundedTable<std::uint32_t, int, std::hash<std::uint32_t>, std::equal_to<std::uint32_t>, 3>;
+
+std::vector<std::uint32_t> keys_in_order(const Listed& t) {
+    std::vector<std::uint32_t> out;
+    for (const auto& e : t) out.push_back(e.key);
+    return out;
+}
+
+TEST(BoundedTableLists, NewEntriesGoToListZeroAndMoveOnRequest) {
+    Listed t(4);
+    t.insert_or_assign(1, 10);
+    t.insert_or_assign(2, 20);
+    EXPECT_EQ(t.list_of(1), 0);
+    EXPECT_EQ(t.list_of(9), -1);
+    EXPECT_TRUE(t.move_to_list(1, 2));
+    EXPECT_FALSE(t.move_to_list(9, 1));
+    EXPECT_FALSE(t.move_to_list(2, 3));
+    EXPECT_EQ(t.list_of(1), 2);
+    EXPECT_EQ(t.list_size(0), 1u);
+    EXPECT_EQ(t.list_size(2), 1u);
+    EXPECT_EQ(t.size(), 2u);
+    EXPECT_EQ(*t.find(1), 10);
+    // Iteration: list by list, list 0 first.
+    EXPECT_EQ(keys_in_order(t), (std::vector<std::uint32_t>{2, 1}));
+}
+
+TEST(BoundedTableLists, AFullTableEvictsFromTheLowestListFirst) {
+    Listed t(4);
+    for (std::uint32_t k = 1; k <= 4; ++k) t.insert_or_assign(k, 0);
+    t.move_to_list(1, 2);   // the oldest entry is protected
+    t.move_to_list(2, 1);
+    std::vector<std::uint32_t> evicted;
+    auto note = [&](const std::uint32_t& k, int&) { evicted.push_back(k); };
+    t.find_or_insert(5, note);   // list 0 holds 3, 4: 3 is its oldest
+    t.find_or_insert(6, note);   // list 0 holds 4, 5
+    t.find_or_insert(7, note);   // 5
+    EXPECT_EQ(evicted, (std::vector<std::uint32_t>{3, 4, 5}));
+    EXPECT_EQ(*t.oldest(), 6u);
+    // Touching an entry keeps it in its list.
+    t.touch(6);
+    EXPECT_EQ(t.list_of(6), 0);
+    EXPECT_EQ(*t.oldest(), 7u);
+    // With list 0 down to one entry, list 1 gives next.
+    t.erase(6);
+    t.erase(7);
+    t.insert_or_assign(8, 0);
+    t.insert_or_assign(9, 0);
+    t.move_to_list(8, 1);
+    t.move_to_list(9, 1);
+    EXPECT_EQ(t.list_size(1), 3u);
+    t.find_or_insert(10, note);
+    EXPECT_EQ(evicted.back(), 2u);   // list 1's least recently used
+    EXPECT_EQ(t.evictions(), 4u);
+    EXPECT_TRUE(t.contains(1));
+}
+
+TEST(BoundedTableLists, AnInsertBarredFromUpperListsIsRefusedWhenOnlyTheyHaveEntries) {
+    Listed t(2);
+    t.insert_or_assign(1, 1);
+    t.insert_or_assign(2, 2);
+    t.move_to_list(1, 2);
+    t.move_to_list(2, 2);
+    bool called = false;
+    auto r = t.find_or_insert(3, [&](const std::uint32_t&, int&) { called = true; }, 2);
+    EXPECT_TRUE(r.refused);
+    EXPECT_EQ(r.value, nullptr);
+    EXPECT_FALSE(r.inserted);
+    EXPECT_FALSE(r.evicted);
+    EXPECT_FALSE(called);
+    EXPECT_EQ(t.size(), 2u);
+    EXPECT_EQ(t.evictions(), 0u);
+    EXPECT_FALSE(t.contains(3));
+    // A key that is there is found whatever its list.
+    auto found = t.find_or_insert(1, [&](const std::uint32_t&, int&) { called = true; }, 2);
+    EXPECT_FALSE(found.refused);
+    EXPECT_EQ(*found.value, 1);
+    // Once one entry is back in an evictable list it gives way.
+    t.move_to_list(2, 1);
+    auto r2 = t.find_or_insert(3, [&](const std::uint32_t& k, int&) { EXPECT_EQ(k, 2u); }, 2);
+    EXPECT_TRUE(r2.inserted);
+    EXPECT_TRUE(r2.evicted);
+    // Without a bar the top list gives way too.
+    auto r3 = t.find_or_insert(4);
+    EXPECT_TRUE(r3.evicted);
+    EXPECT_FALSE(t.contains(3));   // list 0 first
+    t.move_to_list(4, 2);
+    auto r4 = t.find_or_insert(5);
+    EXPECT_TRUE(r4.inserted);
+    EXPECT_FALSE(t.contains(1));   // then list 2's least recently used
+}
+
+TEST(BoundedTableLists, EraseIfWalksEveryListOldestFirst) {
+    Listed t(8);
+    for (std::uint32_t k = 1; k <= 6; ++k) t.insert_or_assign(k, static_cast<int>(k));
+    t.move_to_list(2, 1);
+    t.move_to_list(4, 2);
+    t.move_to_list(6, 2);
+    std::vector<std::uint32_t> seen;
+    const std::size_t n = t.erase_if([&](const std::uint32_t& k, int& v) {
+        seen.push_back(k);
+        return v % 2 == 0;
+    });
+    EXPECT_EQ(n, 3u);
+    EXPECT_EQ(seen, (std::vector<std::uint32_t>{1, 3, 5, 2, 4, 6}));
+    EXPECT_EQ(t.size(), 3u);
+    EXPECT_EQ(t.list_size(1), 0u);
+    EXPECT_EQ(t.list_size(2), 0u);
+    std::vector<std::uint32_t> each;
+    t.for_each([&](const std::uint32_t& k, int&) { each.push_back(k); });
+    EXPECT_EQ(each, (std::vector<std::uint32_t>{5, 3, 1}));
+}
+
+TEST(BoundedTableLists, ClearAndMoveKeepTheListsConsistent) {
+    Listed t(4);
+    for (std::uint32_t k = 1; k <= 4; ++k) t.insert_or_assign(k, 0);
+    t.move_to_list(1, 2);
+    Listed moved(std::move(t));
+    EXPECT_EQ(moved.list_size(2), 1u);
+    EXPECT_EQ(moved.list_size(0), 3u);
+    EXPECT_EQ(keys_in_order(moved), (std::vector<std::uint32_t>{4, 3, 2, 1}));
+    moved.clear();
+    EXPECT_EQ(moved.list_size(2), 0u);
+    EXPECT_TRUE(moved.empty());
+    EXPECT_EQ(moved.begin(), moved.end());
+    moved.insert_or_assign(9, 9);
+    EXPECT_EQ(moved.list_of(9), 0);
+}
+
+TEST(BoundedTableLists, OneListCostsNoBytesSeveralCostTheListByte) {
+    EXPECT_EQ((BoundedTable<std::uint64_t, std::uint64_t>::entry_bytes()), 32u);
+    EXPECT_EQ((BoundedTable<std::uint32_t, std::uint64_t>::entry_bytes()), 24u);
+    EXPECT_EQ((BoundedTable<std::uint32_t, std::uint64_t, std::hash<std::uint32_t>, std::equal_to<std::uint32_t>,
+                            2>::entry_bytes()),
+              32u);
+}
+
+TEST(BoundedTableLists, RandomOperationsAgreeWithAModelOfThreeLists) {
+    std::mt19937 rng(11u);
+    Listed t(16);
+    struct M {
+        int value;
+        unsigned list;
+        std::uint64_t used;
+    };
+    std::unordered_map<std::uint32_t, M> model;
+    std::uint64_t clock = 0;
+    for (int step = 0; step < 20000; ++step) {
+        const std::uint32_t key = rng() % 40;
+        const unsigned op = rng() % 100;
+        if (op < 40) {
+            const unsigned evictable = 1 + rng() % 3;
+            std::int64_t want_victim = -1;
+            bool want_refused = false;
+            if (!model.count(key) && model.size() == 16) {
+                for (unsigned list = 0; list < evictable && want_victim < 0; ++list) {
+                    std::uint64_t best = UINT64_MAX;
+                    for (const auto& e : model)
+                        if (e.second.list == list && e.second.used < best) {
+                            best = e.second.used;
+                            want_victim = e.first;
+                        }
+                }
+                want_refused = want_victim < 0;
+            }
+            std::int64_t victim = -1;
+            auto r = t.find_or_insert(key, [&](const std::uint32_t& k, int&) { victim = k; }, evictable);
+            ASSERT_EQ(victim, want_victim) << "step " << step;
+            ASSERT_EQ(r.refused, want_refused) << "step " << step;
+            if (want_victim >= 0) model.erase(static_cast<std::uint32_t>(want_victim));
+            if (!want_refused) {
+                if (r.inserted) {
+                    *r.value = step;
+                    model[key] = {step, 0, ++clock};
+                } else {
+                    ASSERT_EQ(*r.value, model[key].value);
+                    model[key].used = ++clock;
+                }
+            }
+        } else if (op < 60) {
+            const unsigned list = rng() % 3;
+            ASSERT_EQ(t.move_to_list(key, list), model.count(key) == 1) << "step " << step;
+            if (model.count(key)) {
+                model[key].list = list;
+                model[key].used = ++clock;
+            }
+        } else if (op < 75) {
+            int* v = t.touch(key);
+            ASSERT_EQ(v != nullptr, model.count(key) == 1) << "step " << step;
+            if (v) model[key].used = ++clock;
+        } else if (op < 90) {
+            ASSERT_EQ(t.erase(key), model.erase(key) == 1) << "step " << step;
+        } else {
+            const int* v = t.find(key);
+            ASSERT_EQ(v != nullptr, model.count(key) == 1);
+            if (v) {
+                ASSERT_EQ(t.list_of(key), static_cast<int>(model[key].list));
+            }
+        }
+        ASSERT_EQ(t.size(), model.size());
+        for (unsigned list = 0; list < 3; ++list) {
+            std::size_t n = 0;
+            for (const auto& e : model) n += e.second.list == list;
+            ASSERT_EQ(t.list_size(list), n) << "step " << step;
+        }
+        if (step % 100 == 0) {
+            std::vector<std::tuple<unsigned, std::uint64_t, std::uint32_t>> expected;
+            for (const auto& e : model) expected.emplace_back(e.second.list, ~e.second.used, e.first);
+            std::sort(expected.begin(), expected.end());
+            std::vector<std::uint32_t> want;
+            for (const auto& e : expected) want.push_back(std::get<2>(e));
+            ASSERT_EQ(keys_in_order(t), want) << "step " << step;
         }
     }
 }
