@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -390,7 +391,8 @@ private:
             return;
         case Type::timezone:
             if (!is_valid_timezone(v))
-                error(n, path, quote_value(v) + " is not a time zone name (expected e.g. Europe/London or UTC)");
+                error(n, path, quote_value(v) + " is not a time zone (expected an IANA name such as Europe/London or "
+                               "UTC, or a POSIX TZ rule such as GMT0BST,M3.5.0/1,M10.5.0)");
             return;
         case Type::weekly_window:
             if (!parse_weekly_window(v))
@@ -894,6 +896,22 @@ void check_semantics(View& view, Policy& p, const LoadOptions& opt, std::vector<
         out.erase(std::remove_if(out.begin(), out.end(),
                                  [&](const Diagnostic& d) { return !seen.insert(d.format()).second; }),
                   out.end());
+    }
+
+    // The schedule's time zone: its rules are read now, so the engine never
+    // asks the C library (which would mean writing TZ into the environment).
+    if (p.toll_fraud.out_of_hours.enabled) {
+        std::string error;
+        std::string dir = opt.zoneinfo_dir;
+        if (dir.empty()) {
+            const char* env = std::getenv("TZDIR");
+            dir = env != nullptr && *env != '\0' ? env : "/usr/share/zoneinfo";
+        }
+        if (auto z = load_time_zone(p.toll_fraud.out_of_hours.timezone, dir, error))
+            p.toll_fraud.out_of_hours.zone = std::move(*z);
+        else
+            at(view.get("toll_fraud.out_of_hours.timezone"), "toll_fraud.out_of_hours.timezone", kError,
+               "unknown time zone '" + p.toll_fraud.out_of_hours.timezone + "': " + error);
     }
 
     // Enforce: the handset networks may not contain a PBX address.

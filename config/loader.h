@@ -50,6 +50,9 @@ struct LoadOptions {
     bool check_file_permissions = true;
     // Render the effective policy (LoadResult::effective_yaml) for `check --print`.
     bool render_effective = false;
+    // Where IANA time zone files are read (toll_fraud.out_of_hours.timezone);
+    // empty: $TZDIR when set (as for the C library), else /usr/share/zoneinfo.
+    std::string zoneinfo_dir;
 
     // Limits against abuse.
     std::size_t max_file_size = 1024 * 1024;

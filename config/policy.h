@@ -7,6 +7,7 @@
 #pragma once
 
 #include "config/diagnostics.h"
+#include "config/time_zone.h"
 #include "filters/net/ip_address.h"
 
 #include <array>
@@ -165,7 +166,8 @@ struct Policy {
         std::vector<std::string> emergency_numbers;
         struct OutOfHours {
             bool enabled = false;                // true when business_hours is set
-            std::string timezone;
+            std::string timezone;                // as written: an IANA name or a POSIX TZ rule
+            TimeZone zone;                       // its rules, resolved when the policy is loaded
             std::vector<WeeklyWindow> business_hours;
             std::vector<DialPrefix> deny_prefixes;
             std::uint32_t per_handset_calls_per_hour = 0;   // 0 = same as in hours

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "config/schema.h"
 
+#include "config/time_zone.h"
+
 #include "filters/util/text.h"
 
 #include <algorithm>
@@ -156,7 +158,8 @@ const std::vector<KeyInfo> kSchema = {
     {"toll_fraud.out_of_hours", Type::map, false, "", 0, 0, "", 0, 0, 0,
      "Stricter rules outside business hours (fraud peaks at nights and weekends)."},
     {"toll_fraud.out_of_hours.timezone", Type::timezone, false, "UTC", 0, 0, "", 0, 0, 0,
-     "IANA time zone of the schedule (\"Europe/London\")."},
+     "Time zone of the schedule: an IANA name (\"Europe/London\", read from the tz database) or a POSIX TZ rule "
+     "(\"GMT0BST,M3.5.0/1,M10.5.0\", as in OpenWrt's /etc/TZ; needs no files)."},
     {"toll_fraud.out_of_hours.business_hours", Type::weekly_window, true, "[]", 0, 0, "", 0, 0, 32,
      "Weekly business hours, `DAYS HH:MM-HH:MM` (`mon-fri 08:00-18:00`, `sat 09:00-13:00`); days mon..sun. "
      "Empty: no out-of-hours rules."},
@@ -560,11 +563,8 @@ bool is_valid_number(std::string_view s) {
 }
 
 bool is_valid_timezone(std::string_view s) {
-    if (s.empty() || s.size() > 64 || s[0] == '/' || s.back() == '/') return false;
-    if (s.find("..") != std::string_view::npos || s.find("//") != std::string_view::npos) return false;
-    for (char c : s)
-        if (!text::is_alnum(c) && c != '/' && c != '_' && c != '-' && c != '+') return false;
-    return text::is_alpha(s[0]);
+    std::string error;
+    return is_time_zone_name(s) || TimeZone::from_posix(s, error).has_value();
 }
 
 bool is_valid_host_name(std::string_view s) {

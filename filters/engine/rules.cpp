@@ -3,7 +3,6 @@
 
 #include <algorithm>
 
-#include "filters/engine/system_time_zone.h"
 #include "filters/util/text.h"
 
 namespace vg::engine {
@@ -112,11 +111,6 @@ std::shared_ptr<const CompiledPolicy> CompiledPolicy::compile(std::shared_ptr<co
     if (tf.out_of_hours.enabled) {
         BusinessHours& bh = c->business_hours;
         bh.enabled = true;
-        bh.timezone = tf.out_of_hours.timezone;
-        if (!bh.timezone.empty() && !SystemTimeZone::select(bh.timezone)) {
-            error = "unknown time zone \"" + bh.timezone + "\"";
-            return nullptr;
-        }
         for (const config::WeeklyWindow& w : tf.out_of_hours.business_hours) {
             // Policy days: bit 0 = Monday .. bit 6 = Sunday; schedule: tm_wday bits.
             WeekdaySet days = 0;
@@ -183,11 +177,7 @@ const MethodRate* CompiledPolicy::rate_for(std::string_view method) const noexce
 bool CompiledPolicy::in_business_hours(Timestamp now) const noexcept {
     if (!business_hours.enabled) return true;
     const UnixSeconds utc = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-    if (business_hours.timezone.empty()) return business_hours.schedule.contains(utc, 0);
-    // The zone is selected once per process when the policy is compiled by
-    // the daemon or replay (SystemTimeZone::select); see system_time_zone.h.
-    static const SystemTimeZone zone;
-    return business_hours.schedule.contains(utc, zone);
+    return business_hours.schedule.contains(utc, p().toll_fraud.out_of_hours.zone.utc_offset(utc));
 }
 
 }  // namespace vg::engine

@@ -35,8 +35,7 @@ struct MethodRate {
 // The out-of-hours schedule: business hours as weekly windows in the
 // policy's time zone.
 struct BusinessHours {
-    WeeklySchedule schedule;
-    std::string timezone;   // empty: UTC
+    WeeklySchedule schedule;   // in the time zone of the policy (resolved when it was loaded)
     bool enabled = false;
 };
 

@@ -6,8 +6,8 @@
 // A WeeklySchedule is a set of windows; each window is a set of weekdays and
 // a start-end range of minutes of the local day. The evaluation is pure: it
 // takes a UTC time and the local time zone's UTC offset at that time, either
-// as a number or from a UtcOffsetSource (FixedUtcOffset here; SystemTimeZone
-// in system_time_zone.h asks the C library, which knows daylight saving).
+// as a number or from a UtcOffsetSource (FixedUtcOffset here). The policy's
+// zone, daylight saving included, is config::TimeZone (config/time_zone.h).
 //
 // Window rules (times are local wall-clock minutes, 0 = 00:00, 1440 = 24:00):
 //  - start < end: the window covers [start, end) on each listed day.

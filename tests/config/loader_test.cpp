@@ -109,7 +109,7 @@ const ErrorCase kErrorCases[] = {
     {"InvalidWeeklyWindow", kBase + "toll_fraud:\n  out_of_hours:\n    business_hours: [\"mon-fri 18:00-08:00\"]\n",
      {"t.yaml:12:22: toll_fraud.out_of_hours.business_hours[0]: \"mon-fri 18:00-08:00\" is not a weekly window (expected DAYS HH:MM-HH:MM, e.g. mon-fri 08:00-18:00)"}},
     {"InvalidTimezone", kBase + "toll_fraud:\n  out_of_hours:\n    timezone: \"../etc/passwd\"\n",
-     {"t.yaml:12:15: toll_fraud.out_of_hours.timezone: \"../etc/passwd\" is not a time zone name (expected e.g. Europe/London or UTC)"}},
+     {"t.yaml:12:15: toll_fraud.out_of_hours.timezone: \"../etc/passwd\" is not a time zone (expected an IANA name such as Europe/London or UTC, or a POSIX TZ rule such as GMT0BST,M3.5.0/1,M10.5.0)"}},
     {"InvalidFirmwareVersion", kBase.substr(0, 40) + "  firmware_minimums:\n    - match: Yealink\n      min_version: v96\n" + kBase.substr(40),
      {}},  // replaced below
     {"InvalidInterfaceName",
@@ -389,6 +389,30 @@ TEST(LoaderModel, ExplicitValuesAreParsed) {
     EXPECT_EQ(p.toll_fraud.out_of_hours.business_hours[0].days, 0x1f);
     EXPECT_EQ(p.toll_fraud.out_of_hours.business_hours[1].days, 0x60);
     EXPECT_EQ(p.toll_fraud.out_of_hours.business_hours[1].end_minute, 1440);
+}
+
+// The schedule's time zone is resolved when the policy loads: a POSIX rule
+// needs no files, an IANA name needs its zone file, and a missing one is an
+// error at the key (never UTC in silence).
+TEST(LoaderModel, TimeZoneIsResolvedWhenThePolicyLoads) {
+    const std::string base = "version: 1\nsite: t\nhandsets:\n  networks: [192.168.20.0/24]\npeers:\n  pbx:\n"
+                             "    - name: p\n      addresses: [203.0.113.1]\n"
+                             "toll_fraud:\n  out_of_hours:\n    business_hours: [\"mon-fri 08:00-18:00\"]\n";
+    LoadOptions o = test_options();
+    o.zoneinfo_dir = "/nonexistent";
+    auto r = load_policy_text(base + "    timezone: \"GMT0BST,M3.5.0/1,M10.5.0\"\n", "t.yaml", o);
+    ASSERT_TRUE(r.ok()) << ::testing::PrintToString(errors_of(r));
+    EXPECT_EQ(r.policy->toll_fraud.out_of_hours.zone.utc_offset(1690000000), 3600);   // July: BST
+    EXPECT_EQ(r.policy->toll_fraud.out_of_hours.zone.utc_offset(1700000000), 0);      // November: GMT
+    r = load_policy_text(base + "    timezone: Europe/London\n", "t.yaml", o);
+    EXPECT_EQ(errors_of(r),
+              std::vector<std::string>{"t.yaml:12:15: toll_fraud.out_of_hours.timezone: unknown time zone "
+                                       "'Europe/London': no zone file /nonexistent/Europe/London (install the tz "
+                                       "database, on OpenWrt a zoneinfo package, or write the zone's POSIX rule as "
+                                       "in /etc/TZ, e.g. GMT0BST,M3.5.0/1,M10.5.0)"});
+    r = load_policy_text(base, "t.yaml", o);   // the default, UTC, needs no file
+    ASSERT_TRUE(r.ok()) << ::testing::PrintToString(errors_of(r));
+    EXPECT_EQ(r.policy->toll_fraud.out_of_hours.zone.utc_offset(1690000000), 0);
 }
 
 TEST(LoaderModel, AnchorsAndAliasesWork) {

@@ -13,7 +13,7 @@
 #include <ostream>
 #include <string>
 
-#include "filters/engine/system_time_zone.h"
+#include "config/time_zone.h"
 
 namespace vg::engine {
 namespace {
@@ -166,45 +166,19 @@ TEST(WeeklySchedule, FixedOffsetSourceIsUsed) {
     EXPECT_FALSE(s.contains(at(0, 7, 30), FixedUtcOffset(0)));
 }
 
-// The C library part. select() changes the process's TZ; restore it after.
-class SystemTimeZoneTest : public ::testing::Test {
-protected:
-    void SetUp() override {
-        if (const char* tz = std::getenv("TZ")) saved_ = tz;
-    }
-    void TearDown() override {
-        if (saved_)
-            setenv("TZ", saved_->c_str(), 1);
-        else
-            unsetenv("TZ");
-        tzset();
-    }
-    std::optional<std::string> saved_;
-};
-
-TEST_F(SystemTimeZoneTest, PosixRuleGivesDaylightSavingOffsets) {
-    ASSERT_TRUE(SystemTimeZone::select("GMT0BST,M3.5.0/1,M10.5.0"));
-    const SystemTimeZone zone;
-    EXPECT_EQ(zone.utc_offset(at(0, 12, 0)), 3600);          // June: BST
-    EXPECT_EQ(zone.utc_offset(1704067200 /* 2024-01-01 */), 0);
-}
-
-TEST_F(SystemTimeZoneTest, IanaNameUsesZoneFileWhenInstalled) {
-    if (!SystemTimeZone::select("Europe/Berlin")) GTEST_SKIP() << "no zoneinfo for Europe/Berlin";
-    const SystemTimeZone zone;
-    EXPECT_EQ(zone.utc_offset(at(0, 12, 0)), 7200);
-    EXPECT_EQ(zone.utc_offset(1704067200), 3600);
-    // Office hours in Berlin: Monday 06:30 UTC is 08:30 CEST.
+// With the policy's zone (config/time_zone.h, tested against the C library
+// in tests/config): office hours follow daylight saving.
+TEST(ScheduleInAZone, OfficeHoursFollowDaylightSaving) {
+    std::string error;
+    const auto berlin = config::TimeZone::from_posix("CET-1CEST,M3.5.0,M10.5.0/3", error);
+    ASSERT_TRUE(berlin) << error;
     WeeklySchedule s;
     ASSERT_TRUE(s.add(kMondayToFriday, hm("08:00"), hm("18:00")));
-    EXPECT_TRUE(s.contains(at(0, 6, 30), zone));
-}
-
-TEST_F(SystemTimeZoneTest, UnknownOrUnsafeNamesAreRejected) {
-    EXPECT_FALSE(SystemTimeZone::select(""));
-    EXPECT_FALSE(SystemTimeZone::select("Mars/Olympus_Mons"));
-    EXPECT_FALSE(SystemTimeZone::select("../../etc/passwd"));
-    EXPECT_FALSE(SystemTimeZone::select("/etc/localtime"));
+    // Monday 06:30 UTC in summer is 08:30 CEST: open.
+    EXPECT_TRUE(s.contains(at(0, 6, 30), berlin->utc_offset(at(0, 6, 30))));
+    // Monday 2024-01-08 06:30 UTC is 07:30 CET: closed; 07:30 UTC is 08:30: open.
+    EXPECT_FALSE(s.contains(1704695400, berlin->utc_offset(1704695400)));
+    EXPECT_TRUE(s.contains(1704699000, berlin->utc_offset(1704699000)));
 }
 
 }  // namespace
