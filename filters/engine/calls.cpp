@@ -36,28 +36,32 @@ std::string_view dialog_state_name(DialogState s) noexcept {
     return "?";
 }
 
-std::uint64_t dialog_key(std::string_view call_id, std::string_view caller_tag) noexcept {
-    std::uint64_t h = hash_bytes(call_id);
-    h ^= hash_bytes(caller_tag) * 0x9e3779b97f4a7c15ull;
-    return h == 0 ? 1 : h;
+DialogKey DialogKeyer::operator()(std::string_view call_id, std::string_view caller_tag) const noexcept {
+    // The Call-ID's length first, so no (Call-ID, tag) pair reads as another.
+    SipHash24 h(secret_);
+    h.update_u64(call_id.size());
+    h.update(call_id);
+    h.update(caller_tag);
+    const SipHash24::Result r = h.finish();
+    return {index_fixed_ ? fixed_index_ : r.first, r.second};
 }
 
 CallTable::CallTable(EngineContext& ctx, HandsetInventory& handsets, TollGuard& toll, std::size_t max_dialogs,
-                     std::size_t max_pinholes)
-    : ctx_(ctx), handsets_(handsets), toll_(toll), dialogs_(max_dialogs), pinholes_(max_pinholes) {}
+                     std::size_t max_pinholes, const DialogKeyer& keyer)
+    : ctx_(ctx), handsets_(handsets), toll_(toll), keyer_(keyer), dialogs_(max_dialogs), pinholes_(max_pinholes) {}
 
 Dialog* CallTable::find(const sip::SipMessage& m) noexcept {
     if (!m.has_call_id) return nullptr;
     if (m.has_from)
-        if (Dialog* d = dialogs_.touch(dialog_key(m.call_id, m.from.tag))) return d;
+        if (Dialog* d = dialogs_.touch(keyer_(m.call_id, m.from.tag))) return d;
     if (m.has_to && m.to.has_tag)
-        if (Dialog* d = dialogs_.touch(dialog_key(m.call_id, m.to.tag))) return d;
+        if (Dialog* d = dialogs_.touch(keyer_(m.call_id, m.to.tag))) return d;
     return nullptr;
 }
 
-void CallTable::request(const net::DecodedPacket& p, const sip::SipMessage& m, bool outbound, PeerIndex pbx,
+bool CallTable::request(const net::DecodedPacket& p, const sip::SipMessage& m, bool outbound, PeerIndex pbx,
                         Timestamp now, EventSink& ev, const InviteVerdict* iv) {
-    if (!m.has_call_id || m.call_id.empty()) return;
+    if (!m.has_call_id || m.call_id.empty()) return true;
     const net::IpAddress& handset = outbound ? p.src : p.dst;
     const net::IpAddress& remote = outbound ? p.dst : p.src;
 
@@ -66,7 +70,7 @@ void CallTable::request(const net::DecodedPacket& p, const sip::SipMessage& m, b
                         (outbound ? (iv != nullptr && iv->new_call)
                                               : (!m.to.has_tag && (d == nullptr || d->state == DialogState::ended)));
     if (starts) {
-        const std::uint64_t key = dialog_key(m.call_id, m.from.tag);
+        const DialogKey key = keyer_(m.call_id, m.from.tag);
         const bool restart = d != nullptr && d->key == key;
         Dialog* existing = restart ? d : nullptr;
         if (existing != nullptr && existing->state != DialogState::ended) {
@@ -80,15 +84,23 @@ void CallTable::request(const net::DecodedPacket& p, const sip::SipMessage& m, b
             d = existing;
         } else {
             const bool challenged_retry = existing != nullptr && existing->challenged;
-            auto ins = dialogs_.find_or_insert(key, [&](const std::uint64_t&, Dialog& old) {
-                end_dialog(old, now, ev, "evicted");
-            });
+            // A confirmed call is never pushed out for a new dialog.
+            auto ins = dialogs_.find_or_insert(
+                key, [&](const DialogKey&, Dialog& old) { end_dialog(old, now, ev, "evicted", true); },
+                kListConfirmed);
             if (ins.evicted) {
                 ++ctx_.stats.evictions_dialogs;
                 ctx_.eviction("dialogs", now, ev);
             }
-            if (ins.value == nullptr) return;
+            if (ins.refused) {
+                ++ctx_.stats.dialogs_refused;
+                ctx_.eviction("dialogs_refused", now, ev);
+                return false;
+            }
+            if (ins.value == nullptr) return true;
             d = ins.value;
+            // A restarted dialog (ended, same key) is pending again.
+            if (!ins.inserted) dialogs_.move_to_list(key, kListPending);
             if (!challenged_retry) ++ctx_.stats.dialogs_created;
             ++calls_;
             *d = Dialog{};
@@ -135,22 +147,22 @@ void CallTable::request(const net::DecodedPacket& p, const sip::SipMessage& m, b
                 ev.on_event(e);
             }
         }
-        return;
+        return true;
     }
     d->last_sip = now;
     switch (m.method) {
     case sip::Method::bye:
     case sip::Method::cancel:
         if (d->state != DialogState::ended) end_dialog(*d, now, ev, m.method == sip::Method::bye ? "bye" : "cancel");
-        return;
+        return true;
     case sip::Method::invite:
     case sip::Method::ack:
     case sip::Method::prack:
     case sip::Method::update:
         if (d->state != DialogState::ended && looks_like_sdp(m)) apply_sdp(*d, m.body, outbound, now, ev, p);
-        return;
+        return true;
     default:
-        return;
+        return true;
     }
 }
 
@@ -177,13 +189,25 @@ void CallTable::response(const net::DecodedPacket& p, const sip::SipMessage& m, 
     const std::uint16_t code = m.status_code;
     if (code > 100 && code < 300 && looks_like_sdp(m)) apply_sdp(*d, m.body, outbound, now, ev, p);
     if (m.cseq.method != sip::Method::invite) return;
-    if (code >= 200 && code < 300 && m.contact_count > 0 && d->handset_is_caller == !outbound)
+    // Only the callee answers the INVITE that made the dialog: the PBX a
+    // handset's, the handset the PBX's. A response travelling the other way
+    // (a forged one from the PBX's address to a handset it called) moves
+    // nothing on. A re-INVITE's answer (either side may send one) finds the
+    // call confirmed already and changes no state either.
+    const bool from_callee = outbound != d->handset_is_caller;
+    if (!from_callee) return;
+    if (code >= 200 && code < 300 && m.contact_count > 0)
         d->remote_target = hash_bytes(uri_target(m.contacts[0].addr.uri));
-    if (code > 100 && code < 200 && d->state == DialogState::calling) d->state = DialogState::early;
+    if (code < 200 && d->state == DialogState::calling) {
+        if (code > 100) d->state = DialogState::early;
+        // The callee took the INVITE: above unanswered ones for eviction.
+        dialogs_.move_to_list(d->key, kListAnswered);
+    }
     if (code > 100 && code < 300 && m.to.has_tag && d->forks < 255) ++d->forks;
     if (code >= 200 && code < 300 && d->state != DialogState::confirmed) {
         d->state = DialogState::confirmed;
         d->answered = now;
+        dialogs_.move_to_list(d->key, kListConfirmed);
         Event e = ctx_.event(EventType::call_started, &p, now);
         e.handset = d->handset;
         e.number = d->number;
@@ -339,8 +363,9 @@ void CallTable::close_leg_pinholes(const Dialog& d, const MediaLeg& leg, Timesta
     }
 }
 
-void CallTable::end_dialog(Dialog& d, Timestamp now, EventSink& ev, std::string_view why) {
+void CallTable::end_dialog(Dialog& d, Timestamp now, EventSink& ev, std::string_view why, bool leaving) {
     if (d.state == DialogState::ended) return;
+    if (!leaving) dialogs_.move_to_list(d.key, kListPending);
     for (std::size_t i = 0; i < d.media_count; ++i) {
         close_leg_pinholes(d, d.media[i], now, ev);
         d.media[i].handset_known = false;
@@ -368,14 +393,14 @@ void CallTable::tick(Timestamp now, EventSink& ev) {
     const Duration idle = to_duration(pol.media.idle_timeout);
     const Duration max_call = to_duration(pol.media.max_call_duration);
 
-    dialogs_.erase_if([&](const std::uint64_t&, Dialog& d) {
+    dialogs_.erase_if([&](const DialogKey&, Dialog& d) {
         if (d.state == DialogState::ended) return now - d.last_sip > kChallengeGrace;
         if (d.state != DialogState::confirmed && now - d.last_sip > kInviteTimeout) {
-            end_dialog(d, now, ev, "timeout_no_answer");
+            end_dialog(d, now, ev, "timeout_no_answer", true);
             return true;
         }
         if (d.state == DialogState::confirmed && max_call.count() > 0 && now - d.answered > max_call) {
-            end_dialog(d, now, ev, "max_call_duration");
+            end_dialog(d, now, ev, "max_call_duration", true);
             return true;
         }
         return false;

@@ -5,7 +5,26 @@
 // Dialogs are keyed by Call-ID and the caller's tag (the From tag of the
 // initial INVITE), as PBXs key them: a new call on an old Call-ID is a new
 // dialog. A dialog is found from any message of it by its From tag or its To
-// tag.
+// tag. The key is SipHash-2-4 (128-bit output, siphash.h) of the Call-ID and
+// the tag under a secret key the daemon draws at start (EngineLimits): one
+// half chooses the table's bucket, and both halves are compared on lookup, so
+// a sender cannot make two calls share a key, and two different calls are
+// the same dialog only if all 128 bits agree (a 2^-128 chance per pair).
+//
+// The table is bounded (max_dialogs) and keeps its entries in three recency
+// lists (bounded_table.h): unanswered and ended dialogs, dialogs the callee
+// has answered provisionally (1xx), and confirmed calls. A new dialog in a
+// full table pushes out the least recently used entry of the first of these
+// lists that has one, and never a confirmed call: a flood of unanswered
+// INVITEs, even forged from the PBX's own address, only churns among itself
+// (ringing calls go only when nothing unanswered is left). Only the callee's
+// answer moves a dialog on (the PBX's responses to a handset's INVITE, the
+// handset's to the PBX's), so a forged response cannot confirm a forged
+// INVITE. When every entry is a confirmed call the new dialog is not created:
+// request() returns false, the INVITE is dropped (dialog_table_full; its
+// retransmission is judged again), stats.dialogs_refused counts it and a
+// table_eviction event says "dialogs_refused". The live calls are what the
+// table is for; a new call fails closed.
 //
 // Pinholes open when the handset's SDP is seen (offer or answer, INVITE,
 // 18x/2xx, ACK, PRACK, UPDATE), are updated by re-offers (new ports, hold
@@ -24,6 +43,7 @@
 #include "filters/engine/engine_context.h"
 #include "filters/engine/fixed_string.h"
 #include "filters/engine/handsets.h"
+#include "filters/engine/siphash.h"
 #include "filters/engine/toll_guard.h"
 #include "filters/sip/sip_message.h"
 
@@ -48,8 +68,43 @@ constexpr std::size_t kMaxDialogMedia = 4;
 enum class DialogState : std::uint8_t { calling, early, confirmed, ended };
 std::string_view dialog_state_name(DialogState s) noexcept;
 
+// A dialog's key: the two halves of the keyed hash of its Call-ID and the
+// caller's tag. `index` places it in the table; both are compared.
+struct DialogKey {
+    std::uint64_t index = 0;
+    std::uint64_t check = 0;
+    friend bool operator==(const DialogKey& a, const DialogKey& b) noexcept {
+        return a.index == b.index && a.check == b.check;
+    }
+    friend bool operator!=(const DialogKey& a, const DialogKey& b) noexcept { return !(a == b); }
+};
+struct DialogKeyHash {
+    std::size_t operator()(const DialogKey& k) const noexcept { return static_cast<std::size_t>(k.index); }
+};
+
+// Computes dialog keys under a secret (EngineLimits::dialog_key).
+class DialogKeyer {
+public:
+    explicit DialogKeyer(const SipHashKey& secret = {}) noexcept : secret_(secret) {}
+    DialogKey operator()(std::string_view call_id, std::string_view caller_tag) const noexcept;
+
+    // For tests: every key gets this `index` (every dialog collides in the
+    // table's hash); `check` stays the keyed hash, so dialogs still differ.
+    static DialogKeyer with_fixed_index_for_tests(const SipHashKey& secret, std::uint64_t index) noexcept {
+        DialogKeyer k(secret);
+        k.fixed_index_ = index;
+        k.index_fixed_ = true;
+        return k;
+    }
+
+private:
+    SipHashKey secret_;
+    std::uint64_t fixed_index_ = 0;
+    bool index_fixed_ = false;
+};
+
 struct Dialog {
-    std::uint64_t key = 0;                // hash of the Call-ID and the caller's tag
+    DialogKey key;                        // keyed hash of the Call-ID and the caller's tag
     FixedString<64> call_id;              // first 64 bytes, for display
     net::IpAddress handset;
     net::IpAddress pbx;                   // the PBX signalling address
@@ -87,7 +142,7 @@ struct PinholeKeyHash {
 };
 
 struct Pinhole {
-    std::uint64_t dialog = 0;
+    DialogKey dialog;
     PeerIndex pbx_index = 0;
     bool rtcp = false;
     bool srtp = false;
@@ -112,15 +167,27 @@ struct InviteVerdict {
 
 class CallTable {
 public:
+    // The recency lists of the dialog table, first to be evicted first.
+    enum DialogList : unsigned {
+        kListPending = 0,     // calling (no answer from the callee yet) and ended
+        kListAnswered = 1,    // the callee answered provisionally (1xx)
+        kListConfirmed = 2,   // confirmed: never evicted for a new dialog
+        kDialogLists = 3
+    };
+    using DialogTable = BoundedTable<DialogKey, Dialog, DialogKeyHash, std::equal_to<DialogKey>, kDialogLists>;
+    using PinholeTable = BoundedTable<PinholeKey, Pinhole, PinholeKeyHash>;
+
     CallTable(EngineContext& ctx, HandsetInventory& handsets, TollGuard& toll, std::size_t max_dialogs,
-              std::size_t max_pinholes);
+              std::size_t max_pinholes, const DialogKeyer& keyer = DialogKeyer());
 
     // The dialog a message belongs to (by its From tag, else its To tag).
     Dialog* find(const sip::SipMessage& m) noexcept;
 
     // A request between a handset and the PBX that passed. `outbound`: sent by
-    // the handset, with the judgement of its INVITE in `iv`.
-    void request(const net::DecodedPacket& p, const sip::SipMessage& m, bool outbound, PeerIndex pbx,
+    // the handset, with the judgement of its INVITE in `iv`. False when it
+    // starts a dialog that the table has no room for (every entry a confirmed
+    // call): the caller drops it (Reason::dialog_table_full).
+    bool request(const net::DecodedPacket& p, const sip::SipMessage& m, bool outbound, PeerIndex pbx,
                  Timestamp now, EventSink& ev, const InviteVerdict* iv);
     // A response that passed.
     void response(const net::DecodedPacket& p, const sip::SipMessage& m, bool outbound, Timestamp now,
@@ -136,13 +203,20 @@ public:
     void reload(Timestamp now, EventSink& ev);
 
     std::size_t dialog_count() const noexcept { return dialogs_.size(); }
+    // Dialogs in one of the recency lists (confirmed calls: kListConfirmed).
+    std::size_t dialog_count(DialogList list) const noexcept { return dialogs_.list_size(list); }
+    // The dialog of a Call-ID and caller's tag, without changing recency.
+    const Dialog* find_dialog(std::string_view call_id, std::string_view caller_tag) const noexcept {
+        return dialogs_.find(keyer_(call_id, caller_tag));
+    }
+    const DialogKeyer& keyer() const noexcept { return keyer_; }
     std::size_t pinhole_count() const noexcept { return pinholes_.size(); }
     // Calls in progress, both directions (the toll guard counts outbound ones).
     std::size_t active_calls() const noexcept { return calls_; }
     std::size_t memory_bytes() const noexcept { return dialogs_.memory_bytes() + pinholes_.memory_bytes(); }
 
     template <typename F>
-    void for_each_dialog(F&& f) const { dialogs_.for_each([&](const std::uint64_t&, const Dialog& d) { f(d); }); }
+    void for_each_dialog(F&& f) const { dialogs_.for_each([&](const DialogKey&, const Dialog& d) { f(d); }); }
     template <typename F>
     void for_each_pinhole(F&& f) const { pinholes_.for_each([&](const PinholeKey& k, const Pinhole& p) { f(k, p); }); }
 
@@ -153,17 +227,17 @@ private:
                       Timestamp now, EventSink& ev);
     void close_pinhole(const PinholeKey& key, const Pinhole& ph, Timestamp now, EventSink& ev);
     void close_leg_pinholes(const Dialog& d, const MediaLeg& leg, Timestamp now, EventSink& ev);
-    void end_dialog(Dialog& d, Timestamp now, EventSink& ev, std::string_view why);
+    // `leaving`: the dialog is being removed from the table (evicted, timed
+    // out), so it is not moved to the pending list.
+    void end_dialog(Dialog& d, Timestamp now, EventSink& ev, std::string_view why, bool leaving = false);
 
     EngineContext& ctx_;
     HandsetInventory& handsets_;
     TollGuard& toll_;
-    BoundedTable<std::uint64_t, Dialog> dialogs_;
-    BoundedTable<PinholeKey, Pinhole, PinholeKeyHash> pinholes_;
+    DialogKeyer keyer_;
+    DialogTable dialogs_;
+    PinholeTable pinholes_;
     std::size_t calls_ = 0;
 };
-
-// Dialogs are keyed by Call-ID and the caller's tag.
-std::uint64_t dialog_key(std::string_view call_id, std::string_view caller_tag) noexcept;
 
 }  // namespace vg::engine

@@ -31,6 +31,7 @@ struct EngineStats {
     std::uint64_t pinholes_closed = 0;
     std::uint64_t monitored = 0;                   // drops turned into accepts by mode: monitor
     std::uint64_t evictions_dialogs = 0;
+    std::uint64_t dialogs_refused = 0;             // new dialogs not created: every entry a confirmed call
     std::uint64_t evictions_pinholes = 0;
     std::uint64_t evictions_handsets = 0;
     std::uint64_t evictions_egress = 0;

@@ -37,6 +37,7 @@ std::string_view reason_name(Reason r) noexcept {
     case Reason::forged_source: return "forged_source";
     case Reason::foreign_source: return "foreign_source";
     case Reason::tls_uninspected: return "tls_uninspected";
+    case Reason::dialog_table_full: return "dialog_table_full";
     case Reason::count_: break;
     }
     return "unknown";

@@ -51,6 +51,8 @@ enum class Reason : std::uint8_t {
     forged_source,         // (kernel) a handset source address arriving on a non-voice interface
     foreign_source,        // (kernel) a voice-interface packet for the PBX/SIP with a source outside the handset networks
     tls_uninspected,       // accept: a TLS connection to the PBX; its SIP cannot be read (logged once per connection)
+    dialog_table_full,     // an INVITE starting a dialog while every entry of the full dialog table is a
+                           // confirmed call: refused rather than push out a live call (calls.h)
     count_
 };
 
