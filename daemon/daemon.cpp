@@ -45,10 +45,21 @@ namespace {
 
 using engine::Timestamp;
 
-Timestamp wall_now() {
+// Durations (the engine's timeouts and buckets, log aggregation, control
+// timeouts) run on CLOCK_MONOTONIC: a router without a real-time clock steps
+// CLOCK_REALTIME by years when its time is first synchronised.
+Timestamp mono_now() {
     timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return Timestamp{} + std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+// Both clocks for the engine (filters/engine/timestamp.h): the monotonic one,
+// and wall time for the calendar rules (business hours).
+engine::Now clock_now() {
+    timespec wall{};
+    clock_gettime(CLOCK_REALTIME, &wall);
+    return engine::Now{mono_now(), static_cast<engine::UnixSeconds>(wall.tv_sec)};
 }
 
 std::int64_t mono_seconds() {
@@ -146,9 +157,9 @@ public:
 private:
     bool setup_loop(std::string& error);
     void watch(int fd, unsigned interest);
-    void on_queue(Timestamp now);
-    void on_nflog(Timestamp now);
-    void on_timer(Timestamp now);
+    void on_queue(const engine::Now& now);
+    void on_nflog(const engine::Now& now);
+    void on_timer(const engine::Now& now);
     bool reload(std::string& summary);
     std::string handle(const control::Request& r);
     std::string status_text(bool json);
@@ -358,7 +369,7 @@ int Daemon::run() {
     engine_ = std::make_unique<engine::Engine>(current_.rules);
     // Packets can arrive before the bind is acknowledged; they wait in the
     // queue object until the first drain.
-    on_queue(wall_now());
+    on_queue(clock_now());
 
     if (!setup_loop(error)) {
         std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
@@ -371,7 +382,7 @@ int Daemon::run() {
     control_ = std::make_unique<control::Server>(
         so, [this](const control::Request& r) { return handle(r); },
         [this](control::Rejection why, std::string_view detail, std::int64_t uid, std::int64_t pid) {
-            log_->control_rejected(control::rejection_name(why), detail, uid, pid, wall_now());
+            log_->control_rejected(control::rejection_name(why), detail, uid, pid, mono_now());
         },
         [this](int fd, unsigned interest) { watch(fd, interest); });
     if (!control_->open(&error)) {
@@ -410,7 +421,7 @@ int Daemon::run() {
             log_->write(Severity::error, std::string("VG_LOOP_FAILED error=\"") + std::strerror(errno) + "\"");
             break;
         }
-        const Timestamp now = wall_now();
+        const engine::Now now = clock_now();
         for (int i = 0; i < n; ++i) {
             const int fd = events[i].data.fd;
             if (fd == queue_.fd()) {
@@ -433,16 +444,16 @@ int Daemon::run() {
                     }
                 }
             } else if (control_ && fd == control_->listen_fd()) {
-                control_->on_readable(fd, now);
+                control_->on_readable(fd, now.mono);
             } else if (control_) {
-                if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) control_->on_readable(fd, now);
-                if (events[i].events & EPOLLOUT) control_->on_writable(fd, now);
+                if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) control_->on_readable(fd, now.mono);
+                if (events[i].events & EPOLLOUT) control_->on_writable(fd, now.mono);
             }
         }
     }
 
     // 6. Shutdown: every rule and set we installed goes.
-    const Timestamp now = wall_now();
+    const Timestamp now = mono_now();
     control_.reset();
     queue_.close();
     nflog_.close();
@@ -454,7 +465,7 @@ int Daemon::run() {
     return removed ? 0 : 1;
 }
 
-void Daemon::on_queue(Timestamp now) {
+void Daemon::on_queue(const engine::Now& now) {
     // Plain accepts (most SIP) are answered together with one batch verdict
     // per drain, which accepts every packet up to the highest id still
     // queued; drops and accepts that set the verified mark are answered one
@@ -514,7 +525,7 @@ void Daemon::on_queue(Timestamp now) {
     deferred_.clear();
 }
 
-void Daemon::on_nflog(Timestamp now) {
+void Daemon::on_nflog(const engine::Now& now) {
     nflog_.drain([&](const netlink::LoggedPacket& lp) {
         ++kernel_samples_;
         const net::DecodedPacket p = net::decode_ip(lp.payload, lp.payload_len);
@@ -538,7 +549,7 @@ void Daemon::on_nflog(Timestamp now) {
         if (forged || prefix == kernel::nflog_prefix(opt_.name, "foreign-src")) {
             engine::Event e;
             e.type = forged ? engine::EventType::forged_source : engine::EventType::foreign_source;
-            e.time = now;
+            e.time = now.mono;
             e.source = p.src;
             e.destination = p.dst;
             e.source_port = p.src_port;
@@ -556,14 +567,14 @@ void Daemon::on_nflog(Timestamp now) {
         else k.reason = prefix;
         k.method = sip.method;
         k.user_agent = sip.user_agent;
-        log_->kernel_drop(k, now);
+        log_->kernel_drop(k, now.mono);
     });
 }
 
-void Daemon::on_timer(Timestamp now) {
+void Daemon::on_timer(const engine::Now& now) {
     engine_->tick(now, *sink_);
-    log_->flush(now);
-    if (control_) control_->tick(now);
+    log_->flush(now.mono);
+    if (control_) control_->tick(now.mono);
     const std::int64_t mono = mono_seconds();
     if (opt_.stats_interval > 0 && mono - last_stats_ >= static_cast<std::int64_t>(opt_.stats_interval)) {
         last_stats_ = mono;
@@ -615,7 +626,7 @@ void Daemon::stats_line() {
 }
 
 bool Daemon::reload(std::string& summary) {
-    const Timestamp now = wall_now();
+    const engine::Now now = clock_now();
     LoadedPolicy next = load_policy(opt_.policy_path);
     if (!next.rules) {
         ++reloads_failed_;
@@ -778,7 +789,7 @@ std::string Daemon::status_text(bool js) {
 }
 
 std::string Daemon::calls_text(bool js) {
-    engine_->tick(wall_now(), *sink_);
+    engine_->tick(clock_now(), *sink_);
     std::string o = js ? "{\"calls\":[" : "";
     bool first = true;
     engine_->for_each_dialog([&](const engine::Dialog& d) {
@@ -830,11 +841,16 @@ std::string Daemon::calls_text(bool js) {
 }
 
 std::string Daemon::handsets_text(bool js) {
-    const Timestamp now = wall_now();
+    const engine::Now clocks = clock_now();
+    const Timestamp now = clocks.mono;
     std::string o = js ? "{\"handsets\":[" : "";
     bool first = true;
-    auto secs = [](Timestamp t) {
-        return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
+    // The engine's times are monotonic; shown as wall-clock seconds since the
+    // Unix epoch, as of the current wall clock (0: never).
+    auto secs = [&](Timestamp t) -> std::uint64_t {
+        if (t == Timestamp{}) return 0;
+        const std::int64_t w = clocks.wall + std::chrono::duration_cast<std::chrono::seconds>(t - clocks.mono).count();
+        return w > 0 ? static_cast<std::uint64_t>(w) : 0;
     };
     engine_->for_each_handset([&](const engine::Handset& h) {
         if (js) {

@@ -86,7 +86,7 @@ int run_replay(const config::Policy& policy_in, const ReplayOptions& options, st
             ++sum.packets;
             const Timestamp now = Timestamp{} + std::chrono::seconds(frame.ts_sec) + std::chrono::nanoseconds(frame.ts_nsec);
             if (!ticked || now - last_tick >= std::chrono::seconds(1)) {
-                eng.tick(now, events);
+                eng.tick(engine::Now::at(now), events);
                 reassembler.expire(now);
                 last_tick = now;
                 ticked = true;
@@ -118,7 +118,7 @@ int run_replay(const config::Policy& policy_in, const ReplayOptions& options, st
                 verdict = {"accept", frame.link.reason};
             }
             if (have_packet) {
-                const Decision d = eng.process(pkt, now, events);
+                const Decision d = eng.process(pkt, engine::Now::at(now), events);
                 verdict = {engine::verdict_name(d.verdict), engine::reason_name(d.reason), d.monitored};
             }
             if (verdict.verdict == "drop") ++sum.drop; else ++sum.accept;

@@ -104,11 +104,11 @@ Decision Engine::finish(Decision d) {
     return d;
 }
 
-Decision Engine::process(const net::DecodedPacket& p, Timestamp now, EventSink& ev) {
+Decision Engine::process(const net::DecodedPacket& p, const Now& now, EventSink& ev) {
     ++ctx_.stats.packets;
     if (!started_) {
         started_ = true;
-        tcp_.set_pickup_until(now + kTcpPickupGrace);
+        tcp_.set_pickup_until(now.mono + kTcpPickupGrace);
     }
     const CompiledPolicy& r = ctx_.r();
     if (!p.ok()) {
@@ -116,7 +116,7 @@ Decision Engine::process(const net::DecodedPacket& p, Timestamp now, EventSink& 
         // are ours to judge.
         const bool ours = (p.src.valid() && r.handsets.contains(p.src)) || (p.dst.valid() && r.handsets.contains(p.dst));
         if (p.src.valid() && !ours) return finish({Verdict::accept, Reason::not_voice_network});
-        Event e = ctx_.event(EventType::malformed, &p, now);
+        Event e = ctx_.event(EventType::malformed, &p, now.mono);
         assign_truncated(e.detail, p.reason);
         ev.on_event(e);
         return finish({Verdict::drop, Reason::malformed_packet});
@@ -129,16 +129,16 @@ Decision Engine::process(const net::DecodedPacket& p, Timestamp now, EventSink& 
     return finish(dst_in ? inbound(p, now, ev) : outbound(p, now, ev));
 }
 
-void Engine::tick(Timestamp now, EventSink& ev) {
-    calls_.tick(now, ev);
-    egress_.tick(now);
-    tcp_.expire(now);
-    handsets_.tick(now, ev);
+void Engine::tick(const Now& now, EventSink& ev) {
+    calls_.tick(now.mono, ev);
+    egress_.tick(now.mono);
+    tcp_.expire(now.mono);
+    handsets_.tick(now.mono, ev);
 }
 
-void Engine::reload(std::shared_ptr<const CompiledPolicy> rules, Timestamp now, EventSink& ev) {
+void Engine::reload(std::shared_ptr<const CompiledPolicy> rules, const Now& now, EventSink& ev) {
     ctx_.rules = std::move(rules);
-    calls_.reload(now, ev);
+    calls_.reload(now.mono, ev);
     // The rate list may have changed: every bucket starts afresh.
     rates_.reset();
     toll_.reload();
@@ -147,7 +147,7 @@ void Engine::reload(std::shared_ptr<const CompiledPolicy> rules, Timestamp now, 
 // ---------------------------------------------------------------------------
 // Inbound
 
-Decision Engine::inbound(const net::DecodedPacket& p, Timestamp now, EventSink& ev) {
+Decision Engine::inbound(const net::DecodedPacket& p, const Now& now, EventSink& ev) {
     const CompiledPolicy& r = ctx_.r();
     const config::Policy& pol = r.p();
     const bool sip_port = p.has_l4 && (r.is_sip_port(p.src_port) || r.is_sip_port(p.dst_port));
@@ -168,14 +168,14 @@ Decision Engine::inbound(const net::DecodedPacket& p, Timestamp now, EventSink& 
                     return {Verdict::accept_verified, Reason::support_allowed};
         }
         if (!sip_port) {
-            Event e = ctx_.event(EventType::support_denied, &p, now);
+            Event e = ctx_.event(EventType::support_denied, &p, now.mono);
             assign_truncated(e.detail, peer.name);
             ev.on_event(e);
             return {Verdict::drop, Reason::support_port_denied};
         }
     }
 
-    if (egress_.is_return_traffic(p, now)) return {Verdict::accept, Reason::egress_return};
+    if (egress_.is_return_traffic(p, now.mono)) return {Verdict::accept, Reason::egress_return};
 
     const PeerIndex* media_src = p.is_udp() ? r.pbx_media.lookup(p.src) : nullptr;
     if (media_src != nullptr && pol.media.static_allowance) {
@@ -186,11 +186,11 @@ Decision Engine::inbound(const net::DecodedPacket& p, Timestamp now, EventSink& 
     if (sip_port) return inspect_unlisted_sip(p, now, ev);
 
     if (media_src != nullptr) return {Verdict::drop, Reason::media_no_pinhole};
-    ev.on_event(ctx_.event(EventType::unlisted_source, &p, now));
+    ev.on_event(ctx_.event(EventType::unlisted_source, &p, now.mono));
     return {Verdict::drop, Reason::unlisted_source};
 }
 
-Decision Engine::inbound_media(const net::DecodedPacket& p, Pinhole& ph, Timestamp now, EventSink& ev) {
+Decision Engine::inbound_media(const net::DecodedPacket& p, Pinhole& ph, const Now& now, EventSink& ev) {
     const CompiledPolicy& r = ctx_.r();
     const config::Policy& pol = r.p();
     bool allowed = false;
@@ -201,19 +201,19 @@ Decision Engine::inbound_media(const net::DecodedPacket& p, Pinhole& ph, Timesta
     if (allowed && pol.media.strict_source_port && ph.remote_known)
         allowed = p.src == ph.remote && p.src_port == ph.remote_port;
     if (!allowed) {
-        Event e = ctx_.event(EventType::media_injection, &p, now);
+        Event e = ctx_.event(EventType::media_injection, &p, now.mono);
         e.handset = p.dst;
         e.handset_port = p.dst_port;
         ev.on_event(e);
         return {Verdict::drop, Reason::media_injection};
     }
-    ph.last_activity = now;
+    ph.last_activity = now.mono;
     if (!ph.verified) {
         media::Options o;
         o.srtp = ph.srtp;
         const media::Classification c = media::classify(p.payload, p.payload_length, o);
         if (!c.ok()) {
-            Event e = ctx_.event(EventType::malformed, &p, now);
+            Event e = ctx_.event(EventType::malformed, &p, now.mono);
             assign_truncated(e.detail, c.reason);
             ev.on_event(e);
             return {Verdict::drop, Reason::media_not_rtp};
@@ -225,15 +225,15 @@ Decision Engine::inbound_media(const net::DecodedPacket& p, Pinhole& ph, Timesta
     return {Verdict::accept_verified, Reason::media_pinhole};
 }
 
-Decision Engine::inspect_unlisted_sip(const net::DecodedPacket& p, Timestamp now, EventSink& ev) {
+Decision Engine::inspect_unlisted_sip(const net::DecodedPacket& p, const Now& now, EventSink& ev) {
     // Dropped whatever it says; parsed so scanners are named in the log.
-    Event e = ctx_.event(EventType::unlisted_source, &p, now);
+    Event e = ctx_.event(EventType::unlisted_source, &p, now.mono);
     if (p.is_udp() && p.payload_length > 0) {
         sip::Limits lim;
         const sip::ParseResult pr = sip::parse_message(p.payload_text(), sip::Transport::datagram, lim, msg_);
         if (pr.status == sip::Status::ok && msg_.kind != sip::MessageKind::keepalive) {
             count_sip(msg_);
-            if (!scanner_.user_agent(p, msg_, now, ev)) scanner_.behaviour(p, msg_, now, ev);
+            if (!scanner_.user_agent(p, msg_, now.mono, ev)) scanner_.behaviour(p, msg_, now.mono, ev);
             assign_truncated(e.method, msg_.is_request() ? msg_.method_text : std::string_view("response"));
             assign_truncated(e.user_agent, msg_.user_agent.empty() ? msg_.server : msg_.user_agent);
         }
@@ -242,7 +242,7 @@ Decision Engine::inspect_unlisted_sip(const net::DecodedPacket& p, Timestamp now
     return {Verdict::drop, Reason::unlisted_source};
 }
 
-Engine::SipSummary Engine::observe_kernel_drop(const net::DecodedPacket& p, Timestamp now, EventSink& ev) {
+Engine::SipSummary Engine::observe_kernel_drop(const net::DecodedPacket& p, const Now& now, EventSink& ev) {
     const CompiledPolicy& r = ctx_.r();
     if (!p.ok() || !p.is_udp() || p.payload_length == 0) return {};
     if (!r.is_sip_port(p.src_port) && !r.is_sip_port(p.dst_port) &&
@@ -251,7 +251,7 @@ Engine::SipSummary Engine::observe_kernel_drop(const net::DecodedPacket& p, Time
     sip::Limits lim;
     const sip::ParseResult pr = sip::parse_message(p.payload_text(), sip::Transport::datagram, lim, msg_);
     if (pr.status != sip::Status::ok || msg_.kind == sip::MessageKind::keepalive) return {};
-    if (!scanner_.user_agent(p, msg_, now, ev)) scanner_.behaviour(p, msg_, now, ev);
+    if (!scanner_.user_agent(p, msg_, now.mono, ev)) scanner_.behaviour(p, msg_, now.mono, ev);
     return {msg_.is_request() ? msg_.method_text : std::string_view("response"),
             msg_.user_agent.empty() ? msg_.server : msg_.user_agent};
 }
@@ -259,7 +259,7 @@ Engine::SipSummary Engine::observe_kernel_drop(const net::DecodedPacket& p, Time
 // ---------------------------------------------------------------------------
 // Outbound
 
-Decision Engine::outbound(const net::DecodedPacket& p, Timestamp now, EventSink& ev) {
+Decision Engine::outbound(const net::DecodedPacket& p, const Now& now, EventSink& ev) {
     const CompiledPolicy& r = ctx_.r();
     const config::Policy& pol = r.p();
     const PeerIndex* pbx = r.pbx_signalling.lookup(p.dst);
@@ -300,13 +300,13 @@ Decision Engine::outbound(const net::DecodedPacket& p, Timestamp now, EventSink&
     }
 
     // 4. Other egress.
-    if (!egress_.allowed(p, now, ev)) return {Verdict::drop, Reason::egress_denied};
-    egress_.remember(p, now);
+    if (!egress_.allowed(p, now.mono, ev)) return {Verdict::drop, Reason::egress_denied};
+    egress_.remember(p, now.mono);
     return {Verdict::accept, Reason::egress_allowed};
 }
 
 Decision Engine::outbound_media(const net::DecodedPacket& p, const Pinhole& ph, const PeerIndex* pbx_media,
-                                Timestamp now, EventSink& ev) {
+                                const Now& now, EventSink& ev) {
     const config::Policy& pol = ctx_.p();
     bool allowed = false;
     if (pbx_media != nullptr) {
@@ -316,7 +316,7 @@ Decision Engine::outbound_media(const net::DecodedPacket& p, const Pinhole& ph, 
             allowed = p.dst == ph.remote && p.dst_port == ph.remote_port;
     }
     if (allowed) return {Verdict::accept_verified, Reason::media_outbound};
-    Event e = ctx_.event(EventType::media_destination_denied, &p, now);
+    Event e = ctx_.event(EventType::media_destination_denied, &p, now.mono);
     e.handset = p.src;
     e.handset_port = p.src_port;
     ev.on_event(e);
@@ -329,13 +329,13 @@ Decision Engine::outbound_media(const net::DecodedPacket& p, const Pinhole& ph, 
 // first data the engine cannot tell yet (a few bytes that could still start a
 // request line) is held back by dropping that segment: TCP sends it again,
 // usually with more.
-Decision Engine::outbound_tcp_egress(const net::DecodedPacket& p, bool to_pbx, Timestamp now, EventSink& ev) {
-    const EgressTracker::Tcp state = egress_.tcp(p, now);
+Decision Engine::outbound_tcp_egress(const net::DecodedPacket& p, bool to_pbx, const Now& now, EventSink& ev) {
+    const EgressTracker::Tcp state = egress_.tcp(p, now.mono);
     // Data on a SYN (TCP Fast Open) is refused before anything else: it is
     // sent again after the handshake.
     if (state == EgressTracker::Tcp::unjudged && p.has_tcp_flag(net::tcpflag::syn))
         return {Verdict::drop, Reason::tcp_unjudged};
-    if (!egress_.allowed(p, now, ev)) return {Verdict::drop, Reason::egress_denied};
+    if (!egress_.allowed(p, now.mono, ev)) return {Verdict::drop, Reason::egress_denied};
     switch (state) {
     case EgressTracker::Tcp::pass: return {Verdict::accept, Reason::egress_allowed};
     case EgressTracker::Tcp::verified: return {Verdict::accept_verified, Reason::egress_allowed};
@@ -353,8 +353,8 @@ Decision Engine::outbound_tcp_egress(const net::DecodedPacket& p, bool to_pbx, T
 
 // SIP content to a PBX address on a port the policy does not inspect, or to
 // any other server.
-Decision Engine::other_sip(const net::DecodedPacket& p, bool to_pbx, Timestamp now, EventSink& ev, bool reset) {
-    Event e = ctx_.event(EventType::rogue_sip_destination, &p, now);
+Decision Engine::other_sip(const net::DecodedPacket& p, bool to_pbx, const Now& now, EventSink& ev, bool reset) {
+    Event e = ctx_.event(EventType::rogue_sip_destination, &p, now.mono);
     e.handset = p.src;
     const sip::Transport t = p.is_udp() ? sip::Transport::datagram : sip::Transport::stream;
     if (sip::parse_message(p.payload_text(), t, sip_limits(ctx_.p()), msg_).status == sip::Status::ok &&
@@ -375,14 +375,14 @@ Decision Engine::other_sip(const net::DecodedPacket& p, bool to_pbx, Timestamp n
 // SIP between handsets and the PBX
 
 void Engine::emit_cut(const net::DecodedPacket& p, const net::IpAddress& handset, std::string_view why,
-                      Timestamp now, EventSink& ev) {
-    Event e = ctx_.event(EventType::sip_stream_cut, &p, now);
+                      const Now& now, EventSink& ev) {
+    Event e = ctx_.event(EventType::sip_stream_cut, &p, now.mono);
     e.handset = handset;
     assign_truncated(e.detail, why);
     ev.on_event(e);
 }
 
-Decision Engine::sip_packet(const net::DecodedPacket& p, Dir dir, PeerIndex pbx, Timestamp now, EventSink& ev) {
+Decision Engine::sip_packet(const net::DecodedPacket& p, Dir dir, PeerIndex pbx, const Now& now, EventSink& ev) {
     if (p.is_udp()) {
         if (p.payload_length == 0) return {Verdict::accept, Reason::sip_inspected};
         return sip_datagram(p, dir, pbx, now, ev);
@@ -391,7 +391,7 @@ Decision Engine::sip_packet(const net::DecodedPacket& p, Dir dir, PeerIndex pbx,
     // segment completes is judged, and a refused one cuts the connection.
     const net::IpAddress& handset = dir == Dir::outbound ? p.src : p.dst;
     Decision refused{Verdict::drop, Reason::sip_inspected};
-    const sip::TcpStreamTable::FeedResult r = tcp_.feed(p, now, [&](const sip::TcpMessage& tm) {
+    const sip::TcpStreamTable::FeedResult r = tcp_.feed(p, now.mono, [&](const sip::TcpMessage& tm) {
         if (tm.event == sip::TcpEvent::keepalive) return true;
         const Decision d = judge_sip(p, *tm.sip, dir, pbx, now, ev);
         if (d.verdict != Verdict::drop) return true;
@@ -412,7 +412,7 @@ Decision Engine::sip_packet(const net::DecodedPacket& p, Dir dir, PeerIndex pbx,
         // TLS between a handset and its PBX: nothing to read. It passes (the
         // PBX is the peer the policy trusts), verified so the kernel keeps
         // the rest, and the blind spot is logged.
-        Event e = ctx_.event(EventType::tls_uninspected, &p, now);
+        Event e = ctx_.event(EventType::tls_uninspected, &p, now.mono);
         e.handset = handset;
         ev.on_event(e);
         return {Verdict::accept_verified, Reason::tls_uninspected};
@@ -424,7 +424,7 @@ Decision Engine::sip_packet(const net::DecodedPacket& p, Dir dir, PeerIndex pbx,
     case S::malformed:
     case S::overflow: {
         ++ctx_.stats.sip_malformed;
-        Event e = ctx_.event(EventType::malformed, &p, now);
+        Event e = ctx_.event(EventType::malformed, &p, now.mono);
         assign_truncated(e.detail, r.reason != nullptr ? r.reason : "tcp_stream_overflow");
         ev.on_event(e);
         emit_cut(p, handset, std::string("malformed:").append(r.reason != nullptr ? r.reason : "overflow"), now, ev);
@@ -447,13 +447,13 @@ Decision Engine::sip_packet(const net::DecodedPacket& p, Dir dir, PeerIndex pbx,
     return d;
 }
 
-Decision Engine::sip_datagram(const net::DecodedPacket& p, Dir dir, PeerIndex pbx, Timestamp now, EventSink& ev) {
+Decision Engine::sip_datagram(const net::DecodedPacket& p, Dir dir, PeerIndex pbx, const Now& now, EventSink& ev) {
     const config::Policy& pol = ctx_.p();
     const std::string_view bytes = p.payload_text();
     const sip::ParseResult pr = sip::parse_message(bytes, sip::Transport::datagram, sip_limits(pol), msg_);
     if (pr.status != sip::Status::ok) {
         ++ctx_.stats.sip_malformed;
-        Event e = ctx_.event(EventType::malformed, &p, now);
+        Event e = ctx_.event(EventType::malformed, &p, now.mono);
         assign_truncated(e.detail, pr.reason != nullptr ? pr.reason : "sip_incomplete");
         ev.on_event(e);
         if (pol.sip.drop_malformed) return {Verdict::drop, Reason::sip_malformed};
@@ -477,14 +477,14 @@ Decision Engine::sip_datagram(const net::DecodedPacket& p, Dir dir, PeerIndex pb
 }
 
 Decision Engine::judge_sip(const net::DecodedPacket& p, const sip::SipMessage& m, Dir dir, PeerIndex pbx,
-                           Timestamp now, EventSink& ev) {
+                           const Now& now, EventSink& ev) {
     const config::Policy& pol = ctx_.p();
     if (m.kind == sip::MessageKind::keepalive) return {Verdict::accept, Reason::sip_inspected};
     count_sip(m);
 
     if (dir == Dir::inbound) {
-        if (scanner_.user_agent(p, m, now, ev) && pol.sip.drop_scanners) return {Verdict::drop, Reason::sip_scanner};
-        if (!rates_.admit(p, m, now, ev)) return {Verdict::drop, Reason::sip_rate_limited};
+        if (scanner_.user_agent(p, m, now.mono, ev) && pol.sip.drop_scanners) return {Verdict::drop, Reason::sip_scanner};
+        if (!rates_.admit(p, m, now.mono, ev)) return {Verdict::drop, Reason::sip_rate_limited};
     }
 
     if (m.is_request()) {
@@ -493,16 +493,16 @@ Decision Engine::judge_sip(const net::DecodedPacket& p, const sip::SipMessage& m
             const Decision d = guard_.request(p, m, now, ev, iv);
             if (d.verdict == Verdict::drop) return d;
         }
-        calls_.request(p, m, dir == Dir::outbound, pbx, now, ev, dir == Dir::outbound ? &iv : nullptr);
+        calls_.request(p, m, dir == Dir::outbound, pbx, now.mono, ev, dir == Dir::outbound ? &iv : nullptr);
     } else {
         if (dir == Dir::outbound && m.status_code >= 300 && m.status_code < 400 &&
             m.cseq.method == sip::Method::invite) {
             const Decision d = guard_.redirect(p, m, now, ev);
             if (d.verdict == Verdict::drop) return d;
         }
-        calls_.response(p, m, dir == Dir::outbound, now, ev);
+        calls_.response(p, m, dir == Dir::outbound, now.mono, ev);
     }
-    if (dir == Dir::outbound) handsets_.note_sip(p.src, m, now, ev);
+    if (dir == Dir::outbound) handsets_.note_sip(p.src, m, now.mono, ev);
     return {Verdict::accept, Reason::sip_inspected};
 }
 

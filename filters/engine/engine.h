@@ -134,7 +134,7 @@ public:
 
     // Judges one packet. `now` is wall-clock time (ns since the Unix epoch):
     // the capture's timestamps in replay, CLOCK_REALTIME in the daemon.
-    Decision process(const net::DecodedPacket& packet, Timestamp now, EventSink& events);
+    Decision process(const net::DecodedPacket& packet, const Now& now, EventSink& events);
 
     // A packet the kernel's rules dropped and sampled to the daemon (NFLOG):
     // no verdict and no verdict counters; SIP in it is parsed so scanners
@@ -144,16 +144,16 @@ public:
         std::string_view method;
         std::string_view user_agent;
     };
-    SipSummary observe_kernel_drop(const net::DecodedPacket& packet, Timestamp now, EventSink& events);
+    SipSummary observe_kernel_drop(const net::DecodedPacket& packet, const Now& now, EventSink& events);
 
     // Timeouts: transactions, call durations, idle pinholes, stale handsets.
     // Call about once a second (and before reading tables for display).
-    void tick(Timestamp now, EventSink& events);
+    void tick(const Now& now, EventSink& events);
 
     // Swaps in a new policy without losing calls, pinholes or registrations;
     // pinholes the new policy no longer allows (their PBX or its media range
     // is gone) are closed with events.
-    void reload(std::shared_ptr<const CompiledPolicy> rules, Timestamp now, EventSink& events);
+    void reload(std::shared_ptr<const CompiledPolicy> rules, const Now& now, EventSink& events);
 
     const CompiledPolicy& rules() const noexcept { return ctx_.r(); }
     const EngineStats& stats() const noexcept { return ctx_.stats; }
@@ -178,21 +178,21 @@ public:
 private:
     enum class Dir : std::uint8_t { inbound, outbound };
 
-    Decision inbound(const net::DecodedPacket& p, Timestamp now, EventSink& ev);
-    Decision outbound(const net::DecodedPacket& p, Timestamp now, EventSink& ev);
-    Decision outbound_tcp_egress(const net::DecodedPacket& p, bool to_pbx, Timestamp now, EventSink& ev);
-    Decision outbound_media(const net::DecodedPacket& p, const Pinhole& ph, const PeerIndex* pbx_media, Timestamp now,
+    Decision inbound(const net::DecodedPacket& p, const Now& now, EventSink& ev);
+    Decision outbound(const net::DecodedPacket& p, const Now& now, EventSink& ev);
+    Decision outbound_tcp_egress(const net::DecodedPacket& p, bool to_pbx, const Now& now, EventSink& ev);
+    Decision outbound_media(const net::DecodedPacket& p, const Pinhole& ph, const PeerIndex* pbx_media, const Now& now,
                             EventSink& ev);
-    Decision sip_packet(const net::DecodedPacket& p, Dir dir, PeerIndex pbx, Timestamp now, EventSink& ev);
-    Decision sip_datagram(const net::DecodedPacket& p, Dir dir, PeerIndex pbx, Timestamp now, EventSink& ev);
-    Decision judge_sip(const net::DecodedPacket& p, const sip::SipMessage& m, Dir dir, PeerIndex pbx, Timestamp now,
+    Decision sip_packet(const net::DecodedPacket& p, Dir dir, PeerIndex pbx, const Now& now, EventSink& ev);
+    Decision sip_datagram(const net::DecodedPacket& p, Dir dir, PeerIndex pbx, const Now& now, EventSink& ev);
+    Decision judge_sip(const net::DecodedPacket& p, const sip::SipMessage& m, Dir dir, PeerIndex pbx, const Now& now,
                        EventSink& ev);
-    Decision other_sip(const net::DecodedPacket& p, bool to_pbx, Timestamp now, EventSink& ev, bool reset);
-    Decision inspect_unlisted_sip(const net::DecodedPacket& p, Timestamp now, EventSink& ev);
-    Decision inbound_media(const net::DecodedPacket& p, Pinhole& ph, Timestamp now, EventSink& ev);
+    Decision other_sip(const net::DecodedPacket& p, bool to_pbx, const Now& now, EventSink& ev, bool reset);
+    Decision inspect_unlisted_sip(const net::DecodedPacket& p, const Now& now, EventSink& ev);
+    Decision inbound_media(const net::DecodedPacket& p, Pinhole& ph, const Now& now, EventSink& ev);
     Decision finish(Decision d);
     void count_sip(const sip::SipMessage& m) noexcept;
-    void emit_cut(const net::DecodedPacket& p, const net::IpAddress& handset, std::string_view why, Timestamp now,
+    void emit_cut(const net::DecodedPacket& p, const net::IpAddress& handset, std::string_view why, const Now& now,
                   EventSink& ev);
 
     EngineContext ctx_;

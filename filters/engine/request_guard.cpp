@@ -49,9 +49,9 @@ LimitKeys RequestGuard::limit_keys(const net::DecodedPacket& p, const sip::SipMe
     return k;
 }
 
-Decision RequestGuard::block(const net::DecodedPacket& p, const sip::SipMessage& m, const TollDecision& d, Timestamp now,
+Decision RequestGuard::block(const net::DecodedPacket& p, const sip::SipMessage& m, const TollDecision& d, const Now& now,
                        EventSink& ev) {
-    Event e = ctx_.event(d.event, &p, now);
+    Event e = ctx_.event(d.event, &p, now.mono);
     e.handset = p.src;
     assign_truncated(e.method, m.is_request() ? m.method_text : std::string_view("response"));
     assign_truncated(e.number, d.number.view());
@@ -66,23 +66,23 @@ Decision RequestGuard::block(const net::DecodedPacket& p, const sip::SipMessage&
 // Judges the dial strings of one message (Request-URI and To of an INVITE,
 // every Refer-To, every 3xx Contact): the first that is denied blocks it.
 Decision RequestGuard::judge_targets(const net::DecodedPacket& p, const sip::SipMessage& m,
-                                     const std::string_view* users, std::size_t n, Timestamp now, EventSink& ev, bool& routable) {
+                                     const std::string_view* users, std::size_t n, const Now& now, EventSink& ev, bool& routable) {
     routable = false;
     for (std::size_t i = 0; i < n; ++i) {
-        const TollDecision d = toll_.judge(users[i], ctx_.r(), now);
+        const TollDecision d = toll_.judge(users[i], ctx_.r(), now.wall);
         if (d.blocked) return block(p, m, d, now, ev);
         routable = routable || (d.number_like && !d.service && d.number.cls != NumberClass::short_number);
     }
     return {Verdict::accept, Reason::sip_inspected};
 }
 
-Decision RequestGuard::request(const net::DecodedPacket& p, const sip::SipMessage& m, Timestamp now, EventSink& ev,
+Decision RequestGuard::request(const net::DecodedPacket& p, const sip::SipMessage& m, const Now& now, EventSink& ev,
                                InviteVerdict& iv) {
     const config::Policy& pol = ctx_.p();
     if (m.method == sip::Method::unknown) {
         // A method the engine does not know: it cannot tell what the PBX
         // will make of it (fail closed, unless the policy says otherwise).
-        Event e = ctx_.event(EventType::unknown_method, &p, now);
+        Event e = ctx_.event(EventType::unknown_method, &p, now.mono);
         e.handset = p.src;
         assign_truncated(e.method, m.method_text);
         assign_truncated(e.call_id, m.call_id);
@@ -109,7 +109,7 @@ Decision RequestGuard::request(const net::DecodedPacket& p, const sip::SipMessag
                 sip::NameAddr na;
                 const sip::Header* h = m.find(sip::HeaderId::refer_to);
                 if (h != nullptr && sip::parse_name_addr(h->value, na)) {
-                    const TollDecision t = toll_.judge(uri_target(na.uri), ctx_.r(), now);
+                    const TollDecision t = toll_.judge(uri_target(na.uri), ctx_.r(), now.wall);
                     lim.number = t.number;
                     lim.dialled = t.dialled;
                 }
@@ -157,7 +157,7 @@ Decision RequestGuard::request(const net::DecodedPacket& p, const sip::SipMessag
         // far end's target is judged as a destination (no limits: same call).
         if (d->remote_target != 0 && hash_bytes(ruri_user) == d->remote_target)
             return {Verdict::accept, Reason::sip_inspected};
-        const TollDecision t = toll_.judge(ruri_user, ctx_.r(), now);
+        const TollDecision t = toll_.judge(ruri_user, ctx_.r(), now.wall);
         if (t.blocked) return block(p, m, t, now, ev);
         return {Verdict::accept, Reason::sip_inspected};
     }
@@ -184,7 +184,7 @@ Decision RequestGuard::request(const net::DecodedPacket& p, const sip::SipMessag
     const Decision judged = judge_targets(p, m, users, n, now, ev, routable);
     if (judged.verdict == Verdict::drop) return judged;
 
-    const TollDecision primary = toll_.judge(ruri_user.empty() ? to_user : ruri_user, ctx_.r(), now);
+    const TollDecision primary = toll_.judge(ruri_user.empty() ? to_user : ruri_user, ctx_.r(), now.wall);
     iv.judged = true;
     iv.number = primary.number;
     iv.keys = limit_keys(p, m);
@@ -202,7 +202,7 @@ Decision RequestGuard::request(const net::DecodedPacket& p, const sip::SipMessag
 
 // A handset answering the PBX's INVITE with a redirect: the PBX calls the
 // Contacts for it (recursion), so each is a destination.
-Decision RequestGuard::redirect(const net::DecodedPacket& p, const sip::SipMessage& m, Timestamp now, EventSink& ev) {
+Decision RequestGuard::redirect(const net::DecodedPacket& p, const sip::SipMessage& m, const Now& now, EventSink& ev) {
     std::string_view users[sip::kMaxContacts];
     std::size_t n = 0;
     for (std::size_t i = 0; i < m.contact_count && n < sip::kMaxContacts; ++i)
@@ -213,7 +213,7 @@ Decision RequestGuard::redirect(const net::DecodedPacket& p, const sip::SipMessa
     if (routable) {
         TollDecision lim;
         if (n > 0) {
-            const TollDecision t = toll_.judge(users[0], ctx_.r(), now);
+            const TollDecision t = toll_.judge(users[0], ctx_.r(), now.wall);
             lim.number = t.number;
             lim.dialled = t.dialled;
         }

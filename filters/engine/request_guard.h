@@ -28,15 +28,15 @@ public:
     RequestGuard(EngineContext& ctx, TollGuard& toll, CallTable& calls);
 
     // A request from a handset to the PBX. Fills `iv` for call tracking.
-    Decision request(const net::DecodedPacket& p, const sip::SipMessage& m, Timestamp now, EventSink& ev,
+    Decision request(const net::DecodedPacket& p, const sip::SipMessage& m, const Now& now, EventSink& ev,
                      InviteVerdict& iv);
     // A 3xx from a handset to the PBX's INVITE.
-    Decision redirect(const net::DecodedPacket& p, const sip::SipMessage& m, Timestamp now, EventSink& ev);
+    Decision redirect(const net::DecodedPacket& p, const sip::SipMessage& m, const Now& now, EventSink& ev);
 
 private:
     Decision judge_targets(const net::DecodedPacket& p, const sip::SipMessage& m, const std::string_view* users,
-                           std::size_t n, Timestamp now, EventSink& ev, bool& routable);
-    Decision block(const net::DecodedPacket& p, const sip::SipMessage& m, const TollDecision& d, Timestamp now,
+                           std::size_t n, const Now& now, EventSink& ev, bool& routable);
+    Decision block(const net::DecodedPacket& p, const sip::SipMessage& m, const TollDecision& d, const Now& now,
                    EventSink& ev);
     LimitKeys limit_keys(const net::DecodedPacket& p, const sip::SipMessage& m) const noexcept;
 

@@ -174,10 +174,9 @@ const MethodRate* CompiledPolicy::rate_for(std::string_view method) const noexce
     return fallback;
 }
 
-bool CompiledPolicy::in_business_hours(Timestamp now) const noexcept {
+bool CompiledPolicy::in_business_hours(UnixSeconds wall) const noexcept {
     if (!business_hours.enabled) return true;
-    const UnixSeconds utc = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-    return business_hours.schedule.contains(utc, p().toll_fraud.out_of_hours.zone.utc_offset(utc));
+    return business_hours.schedule.contains(wall, p().toll_fraud.out_of_hours.zone.utc_offset(wall));
 }
 
 }  // namespace vg::engine

@@ -97,7 +97,8 @@ struct CompiledPolicy {
     const MethodRate* rate_for(std::string_view method) const noexcept;
     // Inside business hours at this wall-clock time (UTC ns since the epoch)?
     // True when the policy has no schedule.
-    bool in_business_hours(Timestamp now) const noexcept;
+    // `wall`: wall-clock time, seconds since the Unix epoch.
+    bool in_business_hours(UnixSeconds wall) const noexcept;
 
     BusinessHours business_hours;
 };

@@ -52,7 +52,7 @@ TollGuard::Counters* TollGuard::counters(std::uint64_t key, bool create) noexcep
     return ins.value;
 }
 
-TollDecision TollGuard::judge(std::string_view escaped_user, const CompiledPolicy& r, Timestamp now) const noexcept {
+TollDecision TollGuard::judge(std::string_view escaped_user, const CompiledPolicy& r, UnixSeconds wall) const noexcept {
     TollDecision d;
     const config::Policy::TollFraud& tf = r.p().toll_fraud;
     if (!tf.enabled || !r.dial_plan) return d;
@@ -66,7 +66,7 @@ TollDecision TollGuard::judge(std::string_view escaped_user, const CompiledPolic
         return d;
     }
     const std::string_view cc = r.dial_plan->country_code();
-    const bool out_of_hours = tf.out_of_hours.enabled && !r.in_business_hours(now);
+    const bool out_of_hours = tf.out_of_hours.enabled && !r.in_business_hours(wall);
 
     auto block = [&](const NormalisedNumber& n, std::string_view rule, std::string_view arg) {
         d.blocked = true;
@@ -122,7 +122,7 @@ TollDecision TollGuard::judge(std::string_view escaped_user, const CompiledPolic
     return d;
 }
 
-bool TollGuard::admit(const LimitKeys& keys, bool concurrent, bool count, const CompiledPolicy& r, Timestamp now,
+bool TollGuard::admit(const LimitKeys& keys, bool concurrent, bool count, const CompiledPolicy& r, const Now& now,
                       TollDecision& d) noexcept {
     const config::Policy::TollFraud& tf = r.p().toll_fraud;
     if (!tf.enabled) return true;
@@ -143,7 +143,7 @@ bool TollGuard::admit(const LimitKeys& keys, bool concurrent, bool count, const 
             return block("limit:per_site_concurrent_calls");
     }
     if (!count) return true;
-    const bool out_of_hours = tf.out_of_hours.enabled && !r.in_business_hours(now);
+    const bool out_of_hours = tf.out_of_hours.enabled && !r.in_business_hours(now.wall);
     std::uint32_t per_hour = lim.per_handset_calls_per_hour;
     if (out_of_hours && tf.out_of_hours.per_handset_calls_per_hour > 0)
         per_hour = tf.out_of_hours.per_handset_calls_per_hour;
@@ -159,10 +159,10 @@ bool TollGuard::admit(const LimitKeys& keys, bool concurrent, bool count, const 
             cs[i] = counters(keys.key[i], true);
             if (cs[i] == nullptr) continue;
             if (!cs[i]->hourly_init) {
-                cs[i]->hourly = TokenBucketState::full(*spec, now);
+                cs[i]->hourly = TokenBucketState::full(*spec, now.mono);
                 cs[i]->hourly_init = true;
             }
-            if (cs[i]->hourly.available(*spec, now) < 1)
+            if (cs[i]->hourly.available(*spec, now.mono) < 1)
                 return block(out_of_hours && tf.out_of_hours.per_handset_calls_per_hour > 0
                                  ? "limit:out_of_hours_calls_per_hour"
                                  : "limit:per_handset_calls_per_hour");
@@ -170,15 +170,15 @@ bool TollGuard::admit(const LimitKeys& keys, bool concurrent, bool count, const 
     }
     if (site_spec) {
         if (!site_hourly_init_) {
-            site_hourly_ = TokenBucketState::full(*site_spec, now);
+            site_hourly_ = TokenBucketState::full(*site_spec, now.mono);
             site_hourly_init_ = true;
         }
-        if (site_hourly_.available(*site_spec, now) < 1) return block("limit:per_site_calls_per_hour");
-        site_hourly_.take(*site_spec, now);
+        if (site_hourly_.available(*site_spec, now.mono) < 1) return block("limit:per_site_calls_per_hour");
+        site_hourly_.take(*site_spec, now.mono);
     }
     if (spec)
         for (std::uint8_t i = 0; i < keys.count; ++i)
-            if (cs[i] != nullptr) cs[i]->hourly.take(*spec, now);
+            if (cs[i] != nullptr) cs[i]->hourly.take(*spec, now.mono);
     return true;
 }
 

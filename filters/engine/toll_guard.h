@@ -64,14 +64,15 @@ public:
     explicit TollGuard(std::size_t max_keys);
 
     // The number rules for one dial string (an escaped user part or a tel
-    // number). `now` is wall-clock time (out-of-hours rules).
-    TollDecision judge(std::string_view escaped_user, const CompiledPolicy& rules, Timestamp now) const noexcept;
+    // number). `wall` decides which rules apply (out of hours).
+    TollDecision judge(std::string_view escaped_user, const CompiledPolicy& rules, UnixSeconds wall) const noexcept;
 
     // The limits for one more call of `keys`. `concurrent`: it will be a call
     // of its own (an INVITE) and must fit the concurrent limits; `count`: it
     // takes a token from the hourly budgets (not for the credentialed retry of
     // a challenged INVITE, which is the same call). Fills `d` when blocked.
-    bool admit(const LimitKeys& keys, bool concurrent, bool count, const CompiledPolicy& rules, Timestamp now,
+    // The hourly budgets run on now.mono; now.wall picks the out-of-hours one.
+    bool admit(const LimitKeys& keys, bool concurrent, bool count, const CompiledPolicy& rules, const Now& now,
                TollDecision& d) noexcept;
 
     // A call of `keys` started / ended (concurrent counters).

@@ -212,10 +212,10 @@ void play(engine::Engine& e, engine::EventSink& sink, const Mix& m, engine::Time
     for (const TimedPacket& p : m.packets) {
         const net::DecodedPacket d = net::decode_ip(p.bytes.data(), p.bytes.size());
         const auto at = start + std::chrono::duration_cast<engine::Duration>(std::chrono::duration<double>(p.t));
-        engine::Decision v = e.process(d, at, sink);
+        engine::Decision v = e.process(d, engine::Now::at(at), sink);
         benchmark::DoNotOptimize(v);
     }
-    e.tick(start + std::chrono::duration_cast<engine::Duration>(std::chrono::duration<double>(kPeriod - 1)), sink);
+    e.tick(engine::Now::at(start + std::chrono::duration_cast<engine::Duration>(std::chrono::duration<double>(kPeriod - 1))), sink);
 }
 
 void bench_call_mix(benchmark::State& state) {

@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
     }
     Sink sink;
     engine::Timestamp now = engine::Timestamp{} + 1700000000s;
-    e.reload(call_rules, now, sink);
+    e.reload(call_rules, engine::Now::at(now), sink);
 
     const net::Cidr& pbx_cidr = *policy->peers.pbx[0].addresses[0].cidr;
     bench::CallParty c;
@@ -186,7 +186,7 @@ int main(int argc, char** argv) {
         const unsigned remote = media_port + 2 * static_cast<unsigned>(i % 2000);
         auto feed = [&](const test::Bytes& bytes) {
             const net::DecodedPacket d = net::decode_ip(bytes.data(), bytes.size());
-            const engine::Decision v = e.process(d, now, sink);
+            const engine::Decision v = e.process(d, engine::Now::at(now), sink);
             drops += v.dropped();
             verified += v.verdict == engine::Verdict::accept_verified;
             now += 1ms;

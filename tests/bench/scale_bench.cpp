@@ -94,7 +94,7 @@ void dialogs_part(const Options& o, bench::Results& out) {
     std::size_t drops = 0;
     auto feed = [&](const test::Bytes& b) {
         const net::DecodedPacket d = net::decode_ip(b.data(), b.size());
-        const engine::Decision v = e->process(d, now, sink);
+        const engine::Decision v = e->process(d, engine::Now::at(now), sink);
         drops += v.dropped();
         now += 100us;
     };
@@ -172,7 +172,7 @@ void dialogs_part(const Options& o, bench::Results& out) {
     packets.reserve(kPackets);
     for (const auto& b : bytes) packets.push_back(net::decode_ip(b.data(), b.size()));
     std::size_t verified = 0;
-    for (const auto& p : packets) verified += e->process(p, now, sink).verdict == engine::Verdict::accept_verified;
+    for (const auto& p : packets) verified += e->process(p, engine::Now::at(now), sink).verdict == engine::Verdict::accept_verified;
     const std::size_t rounds = o.quick ? 200 : 1000;
     std::vector<double> per_packet;
     for (int rep = 0; rep < (o.quick ? 3 : 7); ++rep) {
@@ -180,7 +180,7 @@ void dialogs_part(const Options& o, bench::Results& out) {
         const std::uint64_t t0 = bench::cpu_ns();
         for (std::size_t r = 0; r < rounds; ++r)
             for (const auto& p : packets)
-                accepted += e->process(p, now, sink).verdict == engine::Verdict::accept_verified;
+                accepted += e->process(p, engine::Now::at(now), sink).verdict == engine::Verdict::accept_verified;
         const std::uint64_t t1 = bench::cpu_ns();
         bench::keep(accepted);
         per_packet.push_back(static_cast<double>(t1 - t0) / static_cast<double>(rounds * kPackets));

@@ -433,8 +433,11 @@ class Daemon:
     the daemon runs in a private mount namespace where /dev/log is a socket
     the test listens on (tests/e2e/with-devlog)."""
 
-    def __init__(self, site, policy_path, extra=("--log-stderr",), label="daemon", listen_seconds=3600):
+    def __init__(self, site, policy_path, extra=("--log-stderr",), label="daemon", listen_seconds=3600, prefix=()):
         self.site = site
+        # Run before the binary inside the router namespace (e.g. `env
+        # LD_PRELOAD=...` to give the daemon a fake wall clock).
+        self.prefix = list(prefix)
         self.listen_seconds = listen_seconds
         self.policy = policy_path
         self.extra = list(extra)
@@ -463,8 +466,8 @@ class Daemon:
                     break
                 time.sleep(0.05)
         cmd = [os.path.join(HERE, "with-devlog"), self.log_socket,
-               "ip", "netns", "exec", self.site.router, voipguard_binary(), "run", "--policy", self.policy,
-               "--control", self.control] + self.extra
+               "ip", "netns", "exec", self.site.router] + self.prefix + [
+               voipguard_binary(), "run", "--policy", self.policy, "--control", self.control] + self.extra
         err = open(self.stderr_file, "a")
         self.proc = subprocess.Popen(cmd, stdout=err, stderr=err, stdin=subprocess.DEVNULL, start_new_session=DETACH)
         err.close()

@@ -536,8 +536,8 @@ bool engine_drops(const std::vector<Datagram>& datagrams, int index,
         now += std::chrono::seconds(1);
         const std::vector<std::uint8_t> packet = udp_packet(g.outbound, g.bytes);
         const net::DecodedPacket p = net::decode_ip(packet.data(), packet.size());
-        eng.tick(now, sink);
-        const engine::Decision d = eng.process(p, now, sink);
+        eng.tick(engine::Now::at(now), sink);
+        const engine::Decision d = eng.process(p, engine::Now::at(now), sink);
         if (g.index == index) return d.dropped();
     }
     return false;
@@ -594,8 +594,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
         const std::vector<std::uint8_t> packet = udp_packet(outbound, datagram);
         const net::DecodedPacket p = net::decode_ip(packet.data(), packet.size());
-        eng.tick(now, sink);
-        engine::Decision d = eng.process(p, now, sink);
+        eng.tick(engine::Now::at(now), sink);
+        engine::Decision d = eng.process(p, engine::Now::at(now), sink);
         if (oracle_selftest()) d = engine::Decision{engine::Verdict::accept, engine::Reason::sip_inspected};
         // A handset's datagram the engine dropped never reaches the PBX: it
         // dials nothing and starts no transaction there.

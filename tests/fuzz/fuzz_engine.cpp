@@ -173,10 +173,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                                           std::chrono::seconds(2), std::chrono::minutes(10)};
         now += steps[control >> 6];
         const net::DecodedPacket p = net::decode_ip(packet.data(), packet.size());
-        (void)eng.process(p, now, sink);
-        if ((packets & 7) == 0) eng.tick(now, sink);
+        (void)eng.process(p, engine::Now::at(now), sink);
+        if ((packets & 7) == 0) eng.tick(engine::Now::at(now), sink);
     }
-    eng.tick(now + std::chrono::hours(2), sink);
+    eng.tick(engine::Now::at(now + std::chrono::hours(2)), sink);
     // Invariants: tables stay within their bounds.
     if (eng.dialog_count() > limits.max_dialogs || eng.pinhole_count() > limits.max_pinholes ||
         eng.handset_count() > limits.max_handsets)

@@ -139,7 +139,7 @@ protected:
     Decision feed(const Bytes& b) {
         packets_.push_back(b);   // the decoded views point into it
         const net::DecodedPacket p = net::decode_ip(packets_.back().data(), packets_.back().size());
-        return engine_->process(p, now_, rec_);
+        return engine_->process(p, Now::at(now_), rec_);
     }
     Decision out_sip(const std::string& msg, const char* handset = kHandset) {
         return feed(v4udp(handset, 5060, kPbx, 5060, msg));
@@ -163,7 +163,7 @@ protected:
     }
     void advance(Duration d) {
         now_ += d;
-        engine_->tick(now_, rec_);
+        engine_->tick(Now::at(now_), rec_);
     }
 
     std::shared_ptr<const CompiledPolicy> rules_;
@@ -872,13 +872,13 @@ TEST_F(EngineTest, ReloadKeepsCallsAndClosesPinholesTheNewPolicyRefuses) {
     answer("c1");
     media_in(kPbxMedia, 12000, kHandset, 40000);
     // Same policy: nothing changes.
-    engine_->reload(compile_policy(policy_text()), now_, rec_);
+    engine_->reload(compile_policy(policy_text()), Now::at(now_), rec_);
     EXPECT_EQ(engine_->pinhole_count(), 2u);
     EXPECT_EQ(engine_->active_calls(), 1u);
     // New media range: the old pinholes (remote 203.0.113.70) close.
     std::string yaml = policy_text();
     yaml.replace(yaml.find("203.0.113.64/27"), 15, "203.0.113.96/27");
-    engine_->reload(compile_policy(yaml), now_, rec_);
+    engine_->reload(compile_policy(yaml), Now::at(now_), rec_);
     EXPECT_EQ(engine_->pinhole_count(), 0u);
     EXPECT_EQ(engine_->active_calls(), 1u);
     EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).reason, Reason::unlisted_source);

@@ -125,11 +125,11 @@ TEST_P(Catalogue, EveryPacketGetsItsVerdict) {
         if (p.advance.count() > 0) {
             now += p.advance;
             Recorder ignored;
-            engine.tick(now, ignored);
+            engine.tick(Now::at(now), ignored);
         }
         const net::DecodedPacket decoded = net::decode_ip(p.bytes.data(), p.bytes.size());
         Recorder rec;
-        const Decision d = engine.process(decoded, now, rec);
+        const Decision d = engine.process(decoded, Now::at(now), rec);
         std::ostringstream events;
         for (const Event& ev : rec.events) events << " " << event_name(ev.type) << (ev.number.empty() ? "" : ":") << ev.number.view();
         EXPECT_TRUE(matches(p.expect, d)) << entry->file << ":" << p.line << ": [" << entry->name << "] expected "

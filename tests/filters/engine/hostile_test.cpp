@@ -74,11 +74,11 @@ protected:
         const net::DecodedPacket p = net::decode_ip(copy.get(), b.size());
         now_ += 1ms;
         ++fed_;
-        return engine_->process(p, now_, sink_);
+        return engine_->process(p, Now::at(now_), sink_);
     }
 
     void expect_bounded() {
-        engine_->tick(now_, sink_);
+        engine_->tick(Now::at(now_), sink_);
         EXPECT_LE(engine_->dialog_count(), limits_.max_dialogs);
         EXPECT_LE(engine_->pinhole_count(), limits_.max_pinholes);
         EXPECT_LE(engine_->handset_count(), limits_.max_handsets);
