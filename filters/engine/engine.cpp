@@ -68,7 +68,7 @@ Engine::Engine(std::shared_ptr<const CompiledPolicy> rules, const EngineLimits& 
       limits_(limits),
       toll_(limits.max_limit_keys),
       handsets_(ctx_, limits.max_handsets),
-      calls_(ctx_, handsets_, toll_, limits.max_dialogs, limits.max_pinholes),
+      calls_(ctx_, handsets_, toll_, limits.max_dialogs, limits.max_pinholes, DialogKeyer(limits.dialog_key)),
       guard_(ctx_, toll_, calls_),
       scanner_(ctx_, limits.max_scan_sources),
       rates_(ctx_, ctx_.p().sip.max_tracked_sources),
@@ -493,7 +493,10 @@ Decision Engine::judge_sip(const net::DecodedPacket& p, const sip::SipMessage& m
             const Decision d = guard_.request(p, m, now, ev, iv);
             if (d.verdict == Verdict::drop) return d;
         }
-        calls_.request(p, m, dir == Dir::outbound, pbx, now.mono, ev, dir == Dir::outbound ? &iv : nullptr);
+        // A new dialog the full table has no room for (every entry a
+        // confirmed call) fails closed: its retransmission is judged again.
+        if (!calls_.request(p, m, dir == Dir::outbound, pbx, now.mono, ev, dir == Dir::outbound ? &iv : nullptr))
+            return {Verdict::drop, Reason::dialog_table_full};
     } else {
         if (dir == Dir::outbound && m.status_code >= 300 && m.status_code < 400 &&
             m.cseq.method == sip::Method::invite) {

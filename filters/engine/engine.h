@@ -10,9 +10,10 @@
 //
 // Inbound (towards the handsets), first rule that applies:
 //   1. SIP (a policy SIP port at either end): from a PBX address it is parsed
-//      and inspected (malformed action, scanner User-Agents, per-source and
-//      per-method rate limits) and updates call state; from anywhere else it
-//      is dropped as unlisted_source, after being parsed for scanner events.
+//      and inspected (malformed action, scanner User-Agents, rate limits per
+//      source, handset and method under a site ceiling per method) and
+//      updates call state; from anywhere else it is dropped as
+//      unlisted_source, after being parsed for scanner events.
 //   2. A packet to an open media pinhole (handset address and port from the
 //      handset's SDP): accepted and verified when it comes from the PBX's
 //      media addresses (and ports) and its first bytes look like
@@ -52,6 +53,14 @@
 // transaction or call timeout) or, before any media was seen, after
 // media.idle_timeout without SIP activity. Closing emits pinhole_closed so the
 // daemon can delete the flow's conntrack entry at once.
+//
+// Dialogs are keyed by a keyed hash (SipHash-2-4 under EngineLimits::
+// dialog_key) of the Call-ID and caller's tag, compared in full on lookup. A
+// full dialog table never pushes out a confirmed call for a new dialog: an
+// unanswered or ended dialog goes first, a ringing one next; when every entry
+// is a confirmed call the new INVITE is dropped (dialog_table_full). So a
+// flood of INVITEs forged from the PBX's address cannot end live calls
+// (calls.h).
 #pragma once
 
 #include <cstddef>
@@ -67,6 +76,7 @@
 #include "filters/engine/request_guard.h"
 #include "filters/engine/rules.h"
 #include "filters/engine/scanner.h"
+#include "filters/engine/siphash.h"
 #include "filters/engine/timestamp.h"
 #include "filters/engine/toll_guard.h"
 #include "filters/engine/verdict.h"
@@ -82,9 +92,9 @@ namespace vg::engine {
 // under a flood, not what a quiet site uses: about 1.5 MiB when every table
 // below is full (64-bit), plus the rate-limit table (sip.max_tracked_sources)
 // and the bytes TCP streams hold. A full table drops its least recently used
-// entry, so a number too small costs live state (a call's pinholes, a
-// handset's counters), not memory. The scale benchmark and larger sites
-// raise them.
+// entry (the dialog table: never a confirmed call, see calls.h), so a number
+// too small costs live state (a pinhole, a handset's counters, a new call),
+// not memory. The scale benchmark and larger sites raise them.
 struct EngineLimits {
     // 4 per handset: a call, a consultation call for a transfer, a waiting
     // call, a ring-group INVITE. Also enough for a ring group of all 250
@@ -111,6 +121,11 @@ struct EngineLimits {
     // Per direction, and at least sip.max_message_size. Stays at 64 KiB: with
     // GSO one queued segment can be that large.
     std::size_t max_tcp_stream_bytes = 65536;
+    // The secret key of the dialog table's hash (calls.h). The daemon draws
+    // one from getrandom(2) at start, so a sender cannot choose Call-IDs that
+    // collide; replay and tests keep this fixed one (results do not depend
+    // on it: keys are compared in full).
+    SipHashKey dialog_key{};
 };
 
 // The engine is the router between its units (each in its own file):

@@ -125,8 +125,8 @@ void dialogs_part(const Options& o, bench::Results& out) {
     // Table entries of one dialog: its dialog slot and four pinhole slots,
     // each with its share of the bucket array (tables of the same capacity
     // as the engine's).
-    using DialogTable = engine::BoundedTable<std::uint64_t, engine::Dialog>;
-    using PinholeTable = engine::BoundedTable<engine::PinholeKey, engine::Pinhole, engine::PinholeKeyHash>;
+    using DialogTable = engine::CallTable::DialogTable;
+    using PinholeTable = engine::CallTable::PinholeTable;
     const double dialog_share = static_cast<double>(DialogTable(o.dialogs).memory_bytes()) / o.dialogs;
     const double pinhole_share = static_cast<double>(PinholeTable(4 * o.dialogs).memory_bytes()) / (4 * o.dialogs);
 

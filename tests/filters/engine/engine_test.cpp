@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "config/loader.h"
 #include "filters/net/packet.h"
 #include "tests/filters/net/packet_builder.h"
+#include "tests/support/engine_policy.h"
 #include "tests/support/sip_packets.h"
 
 namespace vg::engine {
@@ -30,95 +30,16 @@ using namespace std::chrono_literals;
 using test::Bytes;
 using namespace test::sip_packets;
 
-// A site in the UK: handsets 192.168.20.0/24 and 2001:db8:20::/64, PBX
-// signalling 203.0.113.10, PBX media 203.0.113.64/27 from ports 10000-20000,
-// support 198.51.100.7 to tcp/22 and tcp/443.
-const char* kBasePolicy = R"(
-version: 1
-site: test-site
-mode: MODE
-handsets:
-  networks: [192.168.20.0/24, "2001:db8:20::/64"]
-  stale_after: 1h
-  firmware_minimums:
-    - match: "Yealink SIP-T46S"
-      min_version: 66.86.0.15
-peers:
-  pbx:
-    - name: cloud-pbx
-      addresses: [203.0.113.10, "2001:db8:100::10"]
-      media:
-        addresses: [203.0.113.64/27, "2001:db8:100::/64"]
-        ports: "10000-20000"
-  support:
-    - name: msp
-      addresses: [198.51.100.7]
-      ports: ["tcp/22", "tcp/443"]
-media:
-  idle_timeout: 60s
-  max_call_duration: 4h
-EXTRA
-toll_fraud:
-  country_code: "44"
-  national_prefix: "0"
-  international_prefix: "00"
-  deny_prefixes: ["+881", "+882", "+883", "09"]
-  emergency_numbers: ["999", "112"]
-  limits:
-    per_handset:
-      concurrent_calls: 2
-LIMITS
-)";
-
+// The test site (tests/support/engine_policy.h): handsets 192.168.20.0/24 and
+// 2001:db8:20::/64, PBX signalling 203.0.113.10, PBX media 203.0.113.64/27
+// from ports 10000-20000, support 198.51.100.7 to tcp/22 and tcp/443.
 std::string policy_text(const std::string& mode = "enforce", const std::string& extra = "",
                         const std::string& limits = "") {
-    std::string s = kBasePolicy;
-    s.replace(s.find("MODE"), 4, mode);
-    s.replace(s.find("EXTRA"), 5, extra);
-    s.replace(s.find("LIMITS"), 6, limits);
-    return s;
+    return test::site_policy(mode, extra, limits);
 }
-
-// The base policy with more keys in its `media:` section.
-std::string with_media(const std::string& keys) {
-    std::string s = policy_text();
-    s.replace(s.find("  max_call_duration: 4h\n"), 0, keys);
-    return s;
-}
-
-std::shared_ptr<const CompiledPolicy> compile_policy(const std::string& yaml) {
-    config::LoadOptions o;
-    o.allow_includes = false;
-    o.check_file_permissions = false;
-    o.resolver = [](const std::string&) { return config::ResolveResult{{}, "no DNS in tests"}; };
-    config::LoadResult r = config::load_policy_text(yaml, "test.yaml", o);
-    if (!r.ok()) {
-        std::string all;
-        for (const auto& d : r.diagnostics) all += d.format() + "\n";
-        ADD_FAILURE() << "policy does not load:\n" << all;
-        return nullptr;
-    }
-    std::string error;
-    auto c = CompiledPolicy::compile(std::make_shared<const config::Policy>(std::move(*r.policy)), error);
-    EXPECT_NE(c, nullptr) << error;
-    return c;
-}
-
-// Events are kept for inspection.
-struct Recorder : EventSink {
-    std::vector<Event> events;
-    void on_event(const Event& e) override { events.push_back(e); }
-    std::size_t count(EventType t) const {
-        std::size_t n = 0;
-        for (const Event& e : events) n += e.type == t;
-        return n;
-    }
-    const Event* last(EventType t) const {
-        for (auto it = events.rbegin(); it != events.rend(); ++it)
-            if (it->type == t) return &*it;
-        return nullptr;
-    }
-};
+std::string with_media(const std::string& keys) { return test::site_policy_with_media(keys); }
+using test::compile_policy;
+using Recorder = test::EventRecorder;
 
 constexpr const char* kHandset = "192.168.20.10";
 constexpr const char* kHandset2 = "192.168.20.11";
@@ -855,6 +776,39 @@ TEST_F(EngineTest, FullDialogTableEvictsTheOldestCall) {
     // The evicted call's pinholes are gone with it.
     EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).reason, Reason::media_no_pinhole);
     EXPECT_EQ(engine_->active_calls(), 2u);
+}
+
+TEST_F(EngineTest, AFullDialogTableKeepsItsConfirmedCallsAndDropsANewInvite) {
+    EngineLimits lim;
+    lim.max_dialogs = 2;
+    make(policy_text(), lim);
+    call("e1", "202", 40000, kHandset);
+    answer("e1", 12000, kHandset);
+    call("e2", "203", 40010, kHandset2);
+    answer("e2", 12010, kHandset2);
+    // The PBX's address calls a third handset: no room but confirmed calls.
+    const Decision d = in_sip(request("INVITE", "sip:203@192.168.20.12", "e3", "p1", "", 1, sdp(kPbxMedia, 14000)),
+                              "192.168.20.12");
+    EXPECT_EQ(d.verdict, Verdict::drop);
+    EXPECT_EQ(d.reason, Reason::dialog_table_full);
+    EXPECT_EQ(engine_->stats().dialogs_refused, 1u);
+    EXPECT_EQ(engine_->stats().evictions_dialogs, 0u);
+    EXPECT_EQ(rec_.last(EventType::table_eviction)->detail, "dialogs_refused");
+    // Both calls' media still pass.
+    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).reason, Reason::media_pinhole);
+    EXPECT_EQ(media_in(kPbxMedia, 12010, kHandset2, 40010).reason, Reason::media_pinhole);
+    EXPECT_EQ(engine_->active_calls(), 2u);
+    // In monitor mode the refusal is reported, not enforced.
+    make(policy_text("monitor"), lim);
+    call("m1", "202", 40000, kHandset);
+    answer("m1", 12000, kHandset);
+    call("m2", "203", 40010, kHandset2);
+    answer("m2", 12010, kHandset2);
+    const Decision m = in_sip(request("INVITE", "sip:203@192.168.20.12", "m3", "p1", "", 1, sdp(kPbxMedia, 14000)),
+                              "192.168.20.12");
+    EXPECT_EQ(m.verdict, Verdict::accept);
+    EXPECT_TRUE(m.monitored);
+    EXPECT_EQ(m.reason, Reason::dialog_table_full);
 }
 
 TEST_F(EngineTest, FullPinholeTableEvictsAndReports) {
