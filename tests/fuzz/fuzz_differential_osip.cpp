@@ -200,7 +200,8 @@ struct Target {
     // passes it on and the carrier routes on what precedes it, while
     // normalise_number() keeps it and calls the whole a feature code ("201#").
     // The number before it (parameters cut, then every trailing '#') is a
-    // reading of its own when it differs and is valid.
+    // reading of its own when it differs; when it is invalid, the URI dials
+    // nothing (see uri_number).
     bool has_before_hash = false;
     engine::NormalisedNumber before_hash;
 };
@@ -228,7 +229,13 @@ bool uri_number(const osip_uri_t* u, Kind kind, Target& t) {
     if (!cut.empty() && cut.back() == '#') {
         while (!cut.empty() && cut.back() == '#') cut.remove_suffix(1);
         t.before_hash = engine::normalise_number(cut, *rules()->dial_plan);
-        t.has_before_hash = t.before_hash.valid() && t.before_hash.view() != t.number.view();
+        // What precedes the '#' is no number ("+0888...#": no country code
+        // starts with 0): the '#' does not make it one. normalise_number()
+        // calls the whole a feature code only because it looks for '#'
+        // before it checks the country code; without the '#' this target
+        // dials nothing, and so it does with it.
+        if (!t.before_hash.valid()) return false;
+        t.has_before_hash = t.before_hash.view() != t.number.view();
     }
     return t.number.valid();
 }
@@ -564,12 +571,17 @@ bool nothing_to_judge(const engine::NormalisedNumber& n) {
 // '#' and after its 15th digit: every deny prefix that matches osip's number
 // is a prefix of that cut, so a drop under the cut means a drop under each
 // of them. A number that starts with '*' or '#' ("#201") matches no deny
-// prefix and cannot be checked this way: its mismatch stays a violation.
+// prefix and cannot be checked this way, nor can a local number that starts
+// with the national or international prefix ("0", "07": the dial plan reads
+// a deny prefix "07" as "+447"): their mismatch stays a violation.
 bool judged_as_denied(const std::vector<Datagram>& datagrams, int index, const engine::NormalisedNumber& osip) {
     std::string_view prefix = osip.view();
     prefix = prefix.substr(0, prefix.find_first_of("*#"));
     prefix = prefix.substr(0, (!prefix.empty() && prefix[0] == '+' ? 1 : 0) + 15);
     if (prefix.empty()) return false;
+    const engine::DialPlan& plan = *rules()->dial_plan;
+    for (std::string_view access : {plan.national_prefix(), plan.international_prefix()})
+        if (prefix[0] != '+' && !access.empty() && prefix.substr(0, access.size()) == access) return false;
     return engine_drops(datagrams, index, rules_denying(std::string(prefix)));
 }
 
@@ -610,14 +622,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         // a second message), and that message has a dialog of its own when
         // its Call-ID or From tag differs. osip reads the first message only,
         // so the dialog that carries osip's number is the one to compare.
-        std::vector<const engine::Dialog*> created;
+        // That may also be an older dialog this datagram touched: an INVITE
+        // with the Call-ID and From tag of a live call is a new transaction
+        // in it, and the engine puts the number it judged there.
+        std::vector<const engine::Dialog*> created, touched;
         eng.for_each_dialog([&](const engine::Dialog& dl) {
-            if (dl.handset_is_caller && dl.created == now && dl.handset == handset) created.push_back(&dl);
+            if (!dl.handset_is_caller || !(dl.handset == handset)) return;
+            if (dl.created == now) created.push_back(&dl);
+            if (dl.created == now || dl.last_sip == now) touched.push_back(&dl);
         });
         for (const Target& t : ov.targets) {
             const engine::Dialog* dialog = created.empty() ? nullptr : created.back();
             bool carried = false;
-            for (const engine::Dialog* dl : created)
+            for (const engine::Dialog* dl : touched)
                 if (dl->number.view() == t.number.view() ||
                     (t.has_before_hash && dl->number.view() == t.before_hash.view())) {
                     dialog = dl;
