@@ -16,7 +16,7 @@ namespace {
 void usage(std::FILE* to) {
     std::fputs("usage: voipguard run --policy FILE [--queue N] [--backend auto|nftables|iptables]\n"
                "                     [--control PATH] [--log-stderr] [--user USER] [--mark VALUE[/MASK]]\n"
-               "                     [--nflog-group N] [--stats-interval SECONDS]\n"
+               "                     [--nflog-group N] [--stats-interval SECONDS] [--max-dialogs N]\n"
                "Runs the firewall daemon in the foreground. SIGHUP reloads the policy, SIGTERM\n"
                "removes every kernel rule and set it installed and exits.\n"
                "  --policy FILE          the site policy (required)\n"
@@ -30,6 +30,8 @@ void usage(std::FILE* to) {
                "                         MASK); no other rule of the router may write these values\n"
                "  --nflog-group N        NFLOG group of sampled kernel drops (default 5060)\n"
                "  --stats-interval S     seconds between VG_STATS lines (default 300, 0 = never)\n"
+               "  --max-dialogs N        SIP dialogs tracked at once (default 1024; a full table\n"
+               "                         never pushes out a confirmed call, it refuses new ones)\n"
                "exit codes: 0 stopped cleanly, 1 runtime failure, 2 bad policy or command line\n",
                to);
 }
@@ -95,6 +97,9 @@ int cmd_run(int argc, char** argv) {
         } else if (arg == "--stats-interval") {
             if (!number(value(), 86400, n)) goto bad;
             o.stats_interval = static_cast<unsigned>(n);
+        } else if (arg == "--max-dialogs") {
+            if (!number(value(), 1048576, n) || n == 0) goto bad;
+            o.max_dialogs = static_cast<std::size_t>(n);
         } else {
             std::fprintf(stderr, "voipguard run: unknown argument '%s'\n", arg.c_str());
             usage(stderr);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/daemon.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -44,6 +46,40 @@ namespace vg::daemon {
 namespace {
 
 using engine::Timestamp;
+
+// The secret of the engine's dialog keys (filters/engine/calls.h), drawn once
+// per start so a sender cannot choose Call-IDs whose keys collide. It never
+// blocks a start: before the kernel's pool is initialised (early boot on a
+// router) getrandom(GRND_NONBLOCK) fails and /dev/urandom's bytes are the
+// best there is; the clock and the PID are the last resort.
+engine::SipHashKey dialog_secret() {
+    std::uint8_t b[16] = {};
+    std::size_t got = 0;
+    while (got < sizeof b) {
+        const ssize_t n = getrandom(b + got, sizeof b - got, GRND_NONBLOCK);
+        if (n > 0) got += static_cast<std::size_t>(n);
+        else if (n == 0 || errno != EINTR) break;
+    }
+    if (got < sizeof b) {
+        const int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            while (got < sizeof b) {
+                const ssize_t n = ::read(fd, b + got, sizeof b - got);
+                if (n > 0) got += static_cast<std::size_t>(n);
+                else if (n == 0 || errno != EINTR) break;
+            }
+            ::close(fd);
+        }
+    }
+    engine::SipHashKey key = engine::SipHashKey::from_bytes(b);
+    if (got < sizeof b) {
+        timespec ts{};
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        key.k0 ^= static_cast<std::uint64_t>(ts.tv_nsec) * 0x9e3779b97f4a7c15ull;
+        key.k1 ^= (static_cast<std::uint64_t>(ts.tv_sec) << 20) ^ static_cast<std::uint64_t>(getpid());
+    }
+    return key;
+}
 
 // Durations (the engine's timeouts and buckets, log aggregation, control
 // timeouts) run on CLOCK_MONOTONIC: a router without a real-time clock steps
@@ -366,7 +402,10 @@ int Daemon::run() {
         return 1;
     }
     sink_ = std::make_unique<DaemonSink>(*log_, conntrack_, opt_.verified_mark, opt_.mark_mask);
-    engine_ = std::make_unique<engine::Engine>(current_.rules);
+    engine::EngineLimits limits;
+    if (opt_.max_dialogs != 0) limits.max_dialogs = opt_.max_dialogs;
+    limits.dialog_key = dialog_secret();
+    engine_ = std::make_unique<engine::Engine>(current_.rules, limits);
     // Packets can arrive before the bind is acknowledged; they wait in the
     // queue object until the first drain.
     on_queue(clock_now());
@@ -736,6 +775,7 @@ std::string Daemon::status_text(bool js) {
         json::append_key(o, "evictions");
         o.push_back('{');
         json::field(o, "dialogs", s.evictions_dialogs);
+        json::field(o, "dialogs_refused", s.dialogs_refused);
         json::field(o, "pinholes", s.evictions_pinholes);
         json::field(o, "handsets", s.evictions_handsets);
         json::field(o, "egress_flows", s.evictions_egress);

@@ -12,6 +12,7 @@
 // rule and set the daemon installed and exits 0.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -35,6 +36,9 @@ struct RunOptions {
     std::uint16_t nflog_group = 5060;
     std::string name = "voipguard";            // table / chain / set prefix
     unsigned stats_interval = 300;             // seconds between VG_STATS lines
+    // Capacity of the engine's dialog table (--max-dialogs; 0: the engine's
+    // default, EngineLimits::max_dialogs). Tests make it small to fill it.
+    std::size_t max_dialogs = 0;
 };
 
 // Runs the daemon until SIGTERM/SIGINT. Returns the process exit code:

@@ -5,12 +5,15 @@
 //   vg_e2e_flood --dst ADDR:PORT --rate PPS --seconds S [--src ADDR[:PORT]]
 //                [--spoof CIDR[,CIDR...]] [--exclude ADDR[,ADDR...]]
 //                [--kind udp|rtp|invite|options] [--size BYTES] [--batch N]
+//                [--dst-count N]
 //
 // --src binds an ordinary UDP socket to a local address. --spoof sends from a
 // raw socket (IPv4 header written here) with a source address drawn at random
 // from the CIDR ranges, never one of --exclude: the allow-lists' gaps. The
 // SIP kinds carry a request whose Call-ID and branch change with every
-// datagram (a new dialog each time, as a flood of calls looks). Pacing:
+// datagram (a new dialog each time, as a flood of calls looks). --dst-count
+// spreads the datagrams in turn over N consecutive destination addresses
+// from ADDR (many handsets; the Request-URI keeps naming ADDR). Pacing:
 // datagram i is due at start + i / PPS, sent in sendmmsg batches; a sender
 // that fell more than 10 ms behind lets the schedule slip (counted) instead of
 // bursting. Prints one JSON line:
@@ -164,7 +167,8 @@ int usage() {
     std::fprintf(stderr,
                  "usage: vg_e2e_flood --dst ADDR:PORT --rate PPS --seconds S [--src ADDR[:PORT]]\n"
                  "                    [--spoof CIDR[,CIDR...]] [--exclude ADDR[,ADDR...]]\n"
-                 "                    [--kind udp|rtp|invite|options] [--size BYTES] [--batch N]\n");
+                 "                    [--kind udp|rtp|invite|options] [--size BYTES] [--batch N]\n"
+                 "                    [--dst-count N]\n");
     return 2;
 }
 
@@ -179,6 +183,7 @@ int main(int argc, char** argv) {
     std::string kind = "udp";
     std::size_t size = 172;
     unsigned batch = 64;
+    unsigned dst_count = 1;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (i + 1 >= argc) return usage();
@@ -211,11 +216,15 @@ int main(int argc, char** argv) {
             size = std::strtoul(v.c_str(), nullptr, 10);
         } else if (a == "--batch") {
             batch = static_cast<unsigned>(std::strtoul(v.c_str(), nullptr, 10));
+        } else if (a == "--dst-count") {
+            dst_count = static_cast<unsigned>(std::strtoul(v.c_str(), nullptr, 10));
         } else {
             return usage();
         }
     }
-    if (!have_dst || rate <= 0 || seconds <= 0 || batch == 0 || batch > 1024 || size > 1400) return usage();
+    if (!have_dst || rate <= 0 || seconds <= 0 || batch == 0 || batch > 1024 || size > 1400 || dst_count == 0 ||
+        dst_count > 65536)
+        return usage();
     if (ranges.empty() && !have_src) return usage();
 
     const bool spoof = !ranges.empty();
@@ -242,6 +251,7 @@ int main(int argc, char** argv) {
     std::vector<std::vector<char>> bufs(batch, std::vector<char>(length));
     std::vector<iovec> iov(batch);
     std::vector<mmsghdr> msgs(batch);
+    std::vector<sockaddr_in> slot_dst(batch, dst);   // each datagram's destination
     for (unsigned b = 0; b < batch; ++b) {
         std::memcpy(bufs[b].data() + offset, payload.text.data(), payload.text.size());
         iov[b].iov_base = bufs[b].data();
@@ -249,8 +259,8 @@ int main(int argc, char** argv) {
         std::memset(&msgs[b], 0, sizeof msgs[b]);
         msgs[b].msg_hdr.msg_iov = &iov[b];
         msgs[b].msg_hdr.msg_iovlen = 1;
-        msgs[b].msg_hdr.msg_name = &dst;
-        msgs[b].msg_hdr.msg_namelen = sizeof dst;
+        msgs[b].msg_hdr.msg_name = &slot_dst[b];
+        msgs[b].msg_hdr.msg_namelen = sizeof slot_dst[b];
     }
 
     std::mt19937 rng(static_cast<std::uint32_t>(getpid()));
@@ -294,9 +304,11 @@ int main(int argc, char** argv) {
         if (n > batch) n = batch;
         for (std::uint64_t b = 0; b < n; ++b) {
             char* d = bufs[b].data();
+            slot_dst[b].sin_addr.s_addr =
+                htonl(ntohl(dst.sin_addr.s_addr) + static_cast<std::uint32_t>(serial % dst_count));
             if (spoof) {
                 const std::uint16_t sport = static_cast<std::uint16_t>(1024 + (rng() % 60000));
-                put_headers(d, random_source(), dst, sport, payload.text.size());
+                put_headers(d, random_source(), slot_dst[b], sport, payload.text.size());
             }
             if (!payload.serial_at.empty()) put_serial(d + offset, payload, serial);
             ++serial;

@@ -25,10 +25,13 @@ def flood_binary():
     v.skip("vg_e2e_flood not found (build the target vg_e2e_flood or set VG_E2E_FLOOD=path)")
 
 
-def flood(site, ns, dst, rate, seconds, src=None, spoof=None, exclude=(), kind="udp", size=172):
-    """Starts vg_e2e_flood in namespace NS; result with flood_result()."""
+def flood(site, ns, dst, rate, seconds, src=None, spoof=None, exclude=(), kind="udp", size=172, dst_count=1):
+    """Starts vg_e2e_flood in namespace NS; result with flood_result().
+    DST_COUNT > 1 spreads it over that many consecutive addresses from DST's."""
     cmd = [flood_binary(), "--dst", dst, "--rate", str(rate), "--seconds", str(seconds), "--kind", kind,
            "--size", str(size)]
+    if dst_count > 1:
+        cmd += ["--dst-count", str(dst_count)]
     if src:
         cmd += ["--src", src]
     if spoof:
