@@ -102,8 +102,8 @@ inline std::vector<Attr> nested(const Attr& a, bool* ok = nullptr) { return attr
 class MessageBuilder {
 public:
     MessageBuilder(std::uint16_t type, std::uint16_t flags, std::uint8_t family, std::uint16_t res_id,
-                   std::uint32_t seq = 0) {
-        bytes_.resize(20, 0);
+                   std::uint32_t seq = 0)
+        : bytes_(20, 0) {   // the header, made in one allocation (no resize of an empty vector)
         std::memcpy(&bytes_[4], &type, 2);
         std::memcpy(&bytes_[6], &flags, 2);
         std::memcpy(&bytes_[8], &seq, 4);
