@@ -11,6 +11,8 @@ int cmd_check(int argc, char** argv);
 int cmd_run(int argc, char** argv);
 // status | calls | handsets | reload: talk to the running daemon.
 int cmd_control(int argc, char** argv);
+// Removes every kernel rule and set of voipguard's (the barrier included).
+int cmd_uninstall(int argc, char** argv);
 #ifdef VOIPGUARD_WITH_PCAP
 int cmd_replay(int argc, char** argv);
 #endif

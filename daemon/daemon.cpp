@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -197,6 +198,10 @@ private:
     void on_nflog(const engine::Now& now);
     void on_timer(const engine::Now& now);
     bool reload(std::string& summary);
+    // What stays in the kernel while the daemon does not run (see
+    // leave_kernel() below); a failed start: that, then exit code 1.
+    bool leave_kernel(const config::Policy& p, bool install_barrier, std::string& what);
+    int fail_start(const config::Policy& p, bool install_barrier);
     std::string handle(const control::Request& r);
     std::string status_text(bool json);
     std::string calls_text(bool json);
@@ -330,19 +335,27 @@ int Daemon::run() {
     started_ = mono_seconds();
     last_stats_ = last_dns_ = started_;
 
-    // 1. The policy: invalid means nothing is installed.
+    // 1. The policy.
     current_ = load_policy(opt_.policy_path);
+    // A policy that is only missing DNS answers (host names that do not
+    // resolve yet, typical at boot) is a runtime failure the supervisor
+    // should retry (exit 1), after its on_failure is applied with what is
+    // known; anything else is a bad policy (exit 2) about which nothing is
+    // known: the kernel is left as it is (a previous barrier stays).
+    std::optional<config::Policy> unresolved;
     if (!current_.rules) {
         for (const std::string& e : current_.errors) std::fprintf(stderr, "%s\n", e.c_str());
-        std::fprintf(stderr, "voipguard run: %s: policy not loaded, nothing installed\n", opt_.policy_path.c_str());
-        // A policy that is only missing DNS answers (host names that do not
-        // resolve yet, typical at boot) is a runtime failure the supervisor
-        // should retry (exit 1); anything else is a bad policy (exit 2).
         config::LoadOptions syntax_only;
         syntax_only.resolve_host_names = false;
-        return config::load_policy_file(opt_.policy_path, syntax_only).ok() ? 1 : 2;
+        config::LoadResult r = config::load_policy_file(opt_.policy_path, syntax_only);
+        if (!r.ok()) {
+            std::fprintf(stderr, "voipguard run: %s: policy not loaded, the kernel is left as it is\n",
+                         opt_.policy_path.c_str());
+            return 2;
+        }
+        unresolved = std::move(r.policy);
     }
-    const config::Policy& pol = *current_.policy;
+    const config::Policy& pol = unresolved ? *unresolved : *current_.policy;
     log_ = std::make_unique<Log>(log_options(opt_, pol));
 
     // 2. The kernel: which backend, and why.
@@ -357,18 +370,22 @@ int Daemon::run() {
     bo.ipv6 = probe.ip6tables || kind == kernel::BackendKind::nftables;
     backend_ = kernel::make_backend(kind, opt_.name, bo);
     log_->backend(backend_->name(), backend_why_);
+    if (unresolved) {
+        std::fprintf(stderr, "voipguard run: %s: host names do not resolve yet\n", opt_.policy_path.c_str());
+        return fail_start(pol, true);
+    }
 
     // 3. Rules (replacing those of a crashed instance), then the queue.
     std::string error;
     if (!check_marks(error)) {
         std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
-        return 1;
+        return fail_start(pol, true);
     }
     kernel::RuleSpec spec;
     if (!spec_for(pol, spec, error)) {
         log_->write(Severity::error, "VG_RULES_FAILED backend=" + backend_->name() + " error=\"" + error + "\"");
         std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
-        return 1;
+        return fail_start(pol, true);
     }
     {
         std::string line = "VG_VOICE_INTERFACES";
@@ -381,9 +398,7 @@ int Daemon::run() {
     if (!backend_->install(spec, error)) {
         log_->write(Severity::error, "VG_RULES_FAILED backend=" + backend_->name() + " error=\"" + error + "\"");
         std::fprintf(stderr, "voipguard run: installing kernel rules: %s\n", error.c_str());
-        std::string ignored;
-        backend_->remove(ignored);
-        return 1;
+        return fail_start(pol, false);
     }
     netlink::NfQueueOptions qo;
     qo.queue = opt_.queue;
@@ -397,9 +412,7 @@ int Daemon::run() {
                                     : "conntrack: " + conntrack_.error();
         log_->write(Severity::error, "VG_NETLINK_FAILED error=\"" + error + "\"");
         std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
-        std::string ignored;
-        backend_->remove(ignored);
-        return 1;
+        return fail_start(pol, false);
     }
     sink_ = std::make_unique<DaemonSink>(*log_, conntrack_, opt_.verified_mark, opt_.mark_mask);
     engine::EngineLimits limits;
@@ -412,9 +425,7 @@ int Daemon::run() {
 
     if (!setup_loop(error)) {
         std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
-        std::string ignored;
-        backend_->remove(ignored);
-        return 1;
+        return fail_start(pol, false);
     }
     control::ServerOptions so;
     so.path = opt_.control_path.empty() ? control::kDefaultSocketPath : opt_.control_path;
@@ -427,9 +438,7 @@ int Daemon::run() {
     if (!control_->open(&error)) {
         log_->write(Severity::error, "VG_CONTROL_FAILED error=\"" + error + "\"");
         std::fprintf(stderr, "voipguard run: control socket: %s\n", error.c_str());
-        std::string ignored;
-        backend_->remove(ignored);
-        return 1;
+        return fail_start(pol, false);
     }
     watch(control_->listen_fd(), control::kRead);
 
@@ -437,9 +446,7 @@ int Daemon::run() {
     if (!drop_privileges(opt_.user, error)) {
         log_->write(Severity::error, "VG_PRIVILEGES_FAILED error=\"" + error + "\"");
         std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
-        std::string ignored;
-        backend_->remove(ignored);
-        return 1;
+        return fail_start(pol, false);
     }
     StartInfo si;
     si.version = VOIPGUARD_VERSION;
@@ -491,17 +498,70 @@ int Daemon::run() {
         }
     }
 
-    // 6. Shutdown: every rule and set we installed goes.
+    // 6. Shutdown: on_failure says what stays in the kernel.
     const Timestamp now = mono_now();
     control_.reset();
     queue_.close();
     nflog_.close();
-    std::string remove_error;
-    const bool removed = backend_->remove(remove_error);
-    if (!removed) log_->write(Severity::error, "VG_RULES_REMOVE_FAILED error=\"" + remove_error + "\"");
-    log_->shutdown(removed ? "signal" : "signal, rules not all removed");
+    std::string what;
+    const bool left = leave_kernel(*current_.policy, true, what);
+    log_->shutdown("signal, " + what);
     log_->flush_all(now);
-    return removed ? 0 : 1;
+    return left ? 0 : 1;
+}
+
+// While voipguard does not run, on_failure decides (README "While voipguard
+// is not running"). closed: the barrier stays, voipguard's own rules with
+// nothing bound to their queue, which has no bypass: everything they would
+// queue (SIP from the PBX, new media, handset TCP and UDP) is dropped by the
+// kernel, the kernel's own drops go on, flows verified before keep their
+// fast path until conntrack forgets them, and the next successful start
+// swaps in the full rules (install() replaces them without a gap). With
+// `install_barrier` they are (re)installed from `p` (at a stop: whatever a
+// firewall reload left; at a failed start: what the policy says without
+// the host names that do not resolve, the handset networks unbound when
+// the routes cannot bind them); if that fails, what the kernel has stays.
+// Only `voipguard uninstall` removes the barrier. open: every rule and set
+// goes, the voice network passes unchecked.
+bool Daemon::leave_kernel(const config::Policy& p, bool install_barrier, std::string& what) {
+    std::string error;
+    if (p.on_failure == config::OnFailure::open) {
+        if (backend_->remove(error)) {
+            what = "rules removed (on_failure open)";
+            return true;
+        }
+        log_->write(Severity::error, "VG_RULES_REMOVE_FAILED error=\"" + error + "\"");
+        what = "rules not all removed";
+        return false;
+    }
+    std::string line = "VG_BARRIER";
+    append_field(line, "site", log_->site());
+    bool ok = true;
+    if (install_barrier) {
+        kernel::RuleSpec spec;
+        if (!spec_for(p, spec, error)) {
+            kernel::RuleSpec base;
+            base.name = opt_.name;
+            base.mark_mask = opt_.mark_mask;
+            base.verified_mark = opt_.verified_mark;
+            base.reset_mark = opt_.reset_mark;
+            base.nflog_group = opt_.nflog_group;
+            spec = kernel::rule_spec_from_policy(p, opt_.queue, base);
+        }
+        ok = backend_->install(spec, error);
+    }
+    append_field(line, "action", !install_barrier ? "kept" : ok ? "installed" : "failed");
+    if (!ok) append_field(line, "error", error);
+    log_->write(ok ? Severity::notice : Severity::error, line);
+    what = !ok ? "barrier not installed: " + error : "barrier left (on_failure closed)";
+    return ok;
+}
+
+int Daemon::fail_start(const config::Policy& p, bool install_barrier) {
+    std::string what;
+    leave_kernel(p, install_barrier, what);
+    std::fprintf(stderr, "voipguard run: not started; %s\n", what.c_str());
+    return 1;
 }
 
 void Daemon::on_queue(const engine::Now& now) {
@@ -697,7 +757,8 @@ bool Daemon::reload(std::string& summary) {
     if (next.policy->on_failure != current_.policy->on_failure) {
         const bool open = next.policy->on_failure == config::OnFailure::open;
         log_->write(Severity::notice, std::string("VG_FAIL_MODE on_failure=") + (open ? "open" : "closed") +
-                                          " (the queue's fail-open flag follows at the next start)");
+                                          " (the rules follow now, at a stop too; the queue's fail-open flag"
+                                          " at the next start)");
     }
     engine_->reload(next.rules, now, *sink_);
     log_->reconfigure(log_options(opt_, *next.policy));

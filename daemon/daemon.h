@@ -8,8 +8,11 @@
 // Start-up: load and validate the policy (exit 2 with the `check` messages,
 // nothing installed), open the log, probe the kernel and choose the rule
 // backend (logged with the reason), install the rules (replacing a crashed
-// instance's), bind the queue, drop privileges, run. SIGTERM removes every
-// rule and set the daemon installed and exits 0.
+// instance's), bind the queue, drop privileges, run. SIGTERM exits 0,
+// leaving in the kernel what the policy's on_failure says: open removes
+// every rule and set, closed leaves them as a barrier (README "While
+// voipguard is not running"); a start that fails after the policy loaded
+// does the same.
 #pragma once
 
 #include <cstddef>

@@ -66,7 +66,7 @@ def stop_kept(quiet=False):
             state = json.load(f)
     pid = state.get("daemon_pid")
     if pid and pid_alive(pid):
-        os.kill(pid, signal.SIGTERM)  # removes its rules, logs VG_SHUTDOWN
+        os.kill(pid, signal.SIGTERM)  # logs VG_SHUTDOWN (closed: its rules stay as the barrier)
         for _ in range(100):
             if not pid_alive(pid):
                 break
@@ -231,6 +231,7 @@ def demo(site, binary, keep):
         rc = d.stop(check=False)
         left = v.kernel_rules(site)
         say("voipguard stopped with SIGTERM (exit %s); voipguard rules, chains and sets left in vg-router: %d"
+            " (on_failure: closed leaves them as the barrier; `voipguard uninstall` removes them)"
             % (rc, v.rule_count(left)))
     heading("syslog: what voipguard sent to /dev/log")
     time.sleep(0.2)
