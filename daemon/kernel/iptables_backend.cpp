@@ -463,6 +463,39 @@ std::string render_swap(const std::string& name, const TableState& existing, int
     return o.str();
 }
 
+bool rules_in_place(const std::string& save_text, const std::string& rendered, const std::string& name) {
+    const TableState st = parse_table(save_text, name);
+    if (st.live < 0) return false;
+    const ChainNames c = chain_names(name, st.live);
+    // Rules per chain, "table chain" -> count; and the first rule of each
+    // built-in chain we jump from.
+    const auto count_rules = [&](const std::string& text, std::map<std::string, int>& counts,
+                                 std::map<std::string, std::string>* first) {
+        std::string table = "mangle";
+        for (auto line : lines_of(text)) {
+            line = strip_counters(line, nullptr, nullptr);
+            if (!line.empty() && line[0] == '*') {
+                table = std::string(line.substr(1));
+                continue;
+            }
+            if (line.compare(0, 3, "-A ") != 0) continue;
+            const auto w = words(line);
+            if (w.size() < 2) continue;
+            const std::string key = table + " " + w[1];
+            if (first && (w[1] == "FORWARD" || w[1] == "POSTROUTING") && !first->count(key))
+                (*first)[key] = std::string(line.substr(3));
+            if (chain_generation(name, w[1]) == st.live) ++counts[key];
+        }
+    };
+    std::map<std::string, int> want, have;
+    std::map<std::string, std::string> first;
+    count_rules(rendered, want, nullptr);
+    count_rules(save_text, have, &first);
+    return want == have && first["mangle FORWARD"] == "FORWARD -j " + c.fwd &&
+           first["mangle POSTROUTING"] == "POSTROUTING -j " + c.post && first["filter FORWARD"] == "FORWARD -j " + c.rst &&
+           st.references.size() == 2 && st.filter_references.size() == 1;
+}
+
 std::string render_removal(const TableState& existing, int keep) {
     const auto kept = [&](const std::string& chain) {
         return keep >= 0 && chain_generation(existing.name, chain) == keep;
@@ -729,6 +762,21 @@ bool IptablesBackend::install(const RuleSpec& spec, std::string& error) {
     // Counts of a previous instance's rules are not ours; those of rules
     // this backend installed before are kept.
     if (!installed_) base_ = Counters{};
+    // A reload with the same rules, still in place as written: only the set
+    // contents change (the common case; a storm of reloads does not rewrite
+    // chains). Rules a firewall reload deleted or pushed down are written
+    // again.
+    bool in_place = installed_;
+    for (const auto& f : families()) {
+        if (!in_place) break;
+        const std::string rendered = ipt::render_rules(spec, f.family);
+        std::string save;
+        in_place = rendered == installed_rules_[f.family == net::Family::v6 ? 1 : 0] &&
+                   run({f.save}, {}, &save, error) &&
+                   ipt::rules_in_place(save, ipt::render_rules(spec, f.family, ipt::parse_table(save, spec.name).live),
+                                       spec.name);
+    }
+    if (in_place) return swap_sets(wanted, existing, error);
     if (!replace_rules(spec, wanted, existing, error)) return false;
     for (const auto& f : families())
         installed_rules_[f.family == net::Family::v6 ? 1 : 0] = ipt::render_rules(spec, f.family);
@@ -750,6 +798,11 @@ bool IptablesBackend::update(const RuleSpec& spec, std::string& error) {
             same_rules = false;
     if (!same_rules) return install(spec, error);
     // Only addresses changed: the sets are swapped, the rules stay.
+    return swap_sets(wanted, existing, error);
+}
+
+bool IptablesBackend::swap_sets(const std::vector<ipt::SetDef>& wanted, const std::vector<ipt::SetState>& existing,
+                                std::string& error) {
     if (!stage_sets(wanted, existing, error)) return false;
     if (!run({options_.ipset, "restore"}, ipt::render_ipset_swap(wanted), nullptr, error)) {
         drop_staged_sets(existing);

@@ -111,6 +111,11 @@ std::string render_rules(const RuleSpec& spec, net::Family family, int generatio
 // the jumps in `existing` and inserts ours at rule 1, one commit per table
 // (each atomic). generation -1: only deletes the jumps.
 std::string render_swap(const std::string& name, const TableState& existing, int generation);
+// Whether the live generation in `save_text` (iptables-save of one family)
+// is still what `rendered` (render_rules() of that generation) wrote: each
+// of our chains has as many rules, and the built-in chains jump to it first
+// (a firewall reload may have deleted our rules or put its own before ours).
+bool rules_in_place(const std::string& save_text, const std::string& rendered, const std::string& name);
 // iptables-restore --noflush input removing what `existing` lists except
 // the chains of generation `keep` and the jumps to them (-1: everything);
 // "" when there is nothing.
@@ -144,6 +149,9 @@ private:
     bool stage_sets(const std::vector<ipt::SetDef>& wanted, const std::vector<ipt::SetState>& existing,
                     std::string& error);
     void drop_staged_sets(const std::vector<ipt::SetState>& existing);
+    // New set contents under the rules in place.
+    bool swap_sets(const std::vector<ipt::SetDef>& wanted, const std::vector<ipt::SetState>& existing,
+                   std::string& error);
     bool replace_rules(const RuleSpec& spec, const std::vector<ipt::SetDef>& wanted,
                        const std::vector<ipt::SetState>& existing, std::string& error);
     void drop_unlive_chains(const Family& f);

@@ -753,6 +753,64 @@ TEST_F(IptablesBackendFlow, AFailedIpv6SwapPutsTheIpv4JumpsAndTheSetContentsBack
     EXPECT_NE(sets[1].find("swap voipguard-handsets4-new voipguard-handsets4\n"), std::string::npos);
 }
 
+// What iptables-save lists once generation `g` of `rules` (render_rules)
+// is live: the jumps first in each table, then our chains.
+std::string live_save(std::string rules, int g) {
+    const std::string suffix = g == 1 ? "-2" : "";
+    rules.insert(rules.find("*filter\n") + 8, "-A FORWARD -j voipguard-rst" + suffix + "\n");
+    rules.insert(rules.find("*mangle\n") + 8,
+                 "-A FORWARD -j voipguard-fwd" + suffix + "\n-A POSTROUTING -j voipguard-post" + suffix + "\n");
+    return rules;
+}
+
+TEST(IptablesParse, RulesInPlaceOnlyWhenEveryChainIsWholeAndJumpedToFirst) {
+    const RuleSpec s = representative_spec();
+    for (int g : {0, 1}) {
+        const std::string rules = ipt::render_rules(s, net::Family::v4, g);
+        const std::string save = live_save(rules, g);
+        EXPECT_TRUE(ipt::rules_in_place(save, rules, "voipguard")) << save;
+        // A rule gone (a firewall reload flushed a chain) ...
+        std::string missing = save;
+        missing.erase(missing.find("-A voipguard-out"), missing.find('\n', missing.find("-A voipguard-out")) -
+                                                             missing.find("-A voipguard-out") + 1);
+        EXPECT_FALSE(ipt::rules_in_place(missing, rules, "voipguard"));
+        // ... the router's rule before our jump ...
+        std::string pushed = save;
+        pushed.insert(pushed.find("*mangle\n") + 8, "-A FORWARD -j ACCEPT\n");
+        EXPECT_FALSE(ipt::rules_in_place(pushed, rules, "voipguard"));
+        // ... or our jump twice.
+        std::string twice = save;
+        twice.insert(twice.find("*filter\n") + 8, "-A FORWARD -j voipguard-rst" + std::string(g ? "-2" : "") + "\n");
+        EXPECT_FALSE(ipt::rules_in_place(twice, rules, "voipguard"));
+    }
+    EXPECT_FALSE(ipt::rules_in_place("", ipt::render_rules(s, net::Family::v4), "voipguard"));
+}
+
+// A reload with the same rules, still in the kernel as written, swaps the
+// sets only; rules the kernel lost are written again (stage and swap).
+TEST_F(IptablesBackendFlow, InstallOfTheSameRulesStillInPlaceSwapsTheSetsOnly) {
+    BackendOptions o = options();
+    o.ipv6 = false;
+    RuleSpec s = representative_spec();
+    s.handsets = {cidr("192.168.20.0/24")};
+    IptablesBackend b("voipguard", o);
+    std::string error;
+    ASSERT_TRUE(b.install(s, error)) << error;
+    fake.reply("iptables-save", live_save(ipt::render_rules(s, net::Family::v4, 0), 0));
+    fake.clear();
+    s.pbx_signalling.push_back(cidr("203.0.113.11"));
+    ASSERT_TRUE(b.install(s, error)) << error;
+    EXPECT_EQ(fake.commands(), (std::vector<std::string>{"ipset list -t", "iptables-save", "ipset restore",
+                                                         "ipset restore", "ipset list -t"}));
+    // The kernel lost a rule: the whole staged install.
+    fake.reply("iptables-save", "*mangle\n-A FORWARD -j voipguard-fwd\nCOMMIT\n");
+    fake.clear();
+    ASSERT_TRUE(b.install(s, error)) << error;
+    const auto v4 = fake.inputs_of("iptables-restore -w 5 --noflush");
+    ASSERT_GE(v4.size(), 2u);
+    EXPECT_NE(v4[0].find(":voipguard-in-2 "), std::string::npos);
+}
+
 TEST_F(IptablesBackendFlow, UpdateOfAddressesSwapsSetsAndLeavesRulesAlone) {
     IptablesBackend b("voipguard", options());
     std::string error;

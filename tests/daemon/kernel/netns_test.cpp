@@ -250,21 +250,35 @@ TEST_F(IptablesInNetns, InstallingAgainAfterACrashReplacesTheStaleStateWithoutDu
     ns_->must({"ipset", "create", name_ + "-handsets4-new", "hash:net"});   // a half-done reload
     const std::string once4 = save4();
 
+    // The crashed instance's rules (the first generation) are replaced by
+    // the second; installing the same rules again, still in place, changes
+    // no rule.
     IptablesBackend second(name_, options());
     ASSERT_TRUE(second.install(spec(), error)) << error;
+    const std::string replaced4 = save4();
     ASSERT_TRUE(second.install(spec(), error)) << error;
-    for (const std::string& save : {save4(), save6()}) {
-        EXPECT_EQ(rules_of(save, "FORWARD")[0], "-A FORWARD -j " + name_ + "-fwd");
-        std::size_t jumps = 0;
-        for (const auto& l : lines(save))
-            if (l.find("-j " + name_ + "-fwd") != std::string::npos || l.find("-j " + name_ + "-post") != std::string::npos)
-                ++jumps;
-        EXPECT_EQ(jumps, 2u) << save;
-    }
-    EXPECT_EQ(rules_of(save4(), name_ + "-in").size(), 8u);
-    EXPECT_EQ(rules_of(save4(), name_ + "-fwd"), rules_of(once4, name_ + "-fwd"));
-    EXPECT_EQ(set_names(), expected_sets(spec()));
-    EXPECT_EQ(router_state(), router_before_);
+    EXPECT_EQ(save4(), replaced4);
+    const auto check = [&](const std::string& g) {
+        for (const std::string& save : {save4(), save6()}) {
+            EXPECT_EQ(rules_of(save, "FORWARD")[0], "-A FORWARD -j " + name_ + "-fwd" + g);
+            std::size_t jumps = 0;
+            for (const auto& l : lines(save))
+                if (l.find("-j " + name_ + "-fwd") != std::string::npos ||
+                    l.find("-j " + name_ + "-post") != std::string::npos)
+                    ++jumps;
+            EXPECT_EQ(jumps, 2u) << save;
+        }
+        EXPECT_EQ(rules_of(save4(), name_ + "-in" + g).size(), 8u);
+        EXPECT_EQ(rules_of(save4(), name_ + "-fwd" + g).size(), rules_of(once4, name_ + "-fwd").size());
+        EXPECT_EQ(set_names(), expected_sets(spec()));
+        EXPECT_EQ(router_state(), router_before_);
+    };
+    check("-2");
+    // Something else flushes one of our chains: the next install writes
+    // every rule again (into the other generation).
+    ns_->must({"iptables", "-t", "mangle", "-F", name_ + "-in-2"});
+    ASSERT_TRUE(second.install(spec(), error)) << error;
+    check("");
 }
 
 TEST_F(IptablesInNetns, UpdateSwapsSetContentsAndRewritesRulesOnlyWhenTheyChange) {
