@@ -145,6 +145,11 @@ bool CallTable::request(const net::DecodedPacket& p, const sip::SipMessage& m, b
                 assign_truncated(e.call_id, m.call_id);
                 assign_truncated(e.detail, "unknown_dialog");
                 ev.on_event(e);
+                Effect f;
+                f.kind = EffectKind::close_handset;
+                f.protocol = net::ipproto::udp;
+                f.handset = handset;
+                ev.on_effect(f);
             }
         }
         return true;
@@ -320,7 +325,6 @@ void CallTable::open_pinhole(Dialog& d, const MediaLeg& leg, const net::IpAddres
     ph.pbx_index = d.pbx_index;
     ph.rtcp = rtcp;
     ph.srtp = leg.srtp;
-    ph.opened = now;
     ph.last_activity = now;
     if (leg.remote_known) {
         ph.remote = leg.remote;
@@ -337,19 +341,43 @@ void CallTable::open_pinhole(Dialog& d, const MediaLeg& leg, const net::IpAddres
     ev.on_event(e);
 }
 
+void Pinhole::note_flow(const net::IpAddress& r, std::uint16_t port) noexcept {
+    for (std::uint8_t i = 0; i < flow_count; ++i)
+        if (flows[i].port == port && flows[i].remote == r) return;
+    if (flow_count < kMaxFlows) flows[flow_count++] = Flow{r, port};
+    else flows_overflow = true;
+}
+
 void CallTable::close_pinhole(const PinholeKey& key, const Pinhole& ph, Timestamp now, EventSink& ev) {
     ++ctx_.stats.pinholes_closed;
     Event e = ctx_.event(EventType::pinhole_closed, nullptr, now);
     e.handset = key.address;
     e.handset_port = key.port;
     e.protocol = net::ipproto::udp;
-    if (ph.verified) {
-        e.source = ph.verified_source;
-        e.source_port = ph.verified_source_port;
+    if (ph.flow_count > 0) {
+        e.source = ph.flows[0].remote;
+        e.source_port = ph.flows[0].port;
     }
     e.destination = key.address;
     e.destination_port = key.port;
+    e.count = ph.flow_count;
     ev.on_event(e);
+    // Their fast path goes with the pinhole (effects.h).
+    Effect f;
+    f.protocol = net::ipproto::udp;
+    f.handset = key.address;
+    f.handset_port = key.port;
+    if (ph.flows_overflow) {
+        f.kind = EffectKind::close_endpoint;
+        ev.on_effect(f);
+        return;
+    }
+    f.kind = EffectKind::close_flow;
+    for (std::uint8_t i = 0; i < ph.flow_count; ++i) {
+        f.remote = ph.flows[i].remote;
+        f.remote_port = ph.flows[i].port;
+        ev.on_effect(f);
+    }
 }
 
 void CallTable::close_leg_pinholes(const Dialog& d, const MediaLeg& leg, Timestamp now, EventSink& ev) {
@@ -426,7 +454,7 @@ void CallTable::reload(Timestamp now, EventSink& ev) {
     pinholes_.erase_if([&](const PinholeKey& k, Pinhole& ph) {
         bool keep = ph.pbx_index < r.p().peers.pbx.size();
         if (keep && ph.remote_known) keep = r.pbx_media.contains(ph.remote);
-        if (keep && ph.verified) keep = r.pbx_media.contains(ph.verified_source);
+        for (std::uint8_t i = 0; keep && i < ph.flow_count; ++i) keep = r.pbx_media.contains(ph.flows[i].remote);
         if (keep && !r.handsets.contains(k.address)) keep = false;
         if (keep) return false;
         close_pinhole(k, ph, now, ev);

@@ -30,8 +30,10 @@
 // 18x/2xx, ACK, PRACK, UPDATE), are updated by re-offers (new ports, hold
 // with port 0) and close when the dialog ends (BYE, CANCEL, failure response,
 // transaction or call timeout) or, before any media was seen, after
-// media.idle_timeout without SIP activity. Closing emits pinhole_closed so the
-// daemon can delete the flow's conntrack entry at once.
+// media.idle_timeout without SIP activity. Closing emits pinhole_closed (for
+// the log) and asks for the conntrack entries of every flow the engine
+// verified through it to be deleted (effects.h), so their fast path ends at
+// once.
 #pragma once
 
 #include <cstddef>
@@ -142,18 +144,32 @@ struct PinholeKeyHash {
 };
 
 struct Pinhole {
+    // Laid out for size: four pinholes a call (see the per-call budget in
+    // engine_test).
     DialogKey dialog;
+    Timestamp last_activity{};
+    net::IpAddress remote;          // expected source (PBX SDP), if known
+    std::uint8_t flow_count = 0;
+    std::uint16_t remote_port = 0;
     PeerIndex pbx_index = 0;
     bool rtcp = false;
     bool srtp = false;
     bool verified = false;
-    net::IpAddress remote;          // expected source (PBX SDP), if known
-    std::uint16_t remote_port = 0;
     bool remote_known = false;
-    Timestamp opened{};
-    Timestamp last_activity{};
-    net::IpAddress verified_source; // first verified source, for pinhole_closed
-    std::uint16_t verified_source_port = 0;
+    bool flows_overflow = false;    // more than kMaxFlows: close every flow on the port
+    // The flows through the pinhole the engine verified (their remote ends:
+    // the PBX's media, in either direction), for their deletion at close.
+    // Media both ways between the handset and one media server is one flow;
+    // a second covers a switch of media server (a transfer, a re-INVITE).
+    static constexpr std::size_t kMaxFlows = 2;
+    struct Flow {
+        net::IpAddress remote;
+        std::uint16_t port = 0;
+    };
+    Flow flows[kMaxFlows];
+
+    // Notes a verified flow with `remote`:`port` (once).
+    void note_flow(const net::IpAddress& r, std::uint16_t port) noexcept;
 };
 
 // What the judgement of an outbound INVITE hands to call tracking.

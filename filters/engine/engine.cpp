@@ -64,7 +64,7 @@ void EngineContext::eviction(std::string_view table, Timestamp now, EventSink& e
 // The engine
 
 Engine::Engine(std::shared_ptr<const CompiledPolicy> rules, const EngineLimits& limits)
-    : ctx_{std::move(rules), {}, {}},
+    : ctx_(std::move(rules)),
       limits_(limits),
       toll_(limits.max_limit_keys),
       handsets_(ctx_, limits.max_handsets),
@@ -219,9 +219,8 @@ Decision Engine::inbound_media(const net::DecodedPacket& p, Pinhole& ph, const N
             return {Verdict::drop, Reason::media_not_rtp};
         }
         ph.verified = true;
-        ph.verified_source = p.src;
-        ph.verified_source_port = p.src_port;
     }
+    ph.note_flow(p.src, p.src_port);
     return {Verdict::accept_verified, Reason::media_pinhole};
 }
 
@@ -289,7 +288,7 @@ Decision Engine::outbound(const net::DecodedPacket& p, const Now& now, EventSink
             return other_sip(p, pbx != nullptr, now, ev, false);
 
         // 3. Media from a pinhole port goes only to the PBX's media.
-        if (const Pinhole* ph = calls_.pinhole(p.src, p.src_port)) return outbound_media(p, *ph, pbx_media, now, ev);
+        if (Pinhole* ph = calls_.pinhole(p.src, p.src_port)) return outbound_media(p, *ph, pbx_media, now, ev);
         // Media to the PBX's media range outside any call: its reply would
         // be let in as return traffic with no pinhole behind it.
         if (pbx_media != nullptr) {
@@ -305,7 +304,7 @@ Decision Engine::outbound(const net::DecodedPacket& p, const Now& now, EventSink
     return {Verdict::accept, Reason::egress_allowed};
 }
 
-Decision Engine::outbound_media(const net::DecodedPacket& p, const Pinhole& ph, const PeerIndex* pbx_media,
+Decision Engine::outbound_media(const net::DecodedPacket& p, Pinhole& ph, const PeerIndex* pbx_media,
                                 const Now& now, EventSink& ev) {
     const config::Policy& pol = ctx_.p();
     bool allowed = false;
@@ -315,7 +314,10 @@ Decision Engine::outbound_media(const net::DecodedPacket& p, const Pinhole& ph, 
         if (allowed && pol.media.strict_source_port && ph.remote_known)
             allowed = p.dst == ph.remote && p.dst_port == ph.remote_port;
     }
-    if (allowed) return {Verdict::accept_verified, Reason::media_outbound};
+    if (allowed) {
+        ph.note_flow(p.dst, p.dst_port);
+        return {Verdict::accept_verified, Reason::media_outbound};
+    }
     Event e = ctx_.event(EventType::media_destination_denied, &p, now.mono);
     e.handset = p.src;
     e.handset_port = p.src_port;

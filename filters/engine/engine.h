@@ -51,8 +51,9 @@
 // 18x/2xx, ACK, PRACK, UPDATE), are updated by re-offers (new ports, hold
 // with port 0) and close when the dialog ends (BYE, CANCEL, failure response,
 // transaction or call timeout) or, before any media was seen, after
-// media.idle_timeout without SIP activity. Closing emits pinhole_closed so the
-// daemon can delete the flow's conntrack entry at once.
+// media.idle_timeout without SIP activity. Closing emits pinhole_closed and
+// asks (effects.h) for every flow the engine verified through the pinhole to
+// lose its kernel fast path at once.
 //
 // Dialogs are keyed by a keyed hash (SipHash-2-4 under EngineLimits::
 // dialog_key) of the Call-ID and caller's tag, compared in full on lookup. A
@@ -196,7 +197,7 @@ private:
     Decision inbound(const net::DecodedPacket& p, const Now& now, EventSink& ev);
     Decision outbound(const net::DecodedPacket& p, const Now& now, EventSink& ev);
     Decision outbound_tcp_egress(const net::DecodedPacket& p, bool to_pbx, const Now& now, EventSink& ev);
-    Decision outbound_media(const net::DecodedPacket& p, const Pinhole& ph, const PeerIndex* pbx_media, const Now& now,
+    Decision outbound_media(const net::DecodedPacket& p, Pinhole& ph, const PeerIndex* pbx_media, const Now& now,
                             EventSink& ev);
     Decision sip_packet(const net::DecodedPacket& p, Dir dir, PeerIndex pbx, const Now& now, EventSink& ev);
     Decision sip_datagram(const net::DecodedPacket& p, Dir dir, PeerIndex pbx, const Now& now, EventSink& ev);

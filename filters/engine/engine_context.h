@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <utility>
 
 #include "filters/engine/events.h"
 #include "filters/engine/rules.h"
@@ -43,6 +44,8 @@ struct ResponseCounter {
 };
 
 struct EngineContext {
+    explicit EngineContext(std::shared_ptr<const CompiledPolicy> policy) noexcept : rules(std::move(policy)) {}
+
     std::shared_ptr<const CompiledPolicy> rules;
     EngineStats stats;
     ResponseCounter responses;

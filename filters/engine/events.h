@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "filters/engine/effects.h"
 #include "filters/engine/fixed_string.h"
 #include "filters/engine/timestamp.h"
 #include "filters/net/ip_address.h"
@@ -85,10 +86,16 @@ struct Event {
     bool monitor = false;             // mode: monitor: nothing was dropped for it
 };
 
+// Where the engine's events and effects go. The engine calls it while it
+// decides; the daemon's sink only records (both are carried out after the
+// drain's verdicts are sent), replay and the tests look at them at once.
 class EventSink {
 public:
     virtual ~EventSink() = default;
     virtual void on_event(const Event& e) = 0;
+    // Something the kernel's flow table must do (effects.h). Ignored unless
+    // the sink acts on the kernel.
+    virtual void on_effect(const Effect& f) { (void)f; }
 };
 
 // Counts events by type and forwards them (replay, tests).

@@ -33,16 +33,21 @@ std::string site_policy_with_media(const std::string& keys);
 // The policy compiled, or nullptr with a test failure naming every problem.
 std::shared_ptr<const engine::CompiledPolicy> compile_policy(const std::string& yaml);
 
-// Keeps every event.
+// Keeps every event and effect.
 struct EventRecorder : engine::EventSink {
     std::vector<engine::Event> events;
+    std::vector<engine::Effect> effects;
     void on_event(const engine::Event& e) override { events.push_back(e); }
+    void on_effect(const engine::Effect& f) override { effects.push_back(f); }
     std::size_t count(engine::EventType t) const;
     // The last event of type t, or nullptr.
     const engine::Event* last(engine::EventType t) const;
     // Every event of type t, in order.
     std::vector<engine::Event> all(engine::EventType t) const;
-    void clear() { events.clear(); }
+    void clear() {
+        events.clear();
+        effects.clear();
+    }
 };
 
 }  // namespace vg::test

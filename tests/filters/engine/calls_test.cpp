@@ -42,7 +42,7 @@ protected:
         ASSERT_NE(rules, nullptr);
         calls_.reset();
         handsets_.reset();
-        ctx_ = std::make_unique<EngineContext>(EngineContext{rules, {}, {}});
+        ctx_ = std::make_unique<EngineContext>(rules);
         toll_ = std::make_unique<TollGuard>(64);
         handsets_ = std::make_unique<HandsetInventory>(*ctx_, 64);
         calls_ = std::make_unique<CallTable>(*ctx_, *handsets_, *toll_, max_dialogs, max_pinholes, keyer);

@@ -41,7 +41,7 @@ protected:
         auto rules = test::compile_policy(yaml);
         ASSERT_NE(rules, nullptr);
         egress_.reset();
-        ctx_ = std::make_unique<EngineContext>(EngineContext{rules, {}, {}});
+        ctx_ = std::make_unique<EngineContext>(rules);
         egress_ = std::make_unique<EgressTracker>(*ctx_, max_flows);
     }
     const net::DecodedPacket& udp(const char* src, unsigned sport, const char* dst, unsigned dport) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <ostream>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -450,6 +451,52 @@ TEST_F(EngineTest, ByeClosesPinholesAndNamesTheFlows) {
         }
     EXPECT_TRUE(named);
     EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).reason, Reason::media_no_pinhole);
+}
+
+// The flows a pinhole verified are handed back as effects to delete, one
+// tuple each (no table dump): media both ways with one media server is one
+// flow; a pinhole never used asks for nothing.
+TEST_F(EngineTest, ClosingPinholesAsksToDeleteEachVerifiedFlowByTuple) {
+    call("c1", "02079460000", 40000);
+    answer("c1");
+    EXPECT_EQ(feed(v4udp(kHandset, 40000, kPbxMedia, 12000, rtp())).verdict, Verdict::accept_verified);
+    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).verdict, Verdict::accept_verified);
+    // A second media server (after a re-INVITE the PBX moved the media).
+    EXPECT_EQ(media_in("203.0.113.71", 16000, kHandset, 40000).verdict, Verdict::accept_verified);
+    EXPECT_TRUE(rec_.effects.empty());   // nothing until a pinhole closes
+    out_sip(request("BYE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2));
+    std::multiset<std::string> flows;
+    for (const Effect& f : rec_.effects) {
+        EXPECT_EQ(f.kind, EffectKind::close_flow);
+        EXPECT_EQ(f.protocol, net::ipproto::udp);
+        flows.insert(f.handset.to_string() + ":" + std::to_string(f.handset_port) + "-" + f.remote.to_string() + ":" +
+                     std::to_string(f.remote_port));
+    }
+    EXPECT_EQ(flows, (std::multiset<std::string>{"192.168.20.10:40000-203.0.113.70:12000",
+                                                 "192.168.20.10:40000-203.0.113.71:16000"}));
+}
+
+// More flows than a pinhole records: every entry on the handset's port goes.
+TEST_F(EngineTest, APinholeWithMoreFlowsThanItRecordsAsksForItsWholePort) {
+    call("c1", "02079460000", 40000);
+    answer("c1");
+    for (unsigned port : {12000u, 12002u, 12004u})
+        EXPECT_EQ(media_in(kPbxMedia, port, kHandset, 40000).verdict, Verdict::accept_verified);
+    out_sip(request("BYE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2));
+    ASSERT_EQ(rec_.effects.size(), 1u);
+    const Effect& f = rec_.effects.front();
+    EXPECT_EQ(f.kind, EffectKind::close_endpoint);
+    EXPECT_EQ(f.handset.to_string(), kHandset);
+    EXPECT_EQ(f.handset_port, 40000);
+}
+
+// A call the engine never saw start (before a restart) hung up: every
+// verified flow of the handset goes.
+TEST_F(EngineTest, AByeForACallNeverSeenAsksForTheHandsetsVerifiedFlows) {
+    out_sip(request("BYE", "sip:02079460000@pbx.example.net", "old-call", "f1", "t1", 2));
+    ASSERT_EQ(rec_.effects.size(), 1u);
+    EXPECT_EQ(rec_.effects.front().kind, EffectKind::close_handset);
+    EXPECT_EQ(rec_.effects.front().handset.to_string(), kHandset);
 }
 
 TEST_F(EngineTest, ByeFromPbxEndsTheCallToo) {

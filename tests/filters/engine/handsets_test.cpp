@@ -37,7 +37,7 @@ protected:
         auto rules = test::compile_policy(test::site_policy());
         ASSERT_NE(rules, nullptr);
         inventory_.reset();
-        ctx_ = std::make_unique<EngineContext>(EngineContext{rules, {}, {}});
+        ctx_ = std::make_unique<EngineContext>(rules);
         inventory_ = std::make_unique<HandsetInventory>(*ctx_, capacity);
     }
 

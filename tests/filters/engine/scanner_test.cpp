@@ -34,7 +34,7 @@ protected:
     void use(const std::string& yaml) {
         auto rules = test::compile_policy(yaml);
         ASSERT_NE(rules, nullptr);
-        ctx_ = std::make_unique<EngineContext>(EngineContext{rules, {}, {}});
+        ctx_ = std::make_unique<EngineContext>(rules);
     }
     // A request from `src` to `dst` (To user `user`), parsed.
     std::pair<const net::DecodedPacket*, const sip::SipMessage*> req(const std::string& method, const std::string& src,
