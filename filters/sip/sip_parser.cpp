@@ -712,31 +712,36 @@ bool parse_via(std::string_view element, Via& v) noexcept {
     const std::string_view s = scan::trim_lws(element);
     v.raw = s;
     // sent-protocol = protocol-name SLASH protocol-version SLASH transport,
-    // SLASH = SWS "/" SWS.
-    std::string_view parts[3];
+    // SLASH = SWS "/" SWS. The three tokens are kept in locals until all
+    // three are there (an array indexed in a loop would be stored a half at
+    // a time and read back whole, which stalls store forwarding).
+    std::string_view protocol_name, protocol_version, transport;
     std::size_t i = 0;
-    int k = 0;
-    if (s.size() >= 8 && std::memcmp(s.data(), "SIP/2.0/", 8) == 0) {
-        // The usual start: the loop below would find the same two tokens.
-        parts[0] = scan::slice(s, 0, 3);
-        parts[1] = scan::slice(s, 4, 3);
-        i = 7;
-        k = 2;
-    }
-    for (; k < 3; ++k) {
-        if (k > 0) {
+    // The next token, after a SLASH unless it is the first one.
+    auto part = [&](bool slash, std::string_view& out) {
+        if (slash) {
             i = skip_lws(s, i);
             if (i >= s.size() || s[i] != '/') return false;
             i = skip_lws(s, i + 1);
         }
         const std::size_t e = scan_token(s, i);
         if (e == i) return false;
-        parts[k] = scan::slice(s, i, e - i);
+        out = scan::slice(s, i, e - i);
         i = e;
+        return true;
+    };
+    if (s.size() >= 8 && std::memcmp(s.data(), "SIP/2.0/", 8) == 0) {
+        // The usual start: part() would find the same two tokens.
+        protocol_name = scan::slice(s, 0, 3);
+        protocol_version = scan::slice(s, 4, 3);
+        i = 7;
+    } else if (!part(false, protocol_name) || !part(true, protocol_version)) {
+        return false;
     }
-    v.protocol_name = parts[0];
-    v.protocol_version = parts[1];
-    v.transport_text = parts[2];
+    if (!part(true, transport)) return false;
+    v.protocol_name = protocol_name;
+    v.protocol_version = protocol_version;
+    v.transport_text = transport;
     v.transport = via_transport(v.transport_text);
     // LWS sent-by
     const std::size_t hb = skip_lws(s, i);
@@ -852,10 +857,11 @@ ParseResult parse_message(std::string_view data, Transport transport, const Limi
         switch (next_field(data, hpos, limits.max_line_length, header_bare_lf, f, id)) {
         case Step::field: {
             if (out.header_count >= max_headers) return fail("too_many_headers");
-            Header& h = out.headers[out.header_count++];
-            h.name = f.name;
-            h.value = f.value;
-            h.id = id;
+            // process_header() reads the local copy: reading back the views
+            // just stored into `out` a half at a time would stall store
+            // forwarding.
+            const Header h{f.name, f.value, id};
+            out.headers[out.header_count++] = h;
             if (const char* why = process_header(h, out, st)) return fail(why);
             break;
         }

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Google Benchmark helpers shared by the benchmark programs: default flags
 // for side-by-side runs, and a console reporter that also keeps, for each
-// benchmark, the fastest of its repetitions (or its only run) and its counters.
+// benchmark, the fastest of its repetitions (or its only run), their median,
+// and its counters.
 //
 // Figures use CPU time, not wall time: on a machine shared with other work the
 // wall time of a single-threaded loop includes the time it was not running.
 // And they use the fastest repetition ("min", added by with_min()): other work
 // on the machine only ever slows a deterministic loop down, so the minimum is
-// the figure that reproduces; the console shows mean and median too.
+// the figure that reproduces; the console shows mean and median too. A
+// comparison of two programs side by side may use the medians instead (the
+// parser benchmark does): it holds against the odd lucky repetition of either.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -31,6 +34,8 @@ public:
         std::map<std::string, double> counters;
         bool aggregate = false;   // the "min" of several repetitions
         bool error = false;
+        double median_cpu_time = 0;   // the "median" of several repetitions (0: one run)
+        std::vector<double> repetition_cpu_times;   // each repetition's, in the order they ran
     };
 
     void ReportRuns(const std::vector<Run>& reports) override {
@@ -40,6 +45,11 @@ public:
                 f.error = true;
                 continue;
             }
+            if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "median") {
+                f.median_cpu_time = r.GetAdjustedCPUTime();
+                continue;
+            }
+            if (r.run_type == Run::RT_Iteration) f.repetition_cpu_times.push_back(r.GetAdjustedCPUTime());
             const bool is_min = r.run_type == Run::RT_Aggregate && r.aggregate_name == "min";
             if (r.run_type == Run::RT_Aggregate && !is_min) continue;
             if (f.aggregate && !is_min) continue;   // the minimum of the repetitions stands for them
