@@ -13,13 +13,18 @@
 // the handset addresses the policy has (real sites have many handsets with
 // a call or two each; the memory per call is the same).
 //
-// Figures: footprint.rss_idle_kb, footprint.rss_1k_calls_kb,
-// footprint.engine_table_bytes, footprint.hwm_kb.
+// Figures: footprint.engine_rss_idle_kb, footprint.engine_rss_idle_anon_kb
+// (RssAnon), footprint.engine_pss_idle_kb (Pss of /proc/self/smaps_rollup),
+// footprint.rss_1k_calls_kb, footprint.engine_table_bytes, footprint.hwm_kb.
+// The idle figures of the daemon itself (footprint.rss_idle_kb,
+// footprint.rss_idle_anon_kb, footprint.pss_idle_kb) are measured on
+// `voipguard run` by tests/bench/footprint_daemon.
 #include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -46,6 +51,17 @@ const net::Cidr* first_v4_network(const config::Policy& p) {
     for (const net::Cidr& c : p.handsets.networks)
         if (c.network.is_v4() && c.prefix <= 30) return &c;
     return nullptr;
+}
+
+// A field of /proc/self/smaps_rollup in KiB ("Pss"), or -1.
+long smaps_rollup_kb(const char* name) {
+    std::ifstream f("/proc/self/smaps_rollup");
+    std::string line;
+    const std::size_t n = std::strlen(name);
+    while (std::getline(f, line))
+        if (line.compare(0, n, name) == 0 && line.size() > n && line[n] == ':')
+            return std::strtol(line.c_str() + n + 1, nullptr, 10);
+    return -1;
 }
 
 // Resident KiB per mapped file (or [heap], [stack], anonymous), largest first.
@@ -136,13 +152,18 @@ int main(int argc, char** argv) {
     const long rss_idle = bench::rss_kb();
     const long anon_idle = bench::status_kb("RssAnon");
     const long file_idle = bench::status_kb("RssFile");
+    const long pss_idle = smaps_rollup_kb("Pss");
     std::printf("footprint: process start %ld KiB, + policy %ld KiB, + engine (default limits) %ld KiB\n", rss_start,
                 rss_policy, rss_idle);
-    out.number("footprint.rss_idle_kb", static_cast<double>(rss_idle));
+    out.number("footprint.engine_rss_idle_kb", static_cast<double>(rss_idle));
     out.number("footprint.rss_start_kb", static_cast<double>(rss_start));
     out.number("footprint.rss_policy_loaded_kb", static_cast<double>(rss_policy));
-    out.number("footprint.rss_idle_anon_kb", static_cast<double>(anon_idle));
-    out.number("footprint.rss_idle_file_kb", static_cast<double>(file_idle));
+    out.number("footprint.engine_rss_idle_anon_kb", static_cast<double>(anon_idle));
+    out.number("footprint.engine_rss_idle_file_kb", static_cast<double>(file_idle));
+    if (pss_idle >= 0)
+        out.number("footprint.engine_pss_idle_kb", static_cast<double>(pss_idle));
+    else
+        out.null("footprint.engine_pss_idle_kb", "no /proc/self/smaps_rollup (Linux 4.14 or later)");
     out.number("footprint.rss_start_anon_kb", static_cast<double>(anon_start));
     out.number("footprint.engine_table_bytes", static_cast<double>(e.table_bytes()));
     if (smaps) print_smaps();
