@@ -101,6 +101,7 @@ std::string_view rejection_name(Rejection r) noexcept {
     case Rejection::response_timeout: return "response_timeout";
     case Rejection::response_too_large: return "response_too_large";
     case Rejection::handler_failed: return "handler_failed";
+    case Rejection::handler_timeout: return "handler_timeout";
     }
     return "unknown";
 }
@@ -175,14 +176,23 @@ struct Server::Client {
     std::string out;         // the answer (bounded by max_response + an error line)
     std::size_t sent = 0;
     bool answering = false;  // request read; writing `out`
+    Server::Ticket ticket = 0;   // non-zero: the answer comes through respond()
+    bool json = false;           // the waiting request's format (for a timeout's error)
     bool write_watched = false;
 };
 
-Server::Server(ServerOptions options, Handler handler, RejectCallback on_reject, WatchCallback on_watch)
+Server::Server(ServerOptions options, AsyncHandler handler, RejectCallback on_reject, WatchCallback on_watch)
     : options_(std::move(options)),
       handler_(std::move(handler)),
       on_reject_(std::move(on_reject)),
       on_watch_(std::move(on_watch)) {}
+
+Server::Server(ServerOptions options, Handler handler, RejectCallback on_reject, WatchCallback on_watch)
+    : Server(std::move(options),
+             AsyncHandler([h = std::move(handler)](const Request& r, Ticket) -> std::optional<std::string> {
+                 return h(r);
+             }),
+             std::move(on_reject), std::move(on_watch)) {}
 
 Server::~Server() {
     while (!clients_.empty()) close_client(clients_.back()->fd);
@@ -296,7 +306,10 @@ Server::Client* Server::find(int fd) noexcept {
 std::vector<Watch> Server::fds() const {
     std::vector<Watch> out;
     if (listen_fd_ >= 0) out.push_back({listen_fd_, kRead});
-    for (const auto& c : clients_) out.push_back({c->fd, c->answering ? unsigned{kWrite} : unsigned{kRead}});
+    for (const auto& c : clients_) {
+        if (c->ticket != 0) continue;   // waiting for respond(): nothing to watch
+        out.push_back({c->fd, c->answering ? unsigned{kWrite} : unsigned{kRead}});
+    }
     return out;
 }
 
@@ -320,7 +333,9 @@ void Server::on_readable(int fd, engine::Timestamp now) {
     }
     Client* c = find(fd);
     if (c == nullptr) return;
-    if (c->answering) {
+    if (c->ticket != 0) {
+        return;   // waiting for respond(); its hang-up shows when the answer is written
+    } else if (c->answering) {
         write_client(*c);   // hang-up or error while answering: the write finds out
     } else {
         read_client(*c, now);
@@ -411,9 +426,10 @@ void Server::read_client(Client& c, engine::Timestamp now) {
         reject(c, why, detail, json, now);
         return;
     }
-    std::string text;
+    std::optional<std::string> text;
+    const Ticket ticket = next_ticket_++;
     try {
-        text = handler_(*req);
+        text = handler_(*req, ticket);
     } catch (const std::exception& e) {
         reject(c, Rejection::handler_failed, raw_detail(e.what()), json, now);
         return;
@@ -421,11 +437,44 @@ void Server::read_client(Client& c, engine::Timestamp now) {
         reject(c, Rejection::handler_failed, {}, json, now);
         return;
     }
+    if (!text) {
+        // Deferred: nothing to read or write until respond(). The fd leaves
+        // the epoll set (a client that shut its writing side down would be
+        // readable forever); the answer's write finds out if it hung up.
+        c.ticket = ticket;
+        c.json = json;
+        c.in.clear();
+        c.deadline = now + options_.handler_timeout;
+        if (on_watch_) on_watch_(c.fd, kNone);
+        return;
+    }
+    deliver(c, std::move(*text), json, now);
+}
+
+void Server::deliver(Client& c, std::string text, bool json, engine::Timestamp now) {
     if (text.size() > options_.max_response) {
         reject(c, Rejection::response_too_large, std::to_string(text.size()) + " bytes", json, now);
         return;
     }
     answer(c, std::move(text), now);
+}
+
+bool Server::respond(Ticket ticket, std::string text, engine::Timestamp now) {
+    if (ticket == 0) return false;
+    for (auto& c : clients_) {
+        if (c->ticket != ticket) continue;
+        c->ticket = 0;
+        if (on_watch_) on_watch_(c->fd, kRead);   // back in the set, for the write's errors
+        deliver(*c, std::move(text), c->json, now);
+        return true;
+    }
+    return false;
+}
+
+std::size_t Server::waiting_count() const noexcept {
+    std::size_t n = 0;
+    for (const auto& c : clients_) n += c->ticket != 0 ? 1 : 0;
+    return n;
 }
 
 void Server::reject(Client& c, Rejection why, std::string_view detail, bool json, engine::Timestamp now) {
@@ -440,6 +489,7 @@ void Server::reject(Client& c, Rejection why, std::string_view detail, bool json
         break;
     case Rejection::response_too_large: message = "answer too large"; break;
     case Rejection::handler_failed: message = "internal error"; break;
+    case Rejection::handler_timeout: message = "timed out (the daemon goes on with the request)"; break;
     case Rejection::too_many_clients: message = "too many clients"; break;
     case Rejection::request_timeout: message = "timed out waiting for the request"; break;
     case Rejection::response_timeout: message = "timed out"; break;
@@ -485,6 +535,12 @@ void Server::tick(engine::Timestamp now) {
     for (int fd : overdue) {
         Client* c = find(fd);
         if (c == nullptr) continue;
+        if (c->ticket != 0) {
+            c->ticket = 0;
+            if (on_watch_) on_watch_(c->fd, kRead);
+            reject(*c, Rejection::handler_timeout, {}, c->json, now);
+            continue;
+        }
         if (c->answering) {
             report(Rejection::response_timeout, std::to_string(c->out.size() - c->sent) + " bytes unread", c->uid,
                    c->pid);

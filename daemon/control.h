@@ -53,6 +53,7 @@ enum class Rejection : std::uint8_t {
     response_timeout,   // did not read the answer within response_timeout
     response_too_large, // the handler's answer exceeded max_response
     handler_failed,     // the handler threw
+    handler_timeout,    // a deferred answer did not come within handler_timeout
 };
 std::string_view rejection_name(Rejection r) noexcept;   // "unknown_command"
 
@@ -72,6 +73,9 @@ struct ServerOptions {
     std::size_t max_response = 1024 * 1024;   // larger answers become an error
     engine::Duration request_timeout = std::chrono::seconds(2);
     engine::Duration response_timeout = std::chrono::seconds(5);
+    // How long a deferred answer (see Server::AsyncHandler) may take; the
+    // client is then told "timed out" (the work itself goes on).
+    engine::Duration handler_timeout = std::chrono::seconds(90);
     int backlog = 32;
     // Owner of the socket (and of its directory, when the server creates it);
     // -1 keeps the process's ids. The daemon passes the user it drops to.
@@ -93,6 +97,10 @@ struct Watch {
 class Server {
 public:
     using Handler = std::function<std::string(const Request&)>;
+    // Names a request whose answer comes later, through respond().
+    using Ticket = std::uint64_t;
+    // Returns the answer, or nullopt to give it later with respond(ticket).
+    using AsyncHandler = std::function<std::optional<std::string>(const Request&, Ticket)>;
     // Called for every refused request or dropped client, with the client's
     // credentials (SO_PEERCRED; -1 when unknown) and a detail: client bytes
     // as received, at most 48 (Log::control_rejected escapes them).
@@ -104,6 +112,7 @@ public:
     using WatchCallback = std::function<void(int fd, unsigned interest)>;
 
     Server(ServerOptions options, Handler handler, RejectCallback on_reject = {}, WatchCallback on_watch = {});
+    Server(ServerOptions options, AsyncHandler handler, RejectCallback on_reject = {}, WatchCallback on_watch = {});
     ~Server();   // closes every client and the socket, removes the socket file if it is still ours
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
@@ -124,6 +133,12 @@ public:
     void on_writable(int fd, engine::Timestamp now);
     // Drops clients whose request or answer is overdue. Call about once a second.
     void tick(engine::Timestamp now);
+    // The deferred answer to request `ticket` (the handler returned
+    // nullopt). False when that client is gone (it hung up or timed out):
+    // the answer is dropped. `text` is checked against max_response.
+    bool respond(Ticket ticket, std::string text, engine::Timestamp now);
+    // Requests waiting for respond().
+    std::size_t waiting_count() const noexcept;
 
     // Every fd with its interest, the listening fd first (for poll loops).
     std::vector<Watch> fds() const;
@@ -134,6 +149,7 @@ private:
     void accept_clients(engine::Timestamp now);
     void read_client(Client& c, engine::Timestamp now);
     void answer(Client& c, std::string text, engine::Timestamp now);
+    void deliver(Client& c, std::string text, bool json, engine::Timestamp now);
     void write_client(Client& c);
     void reject(Client& c, Rejection why, std::string_view detail, bool json, engine::Timestamp now);
     void close_client(int fd);
@@ -141,13 +157,14 @@ private:
     void report(Rejection why, std::string_view detail, std::int64_t uid, std::int64_t pid);
 
     ServerOptions options_;
-    Handler handler_;
+    AsyncHandler handler_;
     RejectCallback on_reject_;
     WatchCallback on_watch_;
     int listen_fd_ = -1;
     dev_t socket_dev_ = 0;
     ino_t socket_ino_ = 0;
     std::vector<std::unique_ptr<Client>> clients_;
+    Ticket next_ticket_ = 1;
 };
 
 // --- client --------------------------------------------------------------------

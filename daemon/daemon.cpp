@@ -20,14 +20,16 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "config/loader.h"
+#include "daemon/policy_lifecycle.h"
+#include "daemon/status_report.h"
+#include "daemon/worker.h"
 #include "daemon/control.h"
 #include "daemon/json.h"
 #include "daemon/kernel/backend.h"
-#include "daemon/kernel/mark_check.h"
 #include "daemon/kernel/rule_spec.h"
 #include "daemon/logging.h"
 #include "daemon/netlink/conntrack.h"
@@ -105,27 +107,14 @@ std::int64_t mono_seconds() {
     return ts.tv_sec;
 }
 
-// A loaded, validated and compiled policy.
-struct LoadedPolicy {
-    std::shared_ptr<config::Policy> policy;
-    std::shared_ptr<const engine::CompiledPolicy> rules;
-    std::vector<std::string> errors;
-    std::size_t warnings = 0;
-};
-
-LoadedPolicy load_policy(const std::string& path) {
-    LoadedPolicy out;
-    config::LoadResult r = config::load_policy_file(path);
-    for (const config::Diagnostic& d : r.diagnostics) {
-        if (d.severity == config::Diagnostic::Severity::error) out.errors.push_back(d.format());
-        else ++out.warnings;
+const char* proto_text(std::uint8_t p) {
+    switch (p) {
+    case net::ipproto::udp: return "udp";
+    case net::ipproto::tcp: return "tcp";
+    case net::ipproto::icmp: return "icmp";
+    case net::ipproto::icmpv6: return "icmpv6";
+    default: return "ip";
     }
-    if (!r.ok()) return out;
-    out.policy = std::make_shared<config::Policy>(std::move(*r.policy));
-    std::string error;
-    out.rules = engine::CompiledPolicy::compile(out.policy, error);
-    if (!out.rules) out.errors.push_back(path + ": " + error);
-    return out;
 }
 
 LogOptions log_options(const RunOptions& o, const config::Policy& p) {
@@ -141,51 +130,59 @@ std::string join(const std::vector<std::string>& v) {
     return s;
 }
 
-const char* proto_text(std::uint8_t p) {
-    switch (p) {
-    case net::ipproto::udp: return "udp";
-    case net::ipproto::tcp: return "tcp";
-    case net::ipproto::icmp: return "icmp";
-    case net::ipproto::icmpv6: return "icmpv6";
-    default: return "ip";
-    }
+void write_lines(Log& log, const std::vector<LogLine>& lines) {
+    for (const LogLine& l : lines) log.write(l.severity, l.text);
 }
 
-class Daemon;
+// What `reload` answers: an error reply when it was refused, so that
+// `voipguard reload` exits 1.
+std::string reload_reply(bool ok, const std::string& summary, bool js) {
+    if (!ok && !js) return control::error_response(summary, false);
+    if (!js) return summary;
+    std::string s = "{";
+    if (!ok) json::field(s, "error", "reload failed, the running policy stays");
+    json::field_bool(s, "ok", ok);
+    json::field(s, "message", summary);
+    return s + "}\n";
+}
 
-// Routes the engine's events to the log, and closed pinholes to conntrack.
+// Records what the engine hands out while it decides (events.h, effects.h):
+// the daemon carries it out once the verdicts of the packets it drained are
+// sent (Daemon::carry_out). A storm of events beyond kMaxEvents is logged at
+// once instead (logging never blocks; it only takes time).
 class DaemonSink : public engine::EventSink {
 public:
-    DaemonSink(Log& log, netlink::Conntrack& ct, std::uint32_t mark, std::uint32_t mask)
-        : log_(log), ct_(ct), mark_(mark), mask_(mask) {}
-    void on_event(const engine::Event& e) override {
-        log_.on_event(e);
-        if (!ct_.is_open()) return;
-        if (e.type == engine::EventType::pinhole_closed) close_flows(e);
-        // A call begun before a restart was hung up: its media's verified
-        // flows (the engine has no pinhole for them) lose their fast path.
-        if (e.type == engine::EventType::call_ended && e.detail == std::string_view("unknown_dialog"))
-            if (auto n = ct_.delete_marked_by_address(e.handset, mark_, mask_, net::ipproto::udp)) conntrack_deleted += *n;
+    static constexpr std::size_t kMaxEvents = 1024;
+    explicit DaemonSink(Log& log) : log_(log) {
+        events.reserve(64);
+        effects.reserve(16);
     }
-    std::uint64_t conntrack_deleted = 0;
+    void on_event(const engine::Event& e) override {
+        if (events.size() < kMaxEvents) events.push_back(e);
+        else log_.on_event(e);
+    }
+    void on_effect(const engine::Effect& f) override { effects.push_back(f); }
+    std::vector<engine::Event> events;
+    std::vector<engine::Effect> effects;
 
 private:
-    // The pinhole is gone: so must every conntrack entry on the handset's
-    // port (and with them the verified mark that let their packets take the
-    // fast path), so the next packet is judged again and dropped. Every flow
-    // on that port was judged by the engine when it began (media from the
-    // PBX, and media the handset sent first, which is verified too), but the
-    // pinhole names at most the first inbound one: a table dump filtered on
-    // the endpoint finds them all.
-    void close_flows(const engine::Event& e) {
-        if (auto n = ct_.delete_by_endpoint(e.handset, e.handset_port, net::ipproto::udp)) conntrack_deleted += *n;
-    }
     Log& log_;
-    netlink::Conntrack& ct_;
-    std::uint32_t mark_;   // the verified value under mask_
-    std::uint32_t mask_;
 };
 
+// A control request waiting for a reload (ticket 0: SIGHUP, nobody waits).
+struct ReloadWaiter {
+    control::Server::Ticket ticket = 0;
+    bool json = false;
+};
+
+// The daemon: one epoll loop that serves the queue, and two workers for what
+// must not hold it up (worker.h):
+//   dns_     policy loads and DNS refreshes (a lookup can wait seconds for a
+//            server that never answers);
+//   kernel_  the rule backend (installs, updates, counters: forked tools)
+//            and conntrack table dumps. One at a time, in order.
+// Their results are applied on the loop between drains: a reload's new
+// rules reach the engine in one step, after the kernel took them.
 class Daemon {
 public:
     explicit Daemon(const RunOptions& o) : opt_(o) {}
@@ -197,33 +194,49 @@ private:
     void on_queue(const engine::Now& now);
     void on_nflog(const engine::Now& now);
     void on_timer(const engine::Now& now);
-    bool reload(std::string& summary);
-    // What stays in the kernel while the daemon does not run (see
-    // leave_kernel() below); a failed start: that, then exit code 1.
+    // The events and effects the engine handed out since the last call.
+    void carry_out();
+    void carry_out(const engine::Effect& f);
+
+    // Reloads and DNS refreshes, one at a time (policy_busy_): the kernel
+    // must end with the rules of the policy the engine runs.
+    void request_reload(std::optional<ReloadWaiter> waiter);
+    void begin_reload(std::vector<ReloadWaiter> waiters);
+    void policy_loaded(const std::shared_ptr<LoadedPolicy>& next);
+    void policy_installed(const std::shared_ptr<LoadedPolicy>& next, const RulesResult& r);
+    void finish_reload(bool ok, const std::string& summary);
+    void begin_refresh();
+    void policy_refreshed(const std::shared_ptr<RefreshOutcome>& out);
+    void policy_op_done();
+
+    // Calls `f` with the kernel counters, read on the kernel worker (one read
+    // serves every request that arrives while it runs). False when the read
+    // cannot be queued: the caller uses counters_, the last ones read.
+    bool with_counters(std::function<void(const kernel::Counters&)> f);
+
+    std::optional<std::string> handle(const control::Request& r, control::Server::Ticket ticket);
+    std::string status_text(bool json, const kernel::Counters& counters) const;
+    void stats_line(const kernel::Counters& counters);
+    // What stays in the kernel when no daemon serves the queue (policy_lifecycle.h).
     bool leave_kernel(const config::Policy& p, bool install_barrier, std::string& what);
     int fail_start(const config::Policy& p, bool install_barrier);
-    std::string handle(const control::Request& r);
-    std::string status_text(bool json);
-    std::string calls_text(bool json);
-    std::string handsets_text(bool json);
-    // The rule spec of a policy; the voice interfaces from the routes when
-    // the policy does not list them. False with `error` when a handset
-    // network cannot be bound to an interface.
-    bool spec_for(const config::Policy& p, kernel::RuleSpec& out, std::string& error) const;
-    bool check_marks(std::string& error);
-    void stats_line();
+    void busy(const char* what);
 
     RunOptions opt_;
     LoadedPolicy current_;
     std::unique_ptr<Log> log_;
     std::unique_ptr<engine::Engine> engine_;
-    std::unique_ptr<kernel::RuleBackend> backend_;
+    std::unique_ptr<KernelRules> rules_;
+    std::string backend_name_;
     std::string backend_why_;
     netlink::NfQueue queue_;
     netlink::NflogListener nflog_;
-    netlink::Conntrack conntrack_;
+    netlink::Conntrack conntrack_;      // the loop's: deletes by tuple
+    netlink::Conntrack conntrack_dumps_;   // the kernel worker's: table dumps
     std::unique_ptr<DaemonSink> sink_;
     std::unique_ptr<control::Server> control_;
+    Worker dns_{"vg-dns"};
+    Worker kernel_{"vg-kernel"};
     int epoll_ = -1;
     int signal_fd_ = -1;
     int timer_fd_ = -1;
@@ -233,69 +246,17 @@ private:
     std::int64_t last_dns_ = 0;
     std::uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
     std::uint64_t undecodable_ = 0;
+    std::uint64_t conntrack_deleted_ = 0;
     std::vector<std::uint32_t> deferred_;   // plain accepts of the current drain
     std::uint64_t kernel_samples_ = 0;
     std::vector<std::string> voice_interfaces_;   // of the installed rules
+    bool policy_busy_ = false;
+    bool reload_again_ = false;
+    std::vector<ReloadWaiter> reload_waiters_, next_reload_waiters_;
+    kernel::Counters counters_;   // the last read
+    bool counters_busy_ = false;
+    std::vector<std::function<void(const kernel::Counters&)>> counter_waiters_;
 };
-
-bool Daemon::spec_for(const config::Policy& p, kernel::RuleSpec& out, std::string& error) const {
-    kernel::RuleSpec base;
-    base.name = opt_.name;
-    base.mark_mask = opt_.mark_mask;
-    base.verified_mark = opt_.verified_mark;
-    base.reset_mark = opt_.reset_mark;
-    base.nflog_group = opt_.nflog_group;
-    out = kernel::rule_spec_from_policy(p, opt_.queue, base);
-    if (!out.voice_interfaces.empty()) return true;
-    // handsets.interfaces is empty: what the routes say, now.
-    std::vector<netlink::RoutedNetwork> routed;
-    if (!netlink::interfaces_from_routes(p.handsets.networks, routed, error)) {
-        error = "handsets.interfaces is not set and the routes cannot be read (" + error + ")";
-        return false;
-    }
-    for (const auto& r : routed) {
-        if (r.interface.empty()) {
-            error = "handsets.networks: " + r.why + ": the network cannot be bound to a voice interface; set "
-                    "handsets.interfaces";
-            return false;
-        }
-        if (std::find(out.voice_interfaces.begin(), out.voice_interfaces.end(), r.interface) == out.voice_interfaces.end())
-            out.voice_interfaces.push_back(r.interface);
-    }
-    return true;
-}
-
-// No other rule of the router may write our mark values (or copy packet
-// data into our mask): it would give an attacker's flow the fast path.
-bool Daemon::check_marks(std::string& error) {
-    kernel::MarkSignature sig;
-    sig.mask = opt_.mark_mask;
-    sig.verified = opt_.verified_mark;
-    sig.reset = opt_.reset_mark;
-    const kernel::MarkCheck c = kernel::check_router_marks(kernel::BackendOptions{}, opt_.name, sig);
-    for (const std::string& e : c.errors) {
-        std::string line = "VG_MARK_CHECK_FAILED";
-        append_field(line, "site", log_->site());
-        append_field(line, "error", e);
-        log_->write(Severity::warning, line);
-    }
-    std::size_t conflicts = 0;
-    for (const kernel::MarkFinding& f : c.findings) {
-        const bool conflict = f.kind == kernel::MarkFinding::Kind::conflict;
-        std::string line = conflict ? "VG_MARK_CONFLICT" : "VG_MARK_OVERLAP";
-        append_field(line, "site", log_->site());
-        append_field(line, "mark", kernel::mark_text(sig.verified) + "/" + kernel::mark_text(sig.mask));
-        append_field(line, "rule", f.rule);
-        append_field(line, "why", f.why);
-        log_->write(conflict ? Severity::error : Severity::warning, line);
-        if (conflict) ++conflicts;
-    }
-    if (conflicts == 0) return true;
-    error = std::to_string(conflicts) + " rule" + (conflicts == 1 ? "" : "s") + " of the router can write voipguard's mark " +
-            kernel::mark_text(sig.verified) + "/" + kernel::mark_text(sig.mask) +
-            " (see VG_MARK_CONFLICT in the log); choose another --mark VALUE/MASK";
-    return false;
-}
 
 void Daemon::watch(int fd, unsigned interest) {
     epoll_event ev{};
@@ -368,8 +329,9 @@ int Daemon::run() {
     }
     kernel::BackendOptions bo;
     bo.ipv6 = probe.ip6tables || kind == kernel::BackendKind::nftables;
-    backend_ = kernel::make_backend(kind, opt_.name, bo);
-    log_->backend(backend_->name(), backend_why_);
+    rules_ = std::make_unique<KernelRules>(opt_, kernel::make_backend(kind, opt_.name, bo));
+    backend_name_ = rules_->name();
+    log_->backend(backend_name_, backend_why_);
     if (unresolved) {
         std::fprintf(stderr, "voipguard run: %s: host names do not resolve yet\n", opt_.policy_path.c_str());
         return fail_start(pol, true);
@@ -377,13 +339,18 @@ int Daemon::run() {
 
     // 3. Rules (replacing those of a crashed instance), then the queue.
     std::string error;
-    if (!check_marks(error)) {
-        std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
-        return fail_start(pol, true);
+    {
+        std::vector<LogLine> marks;
+        const bool ok = rules_->check_marks(log_->site(), marks, error);
+        write_lines(*log_, marks);
+        if (!ok) {
+            std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
+            return fail_start(pol, true);
+        }
     }
     kernel::RuleSpec spec;
-    if (!spec_for(pol, spec, error)) {
-        log_->write(Severity::error, "VG_RULES_FAILED backend=" + backend_->name() + " error=\"" + error + "\"");
+    if (!rules_->spec_for(pol, spec, error)) {
+        log_->write(Severity::error, "VG_RULES_FAILED backend=" + rules_->name() + " error=\"" + error + "\"");
         std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
         return fail_start(pol, true);
     }
@@ -395,8 +362,8 @@ int Daemon::run() {
         log_->write(Severity::info, line);
     }
     voice_interfaces_ = spec.voice_interfaces;
-    if (!backend_->install(spec, error)) {
-        log_->write(Severity::error, "VG_RULES_FAILED backend=" + backend_->name() + " error=\"" + error + "\"");
+    if (!rules_->install_spec(spec, error)) {
+        log_->write(Severity::error, "VG_RULES_FAILED backend=" + rules_->name() + " error=\"" + error + "\"");
         std::fprintf(stderr, "voipguard run: installing kernel rules: %s\n", error.c_str());
         return fail_start(pol, false);
     }
@@ -406,15 +373,16 @@ int Daemon::run() {
     qo.fallback_verdict = qo.fail_open ? netlink::Verdict::accept : netlink::Verdict::drop;
     netlink::NflogOptions lo;
     lo.group = opt_.nflog_group;
-    if (!queue_.open(qo) || !nflog_.open(lo) || !conntrack_.open()) {
+    if (!queue_.open(qo) || !nflog_.open(lo) || !conntrack_.open() || !conntrack_dumps_.open()) {
         error = !queue_.is_open() ? "queue: " + queue_.error()
                 : !nflog_.is_open() ? "nflog: " + nflog_.error()
-                                    : "conntrack: " + conntrack_.error();
+                : !conntrack_.is_open() ? "conntrack: " + conntrack_.error()
+                                        : "conntrack: " + conntrack_dumps_.error();
         log_->write(Severity::error, "VG_NETLINK_FAILED error=\"" + error + "\"");
         std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
         return fail_start(pol, false);
     }
-    sink_ = std::make_unique<DaemonSink>(*log_, conntrack_, opt_.verified_mark, opt_.mark_mask);
+    sink_ = std::make_unique<DaemonSink>(*log_);
     engine::EngineLimits limits;
     if (opt_.max_dialogs != 0) limits.max_dialogs = opt_.max_dialogs;
     limits.dialog_key = dialog_secret();
@@ -422,6 +390,7 @@ int Daemon::run() {
     // Packets can arrive before the bind is acknowledged; they wait in the
     // queue object until the first drain.
     on_queue(clock_now());
+    carry_out();
 
     if (!setup_loop(error)) {
         std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
@@ -430,7 +399,7 @@ int Daemon::run() {
     control::ServerOptions so;
     so.path = opt_.control_path.empty() ? control::kDefaultSocketPath : opt_.control_path;
     control_ = std::make_unique<control::Server>(
-        so, [this](const control::Request& r) { return handle(r); },
+        so, [this](const control::Request& r, control::Server::Ticket t) { return handle(r, t); },
         [this](control::Rejection why, std::string_view detail, std::int64_t uid, std::int64_t pid) {
             log_->control_rejected(control::rejection_name(why), detail, uid, pid, mono_now());
         },
@@ -442,23 +411,33 @@ int Daemon::run() {
     }
     watch(control_->listen_fd(), control::kRead);
 
-    // 4. Keep only what the loop needs.
+    // 4. Keep only what the loop needs; the workers, started after, keep no
+    // more (a thread starts with its creator's credentials).
     if (!drop_privileges(opt_.user, error)) {
         log_->write(Severity::error, "VG_PRIVILEGES_FAILED error=\"" + error + "\"");
         std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
         return fail_start(pol, false);
     }
+    if (!dns_.start(error) || !kernel_.start(error)) {
+        log_->write(Severity::error, "VG_LOOP_FAILED error=\"" + error + "\"");
+        std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
+        (void)dns_.stop();
+        (void)kernel_.stop();
+        return fail_start(pol, false);
+    }
+    watch(dns_.fd(), control::kRead);
+    watch(kernel_.fd(), control::kRead);
     StartInfo si;
     si.version = VOIPGUARD_VERSION;
     si.mode = config::to_string(pol.mode);
-    const std::string backend_name = backend_->name();
-    si.backend = backend_name;
+    si.backend = backend_name_;
     si.on_failure = config::to_string(pol.on_failure);
     si.policy = opt_.policy_path;
     log_->start(si);
     log_->write(Severity::info, "VG_PRIVILEGES " + capability_summary());
 
-    // 5. The loop.
+    // 5. The loop. What the engine handed out is carried out once per turn,
+    // after the queue's verdicts.
     epoll_event events[32];
     while (running_) {
         const int n = epoll_wait(epoll_, events, 32, -1);
@@ -474,6 +453,10 @@ int Daemon::run() {
                 on_queue(now);
             } else if (fd == nflog_.fd()) {
                 on_nflog(now);
+            } else if (fd == kernel_.fd()) {
+                kernel_.run_completions();
+            } else if (fd == dns_.fd()) {
+                dns_.run_completions();
             } else if (fd == timer_fd_) {
                 std::uint64_t expirations = 0;
                 while (read(timer_fd_, &expirations, sizeof expirations) > 0) {
@@ -482,12 +465,8 @@ int Daemon::run() {
             } else if (fd == signal_fd_) {
                 signalfd_siginfo si_buf{};
                 while (read(signal_fd_, &si_buf, sizeof si_buf) == static_cast<ssize_t>(sizeof si_buf)) {
-                    if (si_buf.ssi_signo == SIGHUP) {
-                        std::string summary;
-                        reload(summary);
-                    } else {
-                        running_ = false;
-                    }
+                    if (si_buf.ssi_signo == SIGHUP) request_reload(std::nullopt);
+                    else running_ = false;
                 }
             } else if (control_ && fd == control_->listen_fd()) {
                 control_->on_readable(fd, now.mono);
@@ -496,64 +475,29 @@ int Daemon::run() {
                 if (events[i].events & EPOLLOUT) control_->on_writable(fd, now.mono);
             }
         }
+        carry_out();
     }
 
-    // 6. Shutdown: on_failure says what stays in the kernel.
+    // 6. Shutdown: on_failure says what stays in the kernel. A DNS lookup in
+    // progress is abandoned; a rule install in progress is waited for (the
+    // backend gives up on its tools after its timeout).
     const Timestamp now = mono_now();
+    (void)dns_.stop();
+    const bool kernel_idle = kernel_.stop(std::chrono::seconds(90));
     control_.reset();
     queue_.close();
     nflog_.close();
-    std::string what;
-    const bool left = leave_kernel(*current_.policy, true, what);
+    std::string what = "the kernel worker did not finish, rules left as they are";
+    const bool left = kernel_idle && leave_kernel(*current_.policy, true, what);
     log_->shutdown("signal, " + what);
     log_->flush_all(now);
     return left ? 0 : 1;
 }
 
-// While voipguard does not run, on_failure decides (README "While voipguard
-// is not running"). closed: the barrier stays, voipguard's own rules with
-// nothing bound to their queue, which has no bypass: everything they would
-// queue (SIP from the PBX, new media, handset TCP and UDP) is dropped by the
-// kernel, the kernel's own drops go on, flows verified before keep their
-// fast path until conntrack forgets them, and the next successful start
-// swaps in the full rules (install() replaces them without a gap). With
-// `install_barrier` they are (re)installed from `p` (at a stop: whatever a
-// firewall reload left; at a failed start: what the policy says without
-// the host names that do not resolve, the handset networks unbound when
-// the routes cannot bind them); if that fails, what the kernel has stays.
-// Only `voipguard uninstall` removes the barrier. open: every rule and set
-// goes, the voice network passes unchecked.
 bool Daemon::leave_kernel(const config::Policy& p, bool install_barrier, std::string& what) {
-    std::string error;
-    if (p.on_failure == config::OnFailure::open) {
-        if (backend_->remove(error)) {
-            what = "rules removed (on_failure open)";
-            return true;
-        }
-        log_->write(Severity::error, "VG_RULES_REMOVE_FAILED error=\"" + error + "\"");
-        what = "rules not all removed";
-        return false;
-    }
-    std::string line = "VG_BARRIER";
-    append_field(line, "site", log_->site());
-    bool ok = true;
-    if (install_barrier) {
-        kernel::RuleSpec spec;
-        if (!spec_for(p, spec, error)) {
-            kernel::RuleSpec base;
-            base.name = opt_.name;
-            base.mark_mask = opt_.mark_mask;
-            base.verified_mark = opt_.verified_mark;
-            base.reset_mark = opt_.reset_mark;
-            base.nflog_group = opt_.nflog_group;
-            spec = kernel::rule_spec_from_policy(p, opt_.queue, base);
-        }
-        ok = backend_->install(spec, error);
-    }
-    append_field(line, "action", !install_barrier ? "kept" : ok ? "installed" : "failed");
-    if (!ok) append_field(line, "error", error);
-    log_->write(ok ? Severity::notice : Severity::error, line);
-    what = !ok ? "barrier not installed: " + error : "barrier left (on_failure closed)";
+    std::vector<LogLine> lines;
+    const bool ok = rules_->leave(p, install_barrier, log_->site(), lines, what);
+    write_lines(*log_, lines);
     return ok;
 }
 
@@ -562,6 +506,13 @@ int Daemon::fail_start(const config::Policy& p, bool install_barrier) {
     leave_kernel(p, install_barrier, what);
     std::fprintf(stderr, "voipguard run: not started; %s\n", what.c_str());
     return 1;
+}
+
+void Daemon::busy(const char* what) {
+    std::string line = "VG_WORKER_BUSY";
+    append_field(line, "site", log_->site());
+    append_field(line, "work", what);
+    log_->write(Severity::warning, line);
 }
 
 void Daemon::on_queue(const engine::Now& now) {
@@ -677,34 +628,219 @@ void Daemon::on_timer(const engine::Now& now) {
     const std::int64_t mono = mono_seconds();
     if (opt_.stats_interval > 0 && mono - last_stats_ >= static_cast<std::int64_t>(opt_.stats_interval)) {
         last_stats_ = mono;
-        stats_line();
+        if (!with_counters([this](const kernel::Counters& c) { stats_line(c); })) stats_line(counters_);
     }
-    // Host names in the policy: refreshed every dns.refresh; a failed
-    // lookup keeps the last good addresses (and warns).
+    // Host names in the policy: refreshed every dns.refresh (not while a
+    // reload runs: it resolves them anyway).
     const auto refresh = current_.policy->dns.refresh.count();
-    if (refresh > 0 && mono - last_dns_ >= refresh) {
+    if (refresh > 0 && mono - last_dns_ >= refresh && !policy_busy_) {
         last_dns_ = mono;
-        auto copy = std::make_shared<config::Policy>(*current_.policy);
-        const config::RefreshResult rr = config::refresh_host_names(*copy, config::system_resolve);
-        for (const config::Diagnostic& d : rr.warnings) log_->write(Severity::warning, "VG_DNS_REFRESH_FAILED " + d.format());
-        if (rr.changed) {
-            std::string error;
-            auto rules = engine::CompiledPolicy::compile(copy, error);
-            kernel::RuleSpec spec;
-            if (rules && spec_for(*copy, spec, error) && backend_->update(spec, error)) {
-                voice_interfaces_ = spec.voice_interfaces;
-                engine_->reload(rules, now, *sink_);
-                current_.policy = copy;
-                current_.rules = rules;
-                log_->write(Severity::notice, "VG_DNS_REFRESHED addresses changed, kernel sets updated");
-            } else {
-                log_->write(Severity::error, "VG_DNS_REFRESH_FAILED error=\"" + error + "\"");
-            }
-        }
+        begin_refresh();
     }
 }
 
-void Daemon::stats_line() {
+void Daemon::carry_out() {
+    for (const engine::Event& e : sink_->events) log_->on_event(e);
+    sink_->events.clear();
+    for (const engine::Effect& f : sink_->effects) carry_out(f);
+    sink_->effects.clear();
+}
+
+// A closed pinhole's flows lose their fast path (the verified mark that lets
+// the kernel pass them without asking): their conntrack entries go, so the
+// next packet is judged again and dropped. A flow named by its tuple is one
+// request, done here; the rest need a table dump, done on the kernel worker.
+void Daemon::carry_out(const engine::Effect& f) {
+    if (!conntrack_.is_open()) return;
+    if (f.kind == engine::EffectKind::close_flow) {
+        netlink::FlowSpec flow;
+        flow.src = f.handset;
+        flow.dst = f.remote;
+        flow.protocol = f.protocol;
+        flow.src_port = f.handset_port;
+        flow.dst_port = f.remote_port;
+        if (conntrack_.delete_flow(flow, true) == netlink::CtResult::deleted) ++conntrack_deleted_;
+        return;
+    }
+    const std::uint32_t mark = opt_.verified_mark, mask = opt_.mark_mask;
+    const bool posted = kernel_.post([this, f, mark, mask]() -> Worker::Completion {
+        const std::optional<std::size_t> n =
+            f.kind == engine::EffectKind::close_endpoint
+                ? conntrack_dumps_.delete_by_endpoint(f.handset, f.handset_port, f.protocol)
+                : conntrack_dumps_.delete_marked_by_address(f.handset, mark, mask, f.protocol);
+        const std::size_t deleted = n ? *n : 0;
+        return [this, deleted] { conntrack_deleted_ += deleted; };
+    });
+    if (!posted) busy("conntrack_dump");
+}
+
+// ---- reloads and DNS refreshes ----------------------------------------------
+//
+// reload:   load (dns_: the file, its host names, compile)
+//        -> rules (kernel_: mark check, install; on failure the old rules stay)
+//        -> apply (loop: the engine, the log, current_) -> answer the clients.
+// refresh:  look up (dns_) -> update the sets (kernel_) -> apply (loop).
+// One at a time: a reload asked for meanwhile runs next (every request that
+// came in while one ran shares that next one).
+
+void Daemon::request_reload(std::optional<ReloadWaiter> waiter) {
+    if (policy_busy_) {
+        if (waiter) next_reload_waiters_.push_back(*waiter);
+        reload_again_ = true;
+        return;
+    }
+    std::vector<ReloadWaiter> waiters;
+    if (waiter) waiters.push_back(*waiter);
+    begin_reload(std::move(waiters));
+}
+
+void Daemon::begin_reload(std::vector<ReloadWaiter> waiters) {
+    policy_busy_ = true;
+    reload_waiters_ = std::move(waiters);
+    const std::string path = opt_.policy_path;
+    // The job owns what it uses: it may be abandoned at a stop.
+    const bool posted = dns_.post([this, path]() -> Worker::Completion {
+        auto next = std::make_shared<LoadedPolicy>(load_policy(path));
+        return [this, next] { policy_loaded(next); };
+    });
+    if (!posted) {
+        busy("reload");
+        ++reloads_failed_;
+        finish_reload(false, "reload failed, the running policy stays: the daemon is busy, try again\n");
+    }
+}
+
+void Daemon::policy_loaded(const std::shared_ptr<LoadedPolicy>& next) {
+    if (!next->rules) {
+        ++reloads_failed_;
+        log_->reload_failed(opt_.policy_path, next->errors);
+        std::string summary = "reload failed, the running policy stays:\n";
+        for (const std::string& e : next->errors) summary += e + "\n";
+        finish_reload(false, summary);
+        return;
+    }
+    const std::string site = log_->site();
+    const bool posted = kernel_.post([this, next, site]() -> Worker::Completion {
+        auto r = std::make_shared<RulesResult>(rules_->install(*next->policy, site));
+        return [this, next, r] { policy_installed(next, *r); };
+    });
+    if (!posted) {
+        busy("reload");
+        ++reloads_failed_;
+        finish_reload(false, "reload failed, the running policy stays: the daemon is busy, try again\n");
+    }
+}
+
+void Daemon::policy_installed(const std::shared_ptr<LoadedPolicy>& next, const RulesResult& r) {
+    write_lines(*log_, r.log);
+    if (!r.ok) {
+        // (a failed install keeps the previous rules working)
+        ++reloads_failed_;
+        log_->reload_failed(opt_.policy_path, {r.error});
+        finish_reload(false, "reload failed, the running policy stays: " + r.error + "\n");
+        return;
+    }
+    voice_interfaces_ = r.voice_interfaces;
+    if (next->policy->on_failure != current_.policy->on_failure) {
+        const bool open = next->policy->on_failure == config::OnFailure::open;
+        log_->write(Severity::notice, std::string("VG_FAIL_MODE on_failure=") + (open ? "open" : "closed") +
+                                          " (the rules follow now, at a stop too; the queue's fail-open flag"
+                                          " at the next start)");
+    }
+    engine_->reload(next->rules, clock_now(), *sink_);
+    log_->reconfigure(log_options(opt_, *next->policy));
+    current_ = std::move(*next);
+    ++reloads_ok_;
+    log_->reload_ok(opt_.policy_path, current_.warnings);
+    finish_reload(true, "ok: policy reloaded (" + config::summary_line(*current_.policy) + ")\n");
+}
+
+void Daemon::finish_reload(bool ok, const std::string& summary) {
+    const Timestamp now = mono_now();
+    for (const ReloadWaiter& w : reload_waiters_)
+        if (w.ticket != 0 && control_) control_->respond(w.ticket, reload_reply(ok, summary, w.json), now);
+    reload_waiters_.clear();
+    policy_op_done();
+}
+
+void Daemon::begin_refresh() {
+    policy_busy_ = true;
+    std::shared_ptr<const config::Policy> current = current_.policy;   // never changed, only replaced
+    const bool posted = dns_.post([this, current]() -> Worker::Completion {
+        auto out = std::make_shared<RefreshOutcome>(refresh_policy(*current));
+        return [this, out] { policy_refreshed(out); };
+    });
+    if (!posted) {
+        busy("dns_refresh");
+        policy_op_done();
+    }
+}
+
+void Daemon::policy_refreshed(const std::shared_ptr<RefreshOutcome>& out) {
+    write_lines(*log_, out->log);
+    if (!out->changed) {
+        policy_op_done();
+        return;
+    }
+    if (!out->rules) {
+        log_->write(Severity::error, "VG_DNS_REFRESH_FAILED error=\"" + out->error + "\"");
+        policy_op_done();
+        return;
+    }
+    const bool posted = kernel_.post([this, out]() -> Worker::Completion {
+        auto r = std::make_shared<RulesResult>(rules_->update(*out->policy));
+        return [this, out, r] {
+            if (r->ok) {
+                voice_interfaces_ = r->voice_interfaces;
+                engine_->reload(out->rules, clock_now(), *sink_);
+                current_.policy = out->policy;
+                current_.rules = out->rules;
+                log_->write(Severity::notice, "VG_DNS_REFRESHED addresses changed, kernel sets updated");
+            } else {
+                log_->write(Severity::error, "VG_DNS_REFRESH_FAILED error=\"" + r->error + "\"");
+            }
+            policy_op_done();
+        };
+    });
+    if (!posted) {
+        busy("dns_refresh");
+        policy_op_done();
+    }
+}
+
+void Daemon::policy_op_done() {
+    policy_busy_ = false;
+    if (!reload_again_) return;
+    reload_again_ = false;
+    std::vector<ReloadWaiter> waiters;
+    waiters.swap(next_reload_waiters_);
+    begin_reload(std::move(waiters));
+}
+
+// ---- counters, status --------------------------------------------------------
+
+bool Daemon::with_counters(std::function<void(const kernel::Counters&)> f) {
+    if (counters_busy_) {
+        counter_waiters_.push_back(std::move(f));
+        return true;
+    }
+    const bool posted = kernel_.post([this]() -> Worker::Completion {
+        const kernel::Counters c = rules_->counters();
+        return [this, c] {
+            counters_ = c;
+            counters_busy_ = false;
+            std::vector<std::function<void(const kernel::Counters&)>> waiters;
+            waiters.swap(counter_waiters_);
+            for (auto& w : waiters) w(c);
+        };
+    });
+    if (!posted) return false;
+    counters_busy_ = true;
+    counter_waiters_.push_back(std::move(f));
+    return true;
+}
+
+void Daemon::stats_line(const kernel::Counters& kc) {
     const engine::EngineStats& s = engine_->stats();
     StatsInfo st;
     st.calls = engine_->active_calls();
@@ -719,266 +855,51 @@ void Daemon::stats_line() {
     }
     if (auto k = netlink::read_queue_stats(opt_.queue)) st.queue_drops = k->queue_dropped + k->user_dropped;
     st.enobufs = queue_.stats().enobufs;
-    const kernel::Counters kc = backend_->counters();
     st.kernel_drops = kc.inbound_drop_packets + kc.egress_drop_packets + kc.forged_drop_packets + kc.foreign_drop_packets;
     log_->stats(st);
 }
 
-bool Daemon::reload(std::string& summary) {
-    const engine::Now now = clock_now();
-    LoadedPolicy next = load_policy(opt_.policy_path);
-    if (!next.rules) {
-        ++reloads_failed_;
-        log_->reload_failed(opt_.policy_path, next.errors);
-        summary = "reload failed, the running policy stays:\n";
-        for (const std::string& e : next.errors) summary += e + "\n";
-        return false;
-    }
-    // Kernel first: if the rules cannot be installed, nothing changes. A
-    // full, atomic install (not only a set update) also puts back rules that
-    // a firewall reload (fw4, nftables.service, iptables-restore) deleted;
-    // conntrack marks, and so the calls' fast paths, are kept.
-    std::string error;
-    if (!check_marks(error)) {
-        ++reloads_failed_;
-        log_->reload_failed(opt_.policy_path, {error});
-        summary = "reload failed, the running policy stays: " + error + "\n";
-        return false;
-    }
-    kernel::RuleSpec spec;
-    if (!spec_for(*next.policy, spec, error) || !backend_->install(spec, error)) {
-        // (a failed install keeps the previous rules working)
-        ++reloads_failed_;
-        log_->reload_failed(opt_.policy_path, {"kernel rules: " + error});
-        summary = "reload failed, the running policy stays: kernel rules: " + error + "\n";
-        return false;
-    }
-    voice_interfaces_ = spec.voice_interfaces;
-    if (next.policy->on_failure != current_.policy->on_failure) {
-        const bool open = next.policy->on_failure == config::OnFailure::open;
-        log_->write(Severity::notice, std::string("VG_FAIL_MODE on_failure=") + (open ? "open" : "closed") +
-                                          " (the rules follow now, at a stop too; the queue's fail-open flag"
-                                          " at the next start)");
-    }
-    engine_->reload(next.rules, now, *sink_);
-    log_->reconfigure(log_options(opt_, *next.policy));
-    current_ = std::move(next);
-    ++reloads_ok_;
-    log_->reload_ok(opt_.policy_path, current_.warnings);
-    summary = "ok: policy reloaded (" + config::summary_line(*current_.policy) + ")\n";
-    return true;
-}
-
-std::string Daemon::handle(const control::Request& r) {
+std::optional<std::string> Daemon::handle(const control::Request& r, control::Server::Ticket ticket) {
     switch (r.command) {
-    case control::Command::status: return status_text(r.json);
-    case control::Command::calls: return calls_text(r.json);
-    case control::Command::handsets: return handsets_text(r.json);
-    case control::Command::reload: {
-        std::string summary;
-        const bool ok = reload(summary);
-        // A refused reload is an error reply, so `voipguard reload` exits 1.
-        if (!ok && !r.json) return control::error_response(summary, false);
-        if (r.json) {
-            std::string s = "{";
-            if (!ok) json::field(s, "error", "reload failed, the running policy stays");
-            json::field_bool(s, "ok", ok);
-            json::field(s, "message", summary);
-            return s + "}\n";
-        }
-        return summary;
+    case control::Command::status: {
+        const bool js = r.json;
+        // The kernel's counters are read by a forked tool: on the kernel
+        // worker, and the answer follows.
+        if (with_counters([this, ticket, js](const kernel::Counters& c) {
+                if (control_) control_->respond(ticket, status_text(js, c), mono_now());
+            }))
+            return std::nullopt;
+        return status_text(js, counters_);
     }
+    case control::Command::calls:
+        engine_->tick(clock_now(), *sink_);
+        return render_calls(*engine_, r.json);
+    case control::Command::handsets: return render_handsets(*engine_, clock_now(), r.json);
+    case control::Command::reload: request_reload(ReloadWaiter{ticket, r.json}); return std::nullopt;
     }
     return control::error_response("unknown command", r.json);
 }
 
-std::string Daemon::status_text(bool js) {
-    const config::Policy& p = *current_.policy;
-    const engine::EngineStats& s = engine_->stats();
-    const netlink::NfQueueStats& q = queue_.stats();
-    const auto kq = netlink::read_queue_stats(opt_.queue);
-    const kernel::Counters kc = backend_->counters();
-    const std::int64_t uptime = mono_seconds() - started_;
-    if (js) {
-        std::string o = "{";
-        json::field(o, "version", VOIPGUARD_VERSION);
-        json::field(o, "policy", opt_.policy_path);
-        json::field(o, "site", p.site);
-        json::field(o, "mode", config::to_string(p.mode));
-        json::field(o, "on_failure", config::to_string(p.on_failure));
-        json::field(o, "backend", backend_->name());
-        json::field(o, "backend_reason", backend_why_);
-        json::append_key(o, "voice_interfaces");
-        o.push_back('[');
-        for (std::size_t i = 0; i < voice_interfaces_.size(); ++i) {
-            if (i) o.push_back(',');
-            json::append_string(o, voice_interfaces_[i]);
-        }
-        o.push_back(']');
-        json::field(o, "uptime_s", static_cast<std::uint64_t>(uptime));
-        json::field(o, "packets", s.packets);
-        json::append_key(o, "verdicts");
-        o += "{\"accept\":" + std::to_string(s.verdicts[0]) + ",\"accept_verified\":" + std::to_string(s.verdicts[1]) +
-             ",\"drop\":" + std::to_string(s.verdicts[2]) + "}";
-        json::append_key(o, "reasons");
-        o.push_back('{');
-        for (std::size_t i = 0; i < engine::kReasonCount; ++i)
-            if (s.reasons[i] != 0) json::field(o, engine::reason_name(static_cast<engine::Reason>(i)), s.reasons[i]);
-        o.push_back('}');
-        json::field(o, "monitored", s.monitored);
-        json::field(o, "sip_messages", s.sip_messages);
-        json::field(o, "calls", engine_->active_calls());
-        json::field(o, "dialogs", engine_->dialog_count());
-        json::field(o, "pinholes", engine_->pinhole_count());
-        json::field(o, "pinholes_opened", s.pinholes_opened);
-        json::field(o, "pinholes_closed", s.pinholes_closed);
-        json::field(o, "handsets", engine_->handset_count());
-        json::append_key(o, "evictions");
-        o.push_back('{');
-        json::field(o, "dialogs", s.evictions_dialogs);
-        json::field(o, "dialogs_refused", s.dialogs_refused);
-        json::field(o, "pinholes", s.evictions_pinholes);
-        json::field(o, "handsets", s.evictions_handsets);
-        json::field(o, "egress_flows", s.evictions_egress);
-        o.push_back('}');
-        json::append_key(o, "queue");
-        o.push_back('{');
-        json::field(o, "number", opt_.queue);
-        json::field(o, "packets", q.packets);
-        json::field(o, "enobufs", q.enobufs);
-        json::field(o, "fallback_verdicts", q.fallback_verdicts);
-        json::field(o, "kernel_waiting", kq ? kq->queue_total : 0);
-        json::field(o, "kernel_queue_dropped", kq ? kq->queue_dropped : 0);
-        json::field(o, "kernel_user_dropped", kq ? kq->user_dropped : 0);
-        o.push_back('}');
-        json::append_key(o, "kernel");
-        o.push_back('{');
-        json::field(o, "inbound_drop_packets", kc.inbound_drop_packets);
-        json::field(o, "egress_drop_packets", kc.egress_drop_packets);
-        json::field(o, "queued_packets", kc.queued_packets);
-        json::field(o, "forged_source_drop_packets", kc.forged_drop_packets);
-        json::field(o, "foreign_source_drop_packets", kc.foreign_drop_packets);
-        json::field(o, "drop_samples", kernel_samples_);
-        o.push_back('}');
-        json::field(o, "conntrack_deleted", sink_->conntrack_deleted);
-        json::field(o, "reloads_ok", reloads_ok_);
-        json::field(o, "reloads_failed", reloads_failed_);
-        json::field(o, "log_lines_lost", log_->lines_lost());
-        return o + "}\n";
-    }
-    std::string o;
-    o += "voipguard " + std::string(VOIPGUARD_VERSION) + ", site " + p.site + ", policy " + opt_.policy_path + "\n";
-    o += "mode " + std::string(config::to_string(p.mode)) + ", on_failure " + config::to_string(p.on_failure) +
-         ", backend " + backend_->name() + " (" + backend_why_ + "), up " + std::to_string(uptime) + " s\n";
-    o += "voice interfaces: " + join(voice_interfaces_) + (p.handsets.interfaces.empty() ? " (from the routes)" : "") + "\n";
-    o += "packets " + std::to_string(s.packets) + ": accept " + std::to_string(s.verdicts[0]) + ", accept+verify " +
-         std::to_string(s.verdicts[1]) + ", drop " + std::to_string(s.verdicts[2]) + "\n";
-    o += "reasons:";
-    for (std::size_t i = 0; i < engine::kReasonCount; ++i)
-        if (s.reasons[i] != 0)
-            o += " " + std::string(engine::reason_name(static_cast<engine::Reason>(i))) + "=" + std::to_string(s.reasons[i]);
-    o += "\ncalls " + std::to_string(engine_->active_calls()) + ", pinholes " + std::to_string(engine_->pinhole_count()) +
-         ", handsets " + std::to_string(engine_->handset_count()) + ", sip messages " + std::to_string(s.sip_messages) + "\n";
-    o += "queue " + std::to_string(opt_.queue) + ": " + std::to_string(q.packets) + " packets, enobufs " +
-         std::to_string(q.enobufs) + ", kernel queue drops " +
-         std::to_string(kq ? kq->queue_dropped + kq->user_dropped : 0) + "\n";
-    o += "kernel: " + std::to_string(kc.inbound_drop_packets) + " inbound drops, " +
-         std::to_string(kc.egress_drop_packets) + " egress drops, " + std::to_string(kc.forged_drop_packets) +
-         " forged-source drops, " + std::to_string(kc.foreign_drop_packets) + " foreign-source drops, " +
-         std::to_string(kc.queued_packets) + " queued\n";
-    return o;
-}
-
-std::string Daemon::calls_text(bool js) {
-    engine_->tick(clock_now(), *sink_);
-    std::string o = js ? "{\"calls\":[" : "";
-    bool first = true;
-    engine_->for_each_dialog([&](const engine::Dialog& d) {
-        if (d.state == engine::DialogState::ended) return;
-        if (js) {
-            if (!first) o.push_back(',');
-            o.push_back('{');
-            json::field(o, "call_id", d.call_id.view());
-            json::field(o, "handset", d.handset.to_string());
-            json::field(o, "pbx", d.pbx.to_string());
-            json::field(o, "direction", d.handset_is_caller ? "outbound" : "inbound");
-            json::field(o, "number", d.number.view());
-            json::field(o, "state", engine::dialog_state_name(d.state));
-            json::append_key(o, "media");
-            o.push_back('[');
-            for (std::size_t i = 0; i < d.media_count; ++i) {
-                const engine::MediaLeg& m = d.media[i];
-                if (i) o.push_back(',');
-                o.push_back('{');
-                json::field(o, "handset_rtp", m.handset_known ? m.handset_rtp : 0);
-                json::field(o, "handset_rtcp", m.handset_known ? m.handset_rtcp : 0);
-                json::field(o, "remote", m.remote_known ? m.remote.to_string() : "");
-                json::field(o, "remote_rtp", m.remote_known ? m.remote_rtp : 0);
-                json::field_bool(o, "on_hold", m.on_hold);
-                o.push_back('}');
-            }
-            o += "]}";
-        } else {
-            // Call-ID and number come from packets: escaped (no terminal
-            // control sequences reach the operator's screen).
-            append_escaped(o, d.call_id.view());
-            o += "  " + d.handset.to_string() + (d.handset_is_caller ? " -> " : " <- ");
-            append_escaped(o, d.number.view());
-            o += "  " + std::string(engine::dialog_state_name(d.state));
-            for (std::size_t i = 0; i < d.media_count; ++i) {
-                const engine::MediaLeg& m = d.media[i];
-                if (!m.handset_known) continue;
-                o += "  pinhole " + m.handset.to_string() + ":" + std::to_string(m.handset_rtp);
-                if (m.handset_rtcp) o += "/" + std::to_string(m.handset_rtcp);
-                if (m.remote_known) o += " from " + m.remote.to_string() + ":" + std::to_string(m.remote_rtp);
-                if (m.on_hold) o += " (hold)";
-            }
-            o += "\n";
-        }
-        first = false;
-    });
-    if (js) return o + "]}\n";
-    return o.empty() ? "no active calls\n" : o;
-}
-
-std::string Daemon::handsets_text(bool js) {
-    const engine::Now clocks = clock_now();
-    const Timestamp now = clocks.mono;
-    std::string o = js ? "{\"handsets\":[" : "";
-    bool first = true;
-    // The engine's times are monotonic; shown as wall-clock seconds since the
-    // Unix epoch, as of the current wall clock (0: never).
-    auto secs = [&](Timestamp t) -> std::uint64_t {
-        if (t == Timestamp{}) return 0;
-        const std::int64_t w = clocks.wall + std::chrono::duration_cast<std::chrono::seconds>(t - clocks.mono).count();
-        return w > 0 ? static_cast<std::uint64_t>(w) : 0;
-    };
-    engine_->for_each_handset([&](const engine::Handset& h) {
-        if (js) {
-            if (!first) o.push_back(',');
-            o.push_back('{');
-            json::field(o, "address", h.address.to_string());
-            json::field(o, "aor", h.aor.view());
-            json::field(o, "user_agent", h.user_agent.view());
-            json::field(o, "first_seen", secs(h.first_seen));
-            json::field(o, "last_seen", secs(h.last_seen));
-            json::field(o, "registered_until", secs(h.registered_until));
-            json::field_bool(o, "registered", h.registered_until > now);
-            json::field_bool(o, "firmware_outdated", h.firmware_outdated);
-            json::field_bool(o, "stale", h.stale);
-            json::field(o, "active_calls", h.active_calls);
-            o.push_back('}');
-        } else {
-            // AOR and User-Agent come from packets: escaped.
-            o += h.address.to_string() + "  " + escape_text(h.aor.view()) + "  \"" + escape_text(h.user_agent.view()) +
-                 "\"  " + (h.registered_until > now ? "registered" : "not registered") +
-                 (h.firmware_outdated ? "  FIRMWARE OUTDATED" : "") + (h.stale ? "  STALE" : "") + "  calls " +
-                 std::to_string(h.active_calls) + "\n";
-        }
-        first = false;
-    });
-    if (js) return o + "]}\n";
-    return o.empty() ? "no handsets seen\n" : o;
+std::string Daemon::status_text(bool js, const kernel::Counters& counters) const {
+    StatusView v;
+    v.version = VOIPGUARD_VERSION;
+    v.policy_path = opt_.policy_path;
+    v.policy = current_.policy.get();
+    v.engine = engine_.get();
+    v.backend = backend_name_;
+    v.backend_reason = backend_why_;
+    v.voice_interfaces = voice_interfaces_;
+    v.uptime_s = mono_seconds() - started_;
+    v.queue = opt_.queue;
+    v.queue_stats = queue_.stats();
+    v.kernel_queue = netlink::read_queue_stats(opt_.queue);
+    v.counters = counters;
+    v.kernel_samples = kernel_samples_;
+    v.conntrack_deleted = conntrack_deleted_;
+    v.reloads_ok = reloads_ok_;
+    v.reloads_failed = reloads_failed_;
+    v.log_lines_lost = log_->lines_lost();
+    return render_status(v, js);
 }
 
 }  // namespace

@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// `voipguard run`: the engine as a router daemon. One thread, one epoll loop
-// over the queue socket, the NFLOG socket, the control socket and its
-// clients, a signalfd (SIGTERM/SIGINT stop, SIGHUP reloads) and a 1-second
-// timerfd (engine timeouts, log aggregation windows, stats, DNS refresh).
+// `voipguard run`: the engine as a router daemon. One epoll loop over the
+// queue socket, the NFLOG socket, the control socket and its clients, a
+// signalfd (SIGTERM/SIGINT stop, SIGHUP reloads), a 1-second timerfd (engine
+// timeouts, log aggregation windows, stats, DNS refresh) and two workers'
+// eventfds. The loop never waits for slow work: DNS lookups (policy loads,
+// refreshes) run on one worker thread, the rule backend's forked tools
+// (installs, counters) and conntrack table dumps on another (worker.h,
+// policy_lifecycle.h); their results are applied on the loop between two
+// drains. What the engine hands out while it decides (events for the log,
+// conntrack entries to delete) is carried out after the drain's verdicts.
 // Nothing busy-waits: with no traffic the daemon sleeps in epoll_wait.
 //
 // Start-up: load and validate the policy (exit 2 with the `check` messages,

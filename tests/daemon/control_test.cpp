@@ -21,9 +21,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace vg::cli {
@@ -492,6 +494,118 @@ TEST_F(ControlTest, WatchCallback_EveryClientFdAddedIsRemoved) {
     for (int i = 0; i < 3; ++i) EXPECT_FALSE(ask("status\n").empty());
     EXPECT_FALSE(watched_.empty());
     for (const auto& [fd, interest] : watched_) EXPECT_EQ(interest, unsigned{kNone}) << fd;
+}
+
+// ---------------------------------------------------------------------------
+// Deferred answers (the daemon answers status and reload once its worker is
+// done, without holding its loop)
+
+class DeferredControlTest : public ControlTest {
+protected:
+    bool open_deferred() {
+        server_ = std::make_unique<Server>(
+            options_,
+            [this](const Request& r, Server::Ticket t) -> std::optional<std::string> {
+                if (r.command == Command::calls) return std::string("no calls\n");
+                tickets_.push_back({t, r.json});
+                return std::nullopt;
+            },
+            [this](Rejection why, std::string_view detail, std::int64_t uid, std::int64_t) {
+                rejected_.push_back({why, std::string(detail), uid});
+            },
+            [this](int fd, unsigned interest) { watched_[fd] = interest; });
+        return server_->open(nullptr);
+    }
+    // Pumps until the handler has seen `n` requests.
+    void pump_until_tickets(std::size_t n) {
+        for (int i = 0; i < 400 && tickets_.size() < n; ++i) pump(5);
+        ASSERT_EQ(tickets_.size(), n);
+    }
+    std::vector<std::pair<Server::Ticket, bool>> tickets_;
+};
+
+TEST_F(DeferredControlTest, AnswerGivenLater_ReachesTheClientAndOthersAreServedMeanwhile) {
+    ASSERT_TRUE(open_deferred());
+    const int fd = connect_raw();
+    ASSERT_GE(fd, 0);
+    send_all(fd, "reload\n");
+    pump_until_tickets(1);
+    EXPECT_EQ(server_->waiting_count(), 1u);
+    // While it waits, nothing of it is watched (only the listening socket
+    // is), and other requests are answered.
+    EXPECT_EQ(server_->fds().size(), 1u);
+    ASSERT_EQ(watched_.size(), 1u);
+    EXPECT_EQ(watched_.begin()->second, unsigned{kNone});
+    EXPECT_EQ(ask("calls\n"), "no calls\n");
+    EXPECT_TRUE(server_->respond(tickets_[0].first, "ok: policy reloaded\n", t0));
+    EXPECT_EQ(read_all(fd), "ok: policy reloaded\n");
+    ::close(fd);
+    EXPECT_EQ(server_->waiting_count(), 0u);
+    EXPECT_FALSE(server_->respond(tickets_[0].first, "again\n", t0));   // answered once
+    EXPECT_TRUE(rejected_.empty());
+}
+
+TEST_F(DeferredControlTest, ClientThatShutItsWritingSide_StillGetsTheDeferredAnswer) {
+    ASSERT_TRUE(open_deferred());
+    const int fd = connect_raw();
+    ASSERT_GE(fd, 0);
+    send_all(fd, "status json");
+    ::shutdown(fd, SHUT_WR);
+    pump_until_tickets(1);
+    EXPECT_TRUE(tickets_[0].second);
+    for (int i = 0; i < 5; ++i) pump(5);   // EOF must not end or spin the wait
+    EXPECT_EQ(server_->waiting_count(), 1u);
+    EXPECT_TRUE(server_->respond(tickets_[0].first, "{\"ok\":true}\n", t0));
+    EXPECT_EQ(read_all(fd), "{\"ok\":true}\n");
+    ::close(fd);
+}
+
+TEST_F(DeferredControlTest, ClientGoneBeforeTheAnswer_TheAnswerIsDropped) {
+    ASSERT_TRUE(open_deferred());
+    const int fd = connect_raw();
+    ASSERT_GE(fd, 0);
+    send_all(fd, "reload\n");
+    pump_until_tickets(1);
+    ::close(fd);
+    EXPECT_TRUE(server_->respond(tickets_[0].first, std::string(300 * 1024, 'x'), t0));
+    for (int i = 0; i < 5; ++i) pump(5);
+    EXPECT_EQ(server_->client_count(), 0u);
+}
+
+TEST_F(DeferredControlTest, AnswerThatNeverComes_TimesOutWithAnErrorInTheClientsFormat) {
+    options_.handler_timeout = 30s;
+    ASSERT_TRUE(open_deferred());
+    const int text = connect_raw(), js = connect_raw();
+    ASSERT_GE(text, 0);
+    ASSERT_GE(js, 0);
+    send_all(text, "reload\n");
+    send_all(js, "reload json\n");
+    pump_until_tickets(2);
+    server_->tick(t0 + 29s);
+    EXPECT_EQ(server_->waiting_count(), 2u);
+    server_->tick(t0 + 30s);
+    EXPECT_EQ(server_->waiting_count(), 0u);
+    EXPECT_EQ(read_all(text), "error: timed out (the daemon goes on with the request)\n");
+    EXPECT_EQ(read_all(js), "{\"error\":\"timed out (the daemon goes on with the request)\"}\n");
+    ::close(text);
+    ::close(js);
+    ASSERT_EQ(rejected_.size(), 2u);
+    EXPECT_EQ(rejected_[0].why, Rejection::handler_timeout);
+    // The late answers find nobody.
+    EXPECT_FALSE(server_->respond(tickets_[0].first, "late\n", t0 + 31s));
+    EXPECT_FALSE(server_->respond(tickets_[1].first, "late\n", t0 + 31s));
+}
+
+TEST_F(DeferredControlTest, DeferredAnswerOverTheLimit_BecomesAnError) {
+    options_.max_response = 64;
+    ASSERT_TRUE(open_deferred());
+    const int fd = connect_raw();
+    ASSERT_GE(fd, 0);
+    send_all(fd, "status\n");
+    pump_until_tickets(1);
+    EXPECT_TRUE(server_->respond(tickets_[0].first, std::string(65, 's'), t0));
+    EXPECT_EQ(read_all(fd), "error: answer too large\n");
+    ::close(fd);
 }
 
 TEST_F(ControlTest, StaleSocketFromCrashedInstance_IsReplaced) {

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "daemon/status_report.h"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "daemon/json.h"
+#include "daemon/logging.h"
+
+namespace vg::daemon {
+
+namespace {
+
+using engine::Timestamp;
+
+std::string join(const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
+    return s;
+}
+
+}  // namespace
+
+std::string render_status(const StatusView& v, bool js) {
+    const config::Policy& p = *v.policy;
+    const engine::Engine& eng = *v.engine;
+    const engine::EngineStats& s = eng.stats();
+    const netlink::NfQueueStats& q = v.queue_stats;
+    const auto& kq = v.kernel_queue;
+    const kernel::Counters& kc = v.counters;
+    const std::int64_t uptime = v.uptime_s;
+    if (js) {
+        std::string o = "{";
+        json::field(o, "version", v.version);
+        json::field(o, "policy", v.policy_path);
+        json::field(o, "site", p.site);
+        json::field(o, "mode", config::to_string(p.mode));
+        json::field(o, "on_failure", config::to_string(p.on_failure));
+        json::field(o, "backend", v.backend);
+        json::field(o, "backend_reason", v.backend_reason);
+        json::append_key(o, "voice_interfaces");
+        o.push_back('[');
+        for (std::size_t i = 0; i < v.voice_interfaces.size(); ++i) {
+            if (i) o.push_back(',');
+            json::append_string(o, v.voice_interfaces[i]);
+        }
+        o.push_back(']');
+        json::field(o, "uptime_s", static_cast<std::uint64_t>(uptime));
+        json::field(o, "packets", s.packets);
+        json::append_key(o, "verdicts");
+        o += "{\"accept\":" + std::to_string(s.verdicts[0]) + ",\"accept_verified\":" + std::to_string(s.verdicts[1]) +
+             ",\"drop\":" + std::to_string(s.verdicts[2]) + "}";
+        json::append_key(o, "reasons");
+        o.push_back('{');
+        for (std::size_t i = 0; i < engine::kReasonCount; ++i)
+            if (s.reasons[i] != 0) json::field(o, engine::reason_name(static_cast<engine::Reason>(i)), s.reasons[i]);
+        o.push_back('}');
+        json::field(o, "monitored", s.monitored);
+        json::field(o, "sip_messages", s.sip_messages);
+        json::field(o, "calls", eng.active_calls());
+        json::field(o, "dialogs", eng.dialog_count());
+        json::field(o, "pinholes", eng.pinhole_count());
+        json::field(o, "pinholes_opened", s.pinholes_opened);
+        json::field(o, "pinholes_closed", s.pinholes_closed);
+        json::field(o, "handsets", eng.handset_count());
+        json::append_key(o, "evictions");
+        o.push_back('{');
+        json::field(o, "dialogs", s.evictions_dialogs);
+        json::field(o, "dialogs_refused", s.dialogs_refused);
+        json::field(o, "pinholes", s.evictions_pinholes);
+        json::field(o, "handsets", s.evictions_handsets);
+        json::field(o, "egress_flows", s.evictions_egress);
+        o.push_back('}');
+        json::append_key(o, "queue");
+        o.push_back('{');
+        json::field(o, "number", v.queue);
+        json::field(o, "packets", q.packets);
+        json::field(o, "enobufs", q.enobufs);
+        json::field(o, "fallback_verdicts", q.fallback_verdicts);
+        json::field(o, "kernel_waiting", kq ? kq->queue_total : 0);
+        json::field(o, "kernel_queue_dropped", kq ? kq->queue_dropped : 0);
+        json::field(o, "kernel_user_dropped", kq ? kq->user_dropped : 0);
+        o.push_back('}');
+        json::append_key(o, "kernel");
+        o.push_back('{');
+        json::field(o, "inbound_drop_packets", kc.inbound_drop_packets);
+        json::field(o, "egress_drop_packets", kc.egress_drop_packets);
+        json::field(o, "queued_packets", kc.queued_packets);
+        json::field(o, "forged_source_drop_packets", kc.forged_drop_packets);
+        json::field(o, "foreign_source_drop_packets", kc.foreign_drop_packets);
+        json::field(o, "drop_samples", v.kernel_samples);
+        json::field_bool(o, "counters_read", kc.ok);
+        o.push_back('}');
+        json::field(o, "conntrack_deleted", v.conntrack_deleted);
+        json::field(o, "reloads_ok", v.reloads_ok);
+        json::field(o, "reloads_failed", v.reloads_failed);
+        json::field(o, "log_lines_lost", v.log_lines_lost);
+        return o + "}\n";
+    }
+    std::string o;
+    o += "voipguard " + std::string(v.version) + ", site " + p.site + ", policy " + v.policy_path + "\n";
+    o += "mode " + std::string(config::to_string(p.mode)) + ", on_failure " + config::to_string(p.on_failure) +
+         ", backend " + v.backend + " (" + v.backend_reason + "), up " + std::to_string(uptime) + " s\n";
+    o += "voice interfaces: " + join(v.voice_interfaces) + (p.handsets.interfaces.empty() ? " (from the routes)" : "") + "\n";
+    o += "packets " + std::to_string(s.packets) + ": accept " + std::to_string(s.verdicts[0]) + ", accept+verify " +
+         std::to_string(s.verdicts[1]) + ", drop " + std::to_string(s.verdicts[2]) + "\n";
+    o += "reasons:";
+    for (std::size_t i = 0; i < engine::kReasonCount; ++i)
+        if (s.reasons[i] != 0)
+            o += " " + std::string(engine::reason_name(static_cast<engine::Reason>(i))) + "=" + std::to_string(s.reasons[i]);
+    o += "\ncalls " + std::to_string(eng.active_calls()) + ", pinholes " + std::to_string(eng.pinhole_count()) +
+         ", handsets " + std::to_string(eng.handset_count()) + ", sip messages " + std::to_string(s.sip_messages) + "\n";
+    o += "queue " + std::to_string(v.queue) + ": " + std::to_string(q.packets) + " packets, enobufs " +
+         std::to_string(q.enobufs) + ", kernel queue drops " +
+         std::to_string(kq ? kq->queue_dropped + kq->user_dropped : 0) + "\n";
+    o += "kernel: " + std::to_string(kc.inbound_drop_packets) + " inbound drops, " +
+         std::to_string(kc.egress_drop_packets) + " egress drops, " + std::to_string(kc.forged_drop_packets) +
+         " forged-source drops, " + std::to_string(kc.foreign_drop_packets) + " foreign-source drops, " +
+         std::to_string(kc.queued_packets) + " queued" + (kc.ok ? "" : " (the counters could not be read)") + "\n";
+    return o;
+}
+
+std::string render_calls(const engine::Engine& eng, bool js) {
+    std::string o = js ? "{\"calls\":[" : "";
+    bool first = true;
+    eng.for_each_dialog([&](const engine::Dialog& d) {
+        if (d.state == engine::DialogState::ended) return;
+        if (js) {
+            if (!first) o.push_back(',');
+            o.push_back('{');
+            json::field(o, "call_id", d.call_id.view());
+            json::field(o, "handset", d.handset.to_string());
+            json::field(o, "pbx", d.pbx.to_string());
+            json::field(o, "direction", d.handset_is_caller ? "outbound" : "inbound");
+            json::field(o, "number", d.number.view());
+            json::field(o, "state", engine::dialog_state_name(d.state));
+            json::append_key(o, "media");
+            o.push_back('[');
+            for (std::size_t i = 0; i < d.media_count; ++i) {
+                const engine::MediaLeg& m = d.media[i];
+                if (i) o.push_back(',');
+                o.push_back('{');
+                json::field(o, "handset_rtp", m.handset_known ? m.handset_rtp : 0);
+                json::field(o, "handset_rtcp", m.handset_known ? m.handset_rtcp : 0);
+                json::field(o, "remote", m.remote_known ? m.remote.to_string() : "");
+                json::field(o, "remote_rtp", m.remote_known ? m.remote_rtp : 0);
+                json::field_bool(o, "on_hold", m.on_hold);
+                o.push_back('}');
+            }
+            o += "]}";
+        } else {
+            // Call-ID and number come from packets: escaped (no terminal
+            // control sequences reach the operator's screen).
+            append_escaped(o, d.call_id.view());
+            o += "  " + d.handset.to_string() + (d.handset_is_caller ? " -> " : " <- ");
+            append_escaped(o, d.number.view());
+            o += "  " + std::string(engine::dialog_state_name(d.state));
+            for (std::size_t i = 0; i < d.media_count; ++i) {
+                const engine::MediaLeg& m = d.media[i];
+                if (!m.handset_known) continue;
+                o += "  pinhole " + m.handset.to_string() + ":" + std::to_string(m.handset_rtp);
+                if (m.handset_rtcp) o += "/" + std::to_string(m.handset_rtcp);
+                if (m.remote_known) o += " from " + m.remote.to_string() + ":" + std::to_string(m.remote_rtp);
+                if (m.on_hold) o += " (hold)";
+            }
+            o += "\n";
+        }
+        first = false;
+    });
+    if (js) return o + "]}\n";
+    return o.empty() ? "no active calls\n" : o;
+}
+
+std::string render_handsets(const engine::Engine& eng, const engine::Now& clocks, bool js) {
+    const Timestamp now = clocks.mono;
+    std::string o = js ? "{\"handsets\":[" : "";
+    bool first = true;
+    // The engine's times are monotonic; shown as wall-clock seconds since the
+    // Unix epoch, as of the current wall clock (0: never).
+    auto secs = [&](Timestamp t) -> std::uint64_t {
+        if (t == Timestamp{}) return 0;
+        const std::int64_t w = clocks.wall + std::chrono::duration_cast<std::chrono::seconds>(t - clocks.mono).count();
+        return w > 0 ? static_cast<std::uint64_t>(w) : 0;
+    };
+    eng.for_each_handset([&](const engine::Handset& h) {
+        if (js) {
+            if (!first) o.push_back(',');
+            o.push_back('{');
+            json::field(o, "address", h.address.to_string());
+            json::field(o, "aor", h.aor.view());
+            json::field(o, "user_agent", h.user_agent.view());
+            json::field(o, "first_seen", secs(h.first_seen));
+            json::field(o, "last_seen", secs(h.last_seen));
+            json::field(o, "registered_until", secs(h.registered_until));
+            json::field_bool(o, "registered", h.registered_until > now);
+            json::field_bool(o, "firmware_outdated", h.firmware_outdated);
+            json::field_bool(o, "stale", h.stale);
+            json::field(o, "active_calls", h.active_calls);
+            o.push_back('}');
+        } else {
+            // AOR and User-Agent come from packets: escaped.
+            o += h.address.to_string() + "  " + escape_text(h.aor.view()) + "  \"" + escape_text(h.user_agent.view()) +
+                 "\"  " + (h.registered_until > now ? "registered" : "not registered") +
+                 (h.firmware_outdated ? "  FIRMWARE OUTDATED" : "") + (h.stale ? "  STALE" : "") + "  calls " +
+                 std::to_string(h.active_calls) + "\n";
+        }
+        first = false;
+    });
+    if (js) return o + "]}\n";
+    return o.empty() ? "no handsets seen\n" : o;
+}
+
+}  // namespace vg::daemon

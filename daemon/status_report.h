@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// What `voipguard status|calls|handsets [--json]` answer: text for a
+// terminal, JSON for tools. Rendering only: the daemon gathers the figures
+// (the kernel counters are read off the loop, see daemon.cpp) into a
+// StatusView and these functions turn them into the answer. Values that come
+// from packets (Call-IDs, numbers, AORs, User-Agents) are escaped.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/policy.h"
+#include "daemon/kernel/backend.h"
+#include "daemon/netlink/nfqueue.h"
+#include "filters/engine/engine.h"
+
+namespace vg::daemon {
+
+struct StatusView {
+    const char* version = "";
+    std::string policy_path;
+    const config::Policy* policy = nullptr;
+    const engine::Engine* engine = nullptr;
+    std::string backend;
+    std::string backend_reason;
+    std::vector<std::string> voice_interfaces;
+    std::int64_t uptime_s = 0;
+    std::uint16_t queue = 0;
+    netlink::NfQueueStats queue_stats;
+    std::optional<netlink::KernelQueueStats> kernel_queue;   // /proc/net/netfilter/nfnetlink_queue
+    kernel::Counters counters;                               // .ok false: not read
+    std::uint64_t kernel_samples = 0;
+    std::uint64_t conntrack_deleted = 0;
+    std::uint64_t reloads_ok = 0;
+    std::uint64_t reloads_failed = 0;
+    std::uint64_t log_lines_lost = 0;
+};
+
+std::string render_status(const StatusView& v, bool json);
+std::string render_calls(const engine::Engine& engine, bool json);
+// Times are shown as wall-clock seconds since the Unix epoch, as of `now`.
+std::string render_handsets(const engine::Engine& engine, const engine::Now& now, bool json);
+
+}  // namespace vg::daemon
