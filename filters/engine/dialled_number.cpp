@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "filters/engine/dialled_number.h"
 
-#include "filters/sip/sip_uri.h"
 #include "filters/util/text.h"
 
 namespace vg::engine {
@@ -82,6 +81,17 @@ std::string_view to_string(NumberError e) noexcept {
     case NumberError::misplaced_plus: return "misplaced_plus";
     case NumberError::too_long: return "too_long";
     case NumberError::bad_country_code: return "bad_country_code";
+    }
+    return "none";
+}
+
+std::string_view to_string(DialDoubt d) noexcept {
+    switch (d) {
+    case DialDoubt::none: return "none";
+    case DialDoubt::malformed_escape: return "malformed_escape";
+    case DialDoubt::escaped_percent: return "escaped_percent";
+    case DialDoubt::invalid_utf8: return "invalid_utf8";
+    case DialDoubt::non_ascii_digit: return "non_ascii_digit";
     }
     return "none";
 }
@@ -199,6 +209,70 @@ std::string_view dialled_part(std::string_view s) noexcept {
     return s;
 }
 
+unsigned hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return static_cast<unsigned>(c - '0');
+    if (c >= 'a' && c <= 'f') return static_cast<unsigned>(c - 'a' + 10);
+    return static_cast<unsigned>(c - 'A' + 10);
+}
+
+// The decimal digits outside ASCII (Unicode general category Nd) come in
+// runs of ten, '0' to '9'; these are the first of each run, as of Unicode
+// 15.0. A script's digits added later read as letters here until listed.
+constexpr std::uint32_t kDigitZeros[] = {
+    0x660,   0x6F0,   0x7C0,   0x966,   0x9E6,   0xA66,   0xAE6,   0xB66,   0xBE6,   0xC66,   0xCE6,
+    0xD66,   0xDE6,   0xE50,   0xED0,   0xF20,   0x1040,  0x1090,  0x17E0,  0x1810,  0x1946,  0x19D0,
+    0x1A80,  0x1A90,  0x1B50,  0x1BB0,  0x1C40,  0x1C50,  0xA620,  0xA8D0,  0xA900,  0xA9D0,  0xA9F0,
+    0xAA50,  0xABF0,  0xFF10,  0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450,
+    0x114D0, 0x11650, 0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x11F50, 0x16A60,
+    0x16AC0, 0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E4F0, 0x1E950,
+    0x1FBF0,
+};
+
+bool reads_as_digit(std::uint32_t cp) noexcept {
+    if (cp == 0xFF0B) return true;   // FULLWIDTH PLUS SIGN, '+' once normalised (NFKC)
+    for (const std::uint32_t zero : kDigitZeros)
+        if (cp >= zero && cp < zero + 10) return true;
+    return false;
+}
+
+// UTF-8 checked byte by byte (RFC 3629 §4): overlong forms, surrogates,
+// code points above U+10FFFF, stray continuation bytes and lead bytes that
+// never start a sequence (C0, C1, F5-FF) are invalid_utf8; a code point
+// that reads as a digit is non_ascii_digit.
+class Utf8Check {
+public:
+    DialDoubt feed(unsigned char b) noexcept {
+        if (need_ == 0) {
+            if (b < 0x80) return DialDoubt::none;
+            if (b >= 0xC2 && b <= 0xDF) return start(b & 0x1Fu, 1, 0x80);
+            if (b >= 0xE0 && b <= 0xEF) return start(b & 0x0Fu, 2, 0x800);
+            if (b >= 0xF0 && b <= 0xF4) return start(b & 0x07u, 3, 0x10000);
+            return DialDoubt::invalid_utf8;
+        }
+        if ((b & 0xC0u) != 0x80) {
+            need_ = 0;
+            return DialDoubt::invalid_utf8;
+        }
+        cp_ = (cp_ << 6) | (b & 0x3Fu);
+        if (--need_ != 0) return DialDoubt::none;
+        if (cp_ < min_ || (cp_ >= 0xD800 && cp_ <= 0xDFFF) || cp_ > 0x10FFFF) return DialDoubt::invalid_utf8;
+        return reads_as_digit(cp_) ? DialDoubt::non_ascii_digit : DialDoubt::none;
+    }
+    // A sequence was still open at the end.
+    bool cut_short() const noexcept { return need_ != 0; }
+
+private:
+    DialDoubt start(std::uint32_t bits, unsigned need, std::uint32_t min) noexcept {
+        cp_ = bits;
+        need_ = need;
+        min_ = min;
+        return DialDoubt::none;
+    }
+    std::uint32_t cp_ = 0;
+    std::uint32_t min_ = 0;
+    unsigned need_ = 0;
+};
+
 void add_alternative(DialReadings& r, const NormalisedNumber& n) noexcept {
     if (!n.valid() && n.error != NumberError::too_long) return;
     if (n.number == r.primary.number && n.cls == r.primary.cls) return;
@@ -212,18 +286,45 @@ void add_alternative(DialReadings& r, const NormalisedNumber& n) noexcept {
 DialReadings read_dial_string(std::string_view escaped_user, const DialPlan& plan) noexcept {
     DialReadings r;
     if (text::istarts_with(escaped_user, "tel:")) escaped_user.remove_prefix(4);
-    // %-escapes decode anywhere (RFC 3261 §19.1.2); a malformed escape or a
-    // NUL is kept as written, which no reading accepts as a digit.
+    auto doubt = [&r](DialDoubt d) {
+        if (r.doubt == DialDoubt::none || d < r.doubt) r.doubt = d;
+    };
+    // %-escapes decode anywhere (RFC 3261 §19.1.2), hex digits in either
+    // case (RFC 3986 §2.1). A malformed escape is kept as written, and
+    // decoding goes on after it. The first 128 decoded bytes are read; the
+    // whole string is checked for doubts.
     char buf[128];
-    std::string_view s = escaped_user.substr(0, sizeof buf);
-    const sip::UnescapeResult u = sip::uri_unescape(s, buf, sizeof buf);
+    std::size_t len = 0;
+    constexpr std::size_t npos = std::string_view::npos;
+    std::size_t nul_at = npos;   // decoded position of the first escaped NUL
+    std::size_t cut_at = npos;   // decoded position of the first malformed escape
+    Utf8Check utf8;
+    for (std::size_t i = 0; i < escaped_user.size();) {
+        char c = escaped_user[i];
+        if (c == '%' && escaped_user.size() - i >= 3 && text::is_hex(escaped_user[i + 1]) &&
+            text::is_hex(escaped_user[i + 2])) {
+            c = static_cast<char>(hex_value(escaped_user[i + 1]) * 16 + hex_value(escaped_user[i + 2]));
+            i += 3;
+            if (c == '%') doubt(DialDoubt::escaped_percent);
+            if (c == '\0' && nul_at == npos && len < sizeof buf) nul_at = len;
+        } else {
+            if (c == '%') {
+                doubt(DialDoubt::malformed_escape);
+                if (cut_at == npos && len < sizeof buf) cut_at = len;
+            }
+            ++i;
+        }
+        if (const DialDoubt d = utf8.feed(static_cast<unsigned char>(c)); d != DialDoubt::none) doubt(d);
+        if (len < sizeof buf) buf[len++] = c;
+    }
+    if (utf8.cut_short()) doubt(DialDoubt::invalid_utf8);
+
+    std::string_view s(buf, len);
     // An escaped NUL: a PBX that keeps the decoded user as a C string reads
     // only what comes before it, so that is a reading of its own.
-    std::string_view before_nul;
-    if (u.ok && u.had_nul) before_nul = std::string_view(buf, std::char_traits<char>::length(buf) < u.length
-                                                                  ? std::char_traits<char>::length(buf)
-                                                                  : u.length);
-    if (u.ok && !u.had_nul) s = std::string_view(buf, u.length);
+    const std::string_view before_nul = nul_at != npos ? s.substr(0, nul_at) : std::string_view();
+    // libosip2 ends the user part at a malformed escape.
+    const std::string_view before_cut = cut_at != npos ? s.substr(0, cut_at) : std::string_view();
     assign_truncated_text(r.decoded, s);
     for (char c : s) r.digits = r.digits || text::is_digit(c);
     while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
@@ -231,6 +332,7 @@ DialReadings read_dial_string(std::string_view escaped_user, const DialPlan& pla
 
     const std::string_view dialled = dialled_part(s);
     r.primary = normalise_number(dialled, plan);
+    if (!before_cut.empty()) add_alternative(r, normalise_number(dialled_part(before_cut), plan));
 
     // The digits alone (and a leading '+').
     char only[NormalisedNumber::kMaxLength + 1];

@@ -154,6 +154,33 @@ struct NormalisedNumber {
 
 NormalisedNumber normalise_number(std::string_view user, const DialPlan& plan) noexcept;
 
+// Why a dial string cannot be read with certainty. SIP stacks disagree on
+// such a string in ways no list of readings covers, so the toll-fraud guard
+// denies it (fails closed) whatever number it seems to hold. Listed from the
+// most to the least specific; a dial string reports the first that applies.
+enum class DialDoubt : std::uint8_t {
+    none,
+    // A '%' not followed by two hex digits ("%%", "%2G", "%2" or "%" at the
+    // end). libosip2 ends the user part there ("%2B881234567%%" dials
+    // +881234567), sscanf("%02X")-style decoders read "%2G" as 0x02 "G",
+    // others keep the '%', drop it, or refuse the message.
+    malformed_escape,
+    // "%25": a '%' after decoding. A PBX that unescapes twice (its stack,
+    // then a dial-plan function) reads "%252B88..." as "+88...".
+    escaped_percent,
+    // Decoded bytes that are not UTF-8 (RFC 3629): overlong forms ("%C0%B0"
+    // is '0' to a lenient decoder), surrogates, stray or cut sequences.
+    invalid_utf8,
+    // A decimal digit of another script (Unicode category Nd: fullwidth
+    // "%EF%BC%90", Arabic-Indic, Devanagari...) or the fullwidth '+': digits
+    // to Unicode-aware code (Java's Character.isDigit, Python's int(), \d).
+    non_ascii_digit,
+};
+
+// "none", "malformed_escape", "escaped_percent", "invalid_utf8",
+// "non_ascii_digit" (logged in the rule "unreadable:CAUSE").
+std::string_view to_string(DialDoubt d) noexcept;
+
 // Every destination a PBX might read in a dial string: the user part of a
 // sip/sips Request-URI, Refer-To or Contact as it appears on the wire
 // (%-escaped), or a tel number. A PBX strips decorations before it dials, and
@@ -163,15 +190,19 @@ NormalisedNumber normalise_number(std::string_view user, const DialPlan& plan) n
 //     ';': phone-context, isub, postd, ext) cut, trailing '#' "dial now"
 //     terminators and post-dial pauses (p, w, ',' and what follows a digit)
 //     removed, then normalise_number(): "0088216123458%23" -> +88216123458.
-//   - alternatives: the digits alone, for PBXs that drop every other
-//     character ("00882x16..." -> +88216...); what comes before an escaped
-//     NUL, for PBXs that keep the user as a C string ("0088216%00x"); and for
-//     a dial string that
-//     starts with a feature code ('*' or '#', e.g. *67, #31#) the rest after
-//     each plausible code length, which the PBX dials after acting on the
-//     code ("*670088216..." -> +88216...).
-// `digits` is false when the dial string holds no digit at all: a name
-// ("alice"), not a telephone number.
+//   - alternatives: what comes before a malformed escape, where libosip2
+//     ends the user part ("%2B881234567%%" -> +881234567); the digits
+//     alone, for PBXs that drop every other character ("00882x16..." ->
+//     +88216...); what comes before an escaped NUL, for PBXs that keep the
+//     user as a C string ("0088216%00x"); and for a dial string that starts
+//     with a feature code ('*' or '#', e.g. *67, #31#) the rest after each
+//     plausible code length, which the PBX dials after acting on the code
+//     ("*670088216..." -> +88216...).
+// A malformed escape is kept as written (its '%' is no digit) and decoding
+// goes on after it. `doubt` says why the string cannot be read with
+// certainty (see DialDoubt; the whole string is checked, however long).
+// `digits` is false when the decoded string holds no ASCII digit: a name
+// ("alice"), not a telephone number, unless `doubt` says otherwise.
 struct DialReadings {
     static constexpr std::size_t kMaxAlternatives = 7;
     NormalisedNumber primary;
@@ -179,6 +210,7 @@ struct DialReadings {
     std::size_t alternative_count = 0;
     bool digits = false;
     bool feature_code = false;     // starts with '*' or '#' after decoding
+    DialDoubt doubt = DialDoubt::none;
     FixedString<48> decoded;       // the decoded dial string (for logs), truncated
 };
 

@@ -92,12 +92,18 @@ Decision RequestGuard::request(const net::DecodedPacket& p, const sip::SipMessag
         return {Verdict::accept, Reason::sip_inspected};
     }
     if (m.method == sip::Method::refer) {
-        std::string_view users[8];
+        std::string_view users[16];
         std::size_t n = 0;
         m.for_each_header(sip::HeaderId::refer_to, [&](const sip::Header& h) {
             sip::NameAddr na;
-            if (n < 8 && sip::parse_name_addr(h.value, na)) users[n++] = uri_target(na.uri);
-            else if (n < 8) users[n++] = h.value;   // unparsable: judged as written
+            if (n + 2 > 16) return;
+            if (sip::parse_name_addr(h.value, na)) {
+                users[n++] = uri_target(na.uri);
+                return;
+            }
+            // Unparsable: judged as a lenient stack reads it, and as written.
+            users[n++] = lenient_target(na.raw);
+            if (users[n - 1] != h.value) users[n++] = h.value;
         });
         bool routable = false;
         const Decision d = judge_targets(p, m, users, n, now, ev, routable);
@@ -126,7 +132,11 @@ Decision RequestGuard::request(const net::DecodedPacket& p, const sip::SipMessag
         std::size_t n = 0;
         for (std::size_t i = 0; i < m.contact_count && n < sip::kMaxContacts; ++i) {
             const sip::Uri& u = m.contacts[i].addr.uri;
-            if (!u.valid) continue;
+            if (!u.valid) {
+                // Unparsable: judged as a lenient stack reads it.
+                users[n++] = lenient_target(m.contacts[i].addr.raw);
+                continue;
+            }
             if (u.is_sip()) {
                 const auto host = net::IpAddress::parse(u.host_unbracketed());
                 if (host && ctx_.r().handsets.contains(*host)) continue;   // the handset itself
@@ -139,7 +149,7 @@ Decision RequestGuard::request(const net::DecodedPacket& p, const sip::SipMessag
     if (m.method == sip::Method::message) {
         // A text message to a number goes out through the PBX's SMS gateway
         // (premium-rate SMS is toll fraud too): number rules, no call limits.
-        const std::string_view users[2] = {uri_target(m.request_uri), m.has_to ? uri_target(m.to.uri) : std::string_view()};
+        const std::string_view users[2] = {uri_target(m.request_uri), m.has_to ? dial_target(m.to) : std::string_view()};
         bool routable = false;
         return judge_targets(p, m, users, 2, now, ev, routable);
     }
@@ -178,7 +188,7 @@ Decision RequestGuard::request(const net::DecodedPacket& p, const sip::SipMessag
     std::string_view users[2];
     std::size_t n = 0;
     users[n++] = ruri_user;
-    const std::string_view to_user = m.has_to ? uri_target(m.to.uri) : std::string_view();
+    const std::string_view to_user = m.has_to ? dial_target(m.to) : std::string_view();
     if (!to_user.empty() && to_user != ruri_user) users[n++] = to_user;
     bool routable = false;
     const Decision judged = judge_targets(p, m, users, n, now, ev, routable);
@@ -203,10 +213,18 @@ Decision RequestGuard::request(const net::DecodedPacket& p, const sip::SipMessag
 // A handset answering the PBX's INVITE with a redirect: the PBX calls the
 // Contacts for it (recursion), so each is a destination.
 Decision RequestGuard::redirect(const net::DecodedPacket& p, const sip::SipMessage& m, const Now& now, EventSink& ev) {
-    std::string_view users[sip::kMaxContacts];
+    std::string_view users[2 * sip::kMaxContacts];
     std::size_t n = 0;
-    for (std::size_t i = 0; i < m.contact_count && n < sip::kMaxContacts; ++i)
-        users[n++] = m.contacts[i].addr.uri.valid ? uri_target(m.contacts[i].addr.uri) : m.contacts[i].addr.raw;
+    for (std::size_t i = 0; i < m.contact_count; ++i) {
+        const sip::NameAddr& c = m.contacts[i].addr;
+        if (c.uri.valid) {
+            users[n++] = uri_target(c.uri);
+            continue;
+        }
+        // Unparsable: judged as a lenient stack reads it, and as written.
+        users[n++] = lenient_target(c.raw);
+        if (users[n - 1] != c.raw) users[n++] = c.raw;
+    }
     bool routable = false;
     const Decision d = judge_targets(p, m, users, n, now, ev, routable);
     if (d.verdict == Verdict::drop) return d;

@@ -3,7 +3,9 @@
 // (toll_guard.h): the Request-URI and To of an INVITE, every Refer-To of a
 // REFER, every Contact of a 3xx answer to the PBX's INVITE, the Contacts of a
 // REGISTER that are numbers elsewhere than the handset, the target of a
-// MESSAGE. Methods known only ignoring case are judged as that method;
+// MESSAGE. A target the parser refuses is judged as a lenient stack reads it
+// (sip_content.h, lenient_target) and, for a Refer-To or a 3xx Contact, as
+// written too. Methods known only ignoring case are judged as that method;
 // unknown methods fail closed (sip.unknown_methods).
 //
 // A retransmission is the same transaction (Via branch, CSeq, From tag,

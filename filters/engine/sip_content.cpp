@@ -78,6 +78,33 @@ std::string_view uri_target(const sip::Uri& u) noexcept {
     return {};
 }
 
+std::string_view lenient_target(std::string_view raw) noexcept {
+    std::string_view s = raw;
+    if (const std::size_t lt = s.find('<'); lt != std::string_view::npos) {
+        s.remove_prefix(lt + 1);
+        s = s.substr(0, s.find('>'));
+    }
+    s = text::trim_lws(s);
+    for (const std::string_view scheme : {std::string_view("sip:"), std::string_view("sips:")}) {
+        if (!text::istarts_with(s, scheme)) continue;
+        s.remove_prefix(scheme.size());
+        const std::size_t at = s.find('@');
+        if (at == std::string_view::npos) return {};
+        s = s.substr(0, at);
+        return s.substr(0, s.find(':'));
+    }
+    if (text::istarts_with(s, "tel:")) {
+        s.remove_prefix(4);
+        return s.substr(0, s.find(';'));
+    }
+    return raw;
+}
+
+std::string_view dial_target(const sip::NameAddr& na) noexcept {
+    if (na.uri.valid) return uri_target(na.uri);
+    return lenient_target(na.raw);
+}
+
 sip::Limits sip_limits(const config::Policy& pol) noexcept {
     sip::Limits lim;
     lim.max_message_size = pol.sip.max_message_size;

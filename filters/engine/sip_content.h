@@ -32,6 +32,18 @@ std::string_view message_bytes(const sip::SipMessage& m) noexcept;
 // The dial string of a URI: the user part of sip/sips, the number of tel.
 std::string_view uri_target(const sip::Uri& u) noexcept;
 
+// The dial string a lenient SIP stack still finds in a name-addr or URI the
+// parser refused (libosip2 takes much that RFC 3261's grammar does not): the
+// URI inside '<' '>' when there is a '<', then for sip/sips (any case) the
+// user part up to the first '@' and, within it, the first ':' (empty without
+// an '@': a host alone); for tel the number up to the first ';'. The text as
+// written when it names neither scheme.
+std::string_view lenient_target(std::string_view raw) noexcept;
+
+// The dial string of a name-addr: uri_target() when its URI parsed,
+// lenient_target() of the text otherwise.
+std::string_view dial_target(const sip::NameAddr& na) noexcept;
+
 // How the engine parses: the policy's limits, and methods read as a PBX
 // reads them (ignoring case, see sip_parser.h).
 sip::Limits sip_limits(const config::Policy& pol) noexcept;

@@ -60,10 +60,15 @@ TollDecision TollGuard::judge(std::string_view escaped_user, const CompiledPolic
     d.number = reads.primary;
     d.dialled = reads.decoded;
     d.number_like = reads.digits;
-    if (!reads.digits) return d;   // a name
-    if (reads.primary.cls == NumberClass::service) {
-        d.service = true;
-        return d;
+    // A dial string that cannot be read with certainty is judged whatever it
+    // seems to be (a name, an emergency number) and denied below.
+    const bool unreadable = reads.doubt != DialDoubt::none;
+    if (!unreadable) {
+        if (!reads.digits) return d;   // a name
+        if (reads.primary.cls == NumberClass::service) {
+            d.service = true;
+            return d;
+        }
     }
     const std::string_view cc = r.dial_plan->country_code();
     const bool out_of_hours = tf.out_of_hours.enabled && !r.in_business_hours(wall);
@@ -99,6 +104,16 @@ TollDecision TollGuard::judge(std::string_view escaped_user, const CompiledPolic
     if (denied(reads.primary, rule, text)) return block(reads.primary, rule, text);
     for (std::size_t i = 0; i < reads.alternative_count; ++i)
         if (denied(reads.alternatives[i], rule, text)) return block(reads.alternatives[i], rule, text);
+
+    // Fail closed: what the PBX dials is not known. The log shows the first
+    // reading that is a number (the one before a malformed escape, where
+    // libosip2 stops), else the strict one.
+    if (unreadable) {
+        const NormalisedNumber* shown = &reads.primary;
+        for (std::size_t i = 0; i < reads.alternative_count && !shown->valid(); ++i) shown = &reads.alternatives[i];
+        if (!shown->valid()) shown = &reads.primary;
+        return block(*shown, "unreadable:", to_string(reads.doubt));
+    }
 
     if (tf.allow_list) {
         // The strict reading must be an allowed number (or an extension, or

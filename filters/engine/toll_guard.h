@@ -14,6 +14,14 @@
 // written. Emergency and service numbers are never blocked or limited. A
 // dial string without digits ("alice") is a name, not a PSTN call.
 //
+// A dial string the guard cannot read with certainty (DialDoubt: a malformed
+// %-escape, an escaped '%', bytes that are not UTF-8, a digit outside ASCII)
+// is denied in either mode, whatever number, name or emergency number it
+// seems to be: SIP stacks disagree on it (libosip2 ends a user part at a
+// malformed escape), so no reading is certain to be the PBX's. Reason
+// toll_fraud, rule "unreadable:CAUSE", unless one of its readings is denied
+// by a prefix first.
+//
 // Limits: the concurrent and hourly counters of a handset are kept per key,
 // and a call counts against every key of the handset that places it: its
 // address and the digest user name it authenticates with where the request
@@ -44,7 +52,8 @@ struct TollDecision {
     bool blocked = false;
     Reason reason = Reason::sip_inspected;   // toll_fraud or call_limit when blocked
     EventType event = EventType::toll_fraud;
-    FixedString<48> rule;                    // "deny_prefix:+882", "allow_list", "limit:..."
+    FixedString<48> rule;                    // "deny_prefix:+882", "allow_list", "limit:...",
+                                             // "unreadable:malformed_escape"
     NormalisedNumber number;                 // the reading that decided (else the strict one)
     FixedString<48> dialled;                 // the dial string, decoded
     bool service = false;                    // an emergency/service number: never limited

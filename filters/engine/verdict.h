@@ -33,7 +33,8 @@ enum class Reason : std::uint8_t {
     sip_scanner,           // scanner User-Agent or behaviour
     sip_rate_limited,      // over sip.rate_limits for this source and method
     rogue_sip_destination, // a handset sending SIP to a server that is not the PBX
-    toll_fraud,            // INVITE to a denied destination (prefix, allow-list, out of hours)
+    toll_fraud,            // INVITE to a denied destination (prefix, allow-list, out of hours), or a
+                           // dial string the guard cannot read with certainty (toll_guard.h)
     call_limit,            // INVITE over a concurrent or hourly call limit
     media_no_pinhole,      // media-looking traffic from a PBX media source, no pinhole open
     media_injection,       // a pinhole's port hit from a source the pinhole does not allow

@@ -233,6 +233,84 @@ TEST(DialReadings, ANameHasNoDigits) {
     EXPECT_TRUE(read_dial_string("room101", *plan).digits);
 }
 
+struct DoubtCase {
+    const char* dialled;
+    DialDoubt doubt;
+};
+
+class DialDoubtTest : public ::testing::TestWithParam<DoubtCase> {};
+
+// What SIP stacks read differently: the guard cannot know which reading the
+// PBX makes, and says so.
+TEST_P(DialDoubtTest, SaysWhyADialStringCannotBeRead) {
+    const auto plan = DialPlan::make("44", "0", "00");
+    ASSERT_TRUE(plan);
+    EXPECT_EQ(to_string(read_dial_string(GetParam().dialled, *plan).doubt), to_string(GetParam().doubt))
+        << GetParam().dialled;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    DialStrings, DialDoubtTest,
+    ::testing::Values(DoubtCase{"%2B881234567%%", DialDoubt::malformed_escape},
+                      DoubtCase{"02079460000%", DialDoubt::malformed_escape},
+                      DoubtCase{"02079460000%2", DialDoubt::malformed_escape},
+                      DoubtCase{"0207946%2G0000", DialDoubt::malformed_escape},
+                      DoubtCase{"0207946%g20000", DialDoubt::malformed_escape},
+                      DoubtCase{"tel:+442079460000%", DialDoubt::malformed_escape},
+                      // the most specific doubt wins
+                      DoubtCase{"%252B88%C0%B0%", DialDoubt::malformed_escape},
+                      DoubtCase{"%252B881234567", DialDoubt::escaped_percent},
+                      DoubtCase{"%25", DialDoubt::escaped_percent},
+                      DoubtCase{"%C0%B0", DialDoubt::invalid_utf8},
+                      DoubtCase{"%E0%80%B0", DialDoubt::invalid_utf8},
+                      DoubtCase{"%F0%80%80%B0", DialDoubt::invalid_utf8},
+                      DoubtCase{"%ED%BF%BF", DialDoubt::invalid_utf8},
+                      DoubtCase{"%F4%90%80%80", DialDoubt::invalid_utf8},
+                      DoubtCase{"%F5%80%80%80", DialDoubt::invalid_utf8},
+                      DoubtCase{"%BF", DialDoubt::invalid_utf8},
+                      DoubtCase{"%C3", DialDoubt::invalid_utf8},
+                      DoubtCase{"%C3%C3%BC", DialDoubt::invalid_utf8},
+                      DoubtCase{"%EF%BC%90", DialDoubt::non_ascii_digit},    // U+FF10 fullwidth 0
+                      DoubtCase{"%EF%BC%99", DialDoubt::non_ascii_digit},    // U+FF19 fullwidth 9
+                      DoubtCase{"%EF%BC%8B", DialDoubt::non_ascii_digit},    // U+FF0B fullwidth +
+                      DoubtCase{"%D9%A0", DialDoubt::non_ascii_digit},       // U+0660 Arabic-Indic 0
+                      DoubtCase{"%DB%B9", DialDoubt::non_ascii_digit},       // U+06F9 extended Arabic-Indic 9
+                      DoubtCase{"%F0%9D%9F%BF", DialDoubt::non_ascii_digit}, // U+1D7FF mathematical 9
+                      // what handsets send
+                      DoubtCase{"%EF%BC%9A", DialDoubt::none},               // U+FF1A fullwidth colon
+                      DoubtCase{"m%C3%BCller", DialDoubt::none},
+                      DoubtCase{"%F0%9F%93%9E", DialDoubt::none},            // a telephone receiver emoji
+                      DoubtCase{"%2b442079460000", DialDoubt::none},
+                      DoubtCase{"0088216%00x", DialDoubt::none},
+                      DoubtCase{"0088216000101%23", DialDoubt::none},
+                      DoubtCase{"", DialDoubt::none}),
+    [](const ::testing::TestParamInfo<DoubtCase>& i) { return "case" + std::to_string(i.index); });
+
+TEST(DialReadings, ANumberBeforeAMalformedEscapeIsAReading) {
+    const auto plan = DialPlan::make("44", "0", "00");
+    const DialReadings r = read_dial_string("%2B881234567%%", *plan);
+    bool found = false;
+    for (std::size_t i = 0; i < r.alternative_count; ++i) found = found || r.alternatives[i].view() == "+881234567";
+    EXPECT_TRUE(found);
+    EXPECT_EQ(r.decoded.view(), "+881234567%%");
+}
+
+// A doubt past the first 128 decoded bytes is still found.
+TEST(DialReadings, DoubtsAreFoundInTheWholeString) {
+    const auto plan = DialPlan::make("44", "0", "00");
+    EXPECT_EQ(read_dial_string(std::string(300, '0') + "%", *plan).doubt, DialDoubt::malformed_escape);
+    EXPECT_EQ(read_dial_string(std::string(300, '0') + "%C0%B0", *plan).doubt, DialDoubt::invalid_utf8);
+    EXPECT_EQ(read_dial_string(std::string(300, '0') + "%EF%BC%90", *plan).doubt, DialDoubt::non_ascii_digit);
+}
+
+TEST(DialReadings, DoubtNamesAreStable) {
+    EXPECT_EQ(to_string(DialDoubt::none), "none");
+    EXPECT_EQ(to_string(DialDoubt::malformed_escape), "malformed_escape");
+    EXPECT_EQ(to_string(DialDoubt::escaped_percent), "escaped_percent");
+    EXPECT_EQ(to_string(DialDoubt::invalid_utf8), "invalid_utf8");
+    EXPECT_EQ(to_string(DialDoubt::non_ascii_digit), "non_ascii_digit");
+}
+
 TEST(DialReadings, OverlongNumberKeepsItsPrefixForMatching) {
     const auto plan = DialPlan::make("44", "0", "00");
     const DialReadings r = read_dial_string("+882160005131234567890", *plan);
