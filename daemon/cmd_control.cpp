@@ -25,7 +25,8 @@ void usage(std::FILE* to, std::string_view command) {
                  "  reload     load the policy again (like SIGHUP); exit 1 if it is refused\n"
                  "  --json          answer as JSON\n"
                  "  --socket PATH   control socket (default %s)\n"
-                 "  --timeout SECS  give up after this long (default 10)\n"
+                 "  --timeout SECS  give up after this long (default 10; reload 90: a reload waits\n"
+                 "                  for DNS and the kernel's rule tools, the daemon's traffic does not)\n"
                  "exit codes: 0 answered, 1 daemon not running or error answer, 2 usage\n",
                  static_cast<int>(command.size()), command.data(), daemon::control::kDefaultSocketPath);
 }
@@ -55,7 +56,9 @@ int cmd_control(int argc, char** argv) {
     }
     bool json = false;
     std::string path = daemon::control::kDefaultSocketPath;
-    long timeout_s = 10;
+    // The daemon answers a reload once the policy is loaded (DNS) and its
+    // rules are installed; it gives up on a deferred answer after 90 s.
+    long timeout_s = command == "reload" ? 90 : 10;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i] != nullptr ? argv[i] : "";
         if (arg == "-h" || arg == "--help") {
