@@ -14,6 +14,13 @@
 // in the site file; a peer name used twice is an error citing both places;
 // include loops, files included twice and includes deeper than 8 levels are
 // errors.
+//
+// The implementation is in parts, one file a concern: includes.cpp (files and
+// includes), validator.cpp (the schema), merged_view.cpp (how files merge),
+// builder.cpp (the Policy), semantics.cpp (checks across keys, warnings),
+// resolver.cpp (host names), printer.cpp (`check --print`, summary lines),
+// loader.cpp (the pipeline). config/loader_internal.h, internal to config/,
+// is how they see each other.
 #pragma once
 
 #include "config/diagnostics.h"
@@ -83,11 +90,11 @@ struct RefreshResult {
 };
 RefreshResult refresh_host_names(Policy& policy, const Resolver& resolver);
 
-// One line: "site acme-london: mode enforce, on_failure open, 1 handset network, ...".
 // What the toll-fraud guard enforces with this policy, one statement per
 // line (`check --print`): what is judged, the lists, what needs a dial plan,
 // the limits.
 std::vector<std::string> toll_fraud_enforcement(const Policy& p);
+// One line: "site acme-london: mode enforce, on_failure open, 1 handset network, ...".
 std::string summary_line(const Policy& policy);
 
 }  // namespace vg::config

@@ -53,6 +53,30 @@ config::LoadOptions test_options() {
     return o;
 }
 
+const std::string& base_policy() {
+    static const std::string text =
+        "version: 1\n"
+        "site: t\n"
+        "on_failure: closed\n"
+        "handsets:\n"
+        "  networks: [192.168.20.0/24]\n"
+        "peers:\n"
+        "  pbx:\n"
+        "    - name: pbx\n"
+        "      addresses: [203.0.113.10]\n";
+    return text;
+}
+
+config::LoadResult load(const std::string& text) { return config::load_policy_text(text, "t.yaml", test_options()); }
+
+void expect_errors(const ErrorCase& c) {
+    const auto r = load(c.text);
+    EXPECT_FALSE(r.ok());
+    EXPECT_EQ(errors_of(r), c.errors);
+}
+
+std::string case_name(const ::testing::TestParamInfo<ErrorCase>& info) { return info.param.name; }
+
 namespace {
 std::vector<std::string> of(const config::LoadResult& r, config::Diagnostic::Severity s) {
     std::vector<std::string> out;

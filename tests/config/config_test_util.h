@@ -5,6 +5,8 @@
 
 #include "config/loader.h"
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
 
@@ -29,6 +31,24 @@ private:
 // Resolves "*.example.net" to 192.0.2.x / 2001:db8::x, fails for anything else.
 config::ResolveResult fake_resolve(const std::string& host);
 config::LoadOptions test_options();
+
+// A valid policy of 9 lines (enforce, on_failure closed, one handset network,
+// one PBX); tests append keys from line 10.
+const std::string& base_policy();
+// load_policy_text(text) as "t.yaml" with test_options().
+config::LoadResult load(const std::string& text);
+
+// A row of an error table: a policy text and the errors it must give, in
+// order, exactly ("t.yaml:LINE:COL: key.path: message").
+struct ErrorCase {
+    const char* name;   // the test's name
+    std::string text;
+    std::vector<std::string> errors;
+};
+// Loads c.text: no policy, and exactly c.errors (gtest expectations).
+void expect_errors(const ErrorCase& c);
+// The test name of a row (INSTANTIATE_TEST_SUITE_P's name generator).
+std::string case_name(const ::testing::TestParamInfo<ErrorCase>& info);
 
 // Formatted diagnostics, errors only / warnings only.
 std::vector<std::string> errors_of(const config::LoadResult& r);

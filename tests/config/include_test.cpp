@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Includes: merge order, append and override rules, site-only keys, peer names
-// across files, loops, depth, missing files.
+// Includes (config/includes.cpp: files, loops, depth, missing files) and how
+// the files merge (config/merged_view.cpp: merge order, append and override
+// rules), site-only keys and peer names across files.
 #include "config/loader.h"
 #include "tests/config/config_test_util.h"
 

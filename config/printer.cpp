@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// What a loaded policy says, in words: the effective policy as YAML for
+// `voipguard check --print` (every key of the schema in order, its value from
+// the merged files or its default, defaults and included files marked), the
+// one-line summary of `check` and the daemon's start, and what the toll-fraud
+// guard enforces with it. Part of the loader (see config/loader_internal.h).
+#include "config/loader_internal.h"
+
+#include "config/schema.h"
+#include "filters/util/text.h"
+
+#include <sstream>
+
+namespace vg::config {
+
+namespace detail {
+
+namespace {
+
+std::string yaml_scalar(const std::string& s, bool force_quote = false) {
+    bool plain = !force_quote && !s.empty() && s[0] != '-';
+    for (char c : s)
+        if (!(text::is_alnum(c) || c == '.' || c == '_' || c == '/' || c == '-')) plain = false;
+    if (plain) return s;
+    std::string q = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') q += '\\';
+        q += c;
+    }
+    return q + "\"";
+}
+
+class Printer {
+public:
+    explicit Printer(View& view) : v_(view) {}
+
+    std::string run() {
+        o_ << "# effective policy of " << v_.site().file;
+        if (v_.layers().size() > 1) {
+            o_ << " (merged with";
+            for (std::size_t i = 0; i + 1 < v_.layers().size(); ++i) o_ << " " << v_.layers()[i].file;
+            o_ << ")";
+        }
+        o_ << "\n";
+        section("", 0, nullptr);
+        return o_.str();
+    }
+
+private:
+    static std::string pad(int n) { return std::string(static_cast<std::size_t>(n), ' '); }
+
+    // Prints the keys of a map pattern. `item` is set inside a list item.
+    void section(const std::string& pattern, int indent, const Val* item, std::string first_prefix = "") {
+        for (auto key : child_keys(pattern)) {
+            const std::string kp = join_path(pattern, key);
+            const KeyInfo* k = find_key(kp);
+            if (!k || k->path == "include") continue;
+            std::string lead = pad(indent);
+            if (!first_prefix.empty()) {
+                lead = first_prefix;
+                first_prefix.clear();
+            }
+            // Path relative to the list item for lookups inside items.
+            std::string rel;
+            if (item) {
+                const auto cut = kp.find("[].");
+                rel = kp.substr(cut + 3);
+            }
+            auto scalar_val = [&]() { return item ? v_.field(*item, rel, kp) : v_.get(kp); };
+            auto list_vals = [&]() { return item ? v_.field_items(*item, rel, kp) : v_.items(kp); };
+            switch (k->type) {
+            case Type::map:
+                o_ << lead << key << ":\n";
+                section(kp, indent + 2, item);
+                break;
+            case Type::map_list: {
+                const auto items = list_vals();
+                if (items.empty()) {
+                    o_ << lead << key << ": []" << (v_.get(kp).is_default() ? "  # default" : "") << "\n";
+                    break;
+                }
+                o_ << lead << key << ":\n";
+                for (const auto& it : items) {
+                    if (it.layer && it.layer != &v_.site()) o_ << pad(indent + 2) << "# from " << it.layer->file << "\n";
+                    section(kp + "[]", indent + 4, &it, pad(indent + 2) + "- ");
+                }
+                break;
+            }
+            case Type::rate_map: {
+                o_ << lead << key << ":\n";
+                for (const auto& [m, val] : v_.rate_map(kp))
+                    o_ << pad(indent + 2) << m << ": " << yaml_scalar(text_of(val))
+                       << (val.is_default() ? "  # default" : "") << "\n";
+                break;
+            }
+            default: {
+                if (k->flags & kDescriptiveDefault) {
+                    const Val sv = scalar_val();
+                    if (!sv.node) {
+                        o_ << lead << "# " << key << ": (default: " << k->dflt << ")\n";
+                        break;
+                    }
+                }
+                const bool digits = k->type == Type::digits || k->type == Type::prefix || k->type == Type::number;
+                if (k->list) {
+                    const auto vals = list_vals();
+                    const bool dflt = vals.empty() ? true : vals.front().is_default();
+                    o_ << lead << key << ": [";
+                    for (std::size_t i = 0; i < vals.size(); ++i)
+                        o_ << (i ? ", " : "") << yaml_scalar(text_of(vals[i]), digits);
+                    o_ << "]" << (dflt ? "  # default" : "") << "\n";
+                } else {
+                    const Val sv = scalar_val();
+                    o_ << lead << key << ": " << yaml_scalar(text_of(sv), digits) << (sv.is_default() ? "  # default" : "")
+                       << "\n";
+                }
+            }
+            }
+        }
+    }
+
+    View& v_;
+    std::ostringstream o_;
+};
+
+}  // namespace
+
+std::string effective_yaml(View& view) { return Printer(view).run(); }
+
+}  // namespace detail
+
+std::vector<std::string> toll_fraud_enforcement(const Policy& p) {
+    std::vector<std::string> out;
+    const Policy::TollFraud& tf = p.toll_fraud;
+    if (!tf.enabled) {
+        out.push_back("off: outbound INVITEs, REFERs and redirects are not checked");
+        return out;
+    }
+    auto join = [](const std::vector<DialPrefix>& v, std::size_t max) {
+        std::string s;
+        for (std::size_t i = 0; i < v.size() && i < max; ++i) s += (i ? " " : "") + v[i].digits;
+        if (v.size() > max) s += " ...";
+        return s;
+    };
+    std::size_t builtin = 0;
+    for (const auto& d : tf.deny_prefixes) builtin += d.origin.file == "(built-in)";
+    out.push_back("judged: INVITE Request-URI and To, every Refer-To of a REFER, every Contact of a 3xx a handset "
+                  "sends; every reading of the dial string (escapes, separators, terminators, feature codes, digits "
+                  "only); a dial string is denied if any reading is");
+    if (tf.allow_list)
+        out.push_back("mode allow_list: only numbers matching " + join(tf.allow_prefixes, 12) +
+                      " (and emergency numbers, extensions) may be called; what cannot be classified is denied");
+    else
+        out.push_back("deny list: " + std::to_string(tf.deny_prefixes.size()) + " prefixes (" + std::to_string(builtin) +
+                      " built-in): " + join(tf.deny_prefixes, 12) +
+                      (tf.allow_prefixes.empty() ? "" : "; exceptions: " + join(tf.allow_prefixes, 12)));
+    if (tf.country_code.empty())
+        out.push_back("no country_code: numbers in international form (+, or the international prefix " +
+                      tf.international_prefix +
+                      ") are matched; national numbers are not normalised (national-form prefixes match them only "
+                      "as dialled, + prefixes never): set toll_fraud.country_code to enforce them");
+    else
+        out.push_back("dial plan: country code " + tf.country_code + ", national prefix " +
+                      (tf.national_prefix.empty() ? std::string("(none)") : tf.national_prefix) +
+                      ", international prefix " + tf.international_prefix +
+                      ": national and international numbers are both normalised to +" + tf.country_code + "...");
+    if (tf.out_of_hours.enabled)
+        out.push_back("out of hours (" + tf.out_of_hours.timezone + "): also denied " +
+                      join(tf.out_of_hours.deny_prefixes, 12) +
+                      (tf.out_of_hours.per_handset_calls_per_hour
+                           ? ", " + std::to_string(tf.out_of_hours.per_handset_calls_per_hour) + " calls/hour per handset"
+                           : std::string()));
+    const auto& l = tf.limits;
+    auto lim = [](std::uint32_t v, const char* what) {
+        return v == 0 ? std::string("no ") + what + " limit" : std::to_string(v) + " " + what;
+    };
+    out.push_back("limits (always, with or without a dial plan): per handset (its address and its digest user) " +
+                  lim(l.per_handset_concurrent_calls, "concurrent") + ", " +
+                  lim(l.per_handset_calls_per_hour, "calls/hour") + "; per site " +
+                  lim(l.per_site_concurrent_calls, "concurrent") + ", " + lim(l.per_site_calls_per_hour, "calls/hour") +
+                  "; only outbound calls count, transfers and redirects count per hour");
+    std::string em;
+    for (const auto& e : tf.emergency_numbers) em += (em.empty() ? "" : " ") + e;
+    out.push_back("never blocked or limited: " + em);
+    return out;
+}
+
+std::string summary_line(const Policy& p) {
+    std::size_t hosts = 0;
+    auto count_hosts = [&](const std::vector<AddressEntry>& a) {
+        for (const auto& e : a) hosts += e.is_host() ? 1 : 0;
+    };
+    for (const auto& x : p.peers.pbx) count_hosts(x.addresses);
+    for (const auto& x : p.peers.support) count_hosts(x.addresses);
+    for (const auto& x : p.egress.allow) count_hosts(x.addresses);
+    auto n = [](std::size_t count, const char* one, const char* many) {
+        return std::to_string(count) + " " + (count == 1 ? one : many);
+    };
+    std::string s = "site " + p.site + ": mode " + to_string(p.mode) + ", on_failure " + to_string(p.on_failure) + ", " +
+                    n(p.handsets.networks.size(), "handset network", "handset networks") + ", " +
+                    n(p.peers.pbx.size(), "PBX peer", "PBX peers") + ", " +
+                    n(p.peers.support.size(), "support peer", "support peers") + ", egress " +
+                    (p.egress.allow_list ? "allow-list (" + n(p.egress.allow.size(), "entry", "entries") + ")"
+                                         : std::string("open")) +
+                    ", ";
+    const Policy::TollFraud& tf = p.toll_fraud;
+    if (tf.enabled)
+        s += "toll fraud on (" +
+             (tf.allow_list ? "allow list of " + n(tf.allow_prefixes.size(), "prefix", "prefixes")
+                            : n(tf.deny_prefixes.size(), "deny prefix", "deny prefixes") + ", " +
+                                  n(tf.allow_prefixes.size(), "allow prefix", "allow prefixes")) +
+             (tf.country_code.empty() ? ", no country_code: international form only"
+                                      : ", country code " + tf.country_code) +
+             (tf.out_of_hours.enabled ? ", out-of-hours rules" : "") + ")";
+    else
+        s += "toll fraud off";
+    s += ", " + n(hosts, "host name", "host names");
+    if (p.files.size() > 1) s += ", " + n(p.files.size(), "file", "files");
+    return s;
+}
+
+}  // namespace vg::config

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// What a loaded policy says in words (config/printer.cpp): the effective
+// policy (defaults and included files marked), the summary line and what the
+// toll-fraud guard enforces. (`check --print` as a command: cmd_check_test.)
+#include "config/loader.h"
+#include "tests/config/config_test_util.h"
+
+#include <gtest/gtest.h>
+
+namespace vg::config {
+namespace {
+
+using test::load;
+
+// 9 lines; cases append from line 10.
+const std::string kBase = test::base_policy();
+
+TEST(Printer, OneLine) {
+    const auto r = load(kBase);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(summary_line(*r.policy),
+              "site t: mode enforce, on_failure closed, 1 handset network, 1 PBX peer, 0 support peers, egress open, "
+              "toll fraud on (6 deny prefixes, 0 allow prefixes, no country_code: international form only), 0 host "
+              "names");
+}
+
+TEST(Printer, TollFraudEnforcementSaysWhatNeedsADialPlan) {
+    const auto without = load(kBase);
+    ASSERT_TRUE(without.ok());
+    const auto lines = toll_fraud_enforcement(*without.policy);
+    auto has = [&](const std::vector<std::string>& v, const std::string& needle) {
+        for (const auto& l : v)
+            if (l.find(needle) != std::string::npos) return true;
+        return false;
+    };
+    EXPECT_TRUE(has(lines, "deny list: 6 prefixes (6 built-in): +870 +881 +882 +883 +979 +808"));
+    EXPECT_TRUE(has(lines, "no country_code: numbers in international form (+, or the international prefix 00) are "
+                           "matched; national numbers are not normalised"));
+    EXPECT_TRUE(has(lines, "limits (always, with or without a dial plan): per handset (its address and its digest "
+                           "user) 2 concurrent, 30 calls/hour"));
+    const auto with = load(kBase + "toll_fraud:\n  country_code: \"44\"\n");
+    ASSERT_TRUE(with.ok());
+    const auto lines2 = toll_fraud_enforcement(*with.policy);
+    EXPECT_TRUE(has(lines2, "dial plan: country code 44, national prefix 0, international prefix 00"));
+    EXPECT_FALSE(has(lines2, "no country_code"));
+    EXPECT_EQ(summary_line(*with.policy).find("no country_code"), std::string::npos);
+}
+
+TEST(Printer, EffectivePolicyMarksDefaultsAndIncludedFiles) {
+    test::TempDir d;
+    d.write("provider.yaml", "version: 1\npeers:\n  support:\n    - name: noc\n      addresses: [198.51.100.7]\n"
+                             "      ports: [tcp/22]\n");
+    const auto site = d.write("site.yaml", "version: 1\ninclude: [provider.yaml]\n" + kBase.substr(11) +
+                                               "toll_fraud:\n  emergency_numbers: [\"112\"]\n");
+    auto opt = test::test_options();
+    opt.render_effective = true;
+    const auto r = load_policy_file(site, opt);
+    ASSERT_TRUE(r.ok()) << ::testing::PrintToString(test::errors_of(r));
+    const std::string& y = r.effective_yaml;
+    auto has_line = [&](const std::string& line) { return y.find("\n" + line + "\n") != std::string::npos; };
+    EXPECT_EQ(y.rfind("# effective policy of " + site + " (merged with " + d.path() + "/provider.yaml)\n", 0), 0u) << y;
+    EXPECT_TRUE(has_line("site: t")) << y;
+    EXPECT_TRUE(has_line("mode: enforce  # default")) << y;
+    EXPECT_TRUE(has_line("on_failure: closed")) << y;
+    EXPECT_TRUE(has_line("    # from " + d.path() + "/provider.yaml")) << y;
+    // Digit strings are quoted, so that they read back as text.
+    EXPECT_TRUE(has_line("  emergency_numbers: [\"112\"]")) << y;
+    EXPECT_EQ(y.find("include"), std::string::npos) << y;
+    // Without render_effective nothing is rendered.
+    EXPECT_TRUE(load_policy_file(site, test::test_options()).effective_yaml.empty());
+}
+
+}  // namespace
+}  // namespace vg::config

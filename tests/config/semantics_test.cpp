@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Checks across keys and files (config/semantics.cpp): a PBX after merging,
+// unique peer names, handset networks apart from the PBX in enforce mode (what
+// monitor mode allows), the warnings with their exact text, the schedule's
+// time zone resolved at load. (A world-writable policy file is warned about
+// by includes.cpp, tested here with the other warnings.)
+#include "config/loader.h"
+#include "tests/config/config_test_util.h"
+
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+namespace vg::config {
+namespace {
+
+using test::errors_of;
+using test::load;
+using test::test_options;
+using test::warnings_of;
+
+// 9 lines; cases append from line 10.
+const std::string kBase = test::base_policy();
+
+class SemanticsErrors : public ::testing::TestWithParam<test::ErrorCase> {};
+
+TEST_P(SemanticsErrors, ReportsExactTextAndPosition) { test::expect_errors(GetParam()); }
+
+const test::ErrorCase kErrorCases[] = {
+    {"NoPbxAtAll", "version: 1\nsite: t\nhandsets:\n  networks: [192.168.20.0/24]\n",
+     {"t.yaml:1:1: peers.pbx: required key is missing (at least one PBX is required)"}},
+    {"NoPbxInPeers", "version: 1\nsite: t\nhandsets:\n  networks: [192.168.20.0/24]\npeers:\n  support: []\n",
+     {"t.yaml:6:3: peers.pbx: at least one PBX is required"}},
+    {"HandsetsOverlapPbxInEnforce",
+     "version: 1\nsite: t\nhandsets:\n  networks: [192.168.20.0/24]\npeers:\n  pbx:\n    - name: p\n      addresses: [192.168.20.5]\n",
+     {"t.yaml:4:14: handsets.networks[0]: 192.168.20.0/24 overlaps 192.168.20.5/32 of PBX 'p' (at t.yaml:8:19); in "
+      "enforce mode the handset network may not contain a PBX address"}},
+    {"DuplicatePeerName", kBase + "  support:\n    - name: pbx\n      addresses: [198.51.100.7]\n      ports: [tcp/22]\n",
+     {"t.yaml:11:13: peers.support[0].name: duplicate peer name 'pbx' (first at 8:13)"}},
+};
+
+INSTANTIATE_TEST_SUITE_P(Table, SemanticsErrors, ::testing::ValuesIn(kErrorCases),
+                         test::case_name);
+
+TEST(Semantics, HandsetsOverlapAResolvedHostName) {
+    const auto r = load("version: 1\nsite: t\nhandsets:\n  networks: [192.0.2.0/24]\npeers:\n  pbx:\n    - name: p\n"
+                        "      addresses: [sip.example.net]\n");
+    const auto a = test::fake_resolve("sip.example.net").addresses.front().to_string();
+    EXPECT_EQ(errors_of(r),
+              std::vector<std::string>{"t.yaml:4:14: handsets.networks[0]: 192.0.2.0/24 overlaps " + a +
+                                       "/32 of PBX 'p' (at t.yaml:8:19); in enforce mode the handset network may not "
+                                       "contain a PBX address"});
+}
+
+TEST(Semantics, MonitorModeAllowsHandsetsOverlappingPbx) {
+    const auto r = load("version: 1\nsite: t\nmode: monitor\nhandsets:\n  networks: [192.168.20.0/24]\n"
+                        "peers:\n  pbx:\n    - name: p\n      addresses: [192.168.20.5]\n");
+    EXPECT_TRUE(r.ok()) << ::testing::PrintToString(errors_of(r));
+}
+
+// ---- warnings ------------------------------------------------------------------
+
+// The warnings other than the one about a missing dial plan (most test
+// policies have no country_code; that warning has its own test).
+std::vector<std::string> other_warnings(const LoadResult& r) {
+    std::vector<std::string> out;
+    for (auto& w : warnings_of(r))
+        if (w.find("warning: toll_fraud.country_code: not set") == std::string::npos) out.push_back(w);
+    return out;
+}
+
+TEST(SemanticsWarnings, MissingCountryCodeSaysWhatIsEnforcedAndWhatNeedsADialPlan) {
+    const auto r = load(kBase + "egress:\n  mode: allow_list\n");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(warnings_of(r),
+              (std::vector<std::string>{
+                  "t.yaml:1:1: warning: toll_fraud.country_code: not set: numbers dialled in international form (+..., "
+                  "or with the international prefix 00), the built-in high-risk list and every limit are enforced, but "
+                  "national numbers cannot be normalised: deny prefixes in national form match them only as dialled, "
+                  "`+` prefixes never; set it to the site's country calling code (\"44\", \"1\")"}));
+    const auto with = load(kBase + "egress:\n  mode: allow_list\ntoll_fraud:\n  country_code: \"44\"\n");
+    ASSERT_TRUE(with.ok());
+    EXPECT_TRUE(warnings_of(with).empty()) << ::testing::PrintToString(warnings_of(with));
+}
+
+TEST(SemanticsWarnings, MissingCountryCodeInAllowListModeSaysNationalNumbersAreDenied) {
+    const auto r = load(kBase + "egress:\n  mode: allow_list\ntoll_fraud:\n  mode: allow_list\n  allow_prefixes: [\"+44\"]\n");
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(warnings_of(r).size(), 1u);
+    EXPECT_NE(warnings_of(r)[0].find("in allow_list mode they are denied unless an allow prefix matches them as dialled"),
+              std::string::npos);
+}
+
+TEST(SemanticsWarnings, OnFailureOpenWithEnforceIsExplained) {
+    const auto r = load("version: 1\nsite: t\non_failure: open\nhandsets:\n  networks: [192.168.20.0/24]\n"
+                        "peers:\n  pbx:\n    - name: p\n      addresses: [203.0.113.1]\negress:\n  mode: allow_list\n");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(other_warnings(r),
+              (std::vector<std::string>{
+                  "t.yaml:3:13: warning: on_failure: 'open' with mode 'enforce': while the daemon is stopped or its queue "
+                  "is full the kernel lets voice traffic through unchecked; set on_failure: closed to drop it instead "
+                  "(calls then fail until the daemon is back)"}));
+}
+
+TEST(SemanticsWarnings, DefaultOnFailureOpenIsWarnedAtTheTop) {
+    const auto r = load("version: 1\nsite: t\nhandsets:\n  networks: [192.168.20.0/24]\n"
+                        "peers:\n  pbx:\n    - name: p\n      addresses: [203.0.113.1]\negress:\n  mode: allow_list\n");
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(other_warnings(r).size(), 1u);
+    EXPECT_EQ(other_warnings(r)[0].rfind("t.yaml:1:1: warning: on_failure: 'open' (the default) with mode 'enforce'", 0), 0u);
+}
+
+TEST(SemanticsWarnings, NoEgressAllowList) {
+    const auto r = load(kBase);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(other_warnings(r), (std::vector<std::string>{
+                                  "t.yaml:1:1: warning: egress.mode: no egress allow-list: handsets may reach any "
+                                  "destination except with SIP (which may reach only the PBX); set egress.mode: "
+                                  "allow_list and list NTP, provisioning and firmware servers in egress.allow"}));
+}
+
+TEST(SemanticsWarnings, TelnetSupportPort) {
+    const auto r = load(kBase + "  support:\n    - name: noc\n      addresses: [198.51.100.7]\n      ports: [tcp/22, tcp/23]\n"
+                                "egress:\n  mode: allow_list\n");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(other_warnings(r), (std::vector<std::string>{
+                                  "t.yaml:13:23: warning: peers.support[0].ports[1]: tcp/23 is telnet (clear-text "
+                                  "passwords); prefer an encrypted service such as tcp/22 or tcp/443"}));
+}
+
+TEST(SemanticsWarnings, MonitorModeHasNoEnforceWarnings) {
+    const auto r = load(kBase + "mode: monitor\n");
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(other_warnings(r).empty()) << ::testing::PrintToString(other_warnings(r));
+}
+
+TEST(SemanticsWarnings, AllowListWithoutPrefixes) {
+    const auto r = load(kBase + "egress:\n  mode: allow_list\ntoll_fraud:\n  mode: allow_list\n");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(other_warnings(r), (std::vector<std::string>{"t.yaml:13:9: warning: toll_fraud.mode: allow_list with no "
+                                                        "allow_prefixes: only emergency numbers can be called"}));
+}
+
+TEST(SemanticsWarnings, WorldWritableFile) {
+    test::TempDir dir;
+    const auto path = dir.write("p.yaml", kBase + "egress:\n  mode: allow_list\n");
+    ASSERT_EQ(chmod(path.c_str(), 0666), 0);
+    const auto r = load_policy_file(path, test_options());
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(other_warnings(r), (std::vector<std::string>{path + ": warning: the policy file is writable by every user: "
+                                                               "anyone on this system can change the firewall policy"}));
+}
+
+// The schedule's time zone is resolved when the policy loads: a POSIX rule
+// needs no files, an IANA name needs its zone file, and a missing one is an
+// error at the key (never UTC in silence).
+TEST(Semantics, TimeZoneIsResolvedWhenThePolicyLoads) {
+    const std::string base = "version: 1\nsite: t\nhandsets:\n  networks: [192.168.20.0/24]\npeers:\n  pbx:\n"
+                             "    - name: p\n      addresses: [203.0.113.1]\n"
+                             "toll_fraud:\n  out_of_hours:\n    business_hours: [\"mon-fri 08:00-18:00\"]\n";
+    LoadOptions o = test_options();
+    o.zoneinfo_dir = "/nonexistent";
+    auto r = load_policy_text(base + "    timezone: \"GMT0BST,M3.5.0/1,M10.5.0\"\n", "t.yaml", o);
+    ASSERT_TRUE(r.ok()) << ::testing::PrintToString(errors_of(r));
+    EXPECT_EQ(r.policy->toll_fraud.out_of_hours.zone.utc_offset(1690000000), 3600);   // July: BST
+    EXPECT_EQ(r.policy->toll_fraud.out_of_hours.zone.utc_offset(1700000000), 0);      // November: GMT
+    r = load_policy_text(base + "    timezone: Europe/London\n", "t.yaml", o);
+    EXPECT_EQ(errors_of(r),
+              std::vector<std::string>{"t.yaml:12:15: toll_fraud.out_of_hours.timezone: unknown time zone "
+                                       "'Europe/London': no zone file /nonexistent/Europe/London (install the tz "
+                                       "database, on OpenWrt a zoneinfo package, or write the zone's POSIX rule as "
+                                       "in /etc/TZ, e.g. GMT0BST,M3.5.0/1,M10.5.0)"});
+    r = load_policy_text(base, "t.yaml", o);   // the default, UTC, needs no file
+    ASSERT_TRUE(r.ok()) << ::testing::PrintToString(errors_of(r));
+    EXPECT_EQ(r.policy->toll_fraud.out_of_hours.zone.utc_offset(1690000000), 0);
+}
+
+}  // namespace
+}  // namespace vg::config
