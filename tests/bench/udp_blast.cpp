@@ -4,7 +4,7 @@
 // measured where the packets were meant to go.
 //
 //   udp_blast send --bind ADDR[:PORT] --to ADDR:PORT --rate PPS --seconds S
-//                  [--payload FILE]... [--size BYTES] [--rtp] [--batch N]
+//                  [--payload FILE]... [--size BYTES] [--rtp] [--batch N] [--burst N]
 //   udp_blast recv --bind ADDR:PORT [--seconds MAX] [--idle S]
 //
 // send: PPS datagrams per second for S seconds (sendmmsg, at most --batch per
@@ -16,17 +16,26 @@
 // start + i / PPS; a sender that fell behind (descheduled) catches up with at
 // most 10 ms worth of packets (or one batch) and lets the rest of the schedule
 // slip, so a late sender never sends one huge burst; the slipped packets are
-// counted and the rate actually offered is in the output.
-//   {"sent":N,"seconds":S,"rate":R,"slipped":N,"errors":N}
+// counted and the rate actually offered is in the output. --burst N (at most
+// --batch) waits until N packets are due and sends them in one call: fewer
+// wake-ups and system calls per packet, for measuring what the path costs
+// rather than what the pacing does (default 1: each packet when it is due).
+//   {"sent":N,"seconds":S,"rate":R,"slipped":N,"errors":N,"cpu_ns":N,"user_ns":N,"system_ns":N}
 // errors counts datagrams the kernel refused (ENOBUFS, EPERM from a firewall
-// rule on the sending host, ...); they are not in "sent".
+// rule on the sending host, ...); they are not in "sent". cpu_ns is the CPU
+// time of the process over the sending (CLOCK_PROCESS_CPUTIME_ID, exact),
+// user_ns and system_ns its split as getrusage has it (from clock-tick
+// samples on most kernels): on veth, the kernel forwards a datagram, through
+// every namespace on its way, in the softirq that its sendmmsg raised, so
+// the forwarding is in the sender's system time (or in ksoftirqd's).
 //
 // recv: counts the datagrams arriving at ADDR:PORT. Prints "ready" once bound
 // (the caller starts the sender after it), then ends after --seconds, on
 // SIGINT/SIGTERM, or - once SIGUSR1 said that the sender is done - after
 // --idle seconds without a datagram (the packets still queued on the way
 // arrive meanwhile), and prints
-//   {"received":N,"bytes":N,"socket_drops":N,"first_to_last":S}
+//   {"received":N,"bytes":N,"socket_drops":N,"first_to_last":S,"cpu_ns":N}
+// (cpu_ns: the receiver's CPU time from "ready" to the end, as for send)
 // socket_drops: datagrams the kernel dropped because this socket's receive
 // buffer was full (SO_RXQ_OVFL) - part of the loss, reported apart so a slow
 // receiver is told from a slow forwarder.
@@ -35,6 +44,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,6 +71,21 @@ double now_seconds() {
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// CPU time of this process, nanoseconds.
+long long cpu_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+}
+
+// User and system time of this process (getrusage), nanoseconds.
+void rusage_ns(long long& user, long long& system) {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    user = static_cast<long long>(u.ru_utime.tv_sec) * 1000000000LL + u.ru_utime.tv_usec * 1000LL;
+    system = static_cast<long long>(u.ru_stime.tv_sec) * 1000000000LL + u.ru_stime.tv_usec * 1000LL;
 }
 
 void sleep_seconds(double s) {
@@ -111,7 +136,7 @@ bool parse_endpoint(const std::string& text, bool port_required, sockaddr_in& ou
 int usage() {
     std::fprintf(stderr,
                  "usage: udp_blast send --bind ADDR[:PORT] --to ADDR:PORT --rate PPS --seconds S\n"
-                 "                      [--payload FILE]... [--size BYTES] [--rtp] [--batch N]\n"
+                 "                      [--payload FILE]... [--size BYTES] [--rtp] [--batch N] [--burst N]\n"
                  "       udp_blast recv --bind ADDR:PORT [--seconds MAX] [--idle S]\n");
     return 2;
 }
@@ -135,6 +160,7 @@ struct SendOptions {
     std::size_t size = 0;
     bool rtp = false;
     unsigned batch = 32;
+    unsigned burst = 1;
 };
 
 constexpr std::size_t kRtpHeader = 12;
@@ -189,13 +215,18 @@ int run_send(const SendOptions& o) {
     std::uint64_t next_kind = 0;
     std::uint16_t seq = 0;
     std::uint32_t stamp = 0;
+    long long user0 = 0, system0 = 0;
+    rusage_ns(user0, system0);
+    const long long cpu0 = cpu_ns();
     const double start = now_seconds();
     double end = start;
     while (scheduled < total && !g_stop) {
         const double now = now_seconds();
         std::uint64_t due = std::min<std::uint64_t>(total, static_cast<std::uint64_t>((now - start) * o.rate) + 1);
-        if (due <= scheduled) {
-            sleep_seconds(static_cast<double>(scheduled) / o.rate - (now - start));
+        // Wait for the next packet (the next --burst packets) to be due.
+        const std::uint64_t need = std::min<std::uint64_t>(total, scheduled + o.burst);
+        if (due < need) {
+            sleep_seconds(static_cast<double>(need - 1) / o.rate - (now - start));
             continue;
         }
         if (due - scheduled > catch_up) {
@@ -237,11 +268,16 @@ int run_send(const SendOptions& o) {
         scheduled += n;
         end = now_seconds();
     }
+    const long long cpu1 = cpu_ns();
+    long long user1 = 0, system1 = 0;
+    rusage_ns(user1, system1);
     close(fd);
     const double elapsed = std::max(end - start, 1e-9);
-    std::printf("{\"sent\":%llu,\"seconds\":%.6f,\"rate\":%.1f,\"slipped\":%llu,\"errors\":%llu}\n",
+    std::printf("{\"sent\":%llu,\"seconds\":%.6f,\"rate\":%.1f,\"slipped\":%llu,\"errors\":%llu,"
+                "\"cpu_ns\":%lld,\"user_ns\":%lld,\"system_ns\":%lld}\n",
                 static_cast<unsigned long long>(sent), elapsed, static_cast<double>(sent) / elapsed,
-                static_cast<unsigned long long>(slipped), static_cast<unsigned long long>(errors));
+                static_cast<unsigned long long>(slipped), static_cast<unsigned long long>(errors), cpu1 - cpu0,
+                user1 - user0, system1 - system0);
     return 0;
 }
 
@@ -272,6 +308,7 @@ int run_recv(const RecvOptions& o) {
     }
     std::printf("ready\n");
     std::fflush(stdout);
+    const long long cpu0 = cpu_ns();
 
     constexpr unsigned kBatch = 256;
     constexpr std::size_t kSlot = 2048;   // longer datagrams are counted, their tail cut
@@ -327,9 +364,10 @@ int run_recv(const RecvOptions& o) {
         if (done_at > 0 && now - std::max(last, done_at) >= o.idle) break;
     }
     close(fd);
-    std::printf("{\"received\":%llu,\"bytes\":%llu,\"socket_drops\":%u,\"first_to_last\":%.6f}\n",
+    std::printf("{\"received\":%llu,\"bytes\":%llu,\"socket_drops\":%u,\"first_to_last\":%.6f,"
+                "\"cpu_ns\":%lld}\n",
                 static_cast<unsigned long long>(received), static_cast<unsigned long long>(bytes), drops,
-                received > 0 ? last - first : 0.0);
+                received > 0 ? last - first : 0.0, cpu_ns() - cpu0);
     return 0;
 }
 
@@ -391,13 +429,16 @@ int main(int argc, char** argv) {
         } else if (a == "--batch") {
             ok = parse_unsigned(v, 1024, n) && n > 0;
             so.batch = static_cast<unsigned>(n);
+        } else if (a == "--burst") {
+            ok = parse_unsigned(v, 1024, n) && n > 0;
+            so.burst = static_cast<unsigned>(n);
         } else {
             ok = false;
         }
         if (!ok) return usage();
     }
     if (mode == "send") {
-        if (!so.have_to || so.rate <= 0) return usage();
+        if (!so.have_to || so.rate <= 0 || so.burst > so.batch) return usage();
         return run_send(so);
     }
     if (!ro.have_bind) return usage();
