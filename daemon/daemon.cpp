@@ -208,6 +208,7 @@ private:
     void begin_refresh();
     void policy_refreshed(const std::shared_ptr<RefreshOutcome>& out);
     void policy_op_done();
+    void retire(LoadedPolicy old);
 
     // Calls `f` with the kernel counters, read on the kernel worker (one read
     // serves every request that arrives while it runs). False when the read
@@ -749,6 +750,7 @@ void Daemon::policy_installed(const std::shared_ptr<LoadedPolicy>& next, const R
     }
     engine_->reload(next->rules, clock_now(), *sink_);
     log_->reconfigure(log_options(opt_, *next->policy));
+    retire(std::move(current_));
     current_ = std::move(*next);
     ++reloads_ok_;
     log_->reload_ok(opt_.policy_path, current_.warnings);
@@ -793,8 +795,10 @@ void Daemon::policy_refreshed(const std::shared_ptr<RefreshOutcome>& out) {
             if (r->ok) {
                 voice_interfaces_ = r->voice_interfaces;
                 engine_->reload(out->rules, clock_now(), *sink_);
-                current_.policy = out->policy;
-                current_.rules = out->rules;
+                LoadedPolicy old;
+                old.policy = std::exchange(current_.policy, out->policy);
+                old.rules = std::exchange(current_.rules, out->rules);
+                retire(std::move(old));
                 log_->write(Severity::notice, "VG_DNS_REFRESHED addresses changed, kernel sets updated");
             } else {
                 log_->write(Severity::error, "VG_DNS_REFRESH_FAILED error=\"" + r->error + "\"");
@@ -806,6 +810,17 @@ void Daemon::policy_refreshed(const std::shared_ptr<RefreshOutcome>& out) {
         busy("dns_refresh");
         policy_op_done();
     }
+}
+
+// A replaced policy is freed on the kernel worker: the compiled prefix
+// tries and sets of a large policy take milliseconds to free. (Done here if
+// the worker cannot take it.)
+void Daemon::retire(LoadedPolicy old) {
+    auto policy = std::make_shared<LoadedPolicy>(std::move(old));
+    (void)kernel_.post([policy]() mutable -> Worker::Completion {
+        policy.reset();
+        return nullptr;
+    });
 }
 
 void Daemon::policy_op_done() {
