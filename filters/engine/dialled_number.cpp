@@ -92,6 +92,7 @@ std::string_view to_string(DialDoubt d) noexcept {
     case DialDoubt::escaped_percent: return "escaped_percent";
     case DialDoubt::invalid_utf8: return "invalid_utf8";
     case DialDoubt::non_ascii_digit: return "non_ascii_digit";
+    case DialDoubt::too_long: return "too_long";
     }
     return "none";
 }
@@ -291,10 +292,12 @@ DialReadings read_dial_string(std::string_view escaped_user, const DialPlan& pla
     };
     // %-escapes decode anywhere (RFC 3261 §19.1.2), hex digits in either
     // case (RFC 3986 §2.1). A malformed escape is kept as written, and
-    // decoding goes on after it. The first 128 decoded bytes are read; the
-    // whole string is checked for doubts.
-    char buf[128];
+    // decoding goes on after it. The first kMaxDecoded decoded bytes are
+    // read; the whole string is checked for doubts, and one that does not
+    // fit is one.
+    char buf[DialReadings::kMaxDecoded];
     std::size_t len = 0;
+    std::size_t total = 0;
     constexpr std::size_t npos = std::string_view::npos;
     std::size_t nul_at = npos;   // decoded position of the first escaped NUL
     std::size_t cut_at = npos;   // decoded position of the first malformed escape
@@ -316,8 +319,10 @@ DialReadings read_dial_string(std::string_view escaped_user, const DialPlan& pla
         }
         if (const DialDoubt d = utf8.feed(static_cast<unsigned char>(c)); d != DialDoubt::none) doubt(d);
         if (len < sizeof buf) buf[len++] = c;
+        ++total;
     }
     if (utf8.cut_short()) doubt(DialDoubt::invalid_utf8);
+    if (total > sizeof buf) doubt(DialDoubt::too_long);
 
     std::string_view s(buf, len);
     // An escaped NUL: a PBX that keeps the decoded user as a C string reads

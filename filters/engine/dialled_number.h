@@ -175,10 +175,14 @@ enum class DialDoubt : std::uint8_t {
     // "%EF%BC%90", Arabic-Indic, Devanagari...) or the fullwidth '+': digits
     // to Unicode-aware code (Java's Character.isDigit, Python's int(), \d).
     non_ascii_digit,
+    // Longer, once decoded, than the guard reads (kMaxDecoded bytes): what a
+    // PBX reads past that ("0(((...(00881234567": separators it drops) was
+    // never judged.
+    too_long,
 };
 
 // "none", "malformed_escape", "escaped_percent", "invalid_utf8",
-// "non_ascii_digit" (logged in the rule "unreadable:CAUSE").
+// "non_ascii_digit", "too_long" (logged in the rule "unreadable:CAUSE").
 std::string_view to_string(DialDoubt d) noexcept;
 
 // Every destination a PBX might read in a dial string: the user part of a
@@ -200,11 +204,13 @@ std::string_view to_string(DialDoubt d) noexcept;
 //     ("*670088216..." -> +88216...).
 // A malformed escape is kept as written (its '%' is no digit) and decoding
 // goes on after it. `doubt` says why the string cannot be read with
-// certainty (see DialDoubt; the whole string is checked, however long).
+// certainty (see DialDoubt; the whole string is checked, however long, and a
+// string longer than kMaxDecoded is one).
 // `digits` is false when the decoded string holds no ASCII digit: a name
 // ("alice"), not a telephone number, unless `doubt` says otherwise.
 struct DialReadings {
     static constexpr std::size_t kMaxAlternatives = 7;
+    static constexpr std::size_t kMaxDecoded = 256;   // bytes of the decoded dial string read
     NormalisedNumber primary;
     NormalisedNumber alternatives[kMaxAlternatives];
     std::size_t alternative_count = 0;

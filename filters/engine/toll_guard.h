@@ -15,7 +15,8 @@
 // dial string without digits ("alice") is a name, not a PSTN call.
 //
 // A dial string the guard cannot read with certainty (DialDoubt: a malformed
-// %-escape, an escaped '%', bytes that are not UTF-8, a digit outside ASCII)
+// %-escape, an escaped '%', bytes that are not UTF-8, a digit outside ASCII,
+// more than it reads)
 // is denied in either mode, whatever number, name or emergency number it
 // seems to be: SIP stacks disagree on it (libosip2 ends a user part at a
 // malformed escape), so no reading is certain to be the PBX's. Reason

@@ -257,6 +257,7 @@ INSTANTIATE_TEST_SUITE_P(
                       DoubtCase{"0207946%2G0000", DialDoubt::malformed_escape},
                       DoubtCase{"0207946%g20000", DialDoubt::malformed_escape},
                       DoubtCase{"tel:+442079460000%", DialDoubt::malformed_escape},
+                      DoubtCase{"%u002B88216000101", DialDoubt::malformed_escape},  // IIS-style %uXXXX
                       // the most specific doubt wins
                       DoubtCase{"%252B88%C0%B0%", DialDoubt::malformed_escape},
                       DoubtCase{"%252B881234567", DialDoubt::escaped_percent},
@@ -303,12 +304,31 @@ TEST(DialReadings, DoubtsAreFoundInTheWholeString) {
     EXPECT_EQ(read_dial_string(std::string(300, '0') + "%EF%BC%90", *plan).doubt, DialDoubt::non_ascii_digit);
 }
 
+// What does not fit the decoded buffer was never read: a PBX that drops
+// the separators before it reads "0(((...(00881234567" as +881234567.
+TEST(DialReadings, ADialStringLongerThanWhatIsReadIsADoubt) {
+    const auto plan = DialPlan::make("44", "0", "00");
+    const std::size_t max = DialReadings::kMaxDecoded;
+    EXPECT_EQ(read_dial_string(std::string(max, '('), *plan).doubt, DialDoubt::none);
+    EXPECT_EQ(read_dial_string(std::string(max + 1, '('), *plan).doubt, DialDoubt::too_long);
+    EXPECT_EQ(read_dial_string("0" + std::string(300, '(') + "0881234567", *plan).doubt, DialDoubt::too_long);
+    // Escapes count once decoded: 3 * max characters that decode to max bytes fit.
+    std::string escaped;
+    for (std::size_t i = 0; i < max; ++i) escaped += "%28";
+    EXPECT_EQ(read_dial_string(escaped, *plan).doubt, DialDoubt::none);
+    // Separators that fit are read through.
+    const DialReadings r = read_dial_string("0" + std::string(200, '(') + "0881234567", *plan);
+    EXPECT_EQ(r.doubt, DialDoubt::none);
+    EXPECT_EQ(r.primary.view(), "+881234567");
+}
+
 TEST(DialReadings, DoubtNamesAreStable) {
     EXPECT_EQ(to_string(DialDoubt::none), "none");
     EXPECT_EQ(to_string(DialDoubt::malformed_escape), "malformed_escape");
     EXPECT_EQ(to_string(DialDoubt::escaped_percent), "escaped_percent");
     EXPECT_EQ(to_string(DialDoubt::invalid_utf8), "invalid_utf8");
     EXPECT_EQ(to_string(DialDoubt::non_ascii_digit), "non_ascii_digit");
+    EXPECT_EQ(to_string(DialDoubt::too_long), "too_long");
 }
 
 TEST(DialReadings, OverlongNumberKeepsItsPrefixForMatching) {

@@ -96,6 +96,7 @@ TEST_F(GuardTest, AMalformedEscapeAnywhereInADialStringIsDenied) {
                           "0207946% 30000",      // a space where the hex goes
                           "0207946%+30000",      // a sign (sscanf reads "%+3" as 3)
                           "tel:+442079460000%",  // in a tel: number
+                          "%u002B442079460000",  // IIS-style %uXXXX: '+' to some decoders
                           "%"}) {
         const TollDecision d = judge(s);
         EXPECT_TRUE(d.blocked) << s;
@@ -121,6 +122,19 @@ TEST_F(GuardTest, TheNumberBeforeAMalformedEscapeIsJudged) {
 TEST_F(GuardTest, AMalformedEscapeAfterTheDecodedPartIsStillSeen) {
     const TollDecision d = judge("02079460000" + std::string(200, '0') + "%");
     EXPECT_TRUE(d.blocked);
+}
+
+// More than the guard reads: fuzz_differential_osip found a Refer-To
+// "0" + 135 '(' + "0881234567", which libosip2 (and normalise_number, which
+// drops visual separators) reads as +881234567, while the guard read only
+// its first bytes, "0((((...". Past the buffer, the string is denied.
+TEST_F(GuardTest, ADialStringLongerThanTheGuardReadsIsDenied) {
+    const TollDecision d = judge("0" + std::string(300, '(') + "0881234567");
+    EXPECT_TRUE(d.blocked);
+    EXPECT_EQ(rule_of(d), "unreadable:too_long");
+    // Within what is read, the separators are read through.
+    EXPECT_EQ(rule_of(judge("0" + std::string(200, '(') + "0881234567")), "deny_prefix:+881");
+    EXPECT_FALSE(judge("0207946" + std::string(200, '-') + "0000").blocked);
 }
 
 // Hex digits in either case decode alike (RFC 3986 §2.1).
