@@ -92,21 +92,26 @@ Decision RequestGuard::request(const net::DecodedPacket& p, const sip::SipMessag
         return {Verdict::accept, Reason::sip_inspected};
     }
     if (m.method == sip::Method::refer) {
-        std::string_view users[16];
-        std::size_t n = 0;
+        // Every Refer-To, however many (a PBX may act on any of them): each
+        // is judged as it comes, so no list of them can run out of room.
+        bool routable = false;
+        Decision d{Verdict::accept, Reason::sip_inspected};
         m.for_each_header(sip::HeaderId::refer_to, [&](const sip::Header& h) {
+            if (d.verdict == Verdict::drop) return;
+            std::string_view users[2];
+            std::size_t n = 0;
             sip::NameAddr na;
-            if (n + 2 > 16) return;
             if (sip::parse_name_addr(h.value, na)) {
                 users[n++] = uri_target(na.uri);
-                return;
+            } else {
+                // Unparsable: judged as a lenient stack reads it, and as written.
+                users[n++] = lenient_target(na.raw);
+                if (users[0] != h.value) users[n++] = h.value;
             }
-            // Unparsable: judged as a lenient stack reads it, and as written.
-            users[n++] = lenient_target(na.raw);
-            if (users[n - 1] != h.value) users[n++] = h.value;
+            bool r = false;
+            d = judge_targets(p, m, users, n, now, ev, r);
+            routable = routable || r;
         });
-        bool routable = false;
-        const Decision d = judge_targets(p, m, users, n, now, ev, routable);
         if (d.verdict == Verdict::drop) return d;
         // The PBX places the transfer's call: it counts (hourly budgets).
         if (routable) {

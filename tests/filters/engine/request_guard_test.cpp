@@ -260,6 +260,23 @@ TEST_F(GuardTest, AReferToWithAMalformedEscapeAfterAnAllowedNumberIsDropped) {
     EXPECT_EQ(e->rule, "unreadable:malformed_escape");
 }
 
+// RFC 3515 allows one Refer-To; a PBX that gets several may act on any of
+// them (the last, say). Every one is judged, however many there are.
+TEST_F(GuardTest, EveryReferToIsJudgedHoweverMany) {
+    std::string many;
+    for (int i = 0; i < 24; ++i) many += "Refer-To: <sip:0207946" + std::to_string(1000 + i) + "@203.0.113.10>\r\n";
+    std::string msg = kReferMalformed;
+    const std::size_t at = msg.find("Refer-To:");
+    msg.replace(at, msg.find("\r\n", at) + 2 - at, many + "Refer-To: <sip:0088216000101@203.0.113.10>\r\n");
+    const Decision d = request(msg);
+    EXPECT_EQ(d.verdict, Verdict::drop);
+    EXPECT_EQ(d.reason, Reason::toll_fraud);
+    // The same number of allowed ones passes.
+    msg = kReferMalformed;
+    msg.replace(at, msg.find("\r\n", at) + 2 - at, many);
+    EXPECT_EQ(request(msg).verdict, Verdict::accept);
+}
+
 TEST_F(GuardTest, ARedirectContactWithAMalformedEscapeIsDropped) {
     const std::string msg =
         "SIP/2.0 302 Moved Temporarily\r\n"
