@@ -342,10 +342,14 @@ void CallTable::open_pinhole(Dialog& d, const MediaLeg& leg, const net::IpAddres
 }
 
 void Pinhole::note_flow(const net::IpAddress& r, std::uint16_t port) noexcept {
+    if (flows_overflow()) return;
     for (std::uint8_t i = 0; i < flow_count; ++i)
-        if (flows[i].port == port && flows[i].remote == r) return;
-    if (flow_count < kMaxFlows) flows[flow_count++] = Flow{r, port};
-    else flows_overflow = true;
+        if (flow_port[i] == port && flow_remote[i] == r) return;
+    if (flow_count < kMaxFlows) {
+        flow_remote[flow_count] = r;
+        flow_port[flow_count] = port;
+    }
+    ++flow_count;   // kMaxFlows + 1: overflowed
 }
 
 void CallTable::close_pinhole(const PinholeKey& key, const Pinhole& ph, Timestamp now, EventSink& ev) {
@@ -354,28 +358,28 @@ void CallTable::close_pinhole(const PinholeKey& key, const Pinhole& ph, Timestam
     e.handset = key.address;
     e.handset_port = key.port;
     e.protocol = net::ipproto::udp;
-    if (ph.flow_count > 0) {
-        e.source = ph.flows[0].remote;
-        e.source_port = ph.flows[0].port;
+    if (ph.flows() > 0) {
+        e.source = ph.flow_remote[0];
+        e.source_port = ph.flow_port[0];
     }
     e.destination = key.address;
     e.destination_port = key.port;
-    e.count = ph.flow_count;
+    e.count = ph.flows();
     ev.on_event(e);
     // Their fast path goes with the pinhole (effects.h).
     Effect f;
     f.protocol = net::ipproto::udp;
     f.handset = key.address;
     f.handset_port = key.port;
-    if (ph.flows_overflow) {
+    if (ph.flows_overflow()) {
         f.kind = EffectKind::close_endpoint;
         ev.on_effect(f);
         return;
     }
     f.kind = EffectKind::close_flow;
-    for (std::uint8_t i = 0; i < ph.flow_count; ++i) {
-        f.remote = ph.flows[i].remote;
-        f.remote_port = ph.flows[i].port;
+    for (std::uint8_t i = 0; i < ph.flows(); ++i) {
+        f.remote = ph.flow_remote[i];
+        f.remote_port = ph.flow_port[i];
         ev.on_effect(f);
     }
 }
@@ -454,7 +458,7 @@ void CallTable::reload(Timestamp now, EventSink& ev) {
     pinholes_.erase_if([&](const PinholeKey& k, Pinhole& ph) {
         bool keep = ph.pbx_index < r.p().peers.pbx.size();
         if (keep && ph.remote_known) keep = r.pbx_media.contains(ph.remote);
-        for (std::uint8_t i = 0; keep && i < ph.flow_count; ++i) keep = r.pbx_media.contains(ph.flows[i].remote);
+        for (std::uint8_t i = 0; keep && i < ph.flows(); ++i) keep = r.pbx_media.contains(ph.flow_remote[i]);
         if (keep && !r.handsets.contains(k.address)) keep = false;
         if (keep) return false;
         close_pinhole(k, ph, now, ev);

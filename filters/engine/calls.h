@@ -144,11 +144,15 @@ struct PinholeKeyHash {
 };
 
 struct Pinhole {
-    // Laid out for size: four pinholes a call (see the per-call budget in
-    // engine_test).
+    // Laid out for size (88 bytes): four pinholes a call (see the per-call
+    // budget in engine_test and scale.bytes_per_dialog in the benchmark).
+    static constexpr std::uint8_t kMaxFlows = 2;
+
     DialogKey dialog;
     Timestamp last_activity{};
     net::IpAddress remote;          // expected source (PBX SDP), if known
+    // Verified flows noted (below); kMaxFlows + 1: more than that were,
+    // so every flow on the handset's port is closed.
     std::uint8_t flow_count = 0;
     std::uint16_t remote_port = 0;
     PeerIndex pbx_index = 0;
@@ -156,20 +160,19 @@ struct Pinhole {
     bool srtp = false;
     bool verified = false;
     bool remote_known = false;
-    bool flows_overflow = false;    // more than kMaxFlows: close every flow on the port
     // The flows through the pinhole the engine verified (their remote ends:
     // the PBX's media, in either direction), for their deletion at close.
     // Media both ways between the handset and one media server is one flow;
     // a second covers a switch of media server (a transfer, a re-INVITE).
-    static constexpr std::size_t kMaxFlows = 2;
-    struct Flow {
-        net::IpAddress remote;
-        std::uint16_t port = 0;
-    };
-    Flow flows[kMaxFlows];
+    // (Ports and addresses apart: an array of pairs would pad each pair.)
+    std::uint16_t flow_port[kMaxFlows] = {};
+    net::IpAddress flow_remote[kMaxFlows];
 
     // Notes a verified flow with `remote`:`port` (once).
     void note_flow(const net::IpAddress& r, std::uint16_t port) noexcept;
+    // The flows noted, at most kMaxFlows.
+    std::uint8_t flows() const noexcept { return flow_count > kMaxFlows ? kMaxFlows : flow_count; }
+    bool flows_overflow() const noexcept { return flow_count > kMaxFlows; }
 };
 
 // What the judgement of an outbound INVITE hands to call tracking.
