@@ -65,15 +65,33 @@ Decision RequestGuard::block(const net::DecodedPacket& p, const sip::SipMessage&
 
 // Judges the dial strings of one message (Request-URI and To of an INVITE,
 // every Refer-To, every 3xx Contact): the first that is denied blocks it.
+// `routable` is set when one of them could reach the PSTN.
 Decision RequestGuard::judge_targets(const net::DecodedPacket& p, const sip::SipMessage& m,
                                      const std::string_view* users, std::size_t n, const Now& now, EventSink& ev, bool& routable) {
-    routable = false;
     for (std::size_t i = 0; i < n; ++i) {
         const TollDecision d = toll_.judge(users[i], ctx_.r(), now.wall);
         if (d.blocked) return block(p, m, d, now, ev);
         routable = routable || (d.number_like && !d.service && d.number.cls != NumberClass::short_number);
     }
     return {Verdict::accept, Reason::sip_inspected};
+}
+
+// Every To header other than `except` (the Request-URI's user), judged: a
+// PBX that routes by To may take any of them when there are several (the
+// parser keeps the first in m.to and marks the others duplicate_header).
+Decision RequestGuard::judge_to(const net::DecodedPacket& p, const sip::SipMessage& m, std::string_view except,
+                                const Now& now, EventSink& ev) {
+    Decision d{Verdict::accept, Reason::sip_inspected};
+    m.for_each_header(sip::HeaderId::to, [&](const sip::Header& h) {
+        if (d.verdict == Verdict::drop) return;
+        sip::NameAddr na;
+        sip::parse_name_addr(h.value, na);
+        const std::string_view target = dial_target(na);
+        if (target.empty() || target == except) return;
+        bool routable = false;
+        d = judge_targets(p, m, &target, 1, now, ev, routable);
+    });
+    return d;
 }
 
 Decision RequestGuard::request(const net::DecodedPacket& p, const sip::SipMessage& m, const Now& now, EventSink& ev,
@@ -154,9 +172,11 @@ Decision RequestGuard::request(const net::DecodedPacket& p, const sip::SipMessag
     if (m.method == sip::Method::message) {
         // A text message to a number goes out through the PBX's SMS gateway
         // (premium-rate SMS is toll fraud too): number rules, no call limits.
-        const std::string_view users[2] = {uri_target(m.request_uri), m.has_to ? dial_target(m.to) : std::string_view()};
+        const std::string_view target = uri_target(m.request_uri);
         bool routable = false;
-        return judge_targets(p, m, users, 2, now, ev, routable);
+        const Decision d = judge_targets(p, m, &target, 1, now, ev, routable);
+        if (d.verdict == Verdict::drop) return d;
+        return judge_to(p, m, target, now, ev);
     }
     if (m.method != sip::Method::invite) return {Verdict::accept, Reason::sip_inspected};
 
@@ -188,16 +208,14 @@ Decision RequestGuard::request(const net::DecodedPacket& p, const sip::SipMessag
     const bool challenged_retry = d != nullptr && d->state == DialogState::ended && d->challenged &&
                                   m.cseq.number > d->invite_cseq && d->invite_ruri == ruri;
 
-    // The destinations: the Request-URI, and To when it names another (some
-    // PBXs route by To when the Request-URI has no user).
-    std::string_view users[2];
-    std::size_t n = 0;
-    users[n++] = ruri_user;
-    const std::string_view to_user = m.has_to ? dial_target(m.to) : std::string_view();
-    if (!to_user.empty() && to_user != ruri_user) users[n++] = to_user;
+    // The destinations: the Request-URI, and every To that names another
+    // (some PBXs route by To when the Request-URI has no user).
     bool routable = false;
-    const Decision judged = judge_targets(p, m, users, n, now, ev, routable);
+    Decision judged = judge_targets(p, m, &ruri_user, 1, now, ev, routable);
     if (judged.verdict == Verdict::drop) return judged;
+    judged = judge_to(p, m, ruri_user, now, ev);
+    if (judged.verdict == Verdict::drop) return judged;
+    const std::string_view to_user = m.has_to ? dial_target(m.to) : std::string_view();
 
     const TollDecision primary = toll_.judge(ruri_user.empty() ? to_user : ruri_user, ctx_.r(), now.wall);
     iv.judged = true;

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // What a handset's SIP asks the PBX to do, put to the toll-fraud guard
-// (toll_guard.h): the Request-URI and To of an INVITE, every Refer-To of a
-// REFER, every Contact of a 3xx answer to the PBX's INVITE, the Contacts of a
-// REGISTER that are numbers elsewhere than the handset, the target of a
-// MESSAGE. A target the parser refuses is judged as a lenient stack reads it
-// (sip_content.h, lenient_target) and, for a Refer-To or a 3xx Contact, as
-// written too. Methods known only ignoring case are judged as that method;
-// unknown methods fail closed (sip.unknown_methods).
+// (toll_guard.h): the Request-URI and every To of an INVITE, every Refer-To
+// of a REFER, every Contact of a 3xx answer to the PBX's INVITE, the
+// Contacts of a REGISTER that are numbers elsewhere than the handset, the
+// targets (Request-URI, every To) of a MESSAGE. A target the parser refuses
+// is judged as a lenient stack reads it (sip_content.h, lenient_target) and,
+// for a Refer-To or a 3xx Contact, as written too. Methods known only
+// ignoring case are judged as that method; unknown methods fail closed
+// (sip.unknown_methods).
 //
 // A retransmission is the same transaction (Via branch, CSeq, From tag,
 // Request-URI) and the same bytes, never merely the same Call-ID: it was
@@ -38,6 +39,8 @@ public:
 private:
     Decision judge_targets(const net::DecodedPacket& p, const sip::SipMessage& m, const std::string_view* users,
                            std::size_t n, const Now& now, EventSink& ev, bool& routable);
+    Decision judge_to(const net::DecodedPacket& p, const sip::SipMessage& m, std::string_view except, const Now& now,
+                      EventSink& ev);
     Decision block(const net::DecodedPacket& p, const sip::SipMessage& m, const TollDecision& d, const Now& now,
                    EventSink& ev);
     LimitKeys limit_keys(const net::DecodedPacket& p, const sip::SipMessage& m) const noexcept;

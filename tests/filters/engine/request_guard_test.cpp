@@ -332,6 +332,27 @@ TEST_F(GuardTest, AnUnparsableToIsJudgedByItsUserPart) {
     EXPECT_EQ(request(denied).verdict, Verdict::drop);
 }
 
+// Two To headers (the parser keeps the first, a PBX may take the last): each
+// is judged, in an INVITE as in a MESSAGE.
+TEST_F(GuardTest, EveryToIsJudged) {
+    for (const char* method : {"INVITE", "MESSAGE"}) {
+        const std::string msg = std::string(method) +
+                                " sip:203.0.113.10 SIP/2.0\r\n"
+                                "Via: SIP/2.0/UDP 192.168.20.10:5060;branch=z9hG4bK-d1\r\n"
+                                "Max-Forwards: 70\r\n"
+                                "From: <sip:201@203.0.113.10>;tag=h201\r\n"
+                                "To: <sip:02079460000@203.0.113.10>\r\n"
+                                "To: <sip:0088216000101@203.0.113.10>\r\n"
+                                "Call-ID: two-to-" + method + "@192.168.20.10\r\n"
+                                "CSeq: 1 " + method + "\r\n"
+                                "Contact: <sip:201@192.168.20.10:5060>\r\n"
+                                "Content-Length: 0\r\n\r\n";
+        const Decision d = request(msg);
+        EXPECT_EQ(d.verdict, Verdict::drop) << method;
+        EXPECT_EQ(d.reason, Reason::toll_fraud) << method;
+    }
+}
+
 // A tel: Request-URI parses whatever its number holds.
 TEST_F(GuardTest, ATelRequestUriWithAMalformedEscapeIsDropped) {
     const std::string msg =
