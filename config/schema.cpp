@@ -127,7 +127,9 @@ const std::vector<KeyInfo> kSchema = {
      "Rate limits on SIP requests towards the handsets, per method and per pair of source and handset (a "
      "flood aimed at one handset, even from a forged PBX address, does not starve the others); each method also "
      "has a site-wide ceiling of 20 times its rate and burst. Keys are SIP methods in upper case or `default` "
-     "(every other method); the keys given replace the same keys of the default, the others keep their default."},
+     "(every other method); the keys given replace the same keys of the default, the others keep their default. "
+     "NAT keep-alives on the SIP flow between a handset and its PBX (CRLF, spaces, a short token, zero bytes, a "
+     "STUN Binding) are limited at the `default` rate, in both directions, in buckets of their own."},
     {"sip.rate_limits.*", Type::rate, false, "", 1, 100000, "", 0, 0, 0,
      "`N/s`, `N/min` or `N/h`, optionally `burst M` (the bucket size; default M = N). N and M: 1..100000."},
     {"sip.max_tracked_sources", Type::integer, false, "4096", 64, 1048576, "", 0, 0, 0,

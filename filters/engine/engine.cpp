@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <string>
 
+#include "filters/engine/keepalive.h"
 #include "filters/engine/sip_content.h"
 #include "filters/media/media_classifier.h"
 #include "filters/sip/sip_parser.h"
@@ -385,16 +386,19 @@ void Engine::emit_cut(const net::DecodedPacket& p, const net::IpAddress& handset
 }
 
 Decision Engine::sip_packet(const net::DecodedPacket& p, Dir dir, PeerIndex pbx, const Now& now, EventSink& ev) {
-    if (p.is_udp()) {
-        if (p.payload_length == 0) return {Verdict::accept, Reason::sip_inspected};
-        return sip_datagram(p, dir, pbx, now, ev);
-    }
+    if (p.is_udp()) return sip_datagram(p, dir, pbx, now, ev);
     // SIP over TCP: tcp_stream.h decides what can be judged; every message a
     // segment completes is judged, and a refused one cuts the connection.
     const net::IpAddress& handset = dir == Dir::outbound ? p.src : p.dst;
     Decision refused{Verdict::drop, Reason::sip_inspected};
+    std::size_t messages = 0, keepalives = 0;
     const sip::TcpStreamTable::FeedResult r = tcp_.feed(p, now.mono, [&](const sip::TcpMessage& tm) {
-        if (tm.event == sip::TcpEvent::keepalive) return true;
+        if (tm.event == sip::TcpEvent::keepalive) {
+            ++keepalives;
+            ++ctx_.stats.keepalives[static_cast<std::size_t>(KeepaliveKind::crlf)];
+            return true;
+        }
+        ++messages;
         const Decision d = judge_sip(p, *tm.sip, dir, pbx, now, ev);
         if (d.verdict != Verdict::drop) return true;
         refused = d;
@@ -403,9 +407,12 @@ Decision Engine::sip_packet(const net::DecodedPacket& p, Dir dir, PeerIndex pbx,
     using S = sip::TcpStreamTable::Status;
     Decision d{Verdict::accept, Reason::sip_inspected};
     switch (r.status) {
+    case S::in_order:
+        // A segment of nothing but CRLF keep-alives (RFC 5626 §3.5.1).
+        if (keepalives > 0 && messages == 0) d.reason = Reason::sip_keepalive;
+        return d;
     case S::not_tcp:
     case S::no_data:
-    case S::in_order:
     case S::retransmission:
         return d;
     case S::unjudged:
@@ -449,14 +456,29 @@ Decision Engine::sip_packet(const net::DecodedPacket& p, Dir dir, PeerIndex pbx,
     return d;
 }
 
+// A NAT keep-alive between a handset and its PBX (keepalive.h): passes under
+// a rate limit of its own, either way.
+Decision Engine::keepalive(const net::DecodedPacket& p, KeepaliveKind kind, const Now& now, EventSink& ev) {
+    ++ctx_.stats.keepalives[static_cast<std::size_t>(kind)];
+    if (!rates_.admit_keepalive(p, now.mono, ev)) return {Verdict::drop, Reason::sip_rate_limited};
+    return {Verdict::accept, Reason::sip_keepalive};
+}
+
 Decision Engine::sip_datagram(const net::DecodedPacket& p, Dir dir, PeerIndex pbx, const Now& now, EventSink& ev) {
     const config::Policy& pol = ctx_.p();
     const std::string_view bytes = p.payload_text();
+    const KeepaliveKind ka = classify_keepalive(bytes);
+    if (ka != KeepaliveKind::none) return keepalive(p, ka, now, ev);
     const sip::ParseResult pr = sip::parse_message(bytes, sip::Transport::datagram, sip_limits(pol), msg_);
-    if (pr.status != sip::Status::ok) {
+    // Nothing but CRLFs, more than a keep-alive has (keepalive.h): no
+    // message and no keep-alive either.
+    const char* broken = pr.status != sip::Status::ok ? (pr.reason != nullptr ? pr.reason : "sip_incomplete")
+                         : msg_.kind == sip::MessageKind::keepalive ? "keepalive_too_long"
+                                                                    : nullptr;
+    if (broken != nullptr) {
         ++ctx_.stats.sip_malformed;
         Event e = ctx_.event(EventType::malformed, &p, now.mono);
-        assign_truncated(e.detail, pr.reason != nullptr ? pr.reason : "sip_incomplete");
+        assign_truncated(e.detail, broken);
         ev.on_event(e);
         if (pol.sip.drop_malformed) return {Verdict::drop, Reason::sip_malformed};
         return {Verdict::accept, Reason::sip_inspected};

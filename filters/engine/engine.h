@@ -13,7 +13,10 @@
 //      and inspected (malformed action, scanner User-Agents, rate limits per
 //      source, handset and method under a site ceiling per method) and
 //      updates call state; from anywhere else it is dropped as
-//      unlisted_source, after being parsed for scanner events.
+//      unlisted_source, after being parsed for scanner events. A NAT
+//      keep-alive on that flow (keepalive.h: CRLF, spaces, a NUL-padded
+//      token, zero bytes, a STUN Binding; bounded in size and content)
+//      passes as sip_keepalive, either way, under a rate limit of its own.
 //   2. A packet to an open media pinhole (handset address and port from the
 //      handset's SDP): accepted and verified when it comes from the PBX's
 //      media addresses (and ports) and its first bytes look like
@@ -74,6 +77,7 @@
 #include "filters/engine/engine_context.h"
 #include "filters/engine/events.h"
 #include "filters/engine/handsets.h"
+#include "filters/engine/keepalive.h"
 #include "filters/engine/request_guard.h"
 #include "filters/engine/rules.h"
 #include "filters/engine/scanner.h"
@@ -201,6 +205,7 @@ private:
                             EventSink& ev);
     Decision sip_packet(const net::DecodedPacket& p, Dir dir, PeerIndex pbx, const Now& now, EventSink& ev);
     Decision sip_datagram(const net::DecodedPacket& p, Dir dir, PeerIndex pbx, const Now& now, EventSink& ev);
+    Decision keepalive(const net::DecodedPacket& p, KeepaliveKind kind, const Now& now, EventSink& ev);
     Decision judge_sip(const net::DecodedPacket& p, const sip::SipMessage& m, Dir dir, PeerIndex pbx, const Now& now,
                        EventSink& ev);
     Decision other_sip(const net::DecodedPacket& p, bool to_pbx, const Now& now, EventSink& ev, bool reset);

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "filters/engine/events.h"
+#include "filters/engine/keepalive.h"
 #include "filters/engine/rules.h"
 #include "filters/engine/timestamp.h"
 #include "filters/engine/verdict.h"
@@ -26,6 +27,7 @@ struct EngineStats {
     std::uint64_t sip_requests[16] = {};           // by sip::Method
     std::uint64_t sip_responses_by_class[7] = {};  // 1xx..6xx at [1..6]
     std::uint64_t sip_malformed = 0;
+    std::uint64_t keepalives[kKeepaliveKindCount] = {};   // by KeepaliveKind, passed or not
     std::uint64_t dialogs_created = 0;
     std::uint64_t dialogs_ended = 0;
     std::uint64_t pinholes_opened = 0;

@@ -38,6 +38,7 @@ std::string_view reason_name(Reason r) noexcept {
     case Reason::foreign_source: return "foreign_source";
     case Reason::tls_uninspected: return "tls_uninspected";
     case Reason::dialog_table_full: return "dialog_table_full";
+    case Reason::sip_keepalive: return "sip_keepalive";
     case Reason::count_: break;
     }
     return "unknown";
@@ -54,6 +55,7 @@ bool reason_is_drop(Reason r) noexcept {
     case Reason::egress_allowed:
     case Reason::egress_return:
     case Reason::tls_uninspected:
+    case Reason::sip_keepalive:
     case Reason::count_:
         return false;
     default:

@@ -84,29 +84,40 @@ void SipRateLimiter::reset() noexcept {
 bool SipRateLimiter::admit(const net::DecodedPacket& p, const sip::SipMessage& m, Timestamp now, EventSink& ev) {
     if (!m.is_request()) return true;
     const CompiledPolicy& r = ctx_.r();
-    const std::string_view method = m.method_text;
-    const MethodRate* rate = r.rate_for(method);
+    const MethodRate* rate = r.rate_for(m.method_text);
     if (rate == nullptr) return true;
     const auto idx = static_cast<std::size_t>(rate - r.rates.data());
     if (idx >= kMaxRates) return true;
+    return admit_rate(p, m.method_text, *rate, idx, now, ev);
+}
+
+bool SipRateLimiter::admit_keepalive(const net::DecodedPacket& p, Timestamp now, EventSink& ev) {
+    const CompiledPolicy& r = ctx_.r();
+    const MethodRate* rate = r.rate_for("default");
+    if (rate == nullptr) return true;
+    return admit_rate(p, "keepalive", *rate, kKeepaliveIndex, now, ev);
+}
+
+bool SipRateLimiter::admit_rate(const net::DecodedPacket& p, std::string_view method, const MethodRate& rate,
+                                std::size_t idx, Timestamp now, EventSink& ev) {
     auto refuse = [&](std::string_view scope) {
         Event e = ctx_.event(EventType::rate_limited, &p, now);
         assign_truncated(e.method, method);
         e.rule.assign(scope);
-        e.rule.append(std::string_view(rate->method).substr(0, 48 - e.rule.size()));
+        e.rule.append(std::string_view(rate.method).substr(0, 48 - e.rule.size()));
         ev.on_event(e);
         return false;
     };
     auto ins = keys_.find_or_insert(Key{p.src, p.dst, static_cast<std::uint8_t>(idx)});
     if (ins.value != nullptr) {
-        if (ins.inserted) *ins.value = TokenBucketState::full(rate->spec, now);
-        if (ins.value->available(rate->spec, now) < 1) return refuse("");
+        if (ins.inserted) *ins.value = TokenBucketState::full(rate.spec, now);
+        if (ins.value->available(rate.spec, now) < 1) return refuse("");
     }
     // The site's ceiling for this method.
     auto scaled = [](std::uint32_t v) {
         return static_cast<std::uint32_t>(std::min<std::uint64_t>(std::uint64_t{v} * kCeiling, 1000000));
     };
-    const auto ceiling = RateSpec::make(scaled(rate->spec.count()), rate->spec.period(), scaled(rate->spec.burst()));
+    const auto ceiling = RateSpec::make(scaled(rate.spec.count()), rate.spec.period(), scaled(rate.spec.burst()));
     if (ceiling) {
         Ceiling& c = ceilings_[idx];
         if (!c.init) {
@@ -115,7 +126,7 @@ bool SipRateLimiter::admit(const net::DecodedPacket& p, const sip::SipMessage& m
         }
         if (!c.bucket.take(*ceiling, now)) return refuse("site:");
     }
-    if (ins.value != nullptr) ins.value->take(rate->spec, now);
+    if (ins.value != nullptr) ins.value->take(rate.spec, now);
     return true;
 }
 

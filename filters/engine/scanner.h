@@ -58,6 +58,10 @@ public:
     // True when the request may pass; else a rate_limited event (its rule
     // "site:METHOD" when the site's ceiling refused it) and false.
     bool admit(const net::DecodedPacket& p, const sip::SipMessage& m, Timestamp now, EventSink& ev);
+    // A keep-alive (keepalive.h) on the SIP flow, either way: buckets of its
+    // own per (source, destination) and a site ceiling, at the `default`
+    // rate; refused ones are rate_limited events with method "keepalive".
+    bool admit_keepalive(const net::DecodedPacket& p, Timestamp now, EventSink& ev);
     // The rates come from the policy: a reload starts every bucket afresh.
     void reset() noexcept;
 
@@ -82,10 +86,15 @@ private:
         bool init = false;
     };
     static constexpr std::size_t kMaxRates = 64;
+    // Keep-alives: the bucket index after the policy's rates.
+    static constexpr std::size_t kKeepaliveIndex = kMaxRates;
+
+    bool admit_rate(const net::DecodedPacket& p, std::string_view method, const MethodRate& rate, std::size_t idx,
+                    Timestamp now, EventSink& ev);
 
     EngineContext& ctx_;
     BoundedTable<Key, TokenBucketState, KeyHash> keys_;
-    Ceiling ceilings_[kMaxRates];
+    Ceiling ceilings_[kMaxRates + 1];
 };
 
 }  // namespace vg::engine

@@ -54,6 +54,8 @@ enum class Reason : std::uint8_t {
     tls_uninspected,       // accept: a TLS connection to the PBX; its SIP cannot be read (logged once per connection)
     dialog_table_full,     // an INVITE starting a dialog while every entry of the full dialog table is a
                            // confirmed call: refused rather than push out a live call (calls.h)
+    sip_keepalive,         // accept: a NAT keep-alive on the SIP flow between a handset and its PBX (CRLF,
+                           // spaces, a NUL-padded token, zero bytes, a STUN Binding; keepalive.h)
     count_
 };
 

@@ -246,6 +246,119 @@ TEST_F(EngineTest, RateLimitIsPerTargetHandsetUnderASiteCeiling) {
     EXPECT_EQ(opt("192.168.20.200").verdict, Verdict::accept);
 }
 
+// --- NAT keep-alives (keepalive.h) -------------------------------------------
+
+// What deployed devices send on their SIP flow to keep the NAT binding, and
+// with it inbound calls, alive.
+std::vector<std::string> keepalives_seen_in_the_wild() {
+    using namespace std::string_literals;
+    std::string stun_request = "\x00\x01\x00\x00\x21\x12\xa4\x42"s + std::string(12, '\x07');
+    std::string stun_response = "\x01\x01\x00\x0c\x21\x12\xa4\x42"s + std::string(12, '\x07') +
+                                "\x00\x20\x00\x08\x00\x01\xe1\xba\xe1\xba\xa4\x4e"s;
+    return {"\r\n", "\r\n\r\n", std::string(13, ' '), "jaK\0"s, "hello", "hello\0\0\0\0\0\0\0\0"s,
+            std::string(4, '\0'), stun_request, stun_response, ""};
+}
+
+TEST_F(EngineTest, KeepalivesBetweenHandsetAndPbxPassBothWays) {
+    for (const std::string& k : keepalives_seen_in_the_wild()) {
+        const Decision out = out_sip(k);
+        EXPECT_EQ(out.verdict, Verdict::accept) << testing::PrintToString(k);
+        EXPECT_EQ(out.reason, Reason::sip_keepalive) << testing::PrintToString(k);
+        const Decision in = in_sip(k);
+        EXPECT_EQ(in.verdict, Verdict::accept) << testing::PrintToString(k);
+        EXPECT_EQ(in.reason, Reason::sip_keepalive) << testing::PrintToString(k);
+    }
+    // Counted by kind and as a reason of their own; none is a malformed
+    // event or a SIP message.
+    const EngineStats& st = engine_->stats();
+    EXPECT_EQ(st.reasons[static_cast<std::size_t>(Reason::sip_keepalive)], 20u);
+    EXPECT_EQ(st.keepalives[static_cast<std::size_t>(KeepaliveKind::crlf)], 4u);
+    EXPECT_EQ(st.keepalives[static_cast<std::size_t>(KeepaliveKind::token)], 6u);
+    EXPECT_EQ(st.keepalives[static_cast<std::size_t>(KeepaliveKind::stun)], 4u);
+    EXPECT_EQ(st.sip_messages, 0u);
+    EXPECT_EQ(rec_.count(EventType::malformed), 0u);
+}
+
+// An eXosip2 phone sends "jaK\0" to the PBX every 10 s from its SIP port, on
+// IPv6 too.
+TEST_F(EngineTest, KeepalivesPassOverIpv6AndFromThePbxToAnOldHandsetPort) {
+    using namespace std::string_literals;
+    EXPECT_EQ(feed(v6udp("2001:db8:20::10", 5060, "2001:db8:100::10", 5060, "jaK\0"s)).reason, Reason::sip_keepalive);
+    // The PBX pings the port of an older binding (a NAT that moved the
+    // handset's mapping): from the PBX's SIP port it is still its SIP flow.
+    EXPECT_EQ(feed(v4udp(kPbx, 5060, kHandset, 47366, std::string(4, '\0'))).reason, Reason::sip_keepalive);
+}
+
+TEST_F(EngineTest, KeepalivesFromAnyoneElseAreDroppedAsBefore) {
+    for (const std::string& k : keepalives_seen_in_the_wild()) {
+        const Decision in = feed(v4udp(kAttacker, 5060, kHandset, 5060, k));
+        EXPECT_EQ(in.verdict, Verdict::drop) << testing::PrintToString(k);
+        EXPECT_EQ(in.reason, Reason::unlisted_source) << testing::PrintToString(k);
+    }
+    // To a server that is not the PBX, on its SIP port: refused outright.
+    const Decision out = feed(v4udp(kHandset, 5060, "192.0.2.200", 5060, "\r\n\r\n"));
+    EXPECT_EQ(out.verdict, Verdict::drop);
+    EXPECT_EQ(out.reason, Reason::rogue_sip_destination);
+    EXPECT_EQ(engine_->stats().reasons[static_cast<std::size_t>(Reason::sip_keepalive)], 0u);
+}
+
+// A keep-alive is bounded in size and content: it must not become a way to
+// carry anything else to a handset.
+TEST_F(EngineTest, WhatIsNotAKeepaliveIsStillJudgedAsSip) {
+    using namespace std::string_literals;
+    for (const std::string& s : {std::string(33, ' '), "jaK\0payload"s, "hello world"s, "\xde\xad\xbe\xef"s,
+                                 "\x00\x11\x00\x00\x21\x12\xa4\x42"s + std::string(12, '\x07'),   // Binding indication
+                                 "\x00\x01\x00\x00\x21\x12\xa4\x43"s + std::string(12, '\x07')}) {  // no magic cookie
+        const Decision d = in_sip(s);
+        EXPECT_EQ(d.verdict, Verdict::drop) << testing::PrintToString(s);
+        EXPECT_EQ(d.reason, Reason::sip_malformed) << testing::PrintToString(s);
+    }
+    // A datagram that starts like SIP and is broken stays malformed.
+    for (const std::string& s : {"INVITE"s, "OPTIONS\0"s, "SIP/2.0 200\r\n"s, "BYE sip:201@192.168.20.10 SIP/2.0\r\n"s}) {
+        EXPECT_EQ(in_sip(s).reason, Reason::sip_malformed) << testing::PrintToString(s);
+        EXPECT_EQ(out_sip(s).reason, Reason::sip_malformed) << testing::PrintToString(s);
+    }
+    // More CRLFs than any keep-alive has: no message, no keep-alive.
+    EXPECT_EQ(in_sip(std::string(200, '\n')).reason, Reason::sip_malformed);
+    EXPECT_EQ(rec_.last(EventType::malformed)->detail.view(), "keepalive_too_long");
+}
+
+// A flood of keep-alives, even forged from the PBX's address, meets the
+// rate limit of SIP towards the handsets (the `default` rate, in buckets of
+// their own per source and handset).
+TEST_F(EngineTest, AKeepaliveFloodIsRateLimited) {
+    using namespace std::string_literals;
+    make(policy_text("enforce", "sip:\n  rate_limits:\n    default: 2/s burst 3\n    OPTIONS: 100/s\n"));
+    int passed = 0;
+    for (int i = 0; i < 10; ++i) passed += in_sip("\r\n\r\n").reason == Reason::sip_keepalive;
+    EXPECT_EQ(passed, 3);
+    const Event* e = rec_.last(EventType::rate_limited);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->method.view(), "keepalive");
+    EXPECT_EQ(e->rule.view(), "default");
+    EXPECT_EQ(in_sip("\r\n\r\n").reason, Reason::sip_rate_limited);
+    // Requests keep their own buckets: the PBX's OPTIONS still pass.
+    EXPECT_EQ(in_sip(request("OPTIONS", "sip:201@192.168.20.10", "o1", "p", "", 1, "", "PBX")).verdict,
+              Verdict::accept);
+    // Another handset's bucket is full; time refills this one.
+    EXPECT_EQ(in_sip("\r\n\r\n", kHandset2).reason, Reason::sip_keepalive);
+    now_ += 500ms;
+    EXPECT_EQ(in_sip("\r\n\r\n").reason, Reason::sip_keepalive);
+    // The handset's own keep-alives to the PBX are bounded the same way.
+    passed = 0;
+    for (int i = 0; i < 10; ++i) passed += out_sip("jaK\0"s).reason == Reason::sip_keepalive;
+    EXPECT_EQ(passed, 3);
+}
+
+TEST_F(EngineTest, CrlfKeepalivesOverTcpHaveTheirReasonToo) {
+    // SYN, SYN-ACK, then the handset's CRLFCRLF ping and the PBX's CRLF pong.
+    feed(v4tcp(kHandset, 40500, kPbx, 5060, 0x02, "", 1000));
+    feed(v4tcp(kPbx, 5060, kHandset, 40500, 0x12, "", 5000, 1001));
+    EXPECT_EQ(feed(v4tcp(kHandset, 40500, kPbx, 5060, 0x18, "\r\n\r\n", 1001, 5001)).reason, Reason::sip_keepalive);
+    EXPECT_EQ(feed(v4tcp(kPbx, 5060, kHandset, 40500, 0x18, "\r\n", 5001, 1005)).reason, Reason::sip_keepalive);
+    EXPECT_EQ(engine_->stats().keepalives[static_cast<std::size_t>(KeepaliveKind::crlf)], 2u);
+}
+
 TEST_F(EngineTest, SipToRogueServerIsDropped) {
     const Decision d = feed(v4udp(kHandset, 5060, "192.0.2.200", 5060,
                                   request("REGISTER", "sip:rogue.example.com", "g1", "f", "", 1)));
