@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <string>
 
+#include "filters/engine/ipv6_request_uri.h"
 #include "filters/engine/keepalive.h"
 #include "filters/engine/sip_content.h"
 #include "filters/media/media_classifier.h"
@@ -466,10 +467,25 @@ Decision Engine::keepalive(const net::DecodedPacket& p, KeepaliveKind kind, cons
 
 Decision Engine::sip_datagram(const net::DecodedPacket& p, Dir dir, PeerIndex pbx, const Now& now, EventSink& ev) {
     const config::Policy& pol = ctx_.p();
-    const std::string_view bytes = p.payload_text();
+    std::string_view bytes = p.payload_text();
     const KeepaliveKind ka = classify_keepalive(bytes);
     if (ka != KeepaliveKind::none) return keepalive(p, ka, now, ev);
-    const sip::ParseResult pr = sip::parse_message(bytes, sip::Transport::datagram, sip_limits(pol), msg_);
+    sip::ParseResult pr = sip::parse_message(bytes, sip::Transport::datagram, sip_limits(pol), msg_);
+    // An IPv6 host without brackets in the Request-URI (ipv6_request_uri.h):
+    // with one reading, the message is judged as if bracketed.
+    if (pr.status == sip::Status::malformed && pr.reason != nullptr &&
+        std::string_view(pr.reason) == "bad_request_uri" && bracket_ipv6_request_uri(bytes, repaired_)) {
+        const sip::ParseResult again =
+            sip::parse_message(repaired_, sip::Transport::datagram, sip_limits(pol), msg_);
+        if (again.status == sip::Status::ok) {
+            ++ctx_.stats.sip_ipv6_hosts_bracketed;
+            bytes = repaired_;
+            pr = again;
+        } else {
+            // Broken elsewhere too: report the first fault, as read.
+            sip::parse_message(bytes, sip::Transport::datagram, sip_limits(pol), msg_);
+        }
+    }
     // Nothing but CRLFs, more than a keep-alive has (keepalive.h): no
     // message and no keep-alive either.
     const char* broken = pr.status != sip::Status::ok ? (pr.reason != nullptr ? pr.reason : "sip_incomplete")

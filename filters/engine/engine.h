@@ -17,6 +17,8 @@
 //      keep-alive on that flow (keepalive.h: CRLF, spaces, a NUL-padded
 //      token, zero bytes, a STUN Binding; bounded in size and content)
 //      passes as sip_keepalive, either way, under a rate limit of its own.
+//      A Request-URI whose IPv6 host lacks its brackets and reads one way
+//      only is judged as if bracketed (ipv6_request_uri.h).
 //   2. A packet to an open media pinhole (handset address and port from the
 //      handset's SDP): accepted and verified when it comes from the PBX's
 //      media addresses (and ports) and its first bytes look like
@@ -70,6 +72,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "filters/engine/calls.h"
@@ -229,6 +232,7 @@ private:
     bool started_ = false;
     sip::SipMessage msg_;   // reused for every message (about 20 KiB)
     std::unique_ptr<sip::SipMessage> trailing_msg_;   // a second message in a datagram
+    std::string repaired_;   // a datagram read with its IPv6 Request-URI host bracketed (msg_ points into it)
 };
 
 }  // namespace vg::engine

@@ -28,6 +28,7 @@ struct EngineStats {
     std::uint64_t sip_responses_by_class[7] = {};  // 1xx..6xx at [1..6]
     std::uint64_t sip_malformed = 0;
     std::uint64_t keepalives[kKeepaliveKindCount] = {};   // by KeepaliveKind, passed or not
+    std::uint64_t sip_ipv6_hosts_bracketed = 0;    // Request-URIs read with their IPv6 host bracketed
     std::uint64_t dialogs_created = 0;
     std::uint64_t dialogs_ended = 0;
     std::uint64_t pinholes_opened = 0;

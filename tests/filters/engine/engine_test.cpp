@@ -1011,6 +1011,42 @@ TEST_F(EngineTest, Ipv6CallAndIpv6Attacker) {
     EXPECT_EQ(feed(v6udp("2001:db8:666::1", 5060, h6, 5060, "x")).reason, Reason::unlisted_source);
 }
 
+// Some phones write the IPv6 host of their Request-URI without brackets
+// (RFC 5118 §4.2 asks for them). When it reads one way only, the call is
+// judged as if bracketed, dial string and all; when it reads two ways, or
+// the message is broken elsewhere too, it stays malformed.
+TEST_F(EngineTest, AnUnbracketedIpv6RequestUriHostIsReadWhenItReadsOneWay) {
+    const char* h6 = "2001:db8:20::10";
+    const char* pbx6 = "2001:db8:100::10";
+    auto invite = [&](const std::string& ruri, const std::string& call_id, const std::string& extra = "") {
+        return feed(v6udp(h6, 5060, pbx6, 5060,
+                          request("INVITE", ruri, call_id, "f1", "", 1, sdp(h6, 40000, "", true), "Phone", extra)));
+    };
+    const Decision d = invite("sip:02079460000@2001:db8:100:0:0:0:0:10:5060", "v6a");
+    EXPECT_EQ(d.verdict, Verdict::accept);
+    EXPECT_EQ(d.reason, Reason::sip_inspected);
+    EXPECT_EQ(engine_->dialog_count(), 1u);
+    EXPECT_EQ(engine_->pinhole_count(), 2u);
+    EXPECT_EQ(engine_->stats().sip_ipv6_hosts_bracketed, 1u);
+    // The toll-fraud guard still reads the user part.
+    const Decision fraud = invite("sip:00882130000001@2001:db8:100:0:0:0:0:10:5060", "v6b");
+    EXPECT_EQ(fraud.verdict, Verdict::drop);
+    EXPECT_EQ(fraud.reason, Reason::toll_fraud);
+    // "2001:db8:100::10:5060": an address, or an address and a port.
+    EXPECT_EQ(invite("sip:02079460000@2001:db8:100::10:5060", "v6c").reason, Reason::sip_malformed);
+    EXPECT_EQ(rec_.last(EventType::malformed)->detail.view(), "bad_request_uri");
+    // Broken elsewhere too: the first fault as sent.
+    EXPECT_EQ(invite("sip:02079460000@2001:db8:100:0:0:0:0:10", "v6d", "Content-Length: 12\r\n").reason,
+              Reason::sip_malformed);
+    EXPECT_EQ(rec_.last(EventType::malformed)->detail.view(), "bad_request_uri");
+    // The PBX's own requests to the handset are read the same way.
+    EXPECT_EQ(feed(v6udp(pbx6, 5060, h6, 5060,
+                         request("OPTIONS", "sip:201@2001:db8:20:0:0:0:0:10:5060", "v6e", "p", "", 1, "", "PBX")))
+                  .reason,
+              Reason::sip_inspected);
+    EXPECT_EQ(engine_->stats().sip_ipv6_hosts_bracketed, 3u);
+}
+
 TEST_F(EngineTest, SipOverTcpSplitAcrossSegmentsIsJudgedWhole) {
     const std::string inv = request("INVITE", "sip:0088213000001@pbx.example.net", "tcp1", "f1", "", 1,
                                     sdp(kHandset, 40000));
