@@ -157,8 +157,19 @@ bool CallTable::request(const net::DecodedPacket& p, const sip::SipMessage& m, b
     d->last_sip = now;
     switch (m.method) {
     case sip::Method::bye:
+        // The call ends on the BYE's 2xx (bye_response), or without a final
+        // response after kByeTimeout (tick). A new BYE (a retry with
+        // credentials after a 401/407) is the one whose answer counts.
+        if (d->state != DialogState::ended && (!d->bye_pending || d->bye_cseq != m.cseq.number)) {
+            d->bye_pending = true;
+            d->bye_refused = false;
+            d->bye_outbound = outbound;
+            d->bye_cseq = m.cseq.number;
+            d->bye_at = now;
+        }
+        return true;
     case sip::Method::cancel:
-        if (d->state != DialogState::ended) end_dialog(*d, now, ev, m.method == sip::Method::bye ? "bye" : "cancel");
+        if (d->state != DialogState::ended) end_dialog(*d, now, ev, "cancel");
         return true;
     case sip::Method::invite:
     case sip::Method::ack:
@@ -188,6 +199,10 @@ void CallTable::response(const net::DecodedPacket& p, const sip::SipMessage& m, 
     Dialog* d = find(m);
     if (d == nullptr || d->state == DialogState::ended) return;
     d->last_sip = now;
+    if (m.cseq.method == sip::Method::bye) {
+        bye_response(*d, m, outbound, now, ev);
+        return;
+    }
     if (m.cseq.method != sip::Method::invite && m.cseq.method != sip::Method::update &&
         m.cseq.method != sip::Method::prack)
         return;
@@ -226,6 +241,21 @@ void CallTable::response(const net::DecodedPacket& p, const sip::SipMessage& m, 
         char why[16] = "failure_";
         std::snprintf(why + 8, sizeof why - 8, "%u", static_cast<unsigned>(code));
         end_dialog(*d, now, ev, why);
+    }
+}
+
+// The answer to a BYE that passed, from the side it was sent to: a 2xx ends
+// the call, its pinholes lingering for media in flight; a failure (401/407
+// challenge, 481, ...) leaves the call up, and stops the BYE's timeout.
+void CallTable::bye_response(Dialog& d, const sip::SipMessage& m, bool outbound, Timestamp now, EventSink& ev) {
+    if (!d.bye_pending && !d.bye_refused) return;
+    if (outbound == d.bye_outbound || !m.cseq.valid || m.cseq.number != d.bye_cseq) return;
+    const std::uint16_t code = m.status_code;
+    if (code >= 200 && code < 300) {
+        end_dialog(d, now, ev, "bye", false, true);
+    } else if (code >= 300) {
+        d.bye_pending = false;
+        d.bye_refused = true;
     }
 }
 
@@ -308,18 +338,24 @@ void CallTable::apply_sdp(Dialog& d, std::string_view body, bool outbound, Times
 void CallTable::open_pinhole(Dialog& d, const MediaLeg& leg, const net::IpAddress& addr, std::uint16_t port, bool rtcp,
                           Timestamp now, EventSink& ev) {
     const PinholeKey key{addr, port};
-    auto ins = pinholes_.find_or_insert(key, [&](const PinholeKey& k, Pinhole& old) { close_pinhole(k, old, now, ev); });
+    auto ins = pinholes_.find_or_insert(key, [&](const PinholeKey& k, Pinhole& old) {
+        if (old.state == Pinhole::State::lingering) --lingering_;   // its close was reported
+        else close_pinhole(k, old, now, ev);
+    });
     if (ins.evicted) {
         ++ctx_.stats.evictions_pinholes;
         ctx_.eviction("pinholes", now, ev);
     }
     if (ins.value == nullptr) return;
     Pinhole& ph = *ins.value;
-    if (!ins.inserted && ph.dialog == d.key) return;
+    const bool lingering = !ins.inserted && ph.state == Pinhole::State::lingering;
+    if (!ins.inserted && !lingering && ph.dialog == d.key) return;
     // The port still belongs to another call (a handset reusing its media
     // port before the previous call's BYE): that pinhole closes first, with
-    // its event, so its flow's fast path is removed too.
-    if (!ins.inserted) close_pinhole(key, ph, now, ev);
+    // its event, so its flow's fast path is removed too. One lingering after
+    // its call's BYE was closed then: the new call takes the port over.
+    if (lingering) --lingering_;
+    else if (!ins.inserted) close_pinhole(key, ph, now, ev);
     ph = Pinhole{};
     ph.dialog = d.key;
     ph.pbx_index = d.pbx_index;
@@ -384,22 +420,32 @@ void CallTable::close_pinhole(const PinholeKey& key, const Pinhole& ph, Timestam
     }
 }
 
-void CallTable::close_leg_pinholes(const Dialog& d, const MediaLeg& leg, Timestamp now, EventSink& ev) {
+void CallTable::close_leg_pinholes(const Dialog& d, const MediaLeg& leg, Timestamp now, EventSink& ev, bool linger) {
     for (std::uint16_t port : {leg.handset_rtp, leg.handset_rtcp}) {
         if (port == 0) continue;
         const PinholeKey key{leg.handset, port};
-        const Pinhole* ph = pinholes_.find(key);
-        if (ph == nullptr || ph->dialog != d.key) continue;
+        Pinhole* ph = pinholes_.find(key);
+        if (ph == nullptr || ph->dialog != d.key || ph->state == Pinhole::State::lingering) continue;
         close_pinhole(key, *ph, now, ev);
-        pinholes_.erase(key);
+        if (linger) {
+            // Closed (reported, fast path deleted); media in flight still
+            // passes until the grace ends (tick() then removes it).
+            ph->state = Pinhole::State::lingering;
+            ph->last_activity = now + kMediaGrace;
+            ++lingering_;
+        } else {
+            pinholes_.erase(key);
+        }
     }
 }
 
-void CallTable::end_dialog(Dialog& d, Timestamp now, EventSink& ev, std::string_view why, bool leaving) {
+void CallTable::end_dialog(Dialog& d, Timestamp now, EventSink& ev, std::string_view why, bool leaving, bool linger) {
     if (d.state == DialogState::ended) return;
     if (!leaving) dialogs_.move_to_list(d.key, kListPending);
+    d.bye_pending = false;
+    d.bye_refused = false;
     for (std::size_t i = 0; i < d.media_count; ++i) {
-        close_leg_pinholes(d, d.media[i], now, ev);
+        close_leg_pinholes(d, d.media[i], now, ev, linger);
         d.media[i].handset_known = false;
     }
     if (d.counted) {
@@ -427,6 +473,11 @@ void CallTable::tick(Timestamp now, EventSink& ev) {
 
     dialogs_.erase_if([&](const DialogKey&, Dialog& d) {
         if (d.state == DialogState::ended) return now - d.last_sip > kChallengeGrace;
+        // A BYE that never got a final response (RFC 3261 Timer F).
+        if (d.bye_pending && now - d.bye_at > kByeTimeout) {
+            end_dialog(d, now, ev, "bye_timeout", true);
+            return true;
+        }
         if (d.state != DialogState::confirmed && now - d.last_sip > kInviteTimeout) {
             end_dialog(d, now, ev, "timeout_no_answer", true);
             return true;
@@ -438,9 +489,16 @@ void CallTable::tick(Timestamp now, EventSink& ev) {
         return false;
     });
 
-    if (idle.count() > 0) {
+    if (idle.count() > 0 || lingering_ > 0) {
         pinholes_.erase_if([&](const PinholeKey& k, Pinhole& ph) {
-            if (ph.verified) return false;   // live media takes the kernel fast path
+            if (ph.state == Pinhole::State::lingering) {
+                // Its grace for media in flight is over.
+                if (now <= ph.last_activity) return false;
+                --lingering_;
+                return true;
+            }
+            if (idle.count() == 0) return false;
+            if (ph.state == Pinhole::State::verified) return false;   // live media takes the kernel fast path
             Timestamp last = ph.last_activity;
             if (const Dialog* d = dialogs_.find(ph.dialog)) last = std::max(last, d->last_sip);
             if (now - last <= idle) return false;
@@ -456,6 +514,7 @@ void CallTable::reload(Timestamp now, EventSink& ev) {
     // now: their media would be refused anyway, and the kernel fast path for
     // them must go.
     pinholes_.erase_if([&](const PinholeKey& k, Pinhole& ph) {
+        if (ph.state == Pinhole::State::lingering) return false;   // closed already; its grace runs out
         bool keep = ph.pbx_index < r.p().peers.pbx.size();
         if (keep && ph.remote_known) keep = r.pbx_media.contains(ph.remote);
         for (std::uint8_t i = 0; keep && i < ph.flows(); ++i) keep = r.pbx_media.contains(ph.flow_remote[i]);

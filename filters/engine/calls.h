@@ -28,12 +28,24 @@
 //
 // Pinholes open when the handset's SDP is seen (offer or answer, INVITE,
 // 18x/2xx, ACK, PRACK, UPDATE), are updated by re-offers (new ports, hold
-// with port 0) and close when the dialog ends (BYE, CANCEL, failure response,
+// with port 0) and close when the dialog ends (CANCEL, failure response,
 // transaction or call timeout) or, before any media was seen, after
 // media.idle_timeout without SIP activity. Closing emits pinhole_closed (for
 // the log) and asks for the conntrack entries of every flow the engine
 // verified through it to be deleted (effects.h), so their fast path ends at
 // once.
+//
+// A BYE ends the call on its final 2xx response, not when it passes: a BYE
+// can be challenged (401/407) and sent again with credentials, or refused
+// (481) while the call goes on, and the media the far end sends until the
+// BYE reaches it is still in flight. A BYE without any final response ends
+// the call after kByeTimeout (RFC 3261 Timer F); a failure response to it
+// leaves the call up (a later 2xx to the same BYE still ends it, so a forged
+// failure cannot hold a call's pinholes open). On the 2xx the pinholes close
+// as above (events, conntrack entries deleted), then linger for kMediaGrace:
+// media in flight that arrives in that time is still let through, judged
+// packet by packet (never verified again, so it takes no fast path), and
+// after it nothing passes.
 #pragma once
 
 #include <cstddef>
@@ -66,6 +78,13 @@ struct MediaLeg {
 };
 
 constexpr std::size_t kMaxDialogMedia = 4;
+
+// A BYE without a final response is given up after Timer F (64 * T1,
+// RFC 3261 §17.1.2.2): the call ends then.
+constexpr Duration kByeTimeout = std::chrono::seconds(32);
+// After the 2xx to a BYE, the call's pinholes let media in flight through
+// this long (RTP sent before the far end got the BYE, its RTCP BYE).
+constexpr Duration kMediaGrace = std::chrono::milliseconds(500);
 
 enum class DialogState : std::uint8_t { calling, early, confirmed, ended };
 std::string_view dialog_state_name(DialogState s) noexcept;
@@ -126,9 +145,17 @@ struct Dialog {
     std::uint64_t remote_target = 0;      // Contact user of the far end's 2xx (in-dialog Request-URI)
     LimitKeys limit_keys;                 // what the call counts against
     FixedString<32> number;               // outbound: normalised dialled number
+    // A BYE passed and has no 2xx yet: pending (no final response; the call
+    // ends kByeTimeout after bye_at) or refused (a failure response: the
+    // call goes on). (Here they fill what `number` leaves before `created`.)
+    bool bye_pending = false;
+    bool bye_refused = false;
+    bool bye_outbound = false;            // sent by the handset
+    std::uint32_t bye_cseq = 0;
     Timestamp created{};
     Timestamp last_sip{};
     Timestamp answered{};
+    Timestamp bye_at{};
     MediaLeg media[kMaxDialogMedia];
 };
 
@@ -158,7 +185,12 @@ struct Pinhole {
     PeerIndex pbx_index = 0;
     bool rtcp = false;
     bool srtp = false;
-    bool verified = false;
+    // open: no media yet; verified: media seen, the kernel fast path has
+    // the flow; lingering: closed after its call's BYE (events and effects
+    // given), media in flight still let through until `last_activity`
+    // (kMediaGrace after the BYE's 2xx).
+    enum class State : std::uint8_t { open, verified, lingering };
+    State state = State::open;
     bool remote_known = false;
     // The flows through the pinhole the engine verified (their remote ends:
     // the PBX's media, in either direction), for their deletion at close.
@@ -212,8 +244,12 @@ public:
     void response(const net::DecodedPacket& p, const sip::SipMessage& m, bool outbound, Timestamp now,
                   EventSink& ev);
 
-    Pinhole* pinhole(const net::IpAddress& handset, std::uint16_t port) noexcept {
-        return pinholes_.find(PinholeKey{handset, port});
+    // The pinhole on a handset's media port: open, or lingering after its
+    // call's BYE until its grace ends.
+    Pinhole* pinhole(const net::IpAddress& handset, std::uint16_t port, Timestamp now) noexcept {
+        Pinhole* ph = pinholes_.find(PinholeKey{handset, port});
+        if (ph != nullptr && ph->state == Pinhole::State::lingering && now > ph->last_activity) return nullptr;
+        return ph;
     }
 
     // Transaction and call timeouts, idle pinholes.
@@ -229,7 +265,8 @@ public:
         return dialogs_.find(keyer_(call_id, caller_tag));
     }
     const DialogKeyer& keyer() const noexcept { return keyer_; }
-    std::size_t pinhole_count() const noexcept { return pinholes_.size(); }
+    // Open pinholes (not those lingering after their call's BYE).
+    std::size_t pinhole_count() const noexcept { return pinholes_.size() - lingering_; }
     // Calls in progress, both directions (the toll guard counts outbound ones).
     std::size_t active_calls() const noexcept { return calls_; }
     std::size_t memory_bytes() const noexcept { return dialogs_.memory_bytes() + pinholes_.memory_bytes(); }
@@ -237,7 +274,11 @@ public:
     template <typename F>
     void for_each_dialog(F&& f) const { dialogs_.for_each([&](const DialogKey&, const Dialog& d) { f(d); }); }
     template <typename F>
-    void for_each_pinhole(F&& f) const { pinholes_.for_each([&](const PinholeKey& k, const Pinhole& p) { f(k, p); }); }
+    void for_each_pinhole(F&& f) const {
+        pinholes_.for_each([&](const PinholeKey& k, const Pinhole& p) {
+            if (p.state != Pinhole::State::lingering) f(k, p);
+        });
+    }
 
 private:
     void apply_sdp(Dialog& d, std::string_view body, bool outbound, Timestamp now, EventSink& ev,
@@ -245,10 +286,13 @@ private:
     void open_pinhole(Dialog& d, const MediaLeg& leg, const net::IpAddress& addr, std::uint16_t port, bool rtcp,
                       Timestamp now, EventSink& ev);
     void close_pinhole(const PinholeKey& key, const Pinhole& ph, Timestamp now, EventSink& ev);
-    void close_leg_pinholes(const Dialog& d, const MediaLeg& leg, Timestamp now, EventSink& ev);
+    // `linger`: after a BYE's 2xx, the pinholes stay for media in flight.
+    void close_leg_pinholes(const Dialog& d, const MediaLeg& leg, Timestamp now, EventSink& ev, bool linger = false);
     // `leaving`: the dialog is being removed from the table (evicted, timed
     // out), so it is not moved to the pending list.
-    void end_dialog(Dialog& d, Timestamp now, EventSink& ev, std::string_view why, bool leaving = false);
+    void end_dialog(Dialog& d, Timestamp now, EventSink& ev, std::string_view why, bool leaving = false,
+                    bool linger = false);
+    void bye_response(Dialog& d, const sip::SipMessage& m, bool outbound, Timestamp now, EventSink& ev);
 
     EngineContext& ctx_;
     HandsetInventory& handsets_;
@@ -256,6 +300,7 @@ private:
     DialogKeyer keyer_;
     DialogTable dialogs_;
     PinholeTable pinholes_;
+    std::size_t lingering_ = 0;   // pinholes in the table that are lingering
     std::size_t calls_ = 0;
 };
 

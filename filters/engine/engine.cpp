@@ -159,7 +159,7 @@ Decision Engine::inbound(const net::DecodedPacket& p, const Now& now, EventSink&
     }
 
     if (p.is_udp())
-        if (Pinhole* ph = calls_.pinhole(p.dst, p.dst_port)) return inbound_media(p, *ph, now, ev);
+        if (Pinhole* ph = calls_.pinhole(p.dst, p.dst_port, now.mono)) return inbound_media(p, *ph, now, ev);
 
     if (const PeerIndex* s = r.support.lookup(p.src)) {
         const config::ServicePeer& peer = pol.peers.support[*s];
@@ -209,8 +209,9 @@ Decision Engine::inbound_media(const net::DecodedPacket& p, Pinhole& ph, const N
         ev.on_event(e);
         return {Verdict::drop, Reason::media_injection};
     }
-    ph.last_activity = now.mono;
-    if (!ph.verified) {
+    const bool lingering = ph.state == Pinhole::State::lingering;
+    if (!lingering) ph.last_activity = now.mono;
+    if (ph.state != Pinhole::State::verified) {
         media::Options o;
         o.srtp = ph.srtp;
         const media::Classification c = media::classify(p.payload, p.payload_length, o);
@@ -220,8 +221,11 @@ Decision Engine::inbound_media(const net::DecodedPacket& p, Pinhole& ph, const N
             ev.on_event(e);
             return {Verdict::drop, Reason::media_not_rtp};
         }
-        ph.verified = true;
     }
+    // Media in flight after the call's BYE: let through, never verified
+    // again (its fast path was deleted with the pinhole).
+    if (lingering) return {Verdict::accept, Reason::media_pinhole};
+    ph.state = Pinhole::State::verified;
     ph.note_flow(p.src, p.src_port);
     return {Verdict::accept_verified, Reason::media_pinhole};
 }
@@ -290,7 +294,7 @@ Decision Engine::outbound(const net::DecodedPacket& p, const Now& now, EventSink
             return other_sip(p, pbx != nullptr, now, ev, false);
 
         // 3. Media from a pinhole port goes only to the PBX's media.
-        if (Pinhole* ph = calls_.pinhole(p.src, p.src_port)) return outbound_media(p, *ph, pbx_media, now, ev);
+        if (Pinhole* ph = calls_.pinhole(p.src, p.src_port, now.mono)) return outbound_media(p, *ph, pbx_media, now, ev);
         // Media to the PBX's media range outside any call: its reply would
         // be let in as return traffic with no pinhole behind it.
         if (pbx_media != nullptr) {
@@ -317,6 +321,8 @@ Decision Engine::outbound_media(const net::DecodedPacket& p, Pinhole& ph, const 
             allowed = p.dst == ph.remote && p.dst_port == ph.remote_port;
     }
     if (allowed) {
+        // After the call's BYE, media in flight passes but is not verified again.
+        if (ph.state == Pinhole::State::lingering) return {Verdict::accept, Reason::media_outbound};
         ph.note_flow(p.dst, p.dst_port);
         return {Verdict::accept_verified, Reason::media_outbound};
     }

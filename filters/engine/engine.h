@@ -54,11 +54,14 @@
 //
 // Pinholes open when the handset's SDP is seen (offer or answer, INVITE,
 // 18x/2xx, ACK, PRACK, UPDATE), are updated by re-offers (new ports, hold
-// with port 0) and close when the dialog ends (BYE, CANCEL, failure response,
-// transaction or call timeout) or, before any media was seen, after
-// media.idle_timeout without SIP activity. Closing emits pinhole_closed and
-// asks (effects.h) for every flow the engine verified through the pinhole to
-// lose its kernel fast path at once.
+// with port 0) and close when the dialog ends (the 2xx to its BYE, CANCEL,
+// failure response, transaction or call timeout) or, before any media was
+// seen, after media.idle_timeout without SIP activity. Closing emits
+// pinhole_closed and asks (effects.h) for every flow the engine verified
+// through the pinhole to lose its kernel fast path at once. A BYE that is
+// challenged or refused leaves the call's audio alone; one never answered
+// ends the call after kByeTimeout; after the 2xx, media still in flight
+// passes for kMediaGrace, judged packet by packet (calls.h).
 //
 // Dialogs are keyed by a keyed hash (SipHash-2-4 under EngineLimits::
 // dialog_key) of the Call-ID and caller's tag, compared in full on lookup. A

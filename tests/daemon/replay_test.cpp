@@ -305,13 +305,17 @@ TEST(ReplayGenerated, CallWithAttacksGivesTheExpectedVerdicts) {
         // 20-21: support reaches SSH; telnet is not listed.
         add(v4tcp("198.51.100.7", 50000, h, 22, 0x02, ""));
         add(v4tcp("198.51.100.7", 50001, h, 23, 0x02, ""));
-        // 22: hang-up; 23: RTP to the closed pinhole.
+        // 22-23: hang-up, answered; 24: RTP in flight 20 ms after the
+        // answer; 25: RTP 1 s later, to the closed pinhole.
         add(v4udp(h, 5060, pbx, 5060, request("BYE", "sip:02079460000@pbx.example.net", "call", "f", "t1", 2)));
+        add(v4udp(pbx, 5060, h, 5060, response(200, "OK", "BYE", 2, "call", "t1", "", "", "f")));
         add(v4udp(media, 12000, h, 40000, rtp(6)));
+        ++t;
+        add(v4udp(media, 12000, h, 40000, rtp(7)));
     }
     const ReplayRun r = replay(load_text(kSitePolicy), {path});
     ASSERT_EQ(r.rc, 0) << r.err;
-    ASSERT_EQ(r.lines.size(), 24u);
+    ASSERT_EQ(r.lines.size(), 26u);
     auto verdict_of = [&](int index) {
         const std::string& l = r.lines[static_cast<std::size_t>(index - 1)];
         const auto v = l.find("\"verdict\":\"");
@@ -329,15 +333,19 @@ TEST(ReplayGenerated, CallWithAttacksGivesTheExpectedVerdicts) {
     EXPECT_EQ(verdict_of(20), "accept/support_allowed");
     EXPECT_EQ(verdict_of(21), "drop/support_port_denied");
     EXPECT_EQ(verdict_of(22), "accept/sip_inspected");
-    EXPECT_EQ(verdict_of(23), "drop/media_no_pinhole");
-    // 23 packets: 5 dropped (17, 18, 19, 21, 23).
-    EXPECT_EQ(r.sum.packets, 23u);
+    EXPECT_EQ(verdict_of(23), "accept/sip_inspected");
+    EXPECT_EQ(verdict_of(24), "accept/media_pinhole");
+    EXPECT_EQ(verdict_of(25), "drop/media_no_pinhole");
+    // 25 packets: 5 dropped (17, 18, 19, 21, 25).
+    EXPECT_EQ(r.sum.packets, 25u);
     EXPECT_EQ(r.sum.drop, 5u);
-    // SIP: REGISTER, 200, INVITE, 100, 200, ACK, OPTIONS (scanner), INVITE (fraud), BYE.
-    EXPECT_EQ(r.sum.sip_messages, 9u);
+    // SIP: REGISTER, 200, INVITE, 100, 200, ACK, OPTIONS (scanner), INVITE
+    // (fraud), BYE, 200.
+    EXPECT_EQ(r.sum.sip_messages, 10u);
     // One dialog: the fraudulent INVITE never becomes one.
     EXPECT_EQ(r.sum.dialogs, 1u);
-    // RTP 40000 + RTCP 40001 opened by the INVITE's SDP, both closed by the BYE.
+    // RTP 40000 + RTCP 40001 opened by the INVITE's SDP, both closed by the
+    // BYE's 200.
     EXPECT_EQ(r.sum.pinholes_opened, 2u);
     EXPECT_EQ(r.sum.pinholes_closed, 2u);
     EXPECT_EQ(get(r.sum.events, "scanner"), 1u);
@@ -345,7 +353,7 @@ TEST(ReplayGenerated, CallWithAttacksGivesTheExpectedVerdicts) {
     EXPECT_EQ(get(r.sum.events, "media_injection"), 1u);
     EXPECT_EQ(r.sum.handsets, 1u);
     // The last line is the JSON summary.
-    EXPECT_EQ(r.lines.back().rfind("{\"summary\":{\"packets\":23,\"verdicts\":{\"accept\":18,\"drop\":5}", 0), 0u)
+    EXPECT_EQ(r.lines.back().rfind("{\"summary\":{\"packets\":25,\"verdicts\":{\"accept\":20,\"drop\":5}", 0), 0u)
         << r.lines.back();
     std::remove(path.c_str());
     rmdir(dir);

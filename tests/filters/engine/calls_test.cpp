@@ -102,7 +102,7 @@ protected:
         return calls_->find_dialog(call_id, caller_tag);
     }
     Pinhole* pinhole(unsigned port, const char* handset = kHandset) {
-        return calls_->pinhole(ip(handset), static_cast<std::uint16_t>(port));
+        return calls_->pinhole(ip(handset), static_cast<std::uint16_t>(port), now_);
     }
     // The handset ports of the pinhole events of one type, in order.
     std::multiset<unsigned> ports(EventType t) const {
@@ -173,10 +173,17 @@ TEST_F(CallsTest, OfferOpensRtpAndRtcpPinholesAnswerNamesTheRemote) {
     EXPECT_EQ(calls_->dialog_count(CallTable::kListConfirmed), 1u);
 }
 
-TEST_F(CallsTest, ByeClosesBothPinholesWithEventsAndReleasesTheLimits) {
+// A BYE ends the call on its 2xx, not when it passes: a BYE may be
+// challenged, refused, or lost, and media is still in flight.
+TEST_F(CallsTest, TheByesTwoHundredClosesBothPinholesWithEventsAndReleasesTheLimits) {
     confirmed_call("c1");
     rec_.clear();
     ASSERT_TRUE(out_request(request("BYE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2)));
+    EXPECT_EQ(dialog("c1")->state, DialogState::confirmed);
+    EXPECT_EQ(calls_->pinhole_count(), 2u);
+    EXPECT_EQ(rec_.count(EventType::pinhole_closed), 0u);
+    EXPECT_EQ(calls_->active_calls(), 1u);
+    in_response(response(200, "OK", "BYE", 2, "c1", "t1"));
     EXPECT_EQ(dialog("c1")->state, DialogState::ended);
     EXPECT_EQ(ports(EventType::pinhole_closed), (std::multiset<unsigned>{40000, 40001}));
     const Event* closed = rec_.last(EventType::pinhole_closed);
@@ -184,28 +191,124 @@ TEST_F(CallsTest, ByeClosesBothPinholesWithEventsAndReleasesTheLimits) {
     EXPECT_EQ(closed->protocol, net::ipproto::udp);
     EXPECT_EQ(ended("bye"), 1u);
     EXPECT_EQ(calls_->pinhole_count(), 0u);
-    EXPECT_EQ(pinhole(40000), nullptr);
     EXPECT_EQ(calls_->active_calls(), 0u);
     EXPECT_EQ(toll_->site_active_calls(), 0u);
     EXPECT_EQ(handsets_->find(ip(kHandset))->active_calls, 0u);
     EXPECT_EQ(calls_->dialog_count(CallTable::kListConfirmed), 0u);
-    // A retransmitted BYE changes nothing.
+    // Closed, but media in flight still finds the pinhole for kMediaGrace;
+    // the listing does not show it.
+    ASSERT_NE(pinhole(40000), nullptr);
+    EXPECT_EQ(pinhole(40000)->state, Pinhole::State::lingering);
+    std::size_t listed = 0;
+    calls_->for_each_pinhole([&](const PinholeKey&, const Pinhole&) { ++listed; });
+    EXPECT_EQ(listed, 0u);
+    now_ += kMediaGrace;
+    EXPECT_NE(pinhole(40000), nullptr);
+    now_ += 1ms;
+    EXPECT_EQ(pinhole(40000), nullptr);
+    // A retransmitted BYE or 200 changes nothing.
     out_request(request("BYE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2));
+    in_response(response(200, "OK", "BYE", 2, "c1", "t1"));
     EXPECT_EQ(rec_.count(EventType::call_ended), 1u);
-    // The ended dialog is kept a while (late retransmissions), then goes.
+    EXPECT_EQ(rec_.count(EventType::pinhole_closed), 2u);
+    // The ended dialog is kept a while (late retransmissions), then goes;
+    // the lingering pinholes went with the first tick after their grace.
     advance(30s);
     EXPECT_NE(dialog("c1"), nullptr);
+    EXPECT_EQ(ctx_->stats.pinholes_closed, 2u);
     advance(3s);
     EXPECT_EQ(dialog("c1"), nullptr);
     EXPECT_EQ(calls_->dialog_count(), 0u);
 }
 
-TEST_F(CallsTest, ByeFromThePbxEndsTheCallToo) {
+TEST_F(CallsTest, ByeFromThePbxEndsTheCallOnTheHandsetsTwoHundred) {
     confirmed_call("c1");
     ASSERT_TRUE(in_request(request("BYE", "sip:201@192.168.20.10", "c1", "t1", "f1", 7)));
+    EXPECT_EQ(dialog("c1")->state, DialogState::confirmed);
+    out_response(response(200, "OK", "BYE", 7, "c1", "f1", "", "", "t1"));
     EXPECT_EQ(dialog("c1")->state, DialogState::ended);
     EXPECT_EQ(calls_->pinhole_count(), 0u);
     EXPECT_EQ(ended("bye"), 1u);
+}
+
+// A BYE challenged for credentials (401/407) is sent again with them: the
+// call, and its audio, last until the retry's 2xx.
+TEST_F(CallsTest, AChallengedByeKeepsTheCallUntilItsRetryIsAnswered) {
+    confirmed_call("c1");
+    out_request(request("BYE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2));
+    in_response(response(407, "Proxy Authentication Required", "BYE", 2, "c1", "t1"));
+    EXPECT_EQ(dialog("c1")->state, DialogState::confirmed);
+    EXPECT_EQ(calls_->pinhole_count(), 2u);
+    EXPECT_EQ(rec_.count(EventType::call_ended), 0u);
+    out_request(request("BYE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 3));
+    in_response(response(200, "OK", "BYE", 3, "c1", "t1"));
+    EXPECT_EQ(dialog("c1")->state, DialogState::ended);
+    EXPECT_EQ(ended("bye"), 1u);
+}
+
+// A refused BYE (481: the far end knows no such dialog) leaves the call up,
+// without a timeout; the 2xx to that BYE arriving after a (forged) failure
+// still ends it, so a failure cannot hold a call's pinholes open.
+TEST_F(CallsTest, ARefusedByeKeepsTheCallAndALaterTwoHundredStillEndsIt) {
+    confirmed_call("c1");
+    out_request(request("BYE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2));
+    in_response(response(481, "Call/Transaction Does Not Exist", "BYE", 2, "c1", "t1"));
+    advance(60s);
+    EXPECT_EQ(dialog("c1")->state, DialogState::confirmed);
+    EXPECT_EQ(calls_->pinhole_count(), 2u);
+    in_response(response(200, "OK", "BYE", 2, "c1", "t1"));
+    EXPECT_EQ(dialog("c1")->state, DialogState::ended);
+    EXPECT_EQ(calls_->pinhole_count(), 0u);
+}
+
+// A BYE that never gets a final response: the call ends at Timer F.
+TEST_F(CallsTest, AByeWithoutAnswerEndsTheCallAfterItsTimeout) {
+    confirmed_call("c1");
+    out_request(request("BYE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2));
+    in_response(response(100, "Trying", "BYE", 2, "c1", "t1"));
+    advance(kByeTimeout);
+    EXPECT_EQ(dialog("c1")->state, DialogState::confirmed);
+    rec_.clear();
+    advance(1s);
+    EXPECT_EQ(dialog("c1"), nullptr);
+    EXPECT_EQ(ended("bye_timeout"), 1u);
+    EXPECT_EQ(ports(EventType::pinhole_closed), (std::multiset<unsigned>{40000, 40001}));
+    EXPECT_EQ(calls_->pinhole_count(), 0u);
+    EXPECT_EQ(pinhole(40000), nullptr);   // no grace: media in flight is long gone
+    EXPECT_EQ(calls_->active_calls(), 0u);
+}
+
+// Only the side the BYE went to answers it, and only that BYE's CSeq.
+TEST_F(CallsTest, OnlyTheAnswerToThePendingByeEndsTheCall) {
+    confirmed_call("c1");
+    out_request(request("BYE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2));
+    out_response(response(200, "OK", "BYE", 2, "c1", "t1"));    // from the BYE's own sender
+    in_response(response(200, "OK", "BYE", 1, "c1", "t1"));     // another CSeq
+    in_response(response(200, "OK", "INVITE", 2, "c1", "t1"));  // another method
+    EXPECT_EQ(dialog("c1")->state, DialogState::confirmed);
+    // Without a BYE, a 2xx to one ends nothing.
+    confirmed_call("c2", 40010);
+    in_response(response(200, "OK", "BYE", 2, "c2", "t1"));
+    EXPECT_EQ(dialog("c2")->state, DialogState::confirmed);
+}
+
+// A new call on a port whose pinhole lingers after the last call's BYE
+// takes it over: the old one's close was reported already.
+TEST_F(CallsTest, ANewCallTakesOverAPortThatLingersAfterABye) {
+    confirmed_call("c1");
+    out_request(request("BYE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2));
+    in_response(response(200, "OK", "BYE", 2, "c1", "t1"));
+    rec_.clear();
+    ASSERT_TRUE(out_request(request("INVITE", "sip:02079460001@pbx.example.net", "c2", "f2", "", 1,
+                                    sdp(kHandset, 40000))));
+    EXPECT_EQ(rec_.count(EventType::pinhole_closed), 0u);
+    EXPECT_EQ(ports(EventType::pinhole_opened), (std::multiset<unsigned>{40000, 40001}));
+    EXPECT_EQ(calls_->pinhole_count(), 2u);
+    EXPECT_EQ(pinhole(40000)->state, Pinhole::State::open);
+    EXPECT_EQ(pinhole(40000)->dialog, calls_->keyer()("c2", "f2"));
+    advance(2s);   // the old grace is over: nothing of c2 goes
+    EXPECT_EQ(calls_->pinhole_count(), 2u);
+    EXPECT_EQ(rec_.count(EventType::pinhole_closed), 0u);
 }
 
 TEST_F(CallsTest, CancelEndsARingingCall) {
@@ -407,8 +510,8 @@ TEST_F(CallsTest, ARingingInviteTimesOutWithItsPinholes) {
 TEST_F(CallsTest, AConfirmedCallEndsAtTheMaximumDuration) {
     confirmed_call("c1");
     // Media takes the fast path: verified pinholes do not idle out.
-    pinhole(40000)->verified = true;
-    pinhole(40001)->verified = true;
+    pinhole(40000)->state = Pinhole::State::verified;
+    pinhole(40001)->state = Pinhole::State::verified;
     advance(4h);
     EXPECT_EQ(dialog("c1")->state, DialogState::confirmed);
     EXPECT_EQ(calls_->pinhole_count(), 2u);
@@ -421,7 +524,7 @@ TEST_F(CallsTest, AConfirmedCallEndsAtTheMaximumDuration) {
 
 TEST_F(CallsTest, APinholeWithoutMediaOrSipIdlesOutAVerifiedOneStays) {
     confirmed_call("c1");
-    pinhole(40000)->verified = true;
+    pinhole(40000)->state = Pinhole::State::verified;
     advance(60s);
     EXPECT_EQ(calls_->pinhole_count(), 2u);
     advance(2s);
@@ -531,6 +634,7 @@ TEST_F(CallsTest, ATableFullOfConfirmedCallsRefusesANewDialog) {
     EXPECT_EQ(toll_->site_active_calls(), 2u);
     // One call ends: its dialog is the one a new call pushes out.
     out_request(request("BYE", "sip:02079460000@pbx.example.net", "one", "f1", "t1", 2), kHandset);
+    in_response(response(200, "OK", "BYE", 2, "one", "t1"), kHandset);
     EXPECT_TRUE(call("three", 40020, kHandset));
     EXPECT_EQ(dialog("one"), nullptr);
     EXPECT_NE(dialog("three"), nullptr);
@@ -567,6 +671,8 @@ TEST_F(CallsTest, CallsWhoseKeysCollideInTheTableStayTwoCalls) {
     EXPECT_EQ(dialog("beta")->state, DialogState::calling);
     // Ending one leaves the other, pinholes included.
     out_request(request("BYE", "sip:02079460000@pbx.example.net", "beta", "f1", "t1", 2), kHandset2);
+    in_response(response(200, "OK", "BYE", 2, "beta", "t1"), kHandset2);
+    now_ += kMediaGrace + 1ms;
     EXPECT_EQ(dialog("beta")->state, DialogState::ended);
     EXPECT_EQ(dialog("alpha")->state, DialogState::confirmed);
     EXPECT_NE(pinhole(40000, kHandset), nullptr);

@@ -87,6 +87,12 @@ protected:
         now_ += d;
         engine_->tick(Now::at(now_), rec_);
     }
+    // The handset hangs up and the PBX answers its BYE.
+    void hang_up(const std::string& call_id, unsigned cseq = 2, const std::string& number = "02079460000",
+                 const char* handset = kHandset) {
+        out_sip(request("BYE", "sip:" + number + "@pbx.example.net", call_id, "f1", "t1", cseq), handset);
+        EXPECT_EQ(in_sip(response(200, "OK", "BYE", cseq, call_id, "t1"), handset).verdict, Verdict::accept);
+    }
 
     std::shared_ptr<const CompiledPolicy> rules_;
     std::unique_ptr<Engine> engine_;
@@ -546,11 +552,11 @@ TEST_F(EngineTest, ANewCallOnAPortStillHeldClosesTheOldPinholeFirst) {
     EXPECT_EQ(engine_->pinhole_count(), 2u);
 }
 
-TEST_F(EngineTest, ByeClosesPinholesAndNamesTheFlows) {
+TEST_F(EngineTest, TheByesTwoHundredClosesPinholesAndNamesTheFlows) {
     call("c1", "02079460000", 40000);
     answer("c1");
     media_in(kPbxMedia, 12000, kHandset, 40000);
-    out_sip(request("BYE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2));
+    hang_up("c1");
     EXPECT_EQ(engine_->pinhole_count(), 0u);
     EXPECT_EQ(engine_->active_calls(), 0u);
     EXPECT_EQ(rec_.count(EventType::call_ended), 1u);
@@ -563,6 +569,64 @@ TEST_F(EngineTest, ByeClosesPinholesAndNamesTheFlows) {
             EXPECT_EQ(e.source_port, 12000);
         }
     EXPECT_TRUE(named);
+    // Media in flight passes for kMediaGrace, not verified again (its fast
+    // path is gone); then nothing.
+    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).verdict, Verdict::accept);
+    advance(kMediaGrace + 1ms);
+    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).reason, Reason::media_no_pinhole);
+}
+
+// The BYE passing is not the end of the call: the RTP and the RTCP BYE the
+// far end sends until the BYE reaches it are still in flight, and the BYE may
+// be challenged (401/407) and sent again, or refused (481) while the call
+// goes on. Only its 2xx ends the call.
+TEST_F(EngineTest, MediaAfterTheByeAndAroundItsAnswerStillPasses) {
+    call("c1", "02079460000", 40000);
+    answer("c1");
+    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).verdict, Verdict::accept_verified);
+    out_sip(request("BYE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2));
+    EXPECT_TRUE(rec_.effects.empty());
+    EXPECT_EQ(engine_->pinhole_count(), 2u);
+    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).verdict, Verdict::accept_verified);
+    EXPECT_EQ(feed(v4udp(kHandset, 40000, kPbxMedia, 12000, rtp())).verdict, Verdict::accept_verified);
+    // Challenged: the call goes on, media stays on its fast path.
+    in_sip(response(401, "Unauthorized", "BYE", 2, "c1", "t1"));
+    EXPECT_EQ(engine_->active_calls(), 1u);
+    EXPECT_EQ(media_in(kPbxMedia, 12001, kHandset, 40001, rtp()).verdict, Verdict::accept_verified);
+    // The retry with credentials is answered: the call ends.
+    hang_up("c1", 3);
+    EXPECT_EQ(engine_->active_calls(), 0u);
+    EXPECT_EQ(rec_.last(EventType::call_ended)->detail.view(), "bye");
+    EXPECT_FALSE(rec_.effects.empty());
+    // The RTCP BYE the PBX sent right after its 200 OK (a few ms later).
+    now_ += 4ms;
+    const Decision rtcp = media_in(kPbxMedia, 12001, kHandset, 40001, std::string("\x81\xcb\x00\x01\x12\x34\x56\x78", 8));
+    EXPECT_EQ(rtcp.verdict, Verdict::accept);
+    EXPECT_EQ(rtcp.reason, Reason::media_pinhole);
+    EXPECT_EQ(feed(v4udp(kHandset, 40000, kPbxMedia, 12000, rtp())).verdict, Verdict::accept);
+    // Past the grace: closed for good, both ways.
+    advance(1s);
+    EXPECT_EQ(media_in(kPbxMedia, 12001, kHandset, 40001, rtp()).reason, Reason::media_no_pinhole);
+    EXPECT_EQ(feed(v4udp(kHandset, 40000, kPbxMedia, 12000, rtp())).reason, Reason::media_no_pinhole);
+}
+
+// A refused BYE (481) keeps the call's audio; a BYE with no final answer at
+// all ends the call at its timeout.
+TEST_F(EngineTest, ARefusedByeKeepsTheAudioAnUnansweredOneTimesOut) {
+    call("c1", "02079460000", 40000);
+    answer("c1");
+    in_sip(request("BYE", "sip:201@192.168.20.10", "c1", "t1", "f1", 5, "", "PBX"));
+    out_sip(response(481, "Call/Transaction Does Not Exist", "BYE", 5, "c1", "f1", "", "", "t1"));
+    advance(60s);
+    EXPECT_EQ(engine_->active_calls(), 1u);
+    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).verdict, Verdict::accept_verified);
+    out_sip(request("BYE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 3));
+    advance(kByeTimeout);
+    EXPECT_EQ(engine_->active_calls(), 1u);
+    advance(1s);
+    EXPECT_EQ(engine_->active_calls(), 0u);
+    EXPECT_EQ(engine_->pinhole_count(), 0u);
+    EXPECT_EQ(rec_.last(EventType::call_ended)->detail.view(), "bye_timeout");
     EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).reason, Reason::media_no_pinhole);
 }
 
@@ -577,7 +641,7 @@ TEST_F(EngineTest, ClosingPinholesAsksToDeleteEachVerifiedFlowByTuple) {
     // A second media server (after a re-INVITE the PBX moved the media).
     EXPECT_EQ(media_in("203.0.113.71", 16000, kHandset, 40000).verdict, Verdict::accept_verified);
     EXPECT_TRUE(rec_.effects.empty());   // nothing until a pinhole closes
-    out_sip(request("BYE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2));
+    hang_up("c1");
     std::multiset<std::string> flows;
     for (const Effect& f : rec_.effects) {
         EXPECT_EQ(f.kind, EffectKind::close_flow);
@@ -595,7 +659,7 @@ TEST_F(EngineTest, APinholeWithMoreFlowsThanItRecordsAsksForItsWholePort) {
     answer("c1");
     for (unsigned port : {12000u, 12002u, 12004u})
         EXPECT_EQ(media_in(kPbxMedia, port, kHandset, 40000).verdict, Verdict::accept_verified);
-    out_sip(request("BYE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2));
+    hang_up("c1");
     ASSERT_EQ(rec_.effects.size(), 1u);
     const Effect& f = rec_.effects.front();
     EXPECT_EQ(f.kind, EffectKind::close_endpoint);
@@ -616,6 +680,8 @@ TEST_F(EngineTest, ByeFromPbxEndsTheCallToo) {
     call("c1", "02079460000", 40000);
     answer("c1");
     in_sip(request("BYE", "sip:201@192.168.20.10", "c1", "t1", "f1", 2, "", "PBX"));
+    EXPECT_EQ(engine_->pinhole_count(), 2u);
+    out_sip(response(200, "OK", "BYE", 2, "c1", "f1", "", "", "t1"));
     EXPECT_EQ(engine_->pinhole_count(), 0u);
 }
 
@@ -718,9 +784,11 @@ TEST_F(EngineTest, ConcurrentLimitPerHandsetBlocksTheThirdCall) {
     EXPECT_EQ(rec_.last(EventType::call_limit)->rule.view(), "limit:per_handset_concurrent_calls");
     // Another handset is not affected.
     EXPECT_EQ(call("l4", "02079460004", 40030, kHandset2).verdict, Verdict::accept);
-    // When a call ends, a new one may start.
+    // When a call ends (its BYE answered), a new one may start.
     out_sip(request("BYE", "sip:02079460001@pbx.example.net", "l1", "f1", "t1", 2));
-    EXPECT_EQ(call("l5", "02079460005", 40040).verdict, Verdict::accept);
+    EXPECT_EQ(call("l5", "02079460005", 40040).reason, Reason::call_limit);
+    in_sip(response(200, "OK", "BYE", 2, "l1", "t1"));
+    EXPECT_EQ(call("l6", "02079460005", 40040).verdict, Verdict::accept);
 }
 
 TEST_F(EngineTest, EmergencyNumberPassesEvenOverTheLimit) {
