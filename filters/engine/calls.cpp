@@ -318,6 +318,14 @@ void CallTable::apply_sdp(Dialog& d, std::string_view body, bool outbound, Times
             leg.remote_rtp = md.rtp_port;
             leg.remote_rtcp = md.rtcp_port;
             leg.remote_known = true;
+            if (!leg.handset_known && md.rtp_port != 0) {
+                // Where the handset's media may go before its answer.
+                Offer& o = offers_[next_offer_];
+                next_offer_ = (next_offer_ + 1) % kMaxOffers;
+                o = Offer{d.key, d.handset, md.address, md.rtp_port,
+                          static_cast<std::uint16_t>(md.rtcp_port != 0 ? md.rtcp_port : md.rtp_port + 1),
+                          static_cast<std::uint8_t>(i)};
+            }
             if (leg.handset_known) {
                 if (Pinhole* ph = pinholes_.find(PinholeKey{leg.handset, leg.handset_rtp})) {
                     ph->remote = leg.remote;
@@ -333,6 +341,18 @@ void CallTable::apply_sdp(Dialog& d, std::string_view body, bool outbound, Times
             }
         }
     }
+}
+
+bool CallTable::offered(const net::IpAddress& handset, const net::IpAddress& remote, std::uint16_t port) const noexcept {
+    for (const Offer& o : offers_) {
+        if (o.rtp == 0 || o.handset != handset || o.remote != remote || (port != o.rtp && port != o.rtcp)) continue;
+        const Dialog* d = dialogs_.find(o.dialog);
+        if (d == nullptr || d->state == DialogState::ended || o.leg >= d->media_count) continue;
+        const MediaLeg& leg = d->media[o.leg];
+        if (leg.handset_known || !leg.remote_known || leg.remote != remote || leg.remote_rtp != o.rtp) continue;
+        return true;
+    }
+    return false;
 }
 
 void CallTable::open_pinhole(Dialog& d, const MediaLeg& leg, const net::IpAddress& addr, std::uint16_t port, bool rtcp,

@@ -46,6 +46,15 @@
 // media in flight that arrives in that time is still let through, judged
 // packet by packet (never verified again, so it takes no fast path), and
 // after it nothing passes.
+//
+// A handset answering a call often starts its media a few milliseconds
+// before the answer that carries its SDP (a 200 OK right behind its first
+// RTP or RTCP packets): there is no pinhole for its port yet. Media it sends
+// to exactly the endpoint the PBX's SDP offered in that dialog, before its
+// own SDP was seen, passes (offered()): accepted but not verified, so the
+// PBX's replies are still judged against the pinhole, which opens with the
+// answer. The offers are kept in a small ring (kMaxOffers); one pushed out
+// only costs those first packets, as before.
 #pragma once
 
 #include <cstddef>
@@ -265,6 +274,11 @@ public:
         return dialogs_.find(keyer_(call_id, caller_tag));
     }
     const DialogKeyer& keyer() const noexcept { return keyer_; }
+    // True when `handset` sends to `remote`:`port`, the RTP or RTCP endpoint
+    // the PBX's SDP offered in a live dialog of that handset whose own SDP
+    // for that media line has not been seen yet.
+    bool offered(const net::IpAddress& handset, const net::IpAddress& remote, std::uint16_t port) const noexcept;
+
     // Open pinholes (not those lingering after their call's BYE).
     std::size_t pinhole_count() const noexcept { return pinholes_.size() - lingering_; }
     // Calls in progress, both directions (the toll guard counts outbound ones).
@@ -301,6 +315,20 @@ private:
     DialogTable dialogs_;
     PinholeTable pinholes_;
     std::size_t lingering_ = 0;   // pinholes in the table that are lingering
+    // The PBX's offers a handset has not answered with its own SDP yet:
+    // where its early media may go (offered()). A ring; entries are checked
+    // against their dialog on use.
+    struct Offer {
+        DialogKey dialog;
+        net::IpAddress handset;
+        net::IpAddress remote;
+        std::uint16_t rtp = 0;
+        std::uint16_t rtcp = 0;   // the SDP's, or rtp + 1
+        std::uint8_t leg = 0;
+    };
+    static constexpr std::size_t kMaxOffers = 16;
+    Offer offers_[kMaxOffers];
+    std::size_t next_offer_ = 0;
     std::size_t calls_ = 0;
 };
 

@@ -296,11 +296,16 @@ Decision Engine::outbound(const net::DecodedPacket& p, const Now& now, EventSink
         // 3. Media from a pinhole port goes only to the PBX's media.
         if (Pinhole* ph = calls_.pinhole(p.src, p.src_port, now.mono)) return outbound_media(p, *ph, pbx_media, now, ev);
         // Media to the PBX's media range outside any call: its reply would
-        // be let in as return traffic with no pinhole behind it.
+        // be let in as return traffic with no pinhole behind it. A handset
+        // answering a call may start its media to the endpoint the PBX
+        // offered just before its answer opens the pinhole: that passes,
+        // unverified (calls.h).
         if (pbx_media != nullptr) {
             const config::PortRange& ports = pol.peers.pbx[*pbx_media].media.ports;
-            if (ports.last != 0 && ports.contains(p.dst_port) && !r.is_sip_port(p.dst_port))
+            if (ports.last != 0 && ports.contains(p.dst_port) && !r.is_sip_port(p.dst_port)) {
+                if (calls_.offered(p.src, p.dst, p.dst_port)) return {Verdict::accept, Reason::media_outbound};
                 return {Verdict::drop, Reason::media_no_pinhole};
+            }
         }
     }
 

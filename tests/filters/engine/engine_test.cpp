@@ -489,6 +489,36 @@ TEST_F(EngineTest, PbxOriginatedCallOpensPinholeFromHandsetAnswer) {
     EXPECT_EQ(engine_->active_calls(), 1u);
 }
 
+// The handset answering a call often sends its first RTP and RTCP a few
+// milliseconds before the 200 OK that carries its SDP (three corpus
+// captures: a fax gateway, a Polycom through FreePBX, a Digium softphone).
+// Sent to exactly the endpoint the PBX offered, they pass unverified; the
+// PBX's replies still wait for the pinhole the answer opens.
+TEST_F(EngineTest, TheCalleesMediaJustBeforeItsAnswerReachesTheOfferedEndpoint) {
+    in_sip(request("INVITE", "sip:201@192.168.20.10", "in1", "p1", "", 1, sdp(kPbxMedia, 14000), "PBX"));
+    out_sip(response(180, "Ringing", "INVITE", 1, "in1", "h1", "", "", "p1"));
+    const Decision rtp_out = feed(v4udp(kHandset, 41000, kPbxMedia, 14000, rtp()));
+    EXPECT_EQ(rtp_out.verdict, Verdict::accept);
+    EXPECT_EQ(rtp_out.reason, Reason::media_outbound);
+    EXPECT_EQ(feed(v4udp(kHandset, 41001, kPbxMedia, 14001, rtp())).verdict, Verdict::accept);   // RTCP
+    // Nothing else: another port or media address of the PBX, another
+    // handset, and the PBX's own media before the answer.
+    EXPECT_EQ(feed(v4udp(kHandset, 41000, kPbxMedia, 14002, rtp())).reason, Reason::media_no_pinhole);
+    EXPECT_EQ(feed(v4udp(kHandset, 41000, "203.0.113.71", 14000, rtp())).reason, Reason::media_no_pinhole);
+    EXPECT_EQ(feed(v4udp(kHandset2, 41000, kPbxMedia, 14000, rtp())).reason, Reason::media_no_pinhole);
+    EXPECT_EQ(media_in(kPbxMedia, 14000, kHandset, 41000).reason, Reason::media_no_pinhole);
+    EXPECT_EQ(engine_->pinhole_count(), 0u);
+    // The answer opens the pinhole: from then on the flow is verified.
+    out_sip(response(200, "OK", "INVITE", 1, "in1", "h1", sdp(kHandset, 41000), "", "p1"));
+    EXPECT_EQ(feed(v4udp(kHandset, 41000, kPbxMedia, 14000, rtp())).verdict, Verdict::accept_verified);
+    EXPECT_EQ(media_in(kPbxMedia, 14000, kHandset, 41000).verdict, Verdict::accept_verified);
+    // A call that ends before the answer takes its offer with it.
+    in_sip(request("INVITE", "sip:201@192.168.20.10", "in2", "p2", "", 1, sdp(kPbxMedia, 14100), "PBX"));
+    EXPECT_EQ(feed(v4udp(kHandset, 41100, kPbxMedia, 14100, rtp())).verdict, Verdict::accept);
+    in_sip(request("CANCEL", "sip:201@192.168.20.10", "in2", "p2", "", 1, "", "PBX"));
+    EXPECT_EQ(feed(v4udp(kHandset, 41100, kPbxMedia, 14100, rtp())).reason, Reason::media_no_pinhole);
+}
+
 TEST_F(EngineTest, ReInviteWithNewPortMovesThePinhole) {
     call("c1", "02079460000", 40000);
     answer("c1");
