@@ -59,6 +59,11 @@ bool EgressTracker::is_return_traffic(const net::DecodedPacket& p, Timestamp now
     return true;
 }
 
+bool EgressTracker::knows(const net::FiveTuple& out, Timestamp now) const noexcept {
+    const Flow* f = flows_.find(net::FlowKey::from(out));
+    return f != nullptr && f->initiator == out.src && f->expires > now;
+}
+
 EgressTracker::Tcp EgressTracker::tcp(const net::DecodedPacket& p, Timestamp now) {
     Flow* f = flow(p);
     if (f != nullptr) {

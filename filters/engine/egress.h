@@ -25,6 +25,9 @@ public:
     void remember(const net::DecodedPacket& p, Timestamp now);
     // Return traffic of a flow a handset opened (exact 5-tuple, not expired).
     bool is_return_traffic(const net::DecodedPacket& p, Timestamp now);
+    // A flow a handset opened, as it sent it (`out.src` the handset), is
+    // remembered and not expired (an ICMP error quoting it is related).
+    bool knows(const net::FiveTuple& out, Timestamp now) const noexcept;
 
     // What a TCP segment from a handset (allowed by allowed()) needs.
     enum class Tcp : std::uint8_t {

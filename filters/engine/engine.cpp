@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <string>
 
+#include "filters/engine/icmp.h"
 #include "filters/engine/ipv6_request_uri.h"
 #include "filters/engine/keepalive.h"
 #include "filters/engine/sip_content.h"
@@ -157,6 +158,8 @@ Decision Engine::inbound(const net::DecodedPacket& p, const Now& now, EventSink&
     if (sip_port) {
         if (const PeerIndex* pbx = r.pbx_signalling.lookup(p.src)) return sip_packet(p, Dir::inbound, *pbx, now, ev);
     }
+    if (!p.has_l4 && (p.protocol == net::ipproto::icmp || p.protocol == net::ipproto::icmpv6))
+        return inbound_icmp(p, now, ev);
 
     if (p.is_udp())
         if (Pinhole* ph = calls_.pinhole(p.dst, p.dst_port, now.mono)) return inbound_media(p, *ph, now, ev);
@@ -188,6 +191,30 @@ Decision Engine::inbound(const net::DecodedPacket& p, const Now& now, EventSink&
     if (sip_port) return inspect_unlisted_sip(p, now, ev);
 
     if (media_src != nullptr) return {Verdict::drop, Reason::media_no_pinhole};
+    ev.on_event(ctx_.event(EventType::unlisted_source, &p, now.mono));
+    return {Verdict::drop, Reason::unlisted_source};
+}
+
+// ICMP to a handset. An error about a flow the handset sent passes, as the
+// kernel's ESTABLISHED/RELATED rule lets it (the daemon sees none of these):
+// SIP or media to the PBX, media from one of its pinholes, an egress flow
+// the engine remembers. The rest is dropped: from a listed peer (the PBX's
+// ping, an error about nothing the handset sent) as icmp_unsolicited, from
+// anyone else as unlisted_source.
+Decision Engine::inbound_icmp(const net::DecodedPacket& p, const Now& now, EventSink& ev) {
+    const CompiledPolicy& r = ctx_.r();
+    IcmpInfo info;
+    if (read_icmp(p, info) && info.kind == IcmpInfo::Kind::error && info.quoted.src == p.dst) {
+        const net::FiveTuple& q = info.quoted;
+        bool related = r.pbx_signalling.contains(q.dst) || r.pbx_media.contains(q.dst);
+        if (!related && info.has_ports) {
+            related = egress_.knows(q, now.mono) ||
+                      (q.protocol == net::ipproto::udp && calls_.pinhole(q.src, q.src_port, now.mono) != nullptr);
+        }
+        if (related) return {Verdict::accept, Reason::icmp_related};
+    }
+    if (r.pbx_signalling.contains(p.src) || r.pbx_media.contains(p.src) || r.support.contains(p.src))
+        return {Verdict::drop, Reason::icmp_unsolicited};
     ev.on_event(ctx_.event(EventType::unlisted_source, &p, now.mono));
     return {Verdict::drop, Reason::unlisted_source};
 }

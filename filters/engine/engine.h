@@ -27,7 +27,11 @@
 //   4. Return traffic of a flow a handset opened under the egress rules.
 //   5. With media.static_allowance (SRTP/TLS without readable SDP): UDP from
 //      the PBX's media addresses and ports.
-//   6. Everything else: unlisted_source (or media_no_pinhole when it comes
+//   6. ICMP: an error about a flow the handset sent (to the PBX, from a
+//      pinhole, a remembered egress flow) passes as icmp_related, like the
+//      kernel's RELATED rule; from a listed peer anything else (a ping) is
+//      icmp_unsolicited (icmp.h).
+//   7. Everything else: unlisted_source (or media_no_pinhole when it comes
 //      from a PBX media address).
 // Outbound (from the handsets):
 //   1. SIP to a PBX signalling address on a SIP port: parsed and judged.
@@ -217,6 +221,7 @@ private:
     Decision other_sip(const net::DecodedPacket& p, bool to_pbx, const Now& now, EventSink& ev, bool reset);
     Decision inspect_unlisted_sip(const net::DecodedPacket& p, const Now& now, EventSink& ev);
     Decision inbound_media(const net::DecodedPacket& p, Pinhole& ph, const Now& now, EventSink& ev);
+    Decision inbound_icmp(const net::DecodedPacket& p, const Now& now, EventSink& ev);
     Decision finish(Decision d);
     void count_sip(const sip::SipMessage& m) noexcept;
     void emit_cut(const net::DecodedPacket& p, const net::IpAddress& handset, std::string_view why, const Now& now,

@@ -39,6 +39,8 @@ std::string_view reason_name(Reason r) noexcept {
     case Reason::tls_uninspected: return "tls_uninspected";
     case Reason::dialog_table_full: return "dialog_table_full";
     case Reason::sip_keepalive: return "sip_keepalive";
+    case Reason::icmp_related: return "icmp_related";
+    case Reason::icmp_unsolicited: return "icmp_unsolicited";
     case Reason::count_: break;
     }
     return "unknown";
@@ -56,6 +58,7 @@ bool reason_is_drop(Reason r) noexcept {
     case Reason::egress_return:
     case Reason::tls_uninspected:
     case Reason::sip_keepalive:
+    case Reason::icmp_related:
     case Reason::count_:
         return false;
     default:

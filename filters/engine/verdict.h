@@ -56,6 +56,10 @@ enum class Reason : std::uint8_t {
                            // confirmed call: refused rather than push out a live call (calls.h)
     sip_keepalive,         // accept: a NAT keep-alive on the SIP flow between a handset and its PBX (CRLF,
                            // spaces, a NUL-padded token, zero bytes, a STUN Binding; keepalive.h)
+    icmp_related,          // accept: an ICMP error to a handset about a flow the handset sent (to the PBX, its
+                           // media, an egress flow): what the kernel's ESTABLISHED/RELATED rule lets through
+    icmp_unsolicited,      // ICMP to a handset from a listed peer (PBX, support) that is no error about the
+                           // handset's own flows: a ping; the kernel drops it too
     count_
 };
 

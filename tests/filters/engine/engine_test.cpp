@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstring>
 #include <ostream>
 #include <memory>
 #include <set>
@@ -363,6 +364,87 @@ TEST_F(EngineTest, CrlfKeepalivesOverTcpHaveTheirReasonToo) {
     EXPECT_EQ(feed(v4tcp(kHandset, 40500, kPbx, 5060, 0x18, "\r\n\r\n", 1001, 5001)).reason, Reason::sip_keepalive);
     EXPECT_EQ(feed(v4tcp(kPbx, 5060, kHandset, 40500, 0x18, "\r\n", 5001, 1005)).reason, Reason::sip_keepalive);
     EXPECT_EQ(engine_->stats().keepalives[static_cast<std::size_t>(KeepaliveKind::crlf)], 2u);
+}
+
+// --- ICMP towards the handsets -----------------------------------------------
+
+// An ICMP(v4) message: type, code, then `quoted` (the packet it is about).
+Bytes icmp4(const char* src, const char* dst, unsigned type, unsigned code, const Bytes& quoted) {
+    test::V4 h;
+    h.protocol = 1;
+    std::memcpy(h.src, net::IpAddress::parse(src)->bytes(), 4);
+    std::memcpy(h.dst, net::IpAddress::parse(dst)->bytes(), 4);
+    Bytes m = {static_cast<std::uint8_t>(type), static_cast<std::uint8_t>(code), 0, 0, 0, 0, 0, 0};
+    m.insert(m.end(), quoted.begin(), quoted.end());
+    return test::ipv4(h, m);
+}
+Bytes icmp6(const char* src, const char* dst, unsigned type, unsigned code, const Bytes& quoted) {
+    test::V6 h;
+    h.next = 58;
+    std::memcpy(h.src, net::IpAddress::parse(src)->bytes(), 16);
+    std::memcpy(h.dst, net::IpAddress::parse(dst)->bytes(), 16);
+    Bytes m = {static_cast<std::uint8_t>(type), static_cast<std::uint8_t>(code), 0, 0, 0, 0, 0, 0};
+    m.insert(m.end(), quoted.begin(), quoted.end());
+    return test::ipv6(h, m);
+}
+// What an error quotes: the IP header and the first 8 bytes after it.
+Bytes quote(const Bytes& packet, std::size_t ip_header = 20) {
+    return Bytes(packet.begin(), packet.begin() + static_cast<std::ptrdiff_t>(ip_header + 8));
+}
+
+// The PBX answers a handset's SIP with "port unreachable" (a restarted PBX,
+// a changed port): the kernel lets it through as RELATED to the handset's
+// flow, and so does the engine; so are errors from routers on the way.
+TEST_F(EngineTest, IcmpErrorsAboutAHandsetsOwnFlowPass) {
+    const Bytes reg = v4udp(kHandset, 5060, kPbx, 5060, request("REGISTER", "sip:pbx.example.net", "r", "f", "", 1));
+    EXPECT_EQ(feed(reg).verdict, Verdict::accept);
+    const Decision unreachable = feed(icmp4(kPbx, kHandset, 3, 3, quote(reg)));
+    EXPECT_EQ(unreachable.verdict, Verdict::accept);
+    EXPECT_EQ(unreachable.reason, Reason::icmp_related);
+    // A router on the way: time exceeded, fragmentation needed.
+    EXPECT_EQ(feed(icmp4("192.0.2.1", kHandset, 11, 0, quote(reg))).reason, Reason::icmp_related);
+    EXPECT_EQ(feed(icmp4("192.0.2.1", kHandset, 3, 4, quote(reg))).reason, Reason::icmp_related);
+    // About the handset's media to the PBX, and about an egress flow it
+    // opened (a DNS query), while the engine remembers it.
+    call("c1", "02079460000", 40000);
+    answer("c1");
+    const Bytes media = v4udp(kHandset, 40000, kPbxMedia, 12000, rtp());
+    EXPECT_EQ(feed(icmp4(kPbxMedia, kHandset, 3, 3, quote(media))).reason, Reason::icmp_related);
+    const Bytes dns = v4udp(kHandset, 33333, "192.0.2.53", 53, "q");
+    EXPECT_EQ(feed(dns).reason, Reason::egress_allowed);
+    EXPECT_EQ(feed(icmp4("192.0.2.53", kHandset, 3, 3, quote(dns))).reason, Reason::icmp_related);
+    // ICMPv6: port unreachable and packet too big from the PBX.
+    const Bytes reg6 = v6udp("2001:db8:20::10", 5060, "2001:db8:100::10", 5060,
+                             request("REGISTER", "sip:pbx.example.net", "r6", "f", "", 1));
+    EXPECT_EQ(feed(icmp6("2001:db8:100::10", "2001:db8:20::10", 1, 4, quote(reg6, 40))).reason, Reason::icmp_related);
+    EXPECT_EQ(feed(icmp6("2001:db8:100::10", "2001:db8:20::10", 2, 0, quote(reg6, 40))).reason, Reason::icmp_related);
+    EXPECT_EQ(rec_.count(EventType::unlisted_source), 0u);
+}
+
+// The PBX's pings, and errors about flows that are not the handset's, are
+// dropped (the kernel drops them too), and said to be what they are.
+TEST_F(EngineTest, IcmpThatIsNotAboutAHandsetsFlowIsDroppedAndNamed) {
+    const Decision ping = feed(icmp4(kPbx, kHandset, 8, 0, Bytes(32, 0x61)));
+    EXPECT_EQ(ping.verdict, Verdict::drop);
+    EXPECT_EQ(ping.reason, Reason::icmp_unsolicited);
+    EXPECT_EQ(feed(icmp6("2001:db8:100::10", "2001:db8:20::10", 128, 0, Bytes(16, 0))).reason,
+              Reason::icmp_unsolicited);
+    EXPECT_EQ(feed(icmp4(kPbxMedia, kHandset, 8, 0, Bytes(32, 0x61))).reason, Reason::icmp_unsolicited);
+    EXPECT_EQ(feed(icmp4("198.51.100.7", kHandset, 8, 0, Bytes(32, 0x61))).reason, Reason::icmp_unsolicited);
+    EXPECT_EQ(rec_.count(EventType::unlisted_source), 0u);
+    // An error quoting another sender, or a flow the handset never opened
+    // (a DNS query it never sent): not related.
+    const Bytes other = v4udp(kHandset2, 5060, kPbx, 5060, "x");
+    EXPECT_EQ(feed(icmp4(kPbx, kHandset, 3, 3, quote(other))).reason, Reason::icmp_unsolicited);
+    const Bytes never = v4udp(kHandset, 33334, "192.0.2.53", 53, "q");
+    const Decision forged = feed(icmp4(kAttacker, kHandset, 3, 3, quote(never)));
+    EXPECT_EQ(forged.verdict, Verdict::drop);
+    EXPECT_EQ(forged.reason, Reason::unlisted_source);
+    // Anyone else's ping: unlisted, as before.
+    EXPECT_EQ(feed(icmp4(kAttacker, kHandset, 8, 0, Bytes(32, 0x61))).reason, Reason::unlisted_source);
+    EXPECT_EQ(rec_.count(EventType::unlisted_source), 2u);
+    // An error too short to quote an IP header is no error about anything.
+    EXPECT_EQ(feed(icmp4(kPbx, kHandset, 3, 3, Bytes(12, 0x45))).reason, Reason::icmp_unsolicited);
 }
 
 TEST_F(EngineTest, SipToRogueServerIsDropped) {
