@@ -42,6 +42,22 @@ struct Line {
     bool monitored = false;
 };
 
+// Keeps what the summary says about the policy: the media addresses the
+// PBX's SDP named that the policy refuses.
+class PolicyHints : public engine::EventSink {
+public:
+    explicit PolicyHints(ReplaySummary& sum) : sum_(sum) {}
+    void on_event(const engine::Event& e) override {
+        if (e.type != engine::EventType::media_address_not_allowed) return;
+        ReplaySummary::RefusedMedia& r = sum_.refused_media[std::string(e.detail.view())];
+        r.key = std::string(e.rule.view());
+        ++r.sdps;
+    }
+
+private:
+    ReplaySummary& sum_;
+};
+
 }  // namespace
 
 int run_replay(const config::Policy& policy_in, const ReplayOptions& options, std::ostream& out, std::ostream& err,
@@ -65,9 +81,10 @@ int run_replay(const config::Policy& policy_in, const ReplayOptions& options, st
     }
 
     engine::Engine eng(rules);
-    engine::CountingSink events;
-    net::IpReassembler reassembler;
     ReplaySummary sum;
+    PolicyHints hints(sum);
+    engine::CountingSink events(&hints);
+    net::IpReassembler reassembler;
     Timestamp last_tick{};
     bool ticked = false;
     std::string line;
@@ -190,7 +207,17 @@ int run_replay(const config::Policy& policy_in, const ReplayOptions& options, st
         json::field(s, "pinholes_closed", sum.pinholes_closed);
         map_field("events", sum.events);
         json::field(s, "handsets", sum.handsets);
-        s += "}}";
+        json::append_key(s, "refused_media");
+        s.push_back('[');
+        for (const auto& [address, r] : sum.refused_media) {
+            if (s.back() != '[') s.push_back(',');
+            s.push_back('{');
+            json::field(s, "address", address);
+            json::field(s, "add_to", r.key);
+            json::field(s, "sdps", r.sdps);
+            s.push_back('}');
+        }
+        s += "]}}";
         out << s << '\n';
     } else {
         out << "summary: " << sum.packets << " packets, " << sum.accept << " accepted, " << sum.drop << " dropped\n";
@@ -203,6 +230,13 @@ int run_replay(const config::Policy& policy_in, const ReplayOptions& options, st
             << sum.pinholes_closed << ", handsets " << sum.handsets << "\n  events:";
         for (const auto& [k, v] : sum.events) out << ' ' << k << '=' << v;
         out << '\n';
+        // One-way audio is the failure an engineer hears about first: say
+        // which address to list, and where.
+        for (const auto& [address, r] : sum.refused_media)
+            out << "  refused media: the PBX's SDP named " << address << " (" << r.sdps
+                << (r.sdps == 1 ? " SDP" : " SDPs") << "), outside the policy: its calls lose their audio; if it is "
+                << "the PBX's media relay, add it to " << r.key
+                << " (without that key the PBX's own addresses are its only media addresses: list them too)\n";
     }
     if (summary_out) *summary_out = sum;
     return 0;

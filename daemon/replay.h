@@ -42,6 +42,14 @@ struct ReplaySummary {
     std::uint64_t pinholes_closed = 0;
     std::map<std::string, std::uint64_t> events;
     std::uint64_t handsets = 0;
+    // Media addresses the PBX's SDP named and the policy refuses (one-way or
+    // no audio): address -> the policy key to list it under when it is the
+    // PBX's media relay, and how many SDPs named it.
+    struct RefusedMedia {
+        std::string key;
+        std::uint64_t sdps = 0;
+    };
+    std::map<std::string, RefusedMedia> refused_media;
 };
 
 // Runs the engine over every capture in order (one engine: state carries

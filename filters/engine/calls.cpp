@@ -303,8 +303,12 @@ void CallTable::apply_sdp(Dialog& d, std::string_view body, bool outbound, Times
         } else {
             // The PBX's endpoint: where media will come from.
             if (!usable || md.address_unspecified) continue;
-            const PeerIndex* m = r.pbx_media.lookup(md.address);
-            if (m == nullptr) {
+            // Media the policy refuses: one-way or no audio, so it is said
+            // plainly, with the key to list the address under when it is the
+            // PBX's media relay. An address inside the handset networks is
+            // direct media between two phones (it never crosses the router):
+            // nothing to say.
+            if (!r.pbx_media.contains(md.address) && !r.handsets.contains(md.address)) {
                 Event e = ctx_.event(EventType::media_address_not_allowed, &p, now);
                 e.handset = d.handset;
                 e.call_id = d.call_id;
@@ -312,6 +316,9 @@ void CallTable::apply_sdp(Dialog& d, std::string_view body, bool outbound, Times
                 assign_truncated(e.detail, md.connection.present ? md.connection.address_text
                                            : s.connection.present ? s.connection.address_text
                                                                   : std::string_view("unknown"));
+                char key[48];
+                std::snprintf(key, sizeof key, "peers.pbx[%u].media.addresses", static_cast<unsigned>(d.pbx_index));
+                assign_truncated(e.rule, key);
                 ev.on_event(e);
             }
             leg.remote = md.address;

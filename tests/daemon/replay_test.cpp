@@ -171,6 +171,40 @@ TEST(ReplayCorpus, Ipv6CaptureWithUnbracketedRequestUrisIsReadAndPasses) {
     EXPECT_EQ(r.sum.pinholes_opened, 2u);
 }
 
+// A PBX whose media relay is not its signalling address, with a policy that
+// does not list the relay: every packet of the call's audio is refused. The
+// summary says which address and under which key to list it.
+TEST(ReplayCorpus, ARefusedMediaRelayIsNamedWithTheKeyToAddItTo) {
+    const std::string file = "interop/eim_lab9__sip.pcap";
+    VG_SKIP_WITHOUT_CORPUS(file, "replay names the PBX's media relay the policy refuses, and its key");
+    const config::Policy p = load_text(
+        "version: 1\nsite: no-relay\non_failure: closed\nhandsets:\n  networks: [192.168.57.101/32]\n"
+        "peers:\n  pbx:\n    - name: onsip\n      addresses: [199.7.173.103]\ntoll_fraud:\n  country_code: \"1\"\n");
+    const ReplayRun r = replay(p, {test::corpus_path(file)}, false);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    // tshark -Y 'sdp && ip.src==199.7.173.103': one answer, c=IN IP4 199.7.175.76.
+    ASSERT_EQ(r.sum.refused_media.size(), 1u);
+    const auto& relay = r.sum.refused_media.begin();
+    EXPECT_EQ(relay->first, "199.7.175.76");
+    EXPECT_EQ(relay->second.key, "peers.pbx[0].media.addresses");
+    EXPECT_EQ(relay->second.sdps, 1u);
+    // ip.src==199.7.175.76 && ip.dst==192.168.57.101: 375 packets of audio
+    // refused; the handset's 3 the other way.
+    EXPECT_EQ(get(r.sum.reasons, "media_injection"), 375u);
+    EXPECT_EQ(get(r.sum.reasons, "media_destination_denied"), 3u);
+    bool said = false;
+    for (const std::string& l : r.lines)
+        said = said || (l.find("refused media: the PBX's SDP named 199.7.175.76") != std::string::npos &&
+                        l.find("add it to peers.pbx[0].media.addresses") != std::string::npos);
+    EXPECT_TRUE(said);
+    // With the relay listed, the same call has its audio (the policy written
+    // for this capture).
+    const ReplayRun ok = replay(load(test::data_path("replay/interop/eim_lab9__sip.yaml")), {test::corpus_path(file)});
+    EXPECT_TRUE(ok.sum.refused_media.empty());
+    EXPECT_EQ(get(ok.sum.reasons, "media_pinhole"), 375u);
+    EXPECT_EQ(ok.sum.drop, 0u);
+}
+
 TEST(ReplayCorpus, SipMessageCountsAgreeWithTshark) {
     // tshark -r FILE -Y sip | wc -l for each capture, with a policy whose
     // handsets and PBX are the capture's two SIP parties.

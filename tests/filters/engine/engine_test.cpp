@@ -601,6 +601,34 @@ TEST_F(EngineTest, TheCalleesMediaJustBeforeItsAnswerReachesTheOfferedEndpoint) 
     EXPECT_EQ(feed(v4udp(kHandset, 41100, kPbxMedia, 14100, rtp())).reason, Reason::media_no_pinhole);
 }
 
+// The PBX's SDP names a media address the policy refuses (its media relay,
+// missing from the policy): the call would have one-way or no audio, so
+// the warning names the address and the key to list it under.
+TEST_F(EngineTest, ARefusedMediaAddressIsNamedWithTheKeyToAddItTo) {
+    call("c1", "02079460000", 40000);
+    in_sip(response(200, "OK", "INVITE", 1, "c1", "t1", sdp("198.51.100.80", 30000)));
+    const Event* e = rec_.last(EventType::media_address_not_allowed);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->detail.view(), "198.51.100.80");
+    EXPECT_EQ(e->rule.view(), "peers.pbx[0].media.addresses");
+    EXPECT_EQ(e->handset.to_string(), kHandset);
+    EXPECT_EQ(media_in("198.51.100.80", 30000, kHandset, 40000).reason, Reason::media_injection);
+}
+
+// Direct media: the PBX's re-INVITE names the other phone, inside the
+// handset networks. That media never crosses the router: no warning.
+TEST_F(EngineTest, DirectMediaInsideTheHandsetNetworksIsNoRefusedAddress) {
+    call("c1", "02079460000", 40000);
+    answer("c1");
+    in_sip(request("INVITE", "sip:201@192.168.20.10", "c1", "t1", "f1", 7, sdp(kHandset2, 7078), "PBX"));
+    out_sip(response(200, "OK", "INVITE", 7, "c1", "f1", sdp(kHandset, 40000), "", "t1"));
+    EXPECT_EQ(rec_.count(EventType::media_address_not_allowed), 0u);
+    EXPECT_EQ(feed(v4udp(kHandset, 40000, kHandset2, 7078, rtp())).reason, Reason::handset_internal);
+    // An address outside both is still reported.
+    in_sip(request("INVITE", "sip:201@192.168.20.10", "c1", "t1", "f1", 8, sdp("192.0.2.80", 7078), "PBX"));
+    EXPECT_EQ(rec_.count(EventType::media_address_not_allowed), 1u);
+}
+
 TEST_F(EngineTest, ReInviteWithNewPortMovesThePinhole) {
     call("c1", "02079460000", 40000);
     answer("c1");
