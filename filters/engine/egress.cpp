@@ -10,6 +10,7 @@ using std::chrono::seconds;
 // Egress flow memory (return traffic), like conntrack's UDP stream timeout.
 constexpr Duration kEgressUdpTimeout = seconds(120);
 constexpr Duration kEgressTcpTimeout = seconds(600);
+constexpr std::uint8_t kIpprotoSctp = 132;
 
 }  // namespace
 
@@ -17,8 +18,11 @@ EgressTracker::EgressTracker(EngineContext& ctx, std::size_t max_flows) : ctx_(c
 
 bool EgressTracker::allowed(const net::DecodedPacket& p, Timestamp now, EventSink& ev) {
     const config::Policy& pol = ctx_.p();
-    bool ok = !pol.egress.allow_list;
-    if (!ok) {
+    // SCTP is a SIP transport (RFC 4168) the engine does not follow: the
+    // kernel drops it from the handsets whatever the egress mode.
+    const bool sctp = p.protocol == kIpprotoSctp;
+    bool ok = !sctp && !pol.egress.allow_list;
+    if (!ok && !sctp) {
         if (const PeerIndex* e = ctx_.r().egress.lookup(p.dst)) {
             const config::ServicePeer& peer = pol.egress.allow[*e];
             const config::Transport t = p.is_tcp() ? config::Transport::tcp : config::Transport::udp;
@@ -31,6 +35,7 @@ bool EgressTracker::allowed(const net::DecodedPacket& p, Timestamp now, EventSin
     if (!ok) {
         Event e = ctx_.event(EventType::egress_denied, &p, now);
         e.handset = p.src;
+        if (sctp) assign_truncated(e.detail, "sctp");
         ev.on_event(e);
     }
     return ok;

@@ -19,7 +19,9 @@ public:
     EgressTracker(EngineContext& ctx, std::size_t max_flows);
 
     // The egress allow-list (egress.mode: allow_list) lets this packet out;
-    // always true with egress.mode: open. Drops get an egress_denied event.
+    // always true with egress.mode: open, except for SCTP, which the kernel
+    // drops from the handsets in any mode. Drops get an egress_denied event
+    // (detail "sctp" for SCTP).
     bool allowed(const net::DecodedPacket& p, Timestamp now, EventSink& ev);
     // Remembers the packet's flow so its return traffic is accepted.
     void remember(const net::DecodedPacket& p, Timestamp now);

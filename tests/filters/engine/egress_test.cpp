@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -97,6 +98,22 @@ TEST_F(EgressTest, AllowListModeLetsOutOnlyListedDestinationsAndPorts) {
     EXPECT_EQ(e->destination_port, 123);
     // A flow that was refused has no way back.
     EXPECT_FALSE(back(udp(kNtp, 124, kHandset, 30000)));
+}
+
+// SCTP (a SIP transport, RFC 4168, the engine does not follow) never leaves
+// the handsets, whatever the egress mode: the kernel drops it, and replay
+// says so too.
+TEST_F(EgressTest, SctpIsRefusedInEveryMode) {
+    test::V4 h;
+    h.protocol = 132;
+    std::memcpy(h.src, net::IpAddress::parse(kHandset)->bytes(), 4);
+    std::memcpy(h.dst, net::IpAddress::parse("203.0.113.10")->bytes(), 4);
+    const net::DecodedPacket& sctp = jar_.keep(test::ipv4(h, test::Bytes(28, 0)));
+    EXPECT_FALSE(out(sctp));
+    ASSERT_EQ(rec_.count(EventType::egress_denied), 1u);
+    EXPECT_EQ(rec_.last(EventType::egress_denied)->detail.view(), "sctp");
+    make(test::site_policy("enforce", kAllowList + "    - name: pbx-host\n      addresses: [203.0.113.10]\n      ports: [\"udp/1-65535\", \"tcp/1-65535\"]\n"));
+    EXPECT_FALSE(out(sctp));
 }
 
 // --- return traffic -------------------------------------------------------------------
