@@ -613,7 +613,7 @@ void Daemon::on_nflog(const engine::Now& now) {
             log_->on_event(e);
             return;
         }
-        if (prefix == kernel::nflog_prefix(opt_.name, "drop-in")) k.reason = engine::reason_name(engine::Reason::unlisted_source);
+        if (prefix == kernel::nflog_prefix(opt_.name, "drop-in")) k.reason = engine::reason_name(engine_->kernel_inbound_drop_reason(p));
         else if (prefix == kernel::nflog_prefix(opt_.name, "drop-out")) k.reason = engine::reason_name(engine::Reason::egress_denied);
         else k.reason = prefix;
         k.method = sip.method;

@@ -288,6 +288,15 @@ Engine::SipSummary Engine::observe_kernel_drop(const net::DecodedPacket& p, cons
             msg_.user_agent.empty() ? msg_.server : msg_.user_agent};
 }
 
+Reason Engine::kernel_inbound_drop_reason(const net::DecodedPacket& p) const noexcept {
+    const CompiledPolicy& r = ctx_.r();
+    const bool icmp = !p.has_l4 && (p.protocol == net::ipproto::icmp || p.protocol == net::ipproto::icmpv6);
+    if (icmp && p.src.valid() &&
+        (r.pbx_signalling.contains(p.src) || r.pbx_media.contains(p.src) || r.support.contains(p.src)))
+        return Reason::icmp_unsolicited;
+    return Reason::unlisted_source;
+}
+
 // ---------------------------------------------------------------------------
 // Outbound
 

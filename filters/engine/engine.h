@@ -175,6 +175,10 @@ public:
         std::string_view user_agent;
     };
     SipSummary observe_kernel_drop(const net::DecodedPacket& packet, const Now& now, EventSink& events);
+    // The reason of a packet the kernel dropped on its way to the handsets
+    // (its catch-all inbound drop), as replay would give it: icmp_unsolicited
+    // for ICMP from a listed peer (the PBX's ping), else unlisted_source.
+    Reason kernel_inbound_drop_reason(const net::DecodedPacket& packet) const noexcept;
 
     // Timeouts: transactions, call durations, idle pinholes, stale handsets.
     // Call about once a second (and before reading tables for display).

@@ -447,6 +447,20 @@ TEST_F(EngineTest, IcmpThatIsNotAboutAHandsetsFlowIsDroppedAndNamed) {
     EXPECT_EQ(feed(icmp4(kPbx, kHandset, 3, 3, Bytes(12, 0x45))).reason, Reason::icmp_unsolicited);
 }
 
+// The daemon names the kernel's own inbound drops (NFLOG samples) the way
+// replay names them: a PBX's ping is not an unlisted source.
+TEST_F(EngineTest, KernelDropsOfThePbxsPingsAreNamedAsReplayNamesThem) {
+    auto reason = [&](const Bytes& b) {
+        packets_.push_back(b);
+        return engine_->kernel_inbound_drop_reason(net::decode_ip(packets_.back().data(), packets_.back().size()));
+    };
+    EXPECT_EQ(reason(icmp4(kPbx, kHandset, 8, 0, Bytes(32, 0))), Reason::icmp_unsolicited);
+    EXPECT_EQ(reason(icmp4("198.51.100.7", kHandset, 8, 0, Bytes(32, 0))), Reason::icmp_unsolicited);
+    EXPECT_EQ(reason(icmp6("2001:db8:100::10", "2001:db8:20::10", 128, 0, Bytes(8, 0))), Reason::icmp_unsolicited);
+    EXPECT_EQ(reason(icmp4(kAttacker, kHandset, 8, 0, Bytes(32, 0))), Reason::unlisted_source);
+    EXPECT_EQ(reason(v4tcp(kPbx, 80, kHandset, 8080, 0x02, "")), Reason::unlisted_source);
+}
+
 TEST_F(EngineTest, SipToRogueServerIsDropped) {
     const Decision d = feed(v4udp(kHandset, 5060, "192.0.2.200", 5060,
                                   request("REGISTER", "sip:rogue.example.com", "g1", "f", "", 1)));
