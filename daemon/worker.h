@@ -16,9 +16,11 @@
 // one worker run one at a time, in order, so a worker that owns a resource
 // (the rule backend, a conntrack socket) serialises its use.
 //
-// The thread runs at a lower priority than the loop (nice +10, inherited by
-// the programs it forks): on a router's one or two cores, an iptables-restore
-// must not take the CPU from the loop.
+// The thread runs 19 nice levels below the loop (at most nice 19, the
+// lowest short of SCHED_IDLE; the programs it starts inherit it): on a router's one or two cores, an
+// iptables-restore must not take the CPU from the loop, yet it must still
+// run when the CPU is busy (SCHED_IDLE could starve a reload for as long as
+// the router is loaded).
 #pragma once
 
 #include <chrono>
@@ -40,7 +42,7 @@ public:
     using Job = std::function<Completion()>;    // runs on the worker
 
     // `name`: the thread's name (top, ps -T), at most 15 characters.
-    explicit Worker(std::string name, std::size_t max_jobs = 64, int nice_increment = 10);
+    explicit Worker(std::string name, std::size_t max_jobs = 64, int nice_increment = 19);
     ~Worker();   // stop()
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;

@@ -5,7 +5,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/syscall.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+
+extern char** environ;   // the environment the tools inherit, as execv() passed it
 
 namespace vg::kernel {
 
@@ -53,36 +55,12 @@ void set_nonblocking(int fd) {
     if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
-// Only async-signal-safe calls between fork() and exec: the parent may have
-// other threads.
-[[noreturn]] void child_exec(const char* path, char* const* argv, int in_fd, int out_fd, int err_fd,
-                             int status_fd) {
-    // A caller without standard streams gets pipes on 0..2: move every fd
-    // above 2 first so the dup2() calls below cannot clobber one another.
-    int fds[4] = {in_fd, out_fd, err_fd, status_fd};
-    for (int& fd : fds)
-        if (fd <= STDERR_FILENO) fd = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
-    status_fd = fds[3];
-    if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0 || status_fd < 0 || dup2(fds[0], STDIN_FILENO) < 0 ||
-        dup2(fds[1], STDOUT_FILENO) < 0 || dup2(fds[2], STDERR_FILENO) < 0) {
-        const int e = errno;
-        if (status_fd >= 0) (void)!write(status_fd, &e, sizeof e);
-        _exit(127);
-    }
-    // Nothing but the three standard streams and the status pipe (close on
-    // exec) reaches the program.
-#if defined(SYS_close_range)
-    (void)syscall(SYS_close_range, 3u, ~0u, 4u /* CLOSE_RANGE_CLOEXEC */);
-#endif
-    // The daemon blocks or ignores signals; the program gets the defaults.
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    signal(SIGPIPE, SIG_DFL);
-    execv(path, argv);
-    const int e = errno;
-    (void)!write(status_fd, &e, sizeof e);
-    _exit(127);
+// A copy of `fd` at 3 or above (close on exec): the spawn's dup2() onto
+// 0..2 cannot then clobber one another when the daemon itself was started
+// without standard streams. -1 on failure.
+int above_stderr(int fd) {
+    if (fd > STDERR_FILENO) return fd;
+    return fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
 }
 
 std::string first_line(const std::string& s) {
@@ -136,38 +114,63 @@ ExecResult run_program(const std::vector<std::string>& argv, const ExecOptions& 
     for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
     cargv.push_back(nullptr);
 
-    Fd in_r, in_w, out_r, out_w, err_r, err_w, st_r, st_w;
-    if (!make_pipe(in_r, in_w) || !make_pipe(out_r, out_w) || !make_pipe(err_r, err_w) || !make_pipe(st_r, st_w)) {
+    Fd in_r, in_w, out_r, out_w, err_r, err_w;
+    if (!make_pipe(in_r, in_w) || !make_pipe(out_r, out_w) || !make_pipe(err_r, err_w)) {
         r.error = std::string("pipe: ") + std::strerror(errno);
         return r;
     }
+    for (Fd* fd : {&in_r, &out_w, &err_w}) {
+        const int moved = above_stderr(fd->get());
+        if (moved < 0) {
+            r.error = std::string("fcntl: ") + std::strerror(errno);
+            return r;
+        }
+        if (moved != fd->get()) fd->reset(moved);
+    }
 
-    const pid_t pid = fork();
-    if (pid < 0) {
-        r.error = std::string("fork: ") + std::strerror(errno);
+    // posix_spawn, not fork: the C library starts the child with
+    // CLONE_VM | CLONE_VFORK (glibc, musl), so the daemon's page tables are
+    // neither copied nor write-protected. A fork() from the kernel worker
+    // would hold the process's memory map lock while it copies them, and
+    // every page the packet loop then writes would take a copy-on-write
+    // fault: the loop would stall for each tool the worker runs.
+    // Only the three standard streams reach the program (every other
+    // descriptor of the daemon is close-on-exec); it gets the default signal
+    // mask and dispositions (the daemon blocks or ignores some).
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_adddup2(&actions, in_r.get(), STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, out_w.get(), STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, err_w.get(), STDERR_FILENO);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
+#endif
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    sigaddset(&defaults, SIGHUP);
+    sigaddset(&defaults, SIGTERM);
+    sigaddset(&defaults, SIGINT);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid = -1;
+    const int spawn_error = posix_spawn(&pid, path.c_str(), &actions, &attr, cargv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    if (spawn_error != 0) {
+        // The C library reports a failed exec here (the child never ran
+        // the program).
+        r.error = argv[0] + ": " + std::strerror(spawn_error);
         return r;
     }
-    if (pid == 0) child_exec(path.c_str(), cargv.data(), in_r.get(), out_w.get(), err_w.get(), st_w.get());
 
     in_r.reset();
     out_w.reset();
     err_w.reset();
-    st_w.reset();
-
-    // The status pipe closes at a successful exec; an errno arrives if not.
-    int exec_errno = 0;
-    ssize_t n;
-    do {
-        n = read(st_r.get(), &exec_errno, sizeof exec_errno);
-    } while (n < 0 && errno == EINTR);
-    st_r.reset();
-    if (n == static_cast<ssize_t>(sizeof exec_errno)) {
-        int status;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-        }
-        r.error = argv[0] + ": " + std::strerror(exec_errno);
-        return r;
-    }
 
     // Writing to a program that exited must not raise SIGPIPE in the daemon:
     // block it for this thread while feeding stdin, and consume one that

@@ -34,8 +34,10 @@ struct ExecOptions {
 // /usr/sbin, /sbin, /usr/bin, /bin unless it contains a '/') with the given arguments. Never throws for a
 // failure of the program; `error` says when it could not be started. The
 // caller must not ignore SIGCHLD (the exit status would be lost). Safe to
-// call from any thread: only async-signal-safe calls run between fork and
-// exec, and SIGPIPE is blocked for the calling thread while stdin is fed.
+// call from any thread: the program is started with posix_spawn (vfork
+// semantics: the process's memory is neither copied nor write-protected, so
+// its other threads - the packet loop - never stall for it), and SIGPIPE is
+// blocked for the calling thread while stdin is fed.
 ExecResult run_program(const std::vector<std::string>& argv, const ExecOptions& options = {});
 
 // Full path of an executable program, or "" when there is none. Names with a
