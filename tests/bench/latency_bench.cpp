@@ -15,7 +15,8 @@
 //       {"sent":N,"seconds":S} when done.
 //   vg_latency_probe recv --bind ADDR:PORT
 //       Until SIGTERM or SIGINT, then prints {"received":N,"p50_us":..,
-//       "p99_us":..,"p999_us":..,"max_us":..,"over_1ms":N,"over_5ms":N}.
+//       "p99_us":..,"p999_us":..,"max_us":..,"over_1ms":N,"over_5ms":N}
+//       and then the ten worst packets, "worst SEND_TIME_NS LATENCY_US".
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -34,6 +35,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -144,6 +146,9 @@ int do_recv(int argc, char** argv) {
     std::fflush(stdout);
     std::vector<std::int64_t> lat;   // nanoseconds
     lat.reserve(1 << 20);
+    // The worst packets, with their send time (to find what the router was
+    // doing then): (latency, send time) pairs, the ten largest.
+    std::vector<std::pair<std::int64_t, std::int64_t>> worst;
     std::uint64_t unreadable = 0;
     char data[4096];
     char control[256];
@@ -183,7 +188,14 @@ int do_recv(int argc, char** argv) {
             continue;
         }
         lat.push_back(rx - tx);
+        worst.emplace_back(rx - tx, tx);
+        if (worst.size() > 64) {
+            std::sort(worst.rbegin(), worst.rend());
+            worst.resize(10);
+        }
     }
+    std::sort(worst.rbegin(), worst.rend());
+    if (worst.size() > 10) worst.resize(10);
     std::sort(lat.begin(), lat.end());
     auto pct = [&](double q) -> double {
         if (lat.empty()) return 0;
@@ -197,6 +209,8 @@ int do_recv(int argc, char** argv) {
                 ",\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,\"over_1ms\":%zu,\"over_5ms\":%zu}\n",
                 lat.size(), unreadable, pct(0.5), pct(0.99), pct(0.999), lat.empty() ? 0.0 : lat.back() / 1000.0,
                 over(1000000), over(5000000));
+    // Then one line per worst packet: "worst SEND_TIME_NS LATENCY_US".
+    for (const auto& [l, t] : worst) std::printf("worst %" PRId64 " %.1f\n", t, static_cast<double>(l) / 1000.0);
     close(fd);
     return 0;
 }
