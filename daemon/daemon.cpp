@@ -248,7 +248,15 @@ private:
     std::uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
     std::uint64_t undecodable_ = 0;
     std::uint64_t conntrack_deleted_ = 0;
-    std::vector<std::uint32_t> deferred_;   // plain accepts of the current drain
+    std::vector<std::uint32_t> deferred_;   // plain accepts of the current chunk of a drain
+    // Verdicts the kernel could not take (sendmsg failed): their packets are
+    // still queued; on_queue() tries again, and sends no batch verdict meanwhile.
+    struct StuckVerdict {
+        std::uint32_t id;
+        netlink::Verdict verdict;
+        std::optional<std::uint32_t> mark;
+    };
+    std::vector<StuckVerdict> stuck_;
     std::uint64_t kernel_samples_ = 0;
     std::vector<std::string> voice_interfaces_;   // of the installed rules
     bool policy_busy_ = false;
@@ -518,27 +526,41 @@ void Daemon::busy(const char* what) {
 
 void Daemon::on_queue(const engine::Now& now) {
     // Plain accepts (most SIP) are answered together with one batch verdict
-    // per drain, which accepts every packet up to the highest id still
-    // queued; drops and accepts that set the verified mark are answered one
-    // by one at once. Ids rise in queue order, and every packet this drain
-    // handed over without its own verdict is a plain accept, so the batch
-    // covers exactly those. One verdict message instead of one per packet is
-    // what lets the daemon keep up with bursts (as the trivial NFQUEUE
-    // program in tests/bench does).
+    // per kVerdictEvery packets (and at the end of the drain), which accepts
+    // every packet up to the highest id still queued; drops and accepts that
+    // set the verified mark are answered one by one at once. Ids rise in
+    // queue order, and every packet of the chunk handed over without its own
+    // verdict is a plain accept, so the batch covers exactly those. One
+    // verdict message instead of one per packet is what lets the daemon keep
+    // up with bursts (as the trivial NFQUEUE program in tests/bench does);
+    // one per chunk rather than per drain frees the kernel's queue (1024
+    // packets) while a long drain goes on, instead of letting it fill up.
+    //
+    // A verdict that could not be sent leaves its packet queued (stuck_): no
+    // batch verdict is sent while one is, since it would accept that packet
+    // too; the plain accepts get their own verdicts until it is answered.
+    //
+    // At most kMaxChunks chunks (the kernel queue's length) per loop turn,
+    // so that a sustained load does not keep the rest of the loop waiting;
+    // the queue's socket is still readable then, and the next turn goes on.
+    constexpr std::size_t kVerdictEvery = 64;
+    constexpr std::size_t kMaxChunks = 16;
     // Our bits of the packet mark are replaced, the router's are kept.
     const auto with_mark = [&](std::uint32_t old, std::uint32_t value) { return (old & ~opt_.mark_mask) | value; };
-    std::uint32_t batch_max = 0;
-    bool batch_pending = false;
-    bool batch_blocked = false;
-    deferred_.clear();
-    queue_.drain([&](const netlink::QueuedPacket& qp) {
+    const auto answer = [&](std::uint32_t id, netlink::Verdict v, std::optional<std::uint32_t> mark) {
+        if (!queue_.verdict(id, v, mark) && !queue_.verdict(id, v, mark)) stuck_.push_back(StuckVerdict{id, v, mark});
+    };
+    if (!stuck_.empty()) {
+        std::vector<StuckVerdict> again;
+        again.swap(stuck_);
+        for (const StuckVerdict& sv : again) answer(sv.id, sv.verdict, sv.mark);
+    }
+    const auto judge = [&](const netlink::QueuedPacket& qp) {
         const net::DecodedPacket p = net::decode_ip(qp.payload, qp.payload_len);
         if (!p.ok() && !p.src.valid()) ++undecodable_;
         const engine::Decision d = engine_->process(p, now, *sink_);
         switch (d.verdict) {
         case engine::Verdict::accept:
-            batch_max = qp.id;
-            batch_pending = true;
             deferred_.push_back(qp.id);
             return;
         case engine::Verdict::accept_verified:
@@ -559,19 +581,24 @@ void Daemon::on_queue(const engine::Now& now) {
             const std::optional<std::uint32_t> mark =
                 drop ? std::nullopt
                      : std::optional<std::uint32_t>(with_mark(qp.mark, reset ? opt_.reset_mark : opt_.verified_mark));
-            // A verdict that could not be sent leaves the packet queued; it
-            // must not fall under the batch accept below.
-            if (!queue_.verdict(qp.id, v, mark) && !queue_.verdict(qp.id, v, mark)) batch_blocked = true;
+            answer(qp.id, v, mark);
             return;
         }
         }
-    });
-    if (batch_pending && !batch_blocked) {
-        if (!queue_.verdict_batch(batch_max, netlink::Verdict::accept)) batch_blocked = true;
-    }
-    if (batch_pending && batch_blocked) {
-        // Without the batch, each deferred accept gets its own verdict.
-        for (std::uint32_t id : deferred_) queue_.verdict(id, netlink::Verdict::accept);
+    };
+    for (std::size_t chunk = 1;; ++chunk) {
+        deferred_.clear();
+        const std::size_t handed = queue_.drain(judge, kVerdictEvery);
+        if (!deferred_.empty()) {
+            if (!stuck_.empty() || !queue_.verdict_batch(deferred_.back(), netlink::Verdict::accept)) {
+                // Without the batch, each deferred accept gets its own verdict.
+                for (std::uint32_t id : deferred_) answer(id, netlink::Verdict::accept, std::nullopt);
+            }
+        }
+        // Fewer than asked for: the queue had nothing more when it was read.
+        // Packets already read (has_pending) are never left for the next
+        // turn: the socket may not say readable for them.
+        if (!queue_.has_pending() && (handed < kVerdictEvery || chunk >= kMaxChunks)) break;
     }
     deferred_.clear();
 }

@@ -9,7 +9,9 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 // After the kernel headers: its own copies of them share their include guards.
 #include <libnetfilter_queue/libnetfilter_queue.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <cerrno>
 #include <charconv>
@@ -279,6 +281,64 @@ GlueSupport probe_conntrack_glue() noexcept {
 
 // ---- NfQueue ----------------------------------------------------------------------
 
+// kReceiveBatch buffers of kReceiveBufferSize bytes, filled by one
+// recvmmsg(). The area is mapped rather than allocated and zeroed: only the
+// pages the kernel writes to become resident (one or two per buffer for a
+// SIP-sized packet), so an idle daemon holds none of it.
+struct NfQueue::ReceiveBatch {
+    static constexpr std::size_t kAreaSize = std::size_t{kReceiveBatch} * kReceiveBufferSize;
+
+    std::uint8_t* area = nullptr;
+    std::array<mmsghdr, kReceiveBatch> msgs{};
+    std::array<iovec, kReceiveBatch> iov{};
+    std::array<sockaddr_nl, kReceiveBatch> from{};
+    unsigned count = 0;   // datagrams of the last read
+    unsigned next = 0;    // the next of them to walk
+    // The last read came back with fewer than kReceiveBatch datagrams: the
+    // socket had no more (the kernel tried to read one more for it); once
+    // they are walked, this drain() ends without reading again.
+    bool short_read = false;
+    const std::uint8_t* cursor = nullptr;   // the next message of the datagram being walked
+    int left = 0;                           // bytes left in it
+
+    ReceiveBatch() = default;
+    ReceiveBatch(const ReceiveBatch&) = delete;
+    ReceiveBatch& operator=(const ReceiveBatch&) = delete;
+    ~ReceiveBatch() {
+        if (area != nullptr) munmap(area, kAreaSize);
+    }
+
+    bool map() noexcept {
+        void* p = mmap(nullptr, kAreaSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) return false;
+        area = static_cast<std::uint8_t*>(p);
+        for (unsigned i = 0; i < kReceiveBatch; ++i) {
+            iov[i].iov_base = slot(i);
+            iov[i].iov_len = kReceiveBufferSize;
+            msgs[i].msg_hdr.msg_iov = &iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+            msgs[i].msg_hdr.msg_name = &from[i];
+        }
+        return true;
+    }
+    std::uint8_t* slot(unsigned i) noexcept { return area + std::size_t{i} * kReceiveBufferSize; }
+    bool has_pending() const noexcept { return next < count || (cursor != nullptr && left > 0); }
+
+    // One recvmmsg(): the number of datagrams read, or -1 with errno.
+    int receive(int fd) noexcept {
+        for (mmsghdr& m : msgs) {
+            m.msg_hdr.msg_namelen = sizeof(sockaddr_nl);
+            m.msg_hdr.msg_flags = 0;
+            m.msg_len = 0;
+        }
+        const int n = recvmmsg(fd, msgs.data(), kReceiveBatch, MSG_DONTWAIT, nullptr);
+        count = n > 0 ? static_cast<unsigned>(n) : 0;
+        next = 0;
+        short_read = n > 0 && count < kReceiveBatch;
+        return n;
+    }
+};
+
 NfQueue::NfQueue() noexcept = default;
 NfQueue::~NfQueue() = default;
 NfQueue::NfQueue(NfQueue&&) noexcept = default;
@@ -293,13 +353,18 @@ bool NfQueue::open(const NfQueueOptions& options) {
     receive_buffer_ = socket_.set_receive_buffer(options.receive_buffer);
     // We want to know when the kernel could not deliver a packet.
     socket_.set_no_enobufs(false);
-    buffer_size_ = kReceiveBufferSize;
-    buffer_ = std::make_unique<std::uint8_t[]>(buffer_size_);
+    batch_ = std::unique_ptr<ReceiveBatch>(new (std::nothrow) ReceiveBatch);
+    if (batch_ == nullptr || !batch_->map()) {
+        error_ = "cannot map the receive buffers of netfilter queue " + std::to_string(options.queue) + ": " +
+                 errno_text(batch_ == nullptr ? ENOMEM : errno);
+        close();
+        return false;
+    }
 
     alignas(4) std::array<std::uint8_t, 128> msg{};
     const std::uint32_t seq = socket_.next_seq();
     const std::size_t len = build_bind(msg.data(), msg.size(), seq, options);
-    const int err = socket_.request(msg.data(), len, buffer_.get(), buffer_size_, seq, options.ack_timeout_ms,
+    const int err = socket_.request(msg.data(), len, batch_->slot(0), kReceiveBufferSize, seq, options.ack_timeout_ms,
                                     &NfQueue::keep_datagram, this);
     if (err != 0) {
         error_ = "cannot bind netfilter queue " + std::to_string(options.queue) + ": " + errno_text(err);
@@ -314,10 +379,11 @@ bool NfQueue::open(const NfQueueOptions& options) {
 void NfQueue::close() noexcept {
     socket_.close();
     reader_.reset();
+    batch_.reset();
 }
 
 bool NfQueue::has_pending() const noexcept {
-    return reader_.has_pending();
+    return reader_.has_pending() || (batch_ != nullptr && batch_->has_pending());
 }
 
 void NfQueue::keep_datagram(void* ctx, const std::uint8_t* data, std::size_t len) {
@@ -350,9 +416,70 @@ bool NfQueue::take_message(const nlmsghdr* nlh, QueuedPacket& out) noexcept {
     return false;
 }
 
+void NfQueue::start_drain() noexcept {
+    if (batch_ != nullptr && !batch_->has_pending()) batch_->short_read = false;
+}
+
 bool NfQueue::next_packet(QueuedPacket& out) noexcept {
-    return reader_.next(socket_, buffer_.get(), buffer_size_, stats_.enobufs, stats_.recv_errors,
-                        [&](const nlmsghdr* nlh) { return take_message(nlh, out); });
+    if (!socket_.is_open() || batch_ == nullptr) return false;
+    const auto take = [&](const nlmsghdr* nlh) { return take_message(nlh, out); };
+    // The datagrams that raced the bind ack come first (reader_ may read
+    // the socket once they are out; batch_ is not in use before then).
+    if (reader_.has_pending())
+        return reader_.next(socket_, batch_->slot(0), kReceiveBufferSize, stats_.enobufs, stats_.recv_errors, take);
+
+    ReceiveBatch& b = *batch_;
+    for (;;) {
+        if (b.cursor != nullptr) {
+            const nlmsghdr* nlh = as_nlmsghdr(b.cursor);
+            if (mnl_nlmsg_ok(nlh, b.left)) {
+                b.cursor = reinterpret_cast<const std::uint8_t*>(mnl_nlmsg_next(nlh, &b.left));
+                if (take(nlh)) return true;
+                continue;
+            }
+            b.cursor = nullptr;
+            b.left = 0;
+        }
+        if (b.next < b.count) {
+            const unsigned i = b.next++;
+            const msghdr& h = b.msgs[i].msg_hdr;
+            // As mnl_socket_recvfrom(): a datagram larger than the buffer is
+            // gone (none is: the buffer holds the largest packet message); one
+            // that is not from the kernel (port id 0) is ignored.
+            if ((h.msg_flags & MSG_TRUNC) != 0 || h.msg_namelen != sizeof(sockaddr_nl)) {
+                ++stats_.recv_errors;
+                continue;
+            }
+            if (b.from[i].nl_pid != 0) continue;
+            b.cursor = b.slot(i);
+            b.left = static_cast<int>(b.msgs[i].msg_len);
+            continue;
+        }
+        if (b.short_read) {
+            // Walked the read that found the socket empty: nothing more now.
+            b.short_read = false;
+            b.count = 0;
+            return false;
+        }
+        const int n = b.receive(socket_.fd());
+        if (n > 0) continue;
+        if (n == 0) return false;
+        switch (errno) {
+        case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+        case EWOULDBLOCK:
+#endif
+            return false;
+        case EINTR:
+            continue;
+        case ENOBUFS:   // the kernel dropped messages; the socket goes on
+            ++stats_.enobufs;
+            continue;
+        default:
+            ++stats_.recv_errors;
+            return false;
+        }
+    }
 }
 
 void NfQueue::fallback(std::uint32_t id) noexcept {

@@ -35,15 +35,24 @@
 // A verdict for an id the kernel no longer holds is answered with an error
 // message (ENOENT); drain() counts those in stats().verdict_errors.
 //
-// The receive buffer is allocated once, in open(); QueuedPacket::payload
-// points into it and is valid only during the callback. drain() reads until
-// the socket says EAGAIN (or `budget` packets). ENOBUFS is counted, never
-// fatal: the next read returns the packets that did fit.
+// drain() reads up to kReceiveBatch datagrams (one packet each) with one
+// recvmmsg() into buffers mapped once, in open(); QueuedPacket::payload
+// points into them and is valid only during the callback. It reads again
+// while a read came back full, and stops (or at `budget` packets) when one
+// came back short or the socket said EAGAIN: the socket had nothing more when
+// it was read (the kernel tried one more datagram for that read). A packet
+// that arrives after that makes the socket readable again. So a drain of n
+// packets costs n / kReceiveBatch + 1 reads, and no read that only says
+// EAGAIN unless n is a multiple of kReceiveBatch. ENOBUFS is counted, never
+// fatal: the next read returns the packets that did fit (an overrun noticed
+// after some datagrams of a read is reported by the next read, and makes the
+// socket readable meanwhile).
 //
 // Packets can race the acknowledgement of the bind in open(); those are kept
 // (copied) and handed out by the next drain(). has_pending() tells whether
-// drain() has such packets without the socket being readable: call drain()
-// once right after open().
+// drain() has such packets, or packets read but left when it stopped at its
+// budget, without the socket being readable: call drain() once right after
+// open(), and again while has_pending() when a budget is used.
 #pragma once
 
 #include <array>
@@ -200,6 +209,11 @@ std::optional<KernelQueueStats> read_queue_stats(std::uint16_t queue, const char
 enum class GlueSupport : std::uint8_t { unknown, absent, present };
 GlueSupport probe_conntrack_glue() noexcept;
 
+// Datagrams drain() reads with one recvmmsg() (each into a buffer that holds
+// the largest packet message, mapped so that only the pages written to take
+// memory).
+inline constexpr unsigned kReceiveBatch = 8;
+
 class NfQueue {
 public:
     NfQueue() noexcept;
@@ -225,10 +239,12 @@ public:
     const NfQueueOptions& options() const noexcept { return options_; }
     const std::string& error() const noexcept { return error_; }
     const NfQueueStats& stats() const noexcept { return stats_; }
-    // Packets already read (raced the bind ack) that drain() will hand out.
+    // Packets already read (raced the bind ack, or left by a drain() that
+    // stopped at its budget) that the next drain() hands out.
     bool has_pending() const noexcept;
 
-    // Reads until EAGAIN (or until `budget` packets were handed out) and calls
+    // Reads until the socket has nothing more (see the top of this file), or
+    // until `budget` packets were handed out, and calls
     // on_packet(const QueuedPacket&) for each packet. The callback returns a
     // Decision (drain() sends it) or void (the caller sends the verdict).
     // Returns the number of packets handed out.
@@ -261,8 +277,11 @@ private:
         bool armed_ = true;
     };
 
+    // A drain that finds every packet read before handed out reads the
+    // socket again (a short read ends only the drain it was made in).
+    void start_drain() noexcept;
     // The next packet for the callback, reading the socket as needed; false
-    // when the socket has nothing more (EAGAIN) or failed.
+    // when the socket has nothing more (a short read, EAGAIN) or failed.
     bool next_packet(QueuedPacket& out) noexcept;
     // Handles one message that is not for the callback; true if it is a packet.
     bool take_message(const nlmsghdr* nlh, QueuedPacket& out) noexcept;
@@ -274,9 +293,10 @@ private:
     std::string error_;
     NfQueueStats stats_;
     int receive_buffer_ = -1;
-    std::unique_ptr<std::uint8_t[]> buffer_;
-    std::size_t buffer_size_ = 0;
-    // Messages of received datagrams, and those read while waiting for the bind ack.
+    // The datagrams of the last recvmmsg() and where drain() is in them (nfqueue.cpp).
+    struct ReceiveBatch;
+    std::unique_ptr<ReceiveBatch> batch_;
+    // The datagrams read while waiting for the bind ack; drain() hands them out first.
     MessageReader reader_;
     alignas(4) std::array<std::uint8_t, kVerdictMessageMax> verdict_buf_{};
 };
@@ -288,6 +308,7 @@ std::size_t NfQueue::drain(F&& on_packet, std::size_t budget) {
                   "the drain() callback returns a Decision or void");
     std::size_t handed = 0;
     QueuedPacket packet;
+    start_drain();
     while (handed < budget && next_packet(packet)) {
         ++handed;
         ++stats_.packets;
