@@ -95,6 +95,12 @@ Timestamp mono_now() {
 
 // Both clocks for the engine (filters/engine/timestamp.h): the monotonic one,
 // and wall time for the calendar rules (business hours).
+std::int64_t mono_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
 engine::Now clock_now() {
     timespec wall{};
     clock_gettime(CLOCK_REALTIME, &wall);
@@ -222,6 +228,16 @@ private:
     bool leave_kernel(const config::Policy& p, bool install_barrier, std::string& what);
     int fail_start(const config::Policy& p, bool install_barrier);
     void busy(const char* what);
+    // Notes a step of the loop that began at `start` (mono_ns()); returns its end.
+    std::int64_t end_step(const char* what, std::int64_t start) {
+        const std::int64_t end = mono_ns();
+        timespec wall{};
+        const bool long_one = end - start > static_cast<std::int64_t>(loop_.longest_us) * 1000;
+        if (long_one) clock_gettime(CLOCK_REALTIME, &wall);
+        loop_.note(what, static_cast<std::uint64_t>(end - start) / 1000,
+                   long_one ? static_cast<std::int64_t>(wall.tv_sec) * 1000 + wall.tv_nsec / 1000000 : 0);
+        return end;
+    }
 
     RunOptions opt_;
     LoadedPolicy current_;
@@ -258,6 +274,7 @@ private:
     };
     std::vector<StuckVerdict> stuck_;
     std::uint64_t kernel_samples_ = 0;
+    LoopStats loop_;   // how long each step of the loop took (status)
     std::vector<std::string> voice_interfaces_;   // of the installed rules
     bool policy_busy_ = false;
     bool reload_again_ = false;
@@ -456,22 +473,30 @@ int Daemon::run() {
             break;
         }
         const engine::Now now = clock_now();
+        std::int64_t step_start = mono_ns();
         for (int i = 0; i < n; ++i) {
             const int fd = events[i].data.fd;
+            const char* step = "control";
             if (fd == queue_.fd()) {
+                step = "queue";
                 on_queue(now);
             } else if (fd == nflog_.fd()) {
+                step = "nflog";
                 on_nflog(now);
             } else if (fd == kernel_.fd()) {
+                step = "kernel_results";
                 kernel_.run_completions();
             } else if (fd == dns_.fd()) {
+                step = "dns_results";
                 dns_.run_completions();
             } else if (fd == timer_fd_) {
+                step = "timer";
                 std::uint64_t expirations = 0;
                 while (read(timer_fd_, &expirations, sizeof expirations) > 0) {
                 }
                 on_timer(now);
             } else if (fd == signal_fd_) {
+                step = "signal";
                 signalfd_siginfo si_buf{};
                 while (read(signal_fd_, &si_buf, sizeof si_buf) == static_cast<ssize_t>(sizeof si_buf)) {
                     if (si_buf.ssi_signo == SIGHUP) request_reload(std::nullopt);
@@ -483,8 +508,10 @@ int Daemon::run() {
                 if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) control_->on_readable(fd, now.mono);
                 if (events[i].events & EPOLLOUT) control_->on_writable(fd, now.mono);
             }
+            step_start = end_step(step, step_start);
         }
         carry_out();
+        end_step("effects", step_start);
     }
 
     // 6. Shutdown: on_failure says what stays in the kernel. A DNS lookup in
@@ -941,6 +968,7 @@ std::string Daemon::status_text(bool js, const kernel::Counters& counters) const
     v.reloads_ok = reloads_ok_;
     v.reloads_failed = reloads_failed_;
     v.log_lines_lost = log_->lines_lost();
+    v.loop = loop_;
     return render_status(v, js);
 }
 

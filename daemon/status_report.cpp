@@ -96,6 +96,15 @@ std::string render_status(const StatusView& v, bool js) {
         json::field(o, "reloads_ok", v.reloads_ok);
         json::field(o, "reloads_failed", v.reloads_failed);
         json::field(o, "log_lines_lost", v.log_lines_lost);
+        json::append_key(o, "loop");
+        o.push_back('{');
+        json::field(o, "steps", v.loop.steps);
+        json::field(o, "steps_over_1ms", v.loop.steps_over_1ms);
+        json::field(o, "steps_over_5ms", v.loop.steps_over_5ms);
+        json::field(o, "longest_step_us", v.loop.longest_us);
+        json::field(o, "longest_step", v.loop.longest_in);
+        json::field(o, "longest_step_at_ms", static_cast<std::uint64_t>(v.loop.longest_at_ms));
+        o.push_back('}');
         return o + "}\n";
     }
     std::string o;
@@ -118,6 +127,9 @@ std::string render_status(const StatusView& v, bool js) {
          std::to_string(kc.egress_drop_packets) + " egress drops, " + std::to_string(kc.forged_drop_packets) +
          " forged-source drops, " + std::to_string(kc.foreign_drop_packets) + " foreign-source drops, " +
          std::to_string(kc.queued_packets) + " queued" + (kc.ok ? "" : " (the counters could not be read)") + "\n";
+    o += "loop: longest step " + std::to_string(v.loop.longest_us) + " us" +
+         (v.loop.longest_us != 0 ? " (" + std::string(v.loop.longest_in) + ")" : std::string()) + ", " +
+         std::to_string(v.loop.steps_over_1ms) + " of " + std::to_string(v.loop.steps) + " steps over 1 ms\n";
     return o;
 }
 

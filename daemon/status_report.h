@@ -18,6 +18,31 @@
 
 namespace vg::daemon {
 
+// How long the daemon's loop spent in one piece of work at a time: while it
+// does one, the packets in the queue wait for their verdicts. Measured around
+// each handler the loop runs (the names are fixed: queue, nflog,
+// kernel_results - which applies a reloaded policy -, dns_results, timer,
+// signal, control, effects).
+struct LoopStats {
+    std::uint64_t steps = 0;
+    std::uint64_t steps_over_1ms = 0;
+    std::uint64_t steps_over_5ms = 0;
+    std::uint64_t longest_us = 0;
+    const char* longest_in = "";
+    std::int64_t longest_at_ms = 0;   // when it ended, wall clock, ms since the Unix epoch
+
+    void note(const char* what, std::uint64_t us, std::int64_t wall_ms) noexcept {
+        ++steps;
+        if (us > 1000) ++steps_over_1ms;
+        if (us > 5000) ++steps_over_5ms;
+        if (us > longest_us) {
+            longest_us = us;
+            longest_in = what;
+            longest_at_ms = wall_ms;
+        }
+    }
+};
+
 struct StatusView {
     const char* version = "";
     std::string policy_path;
@@ -36,6 +61,7 @@ struct StatusView {
     std::uint64_t reloads_ok = 0;
     std::uint64_t reloads_failed = 0;
     std::uint64_t log_lines_lost = 0;
+    LoopStats loop;
 };
 
 std::string render_status(const StatusView& v, bool json);

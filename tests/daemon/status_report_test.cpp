@@ -63,6 +63,36 @@ TEST_F(StatusReportTest, CountersNotReadAreSaidToBeSo) {
     EXPECT_NE(render_status(view_, true).find("\"counters_read\":false"), std::string::npos);
 }
 
+// The loop's steps: counted, the longest kept with its name and time; a
+// shorter step later does not replace it.
+TEST(LoopStats, KeepsTheLongestStepAndCountsTheSlowOnes) {
+    LoopStats l;
+    l.note("queue", 40, 1000);
+    l.note("kernel_results", 7200, 2000);
+    l.note("control", 1500, 3000);
+    l.note("queue", 1000, 4000);   // 1 ms is not over 1 ms
+    EXPECT_EQ(l.steps, 4u);
+    EXPECT_EQ(l.steps_over_1ms, 2u);
+    EXPECT_EQ(l.steps_over_5ms, 1u);
+    EXPECT_EQ(l.longest_us, 7200u);
+    EXPECT_STREQ(l.longest_in, "kernel_results");
+    EXPECT_EQ(l.longest_at_ms, 2000);
+}
+
+TEST_F(StatusReportTest, LoopStepsAreShownInTextAndJson) {
+    EXPECT_NE(render_status(view_, false).find("loop: longest step 0 us, 0 of 0 steps over 1 ms\n"), std::string::npos);
+    view_.loop.note("queue", 20, 5);
+    view_.loop.note("kernel_results", 2500, 1700000000123);
+    const std::string text = render_status(view_, false);
+    EXPECT_NE(text.find("loop: longest step 2500 us (kernel_results), 1 of 2 steps over 1 ms\n"), std::string::npos)
+        << text;
+    const std::string js = render_status(view_, true);
+    EXPECT_NE(js.find("\"loop\":{\"steps\":2,\"steps_over_1ms\":1,\"steps_over_5ms\":0,\"longest_step_us\":2500,"
+                      "\"longest_step\":\"kernel_results\",\"longest_step_at_ms\":1700000000123}"),
+              std::string::npos)
+        << js;
+}
+
 TEST_F(StatusReportTest, NoCallsAndNoHandsetsSayWhatTheyMean) {
     EXPECT_EQ(render_calls(*engine_, false), "no active calls\n");
     EXPECT_EQ(render_calls(*engine_, true), "{\"calls\":[]}\n");
