@@ -60,7 +60,7 @@ LoadResult finish(Loader& loader, const LoadOptions& opt) {
             detail::build_policy(view, p);
             detail::check_semantics(view, p, opt, r.diagnostics);
             if (!has_errors(r.diagnostics)) {
-                if (opt.render_effective) r.effective_yaml = detail::effective_yaml(view);
+                if (opt.render_effective) r.effective_yaml = detail::effective_yaml(view, p);
                 r.policy = std::move(p);
             }
         } catch (const std::exception& e) {

@@ -138,6 +138,7 @@ void check_semantics(View& view, Policy& p, const LoadOptions& opt, std::vector<
 // system_resolve); a name that does not resolve is an error in `out`.
 void resolve_host_names(Policy& p, const LoadOptions& opt, std::vector<Diagnostic>& out);
 // The effective policy as YAML, defaults marked (LoadOptions::render_effective).
-std::string effective_yaml(View& view);
+// `p` is the policy built from the view (the dial plan, the time zone used).
+std::string effective_yaml(View& view, const Policy& p);
 
 }  // namespace vg::config::detail

@@ -9,6 +9,18 @@ const char* to_string(Mode m) { return m == Mode::enforce ? "enforce" : "monitor
 const char* to_string(OnFailure f) { return f == OnFailure::open ? "open" : "closed"; }
 const char* to_string(Transport t) { return t == Transport::tcp ? "tcp" : "udp"; }
 
+std::string normalised_prefix(std::string_view prefix, std::string_view country_code,
+                              std::string_view national_prefix, std::string_view international_prefix) {
+    auto starts = [&](std::string_view p) { return !p.empty() && prefix.substr(0, p.size()) == p; };
+    if (!prefix.empty() && prefix[0] == '+') return std::string(prefix);
+    // "00" alone is every international number ("+"); "0" alone every
+    // national one ("+44").
+    if (starts(international_prefix)) return "+" + std::string(prefix.substr(international_prefix.size()));
+    if (starts(national_prefix))
+        return "+" + std::string(country_code) + std::string(prefix.substr(national_prefix.size()));
+    return std::string(prefix);
+}
+
 std::vector<net::Cidr> AddressEntry::prefixes() const {
     if (cidr) return {*cidr};
     std::vector<net::Cidr> out;

@@ -17,6 +17,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace vg::config {
@@ -107,6 +108,15 @@ struct DialPrefix {
     Origin origin;
 };
 
+// A policy dial prefix in the form dialled numbers are compared in (the
+// engine's prefix lists use this; `check --print` shows it): "+..." as it
+// is; the international prefix becomes '+' ("00881" -> "+881", "00" alone
+// -> "+", every international number); the national prefix becomes '+' and
+// the country code ("09" -> "+449", "0" alone -> "+44"); anything else is
+// kept as written and matches only numbers dialled without any prefix.
+std::string normalised_prefix(std::string_view prefix, std::string_view country_code,
+                              std::string_view national_prefix, std::string_view international_prefix);
+
 struct Policy {
     int version = 1;
     std::string site;
@@ -168,6 +178,8 @@ struct Policy {
             bool enabled = false;                // true when business_hours is set
             std::string timezone;                // as written: an IANA name or a POSIX TZ rule
             TimeZone zone;                       // its rules, resolved when the policy is loaded
+            std::string zone_source;             // which was used: "time zone Europe/London (from FILE)",
+                                                 // "POSIX rule ...", "time zone UTC (built in, ...)"
             std::vector<WeeklyWindow> business_hours;
             std::vector<DialPrefix> deny_prefixes;
             std::uint32_t per_handset_calls_per_hour = 0;   // 0 = same as in hours

@@ -32,7 +32,7 @@ std::string yaml_scalar(const std::string& s, bool force_quote = false) {
 
 class Printer {
 public:
-    explicit Printer(View& view) : v_(view) {}
+    Printer(View& view, const Policy& p) : v_(view), p_(p) {}
 
     std::string run() {
         o_ << "# effective policy of " << v_.site().file;
@@ -48,6 +48,44 @@ public:
 
 private:
     static std::string pad(int n) { return std::string(static_cast<std::size_t>(n), ' '); }
+
+    // What a key's value means beyond itself, for its comment: the prefixes
+    // as they are matched, the built-in list, where the time zone came from.
+    std::string note(std::string_view kp, const std::vector<Val>& vals) const {
+        const Policy::TollFraud& tf = p_.toll_fraud;
+        if (kp == "toll_fraud.deny_prefixes" || kp == "toll_fraud.allow_prefixes" ||
+            kp == "toll_fraud.out_of_hours.deny_prefixes") {
+            std::string matched;
+            bool differs = false;
+            for (const auto& v : vals) {
+                const std::string as = normalised_prefix(text_of(v), tf.country_code, tf.national_prefix,
+                                                         tf.international_prefix);
+                differs = differs || as != text_of(v);
+                matched += (matched.empty() ? "" : " ") + as;
+            }
+            return differs ? "matched as " + matched : "";
+        }
+        if (kp == "toll_fraud.deny_builtin" && tf.deny_builtin) {
+            std::string b;
+            for (const auto& x : builtin_high_risk_prefixes()) b += " " + std::string(x.prefix);
+            return "built in:" + b;
+        }
+        if (kp == "toll_fraud.out_of_hours.timezone" && tf.out_of_hours.enabled) {
+            // Read from a zone file here: the router needs the same file,
+            // or the rule the file ends with.
+            const auto& oh = tf.out_of_hours;
+            if (oh.zone_source.find(" (from ") != std::string::npos && !oh.zone.posix_rule().empty())
+                return oh.zone_source + "; without that file: POSIX rule " + oh.zone.posix_rule();
+            return oh.zone_source;
+        }
+        return "";
+    }
+
+    static std::string comment(bool dflt, const std::string& note) {
+        if (!dflt && note.empty()) return "";
+        if (!dflt) return "  # " + note;
+        return note.empty() ? "  # default" : "  # default; " + note;
+    }
 
     // Prints the keys of a map pattern. `item` is set inside a list item.
     void section(const std::string& pattern, int indent, const Val* item, std::string first_prefix = "") {
@@ -108,11 +146,11 @@ private:
                     o_ << lead << key << ": [";
                     for (std::size_t i = 0; i < vals.size(); ++i)
                         o_ << (i ? ", " : "") << yaml_scalar(text_of(vals[i]), digits);
-                    o_ << "]" << (dflt ? "  # default" : "") << "\n";
+                    o_ << "]" << comment(dflt, note(kp, vals)) << "\n";
                 } else {
                     const Val sv = scalar_val();
-                    o_ << lead << key << ": " << yaml_scalar(text_of(sv), digits) << (sv.is_default() ? "  # default" : "")
-                       << "\n";
+                    o_ << lead << key << ": " << yaml_scalar(text_of(sv), digits)
+                       << comment(sv.is_default(), note(kp, {sv})) << "\n";
                 }
             }
             }
@@ -120,12 +158,13 @@ private:
     }
 
     View& v_;
+    const Policy& p_;
     std::ostringstream o_;
 };
 
 }  // namespace
 
-std::string effective_yaml(View& view) { return Printer(view).run(); }
+std::string effective_yaml(View& view, const Policy& p) { return Printer(view, p).run(); }
 
 }  // namespace detail
 
@@ -136,9 +175,14 @@ std::vector<std::string> toll_fraud_enforcement(const Policy& p) {
         out.push_back("off: outbound INVITEs, REFERs and redirects are not checked");
         return out;
     }
-    auto join = [](const std::vector<DialPrefix>& v, std::size_t max) {
+    // As matched, with what was written when it differs: "+449 (09)".
+    auto join = [&tf](const std::vector<DialPrefix>& v, std::size_t max) {
         std::string s;
-        for (std::size_t i = 0; i < v.size() && i < max; ++i) s += (i ? " " : "") + v[i].digits;
+        for (std::size_t i = 0; i < v.size() && i < max; ++i) {
+            const std::string as =
+                normalised_prefix(v[i].digits, tf.country_code, tf.national_prefix, tf.international_prefix);
+            s += (i ? " " : "") + as + (as == v[i].digits ? "" : " (" + v[i].digits + ")");
+        }
         if (v.size() > max) s += " ...";
         return s;
     };
@@ -165,7 +209,7 @@ std::vector<std::string> toll_fraud_enforcement(const Policy& p) {
                       ", international prefix " + tf.international_prefix +
                       ": national and international numbers are both normalised to +" + tf.country_code + "...");
     if (tf.out_of_hours.enabled)
-        out.push_back("out of hours (" + tf.out_of_hours.timezone + "): also denied " +
+        out.push_back("out of hours, in " + tf.out_of_hours.zone_source + ": also denied " +
                       join(tf.out_of_hours.deny_prefixes, 12) +
                       (tf.out_of_hours.per_handset_calls_per_hour
                            ? ", " + std::to_string(tf.out_of_hours.per_handset_calls_per_hour) + " calls/hour per handset"

@@ -128,6 +128,8 @@ const std::vector<KeyInfo> kSchema = {
      "flood aimed at one handset, even from a forged PBX address, does not starve the others); each method also "
      "has a site-wide ceiling of 20 times its rate and burst. Keys are SIP methods in upper case or `default` "
      "(every other method); the keys given replace the same keys of the default, the others keep their default. "
+     "A near miss of a method voipguard knows (`INVIET`, `invite`) is an error; another upper-case name is an "
+     "extension method, limited when a request has exactly that method (a warning). "
      "NAT keep-alives on the SIP flow between a handset and its PBX (CRLF, spaces, a short token, zero bytes, a "
      "STUN Binding) are limited at the `default` rate, in both directions, in buckets of their own."},
     {"sip.rate_limits.*", Type::rate, false, "", 1, 100000, "", 0, 0, 0,
@@ -161,7 +163,11 @@ const std::vector<KeyInfo> kSchema = {
      "Stricter rules outside business hours (fraud peaks at nights and weekends)."},
     {"toll_fraud.out_of_hours.timezone", Type::timezone, false, "UTC", 0, 0, "", 0, 0, 0,
      "Time zone of the schedule: an IANA name (\"Europe/London\", read from the tz database) or a POSIX TZ rule "
-     "(\"GMT0BST,M3.5.0/1,M10.5.0\", as in OpenWrt's /etc/TZ; needs no files)."},
+     "(\"GMT0BST,M3.5.0/1,M10.5.0\", as in OpenWrt's /etc/TZ; needs no files). `check` says which it used, "
+     "and warns when the zone keeps one UTC offset all year (UTC, GMT, a rule without daylight saving) while the "
+     "country of `country_code` observes daylight saving (the EU countries, the UK, Switzerland, Norway, Ukraine, "
+     "New Zealand; for the United States, Canada and Australia, where some regions keep one offset, only UTC), "
+     "per the IANA tz database 2025b."},
     {"toll_fraud.out_of_hours.business_hours", Type::weekly_window, true, "[]", 0, 0, "", 0, 0, 32,
      "Weekly business hours, `DAYS HH:MM-HH:MM` (`mon-fri 08:00-18:00`, `sat 09:00-13:00`); days mon..sun. "
      "Empty: no out-of-hours rules."},
@@ -219,6 +225,47 @@ const std::vector<std::string_view> kScanners = {
     "iWar",             "VaxSIPUserAgent", "pplsip", "sundayaddr", "sipptk",
 };
 
+// Natural guesses for keys that do not exist (see schema.h).
+constexpr std::string_view kRemoteSyslog =
+    "voipguard logs to the local syslog only; forwarding to a remote server is the syslog daemon's job: on OpenWrt set "
+    "log_ip (and log_port, log_proto) in /etc/config/system, elsewhere forward with rsyslog (example: "
+    "packaging/syslog/rsyslog-voipguard.conf)";
+constexpr std::string_view kLogFile =
+    "voipguard logs to syslog only; where the lines are stored is the syslog daemon's setting (OpenWrt: log_file and "
+    "log_size in /etc/config/system, `logread` to read them)";
+constexpr std::string_view kDnsServers =
+    "host names are resolved by the system's resolver (/etc/resolv.conf); set the DNS servers there (OpenWrt: the "
+    "WAN interface's dns option in /etc/config/network); dns.refresh is how often voipguard asks again";
+constexpr std::string_view kPeerPorts =
+    "the SIP ports are the same for every peer: set them in sip.ports; media ports are media.ports of the PBX";
+const std::vector<KeyHint> kKeyHints = {
+    {"logging.server", kRemoteSyslog},
+    {"logging.host", kRemoteSyslog},
+    {"logging.remote", kRemoteSyslog},
+    {"logging.syslog", kRemoteSyslog},
+    {"logging.syslog_server", kRemoteSyslog},
+    {"logging.target", kRemoteSyslog},
+    {"logging.address", kRemoteSyslog},
+    {"logging.port", kRemoteSyslog},
+    {"logging.log_ip", kRemoteSyslog},
+    {"logging.file", kLogFile},
+    {"logging.path", kLogFile},
+    {"dns.servers", kDnsServers},
+    {"dns.server", kDnsServers},
+    {"dns.nameservers", kDnsServers},
+    {"peers.pbx[].port", kPeerPorts},
+    {"peers.pbx[].ports", kPeerPorts},
+    {"peers.pbx[].sip_port", kPeerPorts},
+    {"toll_fraud.whitelist", "allowed destinations are toll_fraud.allow_prefixes"},
+    {"toll_fraud.blacklist", "denied destinations are toll_fraud.deny_prefixes"},
+    {"toll_fraud.block_prefixes", "denied destinations are toll_fraud.deny_prefixes"},
+    {"handsets.vlan", "name the voice VLAN's interface in handsets.interfaces (\"eth0.20\", \"br-voice\")"},
+};
+
+const std::vector<std::string_view> kSipMethods = {"INVITE", "ACK",       "BYE",    "CANCEL",  "OPTIONS",
+                                                   "REGISTER", "PRACK",   "SUBSCRIBE", "NOTIFY", "PUBLISH",
+                                                   "INFO",   "REFER",     "MESSAGE", "UPDATE"};
+
 std::string_view parent_of(std::string_view pattern) {
     const auto dot = pattern.rfind('.');
     if (dot == std::string_view::npos) return {};
@@ -244,6 +291,25 @@ std::vector<std::string_view> child_keys(std::string_view pattern) {
     }
     return out;
 }
+
+std::vector<std::string_view> places_of_key(std::string_view name) {
+    std::vector<std::string_view> out;
+    for (const auto& k : kSchema) {
+        const auto dot = k.path.rfind('.');
+        if ((dot == std::string_view::npos ? k.path : k.path.substr(dot + 1)) == name) out.push_back(k.path);
+    }
+    return out;
+}
+
+const std::vector<KeyHint>& key_hints() { return kKeyHints; }
+
+const KeyHint* find_key_hint(std::string_view pattern) {
+    for (const auto& h : kKeyHints)
+        if (h.pattern == pattern) return &h;
+    return nullptr;
+}
+
+const std::vector<std::string_view>& known_sip_methods() { return kSipMethods; }
 
 namespace {
 std::string scalar_type_name(Type t) {
@@ -319,7 +385,11 @@ std::string reference_markdown() {
          "# voipguard policy key reference\n\n"
          "One YAML policy per site. `voipguard check FILE` validates it (exit 0 valid, 2 invalid) and\n"
          "`voipguard check --print FILE` shows the effective policy with every default marked `# default`.\n"
-         "Errors read `FILE:LINE:COL: key.path: message`; unknown and duplicate keys are errors.\n\n"
+         "Errors read `FILE:LINE:COL: key.path: message`; unknown and duplicate keys are errors. An unknown\n"
+         "key names the key it resembles at that level (`mdoe`: did you mean `mode`?), else the places where a\n"
+         "key of that name is valid (a key indented one level too little or too much: `out_of_hours`: did you\n"
+         "mean `toll_fraud.out_of_hours`?), else, for a natural guess, where that setting lives (\"Keys that do\n"
+         "not exist\" below). A tab in the indentation is reported where it is (YAML indents with spaces).\n\n"
          "Value syntax:\n\n"
          "- duration: a whole number with a unit `s`, `m`, `h` or `d` (`30s`, `5m`, `2h`, `1d`).\n"
          "- rate: `N/s`, `N/min` or `N/h`, optionally followed by `burst M` (`10/s burst 20`).\n"
@@ -346,6 +416,25 @@ std::string reference_markdown() {
          "   the site file itself.\n\n"
          "YAML anchors and aliases may be used inside a file; merge keys (`<<`) are not supported. A policy\n"
          "file is at most 1 MiB, nested at most 32 levels, and at most 100000 values after alias expansion.\n\n"
+         "## Dial prefixes\n\n"
+         "Dialled numbers are compared in one form: a number dialled with `+` or the international prefix\n"
+         "becomes `+<country code><number>`, one dialled with the national prefix `+<the site's country\n"
+         "code><number>`. The prefixes of `deny_prefixes`, `allow_prefixes` and `out_of_hours.deny_prefixes`\n"
+         "are converted the same way: with country code 44, `\"+881\"` stays, `\"00881\"` is `+881`, `\"09\"`\n"
+         "is `+449`, `\"00\"` alone is `+` (every international number) and `\"0\"` alone is `+44`.\n"
+         "`voipguard check --print` shows every list as it is matched.\n\n"
+         "A prefix written without `+`, the international or the national prefix is kept as written and\n"
+         "matches only numbers dialled without any prefix (local numbers; ten-digit numbers in North\n"
+         "America). `check` reports it, an error when it can never match what it seems to mean:\n\n"
+         "- error: it starts with the site's own country code (`\"447\"` with country code 44). The site's\n"
+         "  numbers are always matched as `+44...`, dialled nationally or internationally, so it never\n"
+         "  matches one: did you mean `\"+447\"` or `\"07\"`?\n"
+         "- error: `+0...`. Country codes never start with 0: it matches nothing.\n"
+         "- warning: any other (`\"881\"`). It matches local numbers as dialled, which may be meant, but\n"
+         "  never a national or international number: did you mean `\"+881\"` or `\"0881\"`? In North\n"
+         "  America (national prefix `1`, the country code) `\"900\"` matches ten-digit dialling, and\n"
+         "  `\"+1900\"` is needed as well for `1 900...` and `+1 900...`.\n"
+         "- warning: without `country_code`, any prefix not in international form (see `country_code`).\n\n"
          "## Keys\n";
     for (const auto& k : kSchema) {
         o << "\n### `" << k.path << "`\n\n";
@@ -360,6 +449,16 @@ std::string reference_markdown() {
         if (k.append()) o << "- merge: append\n";
         if (k.site_only()) o << "- site file only\n";
         o << "\n" << k.description << "\n";
+    }
+    o << "\n## Keys that do not exist\n\n"
+         "Natural guesses that are not keys; `voipguard check` says where the setting lives instead:\n\n";
+    for (std::size_t i = 0; i < kKeyHints.size();) {
+        o << "-";
+        std::size_t j = i;
+        for (; j < kKeyHints.size() && kKeyHints[j].hint == kKeyHints[i].hint; ++j)
+            o << (j == i ? " `" : ", `") << kKeyHints[j].pattern << "`";
+        o << ": " << kKeyHints[i].hint << ".\n";
+        i = j;
     }
     o << "\n## Built-in high-risk destinations (`toll_fraud.deny_builtin`)\n\n"
          "| prefix | what | source |\n|---|---|---|\n";

@@ -80,6 +80,23 @@ const KeyInfo* find_key(std::string_view pattern);
 // Names of the direct children of a map / map_list pattern ("" = the root).
 std::vector<std::string_view> child_keys(std::string_view pattern);
 
+// Where a key name is valid: the patterns whose last part is `name`
+// ("out_of_hours" -> "toll_fraud.out_of_hours"), in table order.
+std::vector<std::string_view> places_of_key(std::string_view name);
+
+// Keys that do not exist but are natural guesses ("logging.server"), each
+// with where that setting lives instead: the unknown-key error says it, and
+// the reference lists them.
+struct KeyHint {
+    std::string_view pattern;   // as find_key() spells paths
+    std::string_view hint;
+};
+const std::vector<KeyHint>& key_hints();
+const KeyHint* find_key_hint(std::string_view pattern);
+
+// The SIP methods voipguard knows (sip.unknown_methods; keys of sip.rate_limits).
+const std::vector<std::string_view>& known_sip_methods();
+
 // Human name of a type for messages and docs ("duration", "list of CIDR").
 std::string type_name(const KeyInfo& key);
 // "8..256", "1s..1h", "" when there is no range.

@@ -10,10 +10,174 @@
 #include "config/schema.h"
 #include "config/time_zone.h"
 
+#include <algorithm>
+#include <functional>
+
 #include <cstdlib>
+#include <ctime>
 #include <map>
 
 namespace vg::config::detail {
+
+namespace {
+
+// Countries that observe daylight saving time, by country calling code, with
+// the zone of their capital and its POSIX rule. Source: the IANA tz database
+// (tzdata 2025b): the zones of each country in zone1970.tab and the POSIX
+// rules in their TZif footers. `whole`: every region observes it; otherwise
+// (1: Arizona, Hawaii, Saskatchewan; 61: Queensland, WA, NT) a fixed offset
+// may be right, and only UTC is reported.
+struct DstCountry {
+    std::string_view code;
+    std::string_view country;
+    std::string_view zone;
+    std::string_view rule;
+    bool whole;
+};
+constexpr std::string_view kCet = "CET-1CEST,M3.5.0,M10.5.0/3";
+constexpr std::string_view kEet = "EET-2EEST,M3.5.0/3,M10.5.0/4";
+constexpr DstCountry kDstCountries[] = {
+    {"1", "the United States and Canada", "America/New_York", "EST5EDT,M3.2.0,M11.1.0", false},
+    {"30", "Greece", "Europe/Athens", kEet, true},
+    {"31", "the Netherlands", "Europe/Amsterdam", kCet, true},
+    {"32", "Belgium", "Europe/Brussels", kCet, true},
+    {"33", "France", "Europe/Paris", kCet, true},
+    {"34", "Spain", "Europe/Madrid", kCet, true},
+    {"36", "Hungary", "Europe/Budapest", kCet, true},
+    {"39", "Italy", "Europe/Rome", kCet, true},
+    {"40", "Romania", "Europe/Bucharest", kEet, true},
+    {"41", "Switzerland", "Europe/Zurich", kCet, true},
+    {"43", "Austria", "Europe/Vienna", kCet, true},
+    {"44", "the United Kingdom", "Europe/London", "GMT0BST,M3.5.0/1,M10.5.0", true},
+    {"45", "Denmark", "Europe/Copenhagen", kCet, true},
+    {"46", "Sweden", "Europe/Stockholm", kCet, true},
+    {"47", "Norway", "Europe/Oslo", kCet, true},
+    {"48", "Poland", "Europe/Warsaw", kCet, true},
+    {"49", "Germany", "Europe/Berlin", kCet, true},
+    {"61", "Australia", "Australia/Sydney", "AEST-10AEDT,M10.1.0,M4.1.0/3", false},
+    {"64", "New Zealand", "Pacific/Auckland", "NZST-12NZDT,M9.5.0,M4.1.0/3", true},
+    {"351", "Portugal", "Europe/Lisbon", "WET0WEST,M3.5.0/1,M10.5.0", true},
+    {"352", "Luxembourg", "Europe/Luxembourg", kCet, true},
+    {"353", "Ireland", "Europe/Dublin", "IST-1GMT0,M10.5.0,M3.5.0/1", true},
+    {"356", "Malta", "Europe/Malta", kCet, true},
+    {"357", "Cyprus", "Asia/Nicosia", kEet, true},
+    {"358", "Finland", "Europe/Helsinki", kEet, true},
+    {"359", "Bulgaria", "Europe/Sofia", kEet, true},
+    {"370", "Lithuania", "Europe/Vilnius", kEet, true},
+    {"371", "Latvia", "Europe/Riga", kEet, true},
+    {"372", "Estonia", "Europe/Tallinn", kEet, true},
+    {"380", "Ukraine", "Europe/Kyiv", kEet, true},
+    {"385", "Croatia", "Europe/Zagreb", kCet, true},
+    {"386", "Slovenia", "Europe/Ljubljana", kCet, true},
+    {"420", "Czechia", "Europe/Prague", kCet, true},
+    {"421", "Slovakia", "Europe/Bratislava", kCet, true},
+};
+
+// "an hour", "2 hours", "30 minutes", "1 hour 30 minutes".
+std::string span(std::int32_t seconds) {
+    if (seconds < 0) seconds = -seconds;
+    const int h = seconds / 3600, m = (seconds % 3600) / 60;
+    std::string s;
+    if (h == 1) s = "an hour";
+    else if (h > 1) s = std::to_string(h) + " hours";
+    if (m != 0) s += (s.empty() ? "" : " ") + std::to_string(m) + " minutes";
+    return s;
+}
+
+// A schedule in a zone without daylight saving for a country that has it.
+void check_dst(View& view, const Policy& p, std::int64_t now,
+               const std::function<void(const Val&, const std::string&, Diagnostic::Severity, std::string)>& at) {
+    const auto& oh = p.toll_fraud.out_of_hours;
+    if (!oh.enabled || p.toll_fraud.country_code.empty() || !oh.zone.fixed_offset_in_year_of(now)) return;
+    const DstCountry* c = nullptr;
+    for (const auto& d : kDstCountries)
+        if (d.code == p.toll_fraud.country_code) c = &d;
+    if (c == nullptr) return;
+    const std::int32_t fixed = oh.zone.utc_offset(now);
+    if (!c->whole && fixed != 0) return;
+    std::string error;
+    const auto local = TimeZone::from_posix(c->rule, error);
+    if (!local) return;
+    // Its offsets over the year: the smaller is standard time, the larger summer time.
+    std::int32_t lo = local->utc_offset(now), hi = lo;
+    for (int d = 0; d < 366; d += 7) {
+        const auto o = local->utc_offset(now + std::int64_t{d} * 86400);
+        lo = std::min(lo, o);
+        hi = std::max(hi, o);
+    }
+    const Val tz = view.get("toll_fraud.out_of_hours.timezone");
+    const Val where = tz.is_default() ? view.get("toll_fraud.out_of_hours.business_hours") : tz;
+    std::string msg = quote_value(oh.timezone) + (tz.is_default() ? " (the default)" : "") +
+                      " keeps one UTC offset all year, but country code " + std::string(c->code) + " (" +
+                      std::string(c->country) +
+                      ") observes daylight saving time: ";
+    if (!c->whole)
+        msg += "UTC is not the local time of any part of it and business hours will be off by hours; write the site's "
+               "zone, e.g. " + std::string(c->zone) + ", or its POSIX rule, e.g. " + std::string(c->rule);
+    else {
+        msg += lo == fixed ? "business hours will be off by " + span(hi - fixed) + " in summer"
+                           : "business hours will be off by " + span(lo - fixed) + " in winter and " +
+                                 span(hi - fixed) + " in summer";
+        msg += "; write " + std::string(c->zone) + ", or the POSIX rule " + std::string(c->rule) +
+               " where the router has no tz database";
+    }
+    at(where, "toll_fraud.out_of_hours.timezone", kWarning, msg);
+}
+
+// A dial prefix that cannot match what it seems to (see config/REFERENCE.md,
+// "Dial prefixes"): written without '+', the international or the national
+// prefix it matches only numbers dialled without any prefix, as written.
+void check_prefix(const Val& v, const std::string& path, const Policy::TollFraud& tf,
+                  const std::function<void(const Val&, const std::string&, Diagnostic::Severity, std::string)>& at) {
+    const std::string pre = text_of(v);
+    const std::string& cc = tf.country_code;
+    const std::string& nat = tf.national_prefix;
+    const std::string& intl = tf.international_prefix;
+    auto starts = [&](const std::string& s, const std::string& with) {
+        return !with.empty() && s.compare(0, with.size(), with) == 0;
+    };
+    auto q = [](const std::string& s) { return "\"" + s + "\""; };
+    if (pre.empty()) return;
+    if (pre[0] == '+') {
+        if (pre.size() < 2 || pre[1] != '0') return;
+        const std::string rest = pre.substr(1);
+        const std::string meant = starts(rest, intl) ? "+" + rest.substr(intl.size()) : rest;
+        at(v, path, kError,
+           q(pre) + " never matches: country codes never start with 0, so no number in international form starts "
+                    "with +0; did you mean " + q(meant) + "?");
+        return;
+    }
+    if (starts(pre, intl) || starts(pre, nat)) return;
+    const std::string as_dialled = "matches only numbers dialled without any prefix, as written (" + q(pre + "...") + ")";
+    if (cc.empty()) {
+        at(v, path, kWarning,
+           q(pre) + ": a prefix without '+' or the international prefix '" + intl + "' " + as_dialled +
+               ", never a number dialled in international form; did you mean " + q("+" + pre) + "?");
+        return;
+    }
+    const std::string without = q(pre) + ": a prefix without '+' or the national prefix '" + nat + "' ";
+    if (cc == nat) {
+        // North America: the national prefix is the country code ("1").
+        at(v, path, kWarning,
+           without + as_dialled + "; numbers dialled " + q(nat + pre + "...") + " or " + q("+" + cc + pre + "...") +
+               " are matched as " + q("+" + cc + pre) + ": add " + q("+" + cc + pre) + " for them");
+        return;
+    }
+    if (starts(pre, cc)) {
+        // The site's own country in international form without its '+': its
+        // numbers are always matched as +CC..., so this never matches one.
+        at(v, path, kError,
+           without + as_dialled + ", never a number of country code " + cc + " (dialled nationally or "
+                     "internationally, they are matched as " + q("+" + cc + "...") + "); did you mean " + q("+" + pre) +
+               " or " + q(nat + pre.substr(cc.size())) + "?");
+        return;
+    }
+    at(v, path, kWarning,
+       without + as_dialled + " (local numbers), never a national or international number; did you mean " +
+           q("+" + pre) + " (international) or " + q(nat + pre) + " (national)?");
+}
+
+}  // namespace
 
 void check_semantics(View& view, Policy& p, const LoadOptions& opt, std::vector<Diagnostic>& out) {
     const Layer& site = view.site();
@@ -60,11 +224,25 @@ void check_semantics(View& view, Policy& p, const LoadOptions& opt, std::vector<
             const char* env = std::getenv("TZDIR");
             dir = env != nullptr && *env != '\0' ? env : "/usr/share/zoneinfo";
         }
-        if (auto z = load_time_zone(p.toll_fraud.out_of_hours.timezone, dir, error))
+        if (auto z = load_time_zone(p.toll_fraud.out_of_hours.timezone, dir, error,
+                                    &p.toll_fraud.out_of_hours.zone_source)) {
             p.toll_fraud.out_of_hours.zone = std::move(*z);
-        else
+            check_dst(view, p, static_cast<std::int64_t>(std::time(nullptr)), at);
+        } else
             at(view.get("toll_fraud.out_of_hours.timezone"), "toll_fraud.out_of_hours.timezone", kError,
                "unknown time zone '" + p.toll_fraud.out_of_hours.timezone + "': " + error);
+    }
+
+    // Dial prefixes that do not match what they seem to; a country code the
+    // dial plan refuses (country codes never start with 0).
+    if (p.toll_fraud.enabled) {
+        for (const char* list : {"toll_fraud.deny_prefixes", "toll_fraud.allow_prefixes",
+                                 "toll_fraud.out_of_hours.deny_prefixes"})
+            for (const auto& it : view.items(list)) check_prefix(it, item_path(list, it.index), p.toll_fraud, at);
+        if (!p.toll_fraud.country_code.empty() && p.toll_fraud.country_code[0] == '0')
+            at(view.get("toll_fraud.country_code"), "toll_fraud.country_code", kError,
+               quote_value(p.toll_fraud.country_code) + " is not a country calling code: they never start with 0 "
+               "(the international prefix is toll_fraud.international_prefix); e.g. \"44\" for the United Kingdom");
     }
 
     // Enforce: the handset networks may not contain a PBX address.

@@ -259,6 +259,7 @@ std::int32_t TimeZone::Posix::offset_at(std::int64_t utc) const noexcept {
 std::optional<TimeZone> TimeZone::from_posix(std::string_view rule, std::string& error) {
     TimeZone z;
     if (!parse_posix(rule, z.footer_, error)) return std::nullopt;
+    z.posix_rule_ = std::string(rule);
     return z;
 }
 
@@ -336,6 +337,7 @@ std::optional<TimeZone> TimeZone::from_tzif(std::string_view bytes, std::string&
                 return std::nullopt;
             }
             z.has_footer_ = true;
+            z.posix_rule_ = std::string(rule);
         }
     }
     if (z.transitions_.empty() && !z.has_footer_) {
@@ -355,6 +357,15 @@ std::int32_t TimeZone::utc_offset(std::int64_t utc) const noexcept {
     return types_[std::prev(it)->type];
 }
 
+bool TimeZone::fixed_offset_in_year_of(std::int64_t utc) const noexcept {
+    const std::int64_t year = year_of_day(floor_div(utc, kDay));
+    const std::int32_t first = utc_offset(days_from_civil(year, 1, 1) * kDay);
+    for (unsigned m = 1; m <= 12; ++m)
+        for (unsigned d : {1u, 15u})
+            if (utc_offset(days_from_civil(year, m, d) * kDay + 12 * kHour) != first) return false;
+    return true;
+}
+
 bool is_time_zone_name(std::string_view s) noexcept {
     if (s.empty() || s.size() > 64 || s.back() == '/') return false;
     if (s.find("..") != std::string_view::npos || s.find("//") != std::string_view::npos) return false;
@@ -363,7 +374,11 @@ bool is_time_zone_name(std::string_view s) noexcept {
     return text::is_alpha(s[0]);
 }
 
-std::optional<TimeZone> load_time_zone(std::string_view name, const std::string& zoneinfo_dir, std::string& error) {
+std::optional<TimeZone> load_time_zone(std::string_view name, const std::string& zoneinfo_dir, std::string& error,
+                                       std::string* source) {
+    auto said = [&](std::string what) {
+        if (source != nullptr) *source = std::move(what);
+    };
     if (is_time_zone_name(name)) {
         const std::string path = zoneinfo_dir + "/" + std::string(name);
         std::ifstream in(path, std::ios::binary);
@@ -375,14 +390,23 @@ std::optional<TimeZone> load_time_zone(std::string_view name, const std::string&
                 if (bytes.size() > TimeZone::kMaxFileSize) break;
             }
             std::string why;
-            if (auto z = TimeZone::from_tzif(bytes, why)) return z;
+            if (auto z = TimeZone::from_tzif(bytes, why)) {
+                said("time zone " + std::string(name) + " (from " + path + ")");
+                return z;
+            }
             error = path + ": " + why;
             return std::nullopt;
         }
-        if (name == "UTC" || name == "Etc/UTC" || name == "GMT" || name == "Etc/GMT") return TimeZone{};
+        if (name == "UTC" || name == "Etc/UTC" || name == "GMT" || name == "Etc/GMT") {
+            said("time zone " + std::string(name) + " (built in, no file needed)");
+            return TimeZone{};
+        }
     }
     std::string why;
-    if (auto z = TimeZone::from_posix(name, why)) return z;
+    if (auto z = TimeZone::from_posix(name, why)) {
+        said("POSIX rule " + std::string(name));
+        return z;
+    }
     if (is_time_zone_name(name))
         error = "no zone file " + zoneinfo_dir + "/" + std::string(name) +
                 " (install the tz database, on OpenWrt a zoneinfo package, or write the zone's POSIX rule as in "

@@ -47,6 +47,12 @@ public:
 
     // Transitions held (for the footprint; 0 for a POSIX rule).
     std::size_t transition_count() const noexcept { return transitions_.size(); }
+    // The POSIX rule as written (from_posix) or the footer of a TZif file
+    // ("GMT0BST,M3.5.0/1,M10.5.0"); empty for UTC() and files without one.
+    const std::string& posix_rule() const noexcept { return posix_rule_; }
+    // True when the offset is the same all through the year of `utc` (no
+    // daylight saving then): sampled on the 1st and 15th of every month.
+    bool fixed_offset_in_year_of(std::int64_t utc) const noexcept;
 
     // Bounds against hostile or corrupt files. The largest zone of the tz
     // database has fewer than 250 transitions before its footer applies.
@@ -81,13 +87,18 @@ private:
     std::vector<std::int32_t> types_;       // UTC offsets of the local time types
     Posix footer_;                          // after the last transition (or the whole zone for a rule)
     bool has_footer_ = true;                // a TZif file with an empty footer has none
+    std::string posix_rule_;
 };
 
 // The zone a policy names: a file of the tz database under `zoneinfo_dir`
 // when the name is one ("Europe/London"), else a POSIX TZ rule. "UTC",
 // "Etc/UTC", "GMT" and "Etc/GMT" need no file (OpenWrt ships none by
 // default). nullopt with `error` set when neither reading works.
-std::optional<TimeZone> load_time_zone(std::string_view name, const std::string& zoneinfo_dir, std::string& error);
+// `source`, when given, says which was used (for `voipguard check`):
+// "time zone Europe/London (from /usr/share/zoneinfo/Europe/London)",
+// "time zone UTC (built in, no file needed)" or "POSIX rule EST5EDT,M3.2.0,M11.1.0".
+std::optional<TimeZone> load_time_zone(std::string_view name, const std::string& zoneinfo_dir, std::string& error,
+                                       std::string* source = nullptr);
 
 // A tz database name as the policy may write it: letters, digits, '/', '_',
 // '-', '+', starting with a letter, no "..", at most 64 characters.

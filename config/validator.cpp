@@ -15,9 +15,9 @@ namespace vg::config::detail {
 
 namespace {
 
-// " (did you mean 'X'?)" for the candidate nearest to `word` by edit
-// distance, when it is near enough (2 edits, or a third of the word); "".
-std::string did_you_mean(std::string_view word, const std::vector<std::string_view>& candidates) {
+// The candidate nearest to `word` by edit distance (ignoring case), when it
+// is near enough (2 edits, or a third of the word); "" otherwise.
+std::string_view nearest(std::string_view word, const std::vector<std::string_view>& candidates) {
     std::string_view best;
     std::size_t best_d = 1000;
     for (auto c : candidates) {
@@ -27,8 +27,41 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string_vi
             best = c;
         }
     }
-    if (best.empty() || best_d > std::max<std::size_t>(2, word.size() / 3)) return "";
+    if (best.empty() || best_d > std::max<std::size_t>(2, word.size() / 3)) return {};
+    return best;
+}
+
+// " (did you mean 'X'?)" for the nearest candidate, or "".
+std::string did_you_mean(std::string_view word, const std::vector<std::string_view>& candidates) {
+    const auto best = nearest(word, candidates);
+    if (best.empty()) return "";
     return " (did you mean '" + std::string(best) + "'?)";
+}
+
+// Where else in the schema `key` is valid, for a key unknown under
+// `pattern`: " (did you mean 'toll_fraud.out_of_hours'?)", or "". Places
+// below the current map come first (the key was indented one level too
+// little), then places above it (too much), then the rest; at most three.
+std::string valid_elsewhere(std::string_view key, const std::string& pattern) {
+    std::vector<std::string_view> places = places_of_key(key);
+    if (places.empty()) return "";
+    auto rank = [&](std::string_view place) {
+        const auto dot = place.rfind('.');
+        const std::string_view parent = dot == std::string_view::npos ? std::string_view() : place.substr(0, dot);
+        if (pattern.empty() || parent.substr(0, pattern.size() + 1) == pattern + ".") return 0;
+        if (std::string_view(pattern).substr(0, parent.size()) == parent) return 1;
+        return 2;
+    };
+    std::stable_sort(places.begin(), places.end(),
+                     [&](std::string_view a, std::string_view b) { return rank(a) < rank(b); });
+    const std::size_t shown = std::min<std::size_t>(places.size(), 3);
+    std::string s = places.size() > shown ? " (did you mean one of " : " (did you mean ";
+    for (std::size_t i = 0; i < shown; ++i) {
+        if (i > 0) s += i + 1 == shown && places.size() == shown ? " or " : ", ";
+        s += "'" + std::string(places[i]) + "'";
+    }
+    if (places.size() > shown) s += ", ...";
+    return s + "? '" + std::string(key) + "' is a key there, not here)";
 }
 
 class Validator {
@@ -77,7 +110,13 @@ private:
             const std::string child_path = join_path(path, key);
             const KeyInfo* info = find_key(child_pattern);
             if (!info) {
-                error(*kn, child_path, "unknown key" + did_you_mean(key, children));
+                if (const KeyHint* hint = find_key_hint(child_pattern)) {
+                    error(*kn, child_path, "unknown key: " + std::string(hint->hint));
+                    continue;
+                }
+                std::string where = did_you_mean(key, children);
+                if (where.empty()) where = valid_elsewhere(key, pattern);
+                error(*kn, child_path, "unknown key" + where);
                 continue;
             }
             if (info->site_only() && !layer_.is_site) {
@@ -147,13 +186,7 @@ private:
             for (const auto& [kn, vn] : n.entries) {
                 if (!budget(*vn)) return;
                 const std::string child_path = join_path(path, kn->value);
-                bool method = !kn->value.empty() && kn->value.size() <= 32;
-                for (char c : kn->value)
-                    if (!(c >= 'A' && c <= 'Z')) method = false;
-                if (kn->value != "default" && !method) {
-                    error(*kn, child_path, "not a SIP method (expected an upper-case method such as INVITE, or 'default')");
-                    continue;
-                }
+                if (!check_method(*kn, child_path)) continue;
                 check_scalar(*vn, *item, child_path);
             }
             return;
@@ -176,6 +209,39 @@ private:
             return;
         }
         check_scalar(n, k, path);
+    }
+
+    // A key of sip.rate_limits: a method voipguard knows, `default`, or an
+    // extension method (upper-case letters; the engine limits requests whose
+    // method is exactly that). A near miss of a known method is an error: it
+    // would limit a method nobody sends and leave the one meant at its default.
+    bool check_method(const YNode& kn, const std::string& path) {
+        const std::string& m = kn.value;
+        const auto& known = known_sip_methods();
+        if (m == "default" || std::find(known.begin(), known.end(), m) != known.end()) return true;
+        std::vector<std::string_view> candidates(known.begin(), known.end());
+        candidates.push_back("default");
+        bool upper = !m.empty() && m.size() <= 32;
+        for (char c : m)
+            if (!(c >= 'A' && c <= 'Z')) upper = false;
+        const std::string_view near = nearest(m, candidates);
+        if (!upper) {
+            error(kn, path,
+                  near.empty() ? "not a SIP method (expected an upper-case method such as INVITE, or 'default')"
+                               : "not a SIP method (did you mean '" + std::string(near) +
+                                     "'? method names are case-sensitive)");
+            return false;
+        }
+        if (!near.empty()) {
+            error(kn, path, "unknown SIP method (did you mean '" + std::string(near) + "'?): this rate would limit a "
+                            "method nobody sends, and " + std::string(near) + " would keep its default");
+            return false;
+        }
+        out_.push_back({kWarning, layer_.file, kn.line, kn.column, path,
+                        "not a SIP method voipguard knows (INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, PRACK, SUBSCRIBE, "
+                        "NOTIFY, PUBLISH, INFO, REFER, MESSAGE, UPDATE): the rate applies only to requests whose method "
+                        "is exactly " + m + " (an extension method)"});
+        return true;
     }
 
     // A network written with host bits ("10.0.0.1/8"): reported with the

@@ -6,6 +6,7 @@
 #include <yaml-cpp/mark.h>
 #include <yaml-cpp/parser.h>
 
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -168,6 +169,30 @@ private:
     int documents_ = 0;
 };
 
+// The first tab in the indentation of a line that holds more than a
+// comment, on lines 1..max_line (1-based line and column), or {0, 0}.
+std::pair<int, int> indentation_tab(std::string_view text, int max_line) {
+    int line = 1;
+    std::size_t pos = 0;
+    while (pos <= text.size() && line <= max_line) {
+        auto end = text.find('\n', pos);
+        if (end == std::string_view::npos) end = text.size();
+        const std::string_view l = text.substr(pos, end - pos);
+        std::size_t i = 0;
+        std::size_t tab = std::string_view::npos;
+        while (i < l.size() && (l[i] == ' ' || l[i] == '\t')) {
+            if (l[i] == '\t' && tab == std::string_view::npos) tab = i;
+            ++i;
+        }
+        if (tab != std::string_view::npos && i < l.size() && l[i] != '#' && l[i] != '\r')
+            return {line, static_cast<int>(tab) + 1};
+        if (end == text.size()) break;
+        pos = end + 1;
+        ++line;
+    }
+    return {0, 0};
+}
+
 }  // namespace
 
 ParseOutcome parse_yaml(std::string_view text, const std::string& file, int max_depth) {
@@ -193,6 +218,14 @@ ParseOutcome parse_yaml(std::string_view text, const std::string& file, int max_
         out.diagnostics.push_back({Diagnostic::Severity::error, file, e.mark.line + 1, e.mark.column + 1, "", e.message});
     } catch (const YAML::Exception& e) {
         out.root = nullptr;
+        // yaml-cpp reports a tab in the indentation where it gives up ("illegal
+        // map value", "end of map not found"), often lines later: name the tab.
+        if (const auto [line, column] = indentation_tab(text, e.mark.is_null() ? std::numeric_limits<int>::max() : e.mark.line + 1);
+            line > 0) {
+            out.diagnostics.push_back({Diagnostic::Severity::error, file, line, column, "",
+                                       "tab character in the indentation; YAML indents with spaces"});
+            return out;
+        }
         out.diagnostics.push_back({Diagnostic::Severity::error, file, e.mark.line + 1, e.mark.column + 1, "",
                                    "YAML syntax error: " + e.msg});
     }

@@ -8,8 +8,10 @@
 #include "config/loader.h"
 #include "config/schema.h"
 #include "daemon/netlink/route.h"
+#include "filters/engine/rules.h"
 
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -111,13 +113,25 @@ int cmd_check(int argc, char** argv) {
         std::fprintf(stderr, "%s: %zu error%s, policy not valid\n", file, errors, errors == 1 ? "" : "s");
         return 2;
     }
+    // What the daemon does next with a loaded policy (daemon/policy_lifecycle.cpp):
+    // compile it for the engine. A policy check passes must not fail there.
+    std::string compile_error;
+    if (!engine::CompiledPolicy::compile(std::make_shared<const config::Policy>(*r.policy), compile_error)) {
+        std::fprintf(stderr, "%s: the daemon would refuse it: %s\n%s: 1 error, policy not valid\n", file,
+                     compile_error.c_str(), file);
+        return 2;
+    }
     if (print) {
         std::fputs(with_routed_interfaces(r.effective_yaml, *r.policy).c_str(), stdout);
         std::fputs("# toll-fraud guard, as enforced:\n", stdout);
         for (const std::string& line : config::toll_fraud_enforcement(*r.policy))
             std::printf("#   %s\n", line.c_str());
     }
-    if (!quiet) std::printf("ok\n%s\n", config::summary_line(*r.policy).c_str());
+    if (!quiet) {
+        std::printf("ok\n%s\n", config::summary_line(*r.policy).c_str());
+        const auto& oh = r.policy->toll_fraud.out_of_hours;
+        if (oh.enabled) std::printf("out-of-hours schedule in %s\n", oh.zone_source.c_str());
+    }
     std::fflush(stdout);
     return 0;
 }

@@ -49,24 +49,8 @@ bool fill_prefixes(PrefixList& out, const std::vector<config::DialPrefix>& list,
 }  // namespace
 
 std::string normalise_prefix(std::string_view prefix, const DialPlan& plan) {
-    std::string out;
-    if (!prefix.empty() && prefix[0] == '+') return std::string(prefix);
-    const std::string_view intl = plan.international_prefix();
-    const std::string_view nat = plan.national_prefix();
-    // "00" alone is every international number ("+"); "0" alone every
-    // national one ("+44").
-    if (!intl.empty() && text::starts_with(prefix, intl)) {
-        out = "+";
-        out.append(prefix.substr(intl.size()));
-        return out;
-    }
-    if (!nat.empty() && text::starts_with(prefix, nat)) {
-        out = "+";
-        out.append(plan.country_code());
-        out.append(prefix.substr(nat.size()));
-        return out;
-    }
-    return std::string(prefix);
+    // One rule for the engine and `voipguard check` (config/policy.h).
+    return config::normalised_prefix(prefix, plan.country_code(), plan.national_prefix(), plan.international_prefix());
 }
 
 std::shared_ptr<const CompiledPolicy> CompiledPolicy::compile(std::shared_ptr<const config::Policy> policy,

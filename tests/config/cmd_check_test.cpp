@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 namespace vg::config {
@@ -15,12 +16,19 @@ using test::run_check;
 
 std::string example(const std::string& name) { return test::config_dir() + "/examples/" + name; }
 
+// Where the loader reads IANA zones, as the C library would.
+std::string zoneinfo() {
+    const char* d = std::getenv("TZDIR");
+    return d != nullptr && *d != '\0' ? d : "/usr/share/zoneinfo";
+}
+
 TEST(CmdCheck, ValidPolicyPrintsOkAndSummary) {
     const auto run = run_check({example("office.yaml")});
     EXPECT_EQ(run.exit_code, 0);
     EXPECT_EQ(run.out, "ok\nsite acme-london: mode enforce, on_failure closed, 1 handset network, 1 PBX peer, "
                        "1 support peer, egress allow-list (2 entries), toll fraud on (7 deny prefixes, 0 allow prefixes, "
-                       "country code 44, out-of-hours rules), 0 host names\n");
+                       "country code 44, out-of-hours rules), 0 host names\nout-of-hours schedule in time zone "
+                       "Europe/London (from " + zoneinfo() + "/Europe/London)\n");
     EXPECT_EQ(run.err, "");
 }
 
