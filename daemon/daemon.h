@@ -48,6 +48,9 @@ struct RunOptions {
     // Capacity of the engine's dialog table (--max-dialogs; 0: the engine's
     // default, EngineLimits::max_dialogs). Tests make it small to fill it.
     std::size_t max_dialogs = 0;
+    // Nice value of the loop that gives the verdicts (--nice); the workers
+    // run 19 above it (at most 19), and the tools they start with them.
+    int nice = -10;
 };
 
 // Runs the daemon until SIGTERM/SIGINT. Returns the process exit code:

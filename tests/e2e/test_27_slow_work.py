@@ -15,6 +15,10 @@ therefore takes more than four seconds. While it waits:
   reload is;
 - the reload then succeeds, and the silent server saw the daemon's queries.
 
+The packet loop runs at nice -10 (the default of --nice) and the workers
+that do the slow work 19 above it, at 9: on a busy router the loop is
+served first. The VG_PRIVILEGES line says so.
+
 Only the order of events is checked, never a duration: the figures printed
 say how long each took."""
 import os
@@ -61,6 +65,28 @@ def control(path, line, timeout=60):
             out += b
     finally:
         s.close()
+
+
+def daemon_threads(control_path):
+    """{thread name: nice value} of the voipguard process serving control_path."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+            if not argv[0].endswith(b"voipguard") or control_path.encode() not in argv:
+                continue
+            threads = {}
+            for tid in os.listdir("/proc/%s/task" % pid):
+                with open("/proc/%s/task/%s/stat" % (pid, tid)) as f:
+                    stat = f.read()
+                name = stat[stat.index("(") + 1:stat.rindex(")")]
+                threads[name] = int(stat[stat.rindex(")") + 2:].split()[16])
+            return threads
+        except OSError:
+            continue
+    return {}
 
 
 def main():
@@ -165,6 +191,12 @@ def main():
                    "status was answered before the reload was")
         check.that(queries >= 1, "the daemon asked the silent DNS server (%d queries)" % queries)
         check.that(d.proc.poll() is None, "the daemon is still running")
+        threads = daemon_threads(d.control)
+        check.figure("thread_nice", threads)
+        check.that(threads.get("voipguard") == -10, "the packet loop runs at nice -10: %r" % threads)
+        check.that(threads.get("vg-dns") == 9 and threads.get("vg-kernel") == 9,
+                   "the workers run 19 above it, at 9: %r" % threads)
+        check.that(d.log_lines("VG_PRIVILEGES", "nice=-10"), "VG_PRIVILEGES says nice=-10")
     check.finish()
 
 
