@@ -175,6 +175,41 @@ public:
         tf.limits.per_handset_calls_per_hour = u32("toll_fraud.limits.per_handset.calls_per_hour");
         tf.limits.per_site_concurrent_calls = u32("toll_fraud.limits.per_site.concurrent_calls");
         tf.limits.per_site_calls_per_hour = u32("toll_fraud.limits.per_site.calls_per_hour");
+        for (const auto& it : v_.items("toll_fraud.profiles")) {
+            const std::string item = "toll_fraud.profiles[]";
+            FraudProfile fp;
+            fp.name = field(it, "name", item + ".name");
+            for (const auto& pv : v_.field_items(it, "prefixes", item + ".prefixes")) {
+                const auto t = text_of(pv);
+                if (std::none_of(fp.prefixes.begin(), fp.prefixes.end(), [&](const DialPrefix& d) { return d.digits == t; }))
+                    fp.prefixes.push_back(DialPrefix{t, origin_of(pv)});
+            }
+            for (const auto& w : v_.field_items(it, "hours", item + ".hours"))
+                if (auto ww = parse_weekly_window(text_of(w))) fp.hours.push_back(*ww);
+            fp.same_prefix_digits = static_cast<std::uint32_t>(
+                parse_integer(field(it, "same_prefix_digits", item + ".same_prefix_digits")).value_or(8));
+            fp.same_prefix_gap =
+                parse_duration(field(it, "same_prefix_gap", item + ".same_prefix_gap")).value_or(Seconds(600));
+            fp.max_call_warning = parse_duration(field(it, "max_call_duration.warning", item + ".max_call_duration.warning"))
+                                      .value_or(Seconds(0));
+            fp.max_call_critical =
+                parse_duration(field(it, "max_call_duration.critical", item + ".max_call_duration.critical"))
+                    .value_or(Seconds(0));
+            for (const char* scope : {"per_handset", "per_site"}) {
+                auto& levels = std::string_view(scope) == "per_handset" ? fp.per_handset : fp.per_site;
+                for (std::size_t t = 0; t < kFraudThresholdCount; ++t) {
+                    const std::string rel = std::string(scope) + "." + to_string(static_cast<FraudThreshold>(t));
+                    auto level = [&](const char* which) {
+                        return static_cast<std::uint32_t>(
+                            parse_integer(field(it, rel + "." + which, item + "." + rel + "." + which)).value_or(0));
+                    };
+                    levels[t].warning = level("warning");
+                    levels[t].critical = level("critical");
+                }
+            }
+            fp.origin = origin_of(it);
+            tf.profiles.push_back(std::move(fp));
+        }
 
         p_.dns.refresh = duration("dns.refresh");
         p_.logging.level = scalar("logging.level");

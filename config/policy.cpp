@@ -8,6 +8,17 @@ namespace vg::config {
 const char* to_string(Mode m) { return m == Mode::enforce ? "enforce" : "monitor"; }
 const char* to_string(OnFailure f) { return f == OnFailure::open ? "open" : "closed"; }
 const char* to_string(Transport t) { return t == Transport::tcp ? "tcp" : "udp"; }
+const char* to_string(FraudThreshold t) {
+    switch (t) {
+    case FraudThreshold::calls_per_minute: return "calls_per_minute";
+    case FraudThreshold::concurrent_calls: return "concurrent_calls";
+    case FraudThreshold::calls_per_day: return "calls_per_day";
+    case FraudThreshold::same_prefix_calls: return "same_prefix_calls";
+    case FraudThreshold::minutes_per_day: return "minutes_per_day";
+    case FraudThreshold::count_: break;
+    }
+    return "?";
+}
 
 std::string normalised_prefix(std::string_view prefix, std::string_view country_code,
                               std::string_view national_prefix, std::string_view international_prefix) {

@@ -117,6 +117,40 @@ struct DialPrefix {
 std::string normalised_prefix(std::string_view prefix, std::string_view country_code,
                               std::string_view national_prefix, std::string_view international_prefix);
 
+// Toll-fraud destination profiles (toll_fraud.profiles): thresholds of one
+// group of destinations. Each threshold has a warning level (an event) and a
+// critical level (new calls blocked); 0 = that level is off.
+enum class FraudThreshold : std::uint8_t {
+    calls_per_minute,    // calls started in the last 60 s (sliding window, monotonic time)
+    concurrent_calls,    // calls of the group in progress
+    calls_per_day,       // calls started this local day (the policy's time zone)
+    same_prefix_calls,   // calls in a row to numbers sharing their first same_prefix_digits digits
+    minutes_per_day,     // minutes of answered calls this local day (running calls included)
+    count_
+};
+constexpr std::size_t kFraudThresholdCount = static_cast<std::size_t>(FraudThreshold::count_);
+// "calls_per_minute", ... (the policy key)
+const char* to_string(FraudThreshold t);
+
+struct FraudLevels {
+    std::uint32_t warning = 0;
+    std::uint32_t critical = 0;
+    bool any() const { return warning != 0 || critical != 0; }
+};
+
+struct FraudProfile {
+    std::string name;
+    std::vector<DialPrefix> prefixes;
+    std::vector<WeeklyWindow> hours;           // empty: the levels apply at all times
+    std::uint32_t same_prefix_digits = 0;
+    Seconds same_prefix_gap{0};
+    Seconds max_call_warning{0};               // 0 = off
+    Seconds max_call_critical{0};
+    std::array<FraudLevels, kFraudThresholdCount> per_handset{};
+    std::array<FraudLevels, kFraudThresholdCount> per_site{};
+    Origin origin;
+};
+
 struct Policy {
     int version = 1;
     std::string site;
@@ -190,6 +224,10 @@ struct Policy {
             std::uint32_t per_site_concurrent_calls = 0;   // 0 = no limit
             std::uint32_t per_site_calls_per_hour = 0;     // 0 = no limit
         } limits;
+        // Destination profiles; a number belongs to the profile with its
+        // longest matching prefix. Day windows and `hours` use
+        // out_of_hours.zone (resolved whenever there are profiles).
+        std::vector<FraudProfile> profiles;
     } toll_fraud;
 
     struct Dns {

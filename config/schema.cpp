@@ -17,6 +17,38 @@ constexpr std::int64_t kHour = 3600;
 constexpr std::int64_t kDay = 86400;
 
 // clang-format off
+// The thresholds of one scope of a destination profile (toll_fraud.profiles[].per_handset / per_site).
+#define VG_FRAUD_LEVELS(scope, name, max, what)                                                                       \
+    {"toll_fraud.profiles[]." scope "." name, Type::map, false, "", 0, 0, "", 0, 0, 0, what},                         \
+    {"toll_fraud.profiles[]." scope "." name ".warning", Type::integer, false, "0", 0, max, "", 0, 0, 0,              \
+     "Report a call that reaches this value; 0 = off."},                                                               \
+    {"toll_fraud.profiles[]." scope "." name ".critical", Type::integer, false, "0", 0, max, "", 0, 0, 0,             \
+     "Drop a new call that would go above this value; 0 = off. Not below `warning`."},
+#define VG_FRAUD_SCOPE(scope, text, who)                                                                              \
+    {"toll_fraud.profiles[]." scope, Type::map, false, "", 0, 0, "", 0, 0, 0, text},                                  \
+    VG_FRAUD_LEVELS(scope, "calls_per_minute", 32,                                                                    \
+                    "Calls of the group started by " who " in the last 60 seconds, the new one included (at most 32).") \
+    VG_FRAUD_LEVELS(scope, "concurrent_calls", 1000,                                                                  \
+                    "Calls of the group of " who " in progress, the new one included.")                              \
+    VG_FRAUD_LEVELS(scope, "calls_per_day", 100000,                                                                   \
+                    "Calls of the group started by " who " this local day, the new one included.")                  \
+    VG_FRAUD_LEVELS(scope, "same_prefix_calls", 1000,                                                                 \
+                    "Calls of the group by " who " in a row whose numbers share their first `same_prefix_digits` "   \
+                    "digits, each within `same_prefix_gap` of the previous one, the new one included.")             \
+    VG_FRAUD_LEVELS(scope, "minutes_per_day", 100000,                                                                 \
+                    "Minutes of answered calls of the group of " who " this local day (ended calls count on the "   \
+                    "day they end, running ones as far as they have run). A new call is dropped while the "          \
+                    "minutes are at `critical` or above; running calls are not ended for it.")
+
+// The profiles of a policy that sets none (reasoning in REFERENCE.md, "Destination profiles").
+constexpr const char* kDefaultProfiles =
+    "[{name: national, prefixes: [\"0\"], "
+    "per_handset: {calls_per_minute: {warning: 4, critical: 8}, calls_per_day: {warning: 80, critical: 200}, "
+    "same_prefix_calls: {warning: 12, critical: 30}, minutes_per_day: {warning: 360, critical: 600}}}, "
+    "{name: international, prefixes: [\"+\"], max_call_duration: {warning: 1h, critical: 3h}, "
+    "per_handset: {calls_per_minute: {warning: 2, critical: 4}, concurrent_calls: {warning: 2}, "
+    "calls_per_day: {warning: 10, critical: 25}, same_prefix_calls: {warning: 3, critical: 6}, "
+    "minutes_per_day: {warning: 90, critical: 240}}}]";
 const std::vector<KeyInfo> kSchema = {
     {"version", Type::integer, false, "", 1, 1, "", kRequired | kPerFile, 0, 0,
      "Policy format version. Every file (included files too) must say `version: 1`; other versions are rejected."},
@@ -189,6 +221,46 @@ const std::vector<KeyInfo> kSchema = {
      "Concurrent outbound calls of the site; 0 = no limit."},
     {"toll_fraud.limits.per_site.calls_per_hour", Type::integer, false, "0", 0, 1000000, "", 0, 0, 0,
      "Outbound calls of the site in any 60 minutes; 0 = no limit."},
+    {"toll_fraud.profiles", Type::map_list, false, kDefaultProfiles, 0, 0, "", 0, 0, 16,
+     "Destination profiles: groups of destinations (`national`, `mobile`, `international`, `high_risk`) with "
+     "thresholds, each with a `warning` level (event `VG_FRAUD_THRESHOLD_WARNING`) and a `critical` level (new calls "
+     "of the group are dropped, reason `fraud_threshold`, event `VG_FRAUD_THRESHOLD_CRITICAL`); 0 = that level is off. "
+     "A dialled number belongs to the profile with its longest matching prefix (in normalised form: `0` is the "
+     "whole country, `07` its mobiles, `+` every other country); numbers no prefix matches, extensions and emergency "
+     "numbers belong to none. Only outbound calls from handsets count (REGISTERs, and calls from the PBX to a "
+     "handset or a ring group, never do). Day windows are the local day in `out_of_hours.timezone`; per-minute "
+     "windows slide on monotonic time. A level counts the call being judged: `calls_per_day: {critical: 40}` lets "
+     "the 40th call of the day through and drops the 41st; `warning: 20` reports the 20th and each one after. "
+     "The whole list replaces the default (the last file that sets it wins); `profiles: []` turns profiles off. "
+     "See \"Destination profiles\" below for the default's reasoning."},
+    {"toll_fraud.profiles[].name", Type::name, false, "", 0, 0, "", kRequired, 0, 0,
+     "Name of the group, in events and in `voipguard calls`; unique among the profiles."},
+    {"toll_fraud.profiles[].prefixes", Type::prefix, true, "", 0, 0, "", kRequired, 1, 1024,
+     "Destination prefixes of the group, written like `deny_prefixes` (`07`, `+44`, `+`); a prefix may belong to "
+     "one profile only."},
+    {"toll_fraud.profiles[].hours", Type::weekly_window, true, "[]", 0, 0, "", 0, 0, 32,
+     "When the levels apply, `DAYS HH:MM-HH:MM` in `out_of_hours.timezone` (`sat-sun 00:00-24:00`, "
+     "`mon-fri 18:00-24:00`). Calls are counted at all times; outside these windows they are neither reported "
+     "nor dropped for the group's levels. Empty: always."},
+    {"toll_fraud.profiles[].same_prefix_digits", Type::integer, false, "8", 2, 15, "", 0, 0, 0,
+     "`same_prefix_calls` compares the first this many digits of the normalised number (country code "
+     "included): 8 is a country code and an area or operator code and the first digits of the subscriber "
+     "number, the span a revenue-share range is sold in."},
+    {"toll_fraud.profiles[].same_prefix_gap", Type::duration, false, "10m", kMinute, kDay, "", 0, 0, 0,
+     "A call of the group more than this long after the previous one starts a new `same_prefix_calls` run, "
+     "as does a call of the group to other first digits."},
+    {"toll_fraud.profiles[].max_call_duration", Type::map, false, "", 0, 0, "", 0, 0, 0,
+     "Longest answered call of the group. At `critical` the call is ended as `media.max_call_duration` ends "
+     "calls: its pinholes close (their kernel fast path is deleted) and `VG_CALL_ENDED detail=fraud_threshold` "
+     "is logged after `VG_FRAUD_THRESHOLD_CRITICAL`."},
+    {"toll_fraud.profiles[].max_call_duration.warning", Type::duration, false, "0s", 0, 2 * kDay, "", 0, 0, 0,
+     "Reported once per call when it has lasted this long; 0s = off."},
+    {"toll_fraud.profiles[].max_call_duration.critical", Type::duration, false, "0s", 0, 2 * kDay, "", 0, 0, 0,
+     "The call is ended when it has lasted this long; 0s = off."},
+    VG_FRAUD_SCOPE("per_handset", "Thresholds counted for each handset: against its address and the digest user "
+                   "name it authenticates with (as the limits are), the higher count deciding.",
+                   "one handset")
+    VG_FRAUD_SCOPE("per_site", "Thresholds counted for the whole site (every handset together).", "the site")
 
     {"dns", Type::map, false, "", 0, 0, "", 0, 0, 0,
      "Host names in `addresses`."},
@@ -206,6 +278,8 @@ const std::vector<KeyInfo> kSchema = {
     {"logging.aggregate_window", Type::duration, false, "60s", 1, kHour, "", 0, 0, 0,
      "Repeated drop/anomaly events are summarised once per window (\"... suppressed 4123 more in 60s\")."},
 };
+#undef VG_FRAUD_SCOPE
+#undef VG_FRAUD_LEVELS
 // clang-format on
 
 // Built-in high-risk destinations. Only ITU-T assigned international

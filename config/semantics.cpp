@@ -217,7 +217,7 @@ void check_semantics(View& view, Policy& p, const LoadOptions& opt, std::vector<
 
     // The schedule's time zone: its rules are read now, so the engine never
     // asks the C library (which would mean writing TZ into the environment).
-    if (p.toll_fraud.out_of_hours.enabled) {
+    if (p.toll_fraud.out_of_hours.enabled || (p.toll_fraud.enabled && !p.toll_fraud.profiles.empty())) {
         std::string error;
         std::string dir = opt.zoneinfo_dir;
         if (dir.empty()) {
@@ -243,6 +243,58 @@ void check_semantics(View& view, Policy& p, const LoadOptions& opt, std::vector<
             at(view.get("toll_fraud.country_code"), "toll_fraud.country_code", kError,
                quote_value(p.toll_fraud.country_code) + " is not a country calling code: they never start with 0 "
                "(the international prefix is toll_fraud.international_prefix); e.g. \"44\" for the United Kingdom");
+    }
+
+    // Destination profiles: unique names, a prefix in one profile only, no
+    // warning level above its critical level.
+    {
+        auto pos_text = [&](const Val& first, const Val& here) {
+            const Origin o = origin_of(first);
+            return first.layer == here.layer ? std::to_string(o.line) + ":" + std::to_string(o.column) : o.to_string();
+        };
+        std::map<std::string, Val> profile_names;
+        std::map<std::string, std::pair<Val, std::string>> profile_prefixes;
+        const std::string item = "toll_fraud.profiles[]";
+        for (const auto& it : view.items("toll_fraud.profiles")) {
+            const std::string base = item_path("toll_fraud.profiles", it.index);
+            const Val name = view.field(it, "name", item + ".name");
+            if (name.node && !name.is_default()) {
+                const auto [pos, inserted] = profile_names.emplace(name.node->value, name);
+                if (!inserted)
+                    at(name, base + ".name", kError,
+                       "duplicate profile name '" + name.node->value + "' (first at " + pos_text(pos->second, name) + ")");
+            }
+            for (const auto& pv : view.field_items(it, "prefixes", item + ".prefixes")) {
+                if (pv.is_default()) continue;
+                const std::string t = text_of(pv);
+                const auto [pos, inserted] = profile_prefixes.emplace(t, std::make_pair(pv, text_of(name)));
+                if (!inserted && pos->second.second != text_of(name))
+                    at(pv, base + ".prefixes[" + std::to_string(pv.index) + "]", kError,
+                       "prefix \"" + t + "\" is already in profile '" + pos->second.second + "' (at " +
+                           pos_text(pos->second.first, pv) + "); a number belongs to one profile");
+            }
+            auto check_pair = [&](const std::string& rel, bool duration) {
+                const Val w = view.field(it, rel + ".warning", item + "." + rel + ".warning");
+                const Val c = view.field(it, rel + ".critical", item + "." + rel + ".critical");
+                std::int64_t wv = 0, cv = 0;
+                if (duration) {
+                    wv = parse_duration(text_of(w)).value_or(Seconds(0)).count();
+                    cv = parse_duration(text_of(c)).value_or(Seconds(0)).count();
+                } else {
+                    wv = parse_integer(text_of(w)).value_or(0);
+                    cv = parse_integer(text_of(c)).value_or(0);
+                }
+                if (wv == 0 || cv == 0 || wv <= cv) return;
+                at(w.is_default() ? c : w, base + "." + rel + ".warning", kError,
+                   "warning " + text_of(w) + " is above critical " + text_of(c) +
+                       (c.is_default() ? std::string() : " (at " + pos_text(c, w) + ")") +
+                       ": the warning would never come before the block");
+            };
+            check_pair("max_call_duration", true);
+            for (const char* scope : {"per_handset", "per_site"})
+                for (std::size_t t = 0; t < kFraudThresholdCount; ++t)
+                    check_pair(std::string(scope) + "." + to_string(static_cast<FraudThreshold>(t)), false);
+        }
     }
 
     // Enforce: the handset networks may not contain a PBX address.

@@ -37,6 +37,8 @@ Severity event_severity(EventType t) noexcept {
     case EventType::tls_uninspected: return Severity::notice;
     case EventType::forged_source: return Severity::warning;
     case EventType::foreign_source: return Severity::warning;
+    case EventType::fraud_threshold_warning: return Severity::notice;
+    case EventType::fraud_threshold_critical: return Severity::warning;
     case EventType::count_: break;
     }
     return Severity::info;
@@ -99,6 +101,10 @@ std::string format_event(const engine::Event& e, std::string_view site) {
     append_field(out, "number", e.number.view());
     append_field(out, "dialled", mask_secrets(e.dialled.view()));
     append_field(out, "rule", e.rule.view());
+    append_field(out, "group", e.group.view());
+    append_field(out, "threshold", e.threshold.view());
+    if (e.value != 0 || !e.threshold.view().empty()) append_field(out, "value", e.value);
+    if (e.level != 0) append_field(out, "level", e.level);
     append_field(out, "call_id", e.call_id.view());
     append_field(out, "ua", e.user_agent.view());
     append_field(out, "detail", mask_secrets(e.detail.view()));
@@ -147,6 +153,15 @@ std::string event_key_fields(const engine::Event& e) {
         break;
     case EventType::table_eviction:
         append_field(out, "detail", e.detail.view());
+        break;
+    case EventType::fraud_threshold_warning:
+    case EventType::fraud_threshold_critical:
+        // One line per handset, group and threshold a window: a warning
+        // on every call of a busy handset is summarised, another
+        // threshold crossing is not hidden behind it.
+        append_address(out, "handset", e.handset);
+        append_field(out, "group", e.group.view());
+        append_field(out, "threshold", e.threshold.view());
         break;
     case EventType::count_:
         break;

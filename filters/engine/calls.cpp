@@ -128,7 +128,9 @@ bool CallTable::request(const net::DecodedPacket& p, const sip::SipMessage& m, b
         if (outbound && iv != nullptr && iv->counted && !d->counted) {
             d->counted = true;
             d->limit_keys = iv->keys;
+            d->profile = iv->profile;
             toll_.call_started(iv->keys);
+            toll_.profiles().call_started(iv->keys, iv->profile);
             if (Handset* hs = handsets_.find(handset)) ++hs->active_calls;
         }
     }
@@ -227,6 +229,7 @@ void CallTable::response(const net::DecodedPacket& p, const sip::SipMessage& m, 
     if (code >= 200 && code < 300 && d->state != DialogState::confirmed) {
         d->state = DialogState::confirmed;
         d->answered = now;
+        if (d->counted) toll_.profiles().call_answered(d->limit_keys, d->profile, now);
         dialogs_.move_to_list(d->key, kListConfirmed);
         Event e = ctx_.event(EventType::call_started, &p, now);
         e.handset = d->handset;
@@ -478,6 +481,8 @@ void CallTable::end_dialog(Dialog& d, Timestamp now, EventSink& ev, std::string_
     if (d.counted) {
         d.counted = false;
         toll_.call_ended(d.limit_keys);
+        toll_.profiles().call_ended(d.limit_keys, d.profile, d.state == DialogState::confirmed, d.answered, now,
+                                    ctx_.r());
         if (Handset* h = handsets_.find(d.handset))
             if (h->active_calls > 0) --h->active_calls;
     }
@@ -512,6 +517,37 @@ void CallTable::tick(Timestamp now, EventSink& ev) {
         if (d.state == DialogState::confirmed && max_call.count() > 0 && now - d.answered > max_call) {
             end_dialog(d, now, ev, "max_call_duration", true);
             return true;
+        }
+        // The destination profile's max_call_duration: a warning once, the
+        // call ended at the critical level (the path above).
+        if (d.state == DialogState::confirmed && d.counted && d.profile != 0) {
+            const CompiledProfile* prof = ctx_.r().profile_by_id(d.profile);
+            if (prof == nullptr || !ctx_.r().profile_active(*prof, toll_.profiles().wall_at(now))) return false;
+            const Duration lasted = now - d.answered;
+            auto report = [&](EventType t, Duration level) {
+                Event e = ctx_.event(t, nullptr, now);
+                e.handset = d.handset;
+                e.number = d.number;
+                e.call_id = d.call_id;
+                assign_truncated(e.group, prof->name);
+                assign_truncated(e.threshold, "max_call_duration");
+                e.value = static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(lasted).count());
+                e.level = static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(level).count());
+                assign_truncated(e.rule, "fraud_threshold:max_call_duration");
+                ev.on_event(e);
+            };
+            if (prof->max_call_warning.count() > 0 && lasted >= prof->max_call_warning && !(d.profile_reported & 1)) {
+                d.profile_reported |= 1;
+                report(EventType::fraud_threshold_warning, prof->max_call_warning);
+            }
+            if (prof->max_call_critical.count() > 0 && lasted >= prof->max_call_critical && !(d.profile_reported & 2)) {
+                report(EventType::fraud_threshold_critical, prof->max_call_critical);
+                if (!ctx_.monitor()) {
+                    end_dialog(d, now, ev, "fraud_threshold", true);
+                    return true;
+                }
+                d.profile_reported |= 2;   // mode: monitor: reported once, the call goes on
+            }
         }
         return false;
     });

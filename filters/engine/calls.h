@@ -153,6 +153,8 @@ struct Dialog {
     std::uint64_t invite_bytes = 0;
     std::uint64_t remote_target = 0;      // Contact user of the far end's 2xx (in-dialog Request-URI)
     LimitKeys limit_keys;                 // what the call counts against
+    std::uint64_t profile = 0;            // outbound: its destination profile's id (0: none)
+    std::uint8_t profile_reported = 0;    // max_call_duration reported: 1 warning, 2 critical (mode: monitor)
     FixedString<32> number;               // outbound: normalised dialled number
     // A BYE passed and has no 2xx yet: pending (no final response; the call
     // ends kByeTimeout after bye_at) or refused (a failure response: the
@@ -223,6 +225,7 @@ struct InviteVerdict {
     bool counted = false;             // counts toward the concurrent limits
     LimitKeys keys;
     NormalisedNumber number;
+    std::uint64_t profile = 0;        // destination profile id (0: none)
 };
 
 class CallTable {

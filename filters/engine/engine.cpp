@@ -109,6 +109,7 @@ Decision Engine::finish(Decision d) {
 
 Decision Engine::process(const net::DecodedPacket& p, const Now& now, EventSink& ev) {
     ++ctx_.stats.packets;
+    toll_.profiles().observe(now);
     if (!started_) {
         started_ = true;
         tcp_.set_pickup_until(now.mono + kTcpPickupGrace);
@@ -133,6 +134,7 @@ Decision Engine::process(const net::DecodedPacket& p, const Now& now, EventSink&
 }
 
 void Engine::tick(const Now& now, EventSink& ev) {
+    toll_.profiles().observe(now);
     calls_.tick(now.mono, ev);
     egress_.tick(now.mono);
     tcp_.expire(now.mono);

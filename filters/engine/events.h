@@ -46,6 +46,8 @@ enum class EventType : std::uint8_t {
     forged_source,              // (kernel sample) a handset source address on a non-voice interface
     foreign_source,             // (kernel sample) a voice-interface packet whose source is outside
                                 // the handset networks: a spoofing or hijacked handset
+    fraud_threshold_warning,    // a call reached the warning level of a destination profile's threshold
+    fraud_threshold_critical,   // a call was dropped (or, max_call_duration, ended) at a critical level
     count_
 };
 
@@ -83,6 +85,13 @@ struct Event {
     FixedString<48> rule;             // "deny_prefix:+882", "limit:per_handset_concurrent_calls"
     FixedString<64> detail;           // free text: scanner pattern, AOR, version, reason name
     std::uint32_t count = 0;          // a number that goes with the event (calls, probes)
+    // Destination profiles (fraud_profiles.h): the group, the threshold
+    // ("per_handset.calls_per_day", "max_call_duration"), its value with
+    // this call (seconds for max_call_duration) and the level reached.
+    FixedString<24> group;
+    FixedString<32> threshold;
+    std::uint32_t value = 0;
+    std::uint32_t level = 0;
     bool monitor = false;             // mode: monitor: nothing was dropped for it
 };
 

@@ -41,6 +41,7 @@ std::string_view reason_name(Reason r) noexcept {
     case Reason::sip_keepalive: return "sip_keepalive";
     case Reason::icmp_related: return "icmp_related";
     case Reason::icmp_unsolicited: return "icmp_unsolicited";
+    case Reason::fraud_threshold: return "fraud_threshold";
     case Reason::count_: break;
     }
     return "unknown";
@@ -97,6 +98,8 @@ std::string_view event_name(EventType t) noexcept {
     case EventType::tls_uninspected: return "tls_uninspected";
     case EventType::forged_source: return "forged_source";
     case EventType::foreign_source: return "foreign_source";
+    case EventType::fraud_threshold_warning: return "fraud_threshold_warning";
+    case EventType::fraud_threshold_critical: return "fraud_threshold_critical";
     case EventType::count_: break;
     }
     return "unknown";
@@ -129,6 +132,8 @@ std::string_view event_id(EventType t) noexcept {
     case EventType::tls_uninspected: return "VG_TLS_UNINSPECTED";
     case EventType::forged_source: return "VG_FORGED_SOURCE";
     case EventType::foreign_source: return "VG_FOREIGN_SOURCE";
+    case EventType::fraud_threshold_warning: return "VG_FRAUD_THRESHOLD_WARNING";
+    case EventType::fraud_threshold_critical: return "VG_FRAUD_THRESHOLD_CRITICAL";
     case EventType::count_: break;
     }
     return "VG_UNKNOWN";

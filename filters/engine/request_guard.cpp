@@ -10,6 +10,21 @@ namespace vg::engine {
 RequestGuard::RequestGuard(EngineContext& ctx, TollGuard& toll, CallTable& calls)
     : ctx_(ctx), toll_(toll), calls_(calls) {}
 
+namespace {
+
+// The profile, threshold and levels of a hit, for the event.
+void fill_fraud(TollDecision& d, const CompiledProfile& prof, const FraudHit& hit) noexcept {
+    assign_truncated(d.group, prof.name);
+    d.threshold.assign(hit.site ? "per_site." : "per_handset.");
+    d.threshold.append(config::to_string(hit.threshold));
+    d.value = hit.value;
+    d.level = hit.level;
+    d.rule.assign("fraud_threshold:");
+    d.rule.append(std::string_view(prof.name).substr(0, 48 - 16));
+}
+
+}  // namespace
+
 // The keys a handset's call counts against (toll_guard.h): its address and
 // the digest user name (and realm) it authenticates with. Not the From AOR:
 // a handset writes what it likes there, and every anonymous (RFC 3323) call
@@ -57,6 +72,10 @@ Decision RequestGuard::block(const net::DecodedPacket& p, const sip::SipMessage&
     assign_truncated(e.number, d.number.view());
     assign_truncated(e.dialled, d.dialled.view());
     e.rule = d.rule;
+    e.group = d.group;
+    e.threshold = d.threshold;
+    e.value = d.value;
+    e.level = d.level;
     assign_truncated(e.call_id, m.call_id);
     assign_truncated(e.user_agent, m.user_agent);
     ev.on_event(e);
@@ -226,8 +245,47 @@ Decision RequestGuard::request(const net::DecodedPacket& p, const sip::SipMessag
         return {Verdict::accept, Reason::sip_inspected};
     }
     const bool already_counted = d != nullptr && d->state != DialogState::ended && d->counted;
+    // Destination profiles (fraud_profiles.h): a new call over a critical
+    // level is dropped before it takes from any budget.
+    const CompiledProfile* prof = ctx_.r().profile_for(primary.number.view());
+    const bool new_call = !already_counted && !challenged_retry;
+    if (prof != nullptr && new_call) {
+        const FraudValues v = toll_.profiles().values(iv.keys, *prof, primary.number.view(), ctx_.r(), now);
+        FraudHit hit;
+        if (toll_.profiles().critical(v, *prof, ctx_.r(), now, hit)) {
+            TollDecision f = primary;
+            f.blocked = true;
+            f.reason = Reason::fraud_threshold;
+            f.event = EventType::fraud_threshold_critical;
+            fill_fraud(f, *prof, hit);
+            return block(p, m, f, now, ev);
+        }
+    }
     TollDecision lim = primary;
     if (!toll_.admit(iv.keys, !already_counted, !challenged_retry, ctx_.r(), now, lim)) return block(p, m, lim, now, ev);
+    if (prof != nullptr) {
+        iv.profile = prof->id;
+        if (new_call) {
+            const FraudHits hits = toll_.profiles().count(iv.keys, *prof, primary.number.view(), ctx_.r(), now, ev);
+            for (std::uint8_t i = 0; i < hits.count; ++i) {
+                TollDecision w = primary;
+                fill_fraud(w, *prof, hits.hit[i]);
+                Event e = ctx_.event(EventType::fraud_threshold_warning, &p, now.mono);
+                e.handset = p.src;
+                assign_truncated(e.method, m.method_text);
+                assign_truncated(e.number, w.number.view());
+                assign_truncated(e.dialled, w.dialled.view());
+                e.rule = w.rule;
+                e.group = w.group;
+                e.threshold = w.threshold;
+                e.value = w.value;
+                e.level = w.level;
+                assign_truncated(e.call_id, m.call_id);
+                assign_truncated(e.user_agent, m.user_agent);
+                ev.on_event(e);
+            }
+        }
+    }
     iv.new_call = true;
     iv.counted = !already_counted;
     return {Verdict::accept, Reason::sip_inspected};

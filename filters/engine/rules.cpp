@@ -46,7 +46,24 @@ bool fill_prefixes(PrefixList& out, const std::vector<config::DialPrefix>& list,
     return true;
 }
 
+// Policy days: bit 0 = Monday .. bit 6 = Sunday; schedule: tm_wday bits.
+bool add_windows(WeeklySchedule& out, const std::vector<config::WeeklyWindow>& windows) {
+    for (const config::WeeklyWindow& w : windows) {
+        WeekdaySet days = 0;
+        for (unsigned i = 0; i < 7; ++i)
+            if (w.days & (1u << i)) days = static_cast<WeekdaySet>(days | (1u << ((i + 1) % 7)));
+        if (!out.add(days, w.start_minute, w.end_minute)) return false;
+    }
+    return true;
+}
+
 }  // namespace
+
+std::uint64_t profile_id(std::string_view name) noexcept {
+    std::uint64_t h = 1469598103934665603ull;
+    for (char c : name) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    return h == 0 ? 1 : h;
+}
 
 std::string normalise_prefix(std::string_view prefix, const DialPlan& plan) {
     // One rule for the engine and `voipguard check` (config/policy.h).
@@ -91,19 +108,36 @@ std::shared_ptr<const CompiledPolicy> CompiledPolicy::compile(std::shared_ptr<co
             !fill_prefixes(c->allow, tf.allow_prefixes, *c->dial_plan, error) ||
             !fill_prefixes(c->out_of_hours_deny, tf.out_of_hours.deny_prefixes, *c->dial_plan, error))
             return nullptr;
+        if (tf.profiles.size() > 0xfe) {
+            error = "too many destination profiles";
+            return nullptr;
+        }
+        for (std::size_t i = 0; i < tf.profiles.size(); ++i) {
+            const config::FraudProfile& fp = tf.profiles[i];
+            CompiledProfile cp;
+            cp.name = fp.name;
+            cp.id = profile_id(fp.name);
+            if (!add_windows(cp.hours, fp.hours)) {
+                error = "invalid hours of profile " + fp.name;
+                return nullptr;
+            }
+            cp.same_prefix_digits = fp.same_prefix_digits;
+            cp.same_prefix_gap = std::chrono::seconds(fp.same_prefix_gap.count());
+            cp.max_call_warning = std::chrono::seconds(fp.max_call_warning.count());
+            cp.max_call_critical = std::chrono::seconds(fp.max_call_critical.count());
+            cp.per_handset = fp.per_handset;
+            cp.per_site = fp.per_site;
+            c->profiles.push_back(std::move(cp));
+            if (!fill_prefixes(c->profile_prefixes, fp.prefixes, *c->dial_plan, error)) return nullptr;
+            c->profile_of.resize(c->profile_prefixes.texts.size(), static_cast<std::uint8_t>(i));
+        }
     }
     if (tf.out_of_hours.enabled) {
         BusinessHours& bh = c->business_hours;
         bh.enabled = true;
-        for (const config::WeeklyWindow& w : tf.out_of_hours.business_hours) {
-            // Policy days: bit 0 = Monday .. bit 6 = Sunday; schedule: tm_wday bits.
-            WeekdaySet days = 0;
-            for (unsigned i = 0; i < 7; ++i)
-                if (w.days & (1u << i)) days = static_cast<WeekdaySet>(days | (1u << ((i + 1) % 7)));
-            if (!bh.schedule.add(days, w.start_minute, w.end_minute)) {
-                error = "invalid business-hours window";
-                return nullptr;
-            }
+        if (!add_windows(bh.schedule, tf.out_of_hours.business_hours)) {
+            error = "invalid business-hours window";
+            return nullptr;
         }
     }
 
@@ -135,13 +169,13 @@ std::shared_ptr<const CompiledPolicy> CompiledPolicy::compile(std::shared_ptr<co
 std::optional<PrefixList::Match> PrefixList::match(std::string_view number,
                                                   std::string_view country_code) const noexcept {
     std::optional<Match> best;
-    if (auto m = set.longest_match(number)) best = Match{m->prefix.size(), texts[m->rule_id]};
+    if (auto m = set.longest_match(number)) best = Match{m->prefix.size(), texts[m->rule_id], m->rule_id};
     // "+" is every international number: every E.164 number outside the
     // site's own country (all of them when the country is not known).
     if (!best && international && number.size() > 1 && number[0] == '+' &&
         (country_code.empty() ||
          !(number.size() > country_code.size() && number.substr(1, country_code.size()) == country_code)))
-        best = Match{1, texts[*international]};
+        best = Match{1, texts[*international], *international};
     return best;
 }
 
@@ -156,6 +190,29 @@ const MethodRate* CompiledPolicy::rate_for(std::string_view method) const noexce
         if (r.method == "default") fallback = &r;
     }
     return fallback;
+}
+
+const CompiledProfile* CompiledPolicy::profile_for(std::string_view number) const noexcept {
+    if (profiles.empty() || !dial_plan) return nullptr;
+    const auto m = profile_prefixes.match(number, dial_plan->country_code());
+    if (!m || m->id >= profile_of.size()) return nullptr;
+    return &profiles[profile_of[m->id]];
+}
+
+const CompiledProfile* CompiledPolicy::profile_by_id(std::uint64_t id) const noexcept {
+    for (const CompiledProfile& p : profiles)
+        if (p.id == id) return &p;
+    return nullptr;
+}
+
+bool CompiledPolicy::profile_active(const CompiledProfile& prof, UnixSeconds wall) const noexcept {
+    if (prof.hours.empty()) return true;
+    return prof.hours.contains(wall, p().toll_fraud.out_of_hours.zone.utc_offset(wall));
+}
+
+std::int64_t CompiledPolicy::local_day(UnixSeconds wall) const noexcept {
+    const std::int64_t local = wall + p().toll_fraud.out_of_hours.zone.utc_offset(wall);
+    return local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
 }
 
 bool CompiledPolicy::in_business_hours(UnixSeconds wall) const noexcept {

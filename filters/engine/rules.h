@@ -6,6 +6,7 @@
 // reload.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -57,11 +58,29 @@ struct PrefixList {
     struct Match {
         std::size_t length = 0;       // of the matched prefix ("+" counts 1)
         std::string_view text;        // as written in the policy
+        std::uint32_t id = 0;         // index into texts
     };
     // The longest prefix of `number` on the list, or nullopt.
     std::optional<Match> match(std::string_view number, std::string_view country_code) const noexcept;
     bool empty() const noexcept { return set.empty() && !international; }
 };
+
+// A destination profile (config::FraudProfile) for the data path. `id` is a
+// hash of its name: counters and calls keep it across reloads.
+struct CompiledProfile {
+    std::string name;
+    std::uint64_t id = 0;
+    WeeklySchedule hours;             // empty: always
+    std::uint32_t same_prefix_digits = 8;
+    Duration same_prefix_gap{};
+    Duration max_call_warning{};      // 0 = off
+    Duration max_call_critical{};
+    std::array<config::FraudLevels, config::kFraudThresholdCount> per_handset{};
+    std::array<config::FraudLevels, config::kFraudThresholdCount> per_site{};
+};
+
+// The id of a profile name (never 0: 0 is "no profile").
+std::uint64_t profile_id(std::string_view name) noexcept;
 
 struct CompiledPolicy {
     std::shared_ptr<const config::Policy> policy;
@@ -81,6 +100,11 @@ struct CompiledPolicy {
     PrefixList deny;
     PrefixList allow;
     PrefixList out_of_hours_deny;
+    // Destination profiles: every profile's prefixes in one list, the rule
+    // id's profile in profile_of.
+    std::vector<CompiledProfile> profiles;
+    PrefixList profile_prefixes;
+    std::vector<std::uint8_t> profile_of;
 
     ScannerPatternSet scanners;
     std::vector<MethodRate> rates;          // sip.rate_limits; "default" last if present
@@ -99,6 +123,15 @@ struct CompiledPolicy {
     // True when the policy has no schedule.
     // `wall`: wall-clock time, seconds since the Unix epoch.
     bool in_business_hours(UnixSeconds wall) const noexcept;
+    // The profile a normalised number belongs to (its longest matching
+    // prefix), or nullptr.
+    const CompiledProfile* profile_for(std::string_view number) const noexcept;
+    // The profile with this id, or nullptr (a reload removed it).
+    const CompiledProfile* profile_by_id(std::uint64_t id) const noexcept;
+    // Whether a profile's levels apply at this wall-clock time (its hours).
+    bool profile_active(const CompiledProfile& prof, UnixSeconds wall) const noexcept;
+    // The local day (days since 1970-01-01 in the policy's time zone).
+    std::int64_t local_day(UnixSeconds wall) const noexcept;
 
     BusinessHours business_hours;
 };

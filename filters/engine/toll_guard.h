@@ -42,6 +42,7 @@
 #include "filters/engine/dialled_number.h"
 #include "filters/engine/events.h"
 #include "filters/engine/fixed_string.h"
+#include "filters/engine/fraud_profiles.h"
 #include "filters/engine/rate_limiter.h"
 #include "filters/engine/rules.h"
 #include "filters/engine/timestamp.h"
@@ -59,6 +60,11 @@ struct TollDecision {
     FixedString<48> dialled;                 // the dial string, decoded
     bool service = false;                    // an emergency/service number: never limited
     bool number_like = false;                // the dial string has digits
+    // fraud_threshold: the profile's level passed (events.h: group, threshold, value, level).
+    FixedString<24> group;
+    FixedString<32> threshold;
+    std::uint32_t value = 0;
+    std::uint32_t level = 0;
 };
 
 // The keys a call counts against (see above). At most kMax, deduplicated.
@@ -72,6 +78,10 @@ struct LimitKeys {
 class TollGuard {
 public:
     explicit TollGuard(std::size_t max_keys);
+
+    // The destination profiles' counters (fraud_profiles.h).
+    FraudProfiles& profiles() noexcept { return profiles_; }
+    const FraudProfiles& profiles() const noexcept { return profiles_; }
 
     // The number rules for one dial string (an escaped user part or a tel
     // number). `wall` decides which rules apply (out of hours).
@@ -92,7 +102,7 @@ public:
     std::size_t site_active_calls() const noexcept { return site_active_; }
     std::size_t key_count() const noexcept { return limits_.size(); }
     std::uint64_t evictions() const noexcept { return evictions_; }
-    std::size_t memory_bytes() const noexcept { return limits_.memory_bytes(); }
+    std::size_t memory_bytes() const noexcept { return limits_.memory_bytes() + profiles_.memory_bytes(); }
     // The hourly budgets' rates come from the policy: a reload restarts them.
     void reload() noexcept;
 
@@ -105,6 +115,7 @@ private:
     Counters* counters(std::uint64_t key, bool create) noexcept;
 
     BoundedTable<std::uint64_t, Counters> limits_;
+    FraudProfiles profiles_;
     std::uint64_t evictions_ = 0;
     std::size_t site_active_ = 0;
     TokenBucketState site_hourly_{};

@@ -60,6 +60,7 @@ enum class Reason : std::uint8_t {
                            // media, an egress flow): what the kernel's ESTABLISHED/RELATED rule lets through
     icmp_unsolicited,      // ICMP to a handset from a listed peer (PBX, support) that is no error about the
                            // handset's own flows: a ping; the kernel drops it too
+    fraud_threshold,       // INVITE over a critical level of a destination profile (fraud_profiles.h)
     count_
 };
 
