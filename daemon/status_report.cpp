@@ -140,8 +140,26 @@ std::string render_status(const StatusView& v, bool js) {
 std::string render_calls(const engine::Engine& eng, bool js) {
     std::string o = js ? "{\"calls\":[" : "";
     bool first = true;
+    const engine::Timestamp now = eng.last_now().mono;
     eng.for_each_dialog([&](const engine::Dialog& d) {
         if (d.state == engine::DialogState::ended) return;
+        // The destination profile, how long the call has been answered, and
+        // its max_call_duration level when it is at 80 % of it or more.
+        const engine::CompiledProfile* prof = d.profile != 0 ? eng.rules().profile_by_id(d.profile) : nullptr;
+        const long long secs = d.state == engine::DialogState::confirmed && now > d.answered
+                                   ? static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(now - d.answered).count())
+                                   : 0;
+        std::string near;
+        if (prof != nullptr) {
+            for (const auto& [name, level] : {std::pair<const char*, engine::Duration>{"critical", prof->max_call_critical},
+                                              std::pair<const char*, engine::Duration>{"warning", prof->max_call_warning}}) {
+                const long long l = std::chrono::duration_cast<std::chrono::seconds>(level).count();
+                if (l > 0 && secs * 5 >= l * 4) {
+                    near = "max_call_duration." + std::string(name) + " " + std::to_string(secs) + "/" + std::to_string(l) + "s";
+                    break;
+                }
+            }
+        }
         if (js) {
             if (!first) o.push_back(',');
             o.push_back('{');
@@ -151,6 +169,9 @@ std::string render_calls(const engine::Engine& eng, bool js) {
             json::field(o, "direction", d.handset_is_caller ? "outbound" : "inbound");
             json::field(o, "number", d.number.view());
             json::field(o, "state", engine::dialog_state_name(d.state));
+            json::field(o, "profile", prof != nullptr ? std::string_view(prof->name) : std::string_view());
+            json::field(o, "duration", static_cast<std::uint64_t>(secs));
+            json::field(o, "near", near);
             json::append_key(o, "media");
             o.push_back('[');
             for (std::size_t i = 0; i < d.media_count; ++i) {
@@ -172,6 +193,9 @@ std::string render_calls(const engine::Engine& eng, bool js) {
             o += "  " + d.handset.to_string() + (d.handset_is_caller ? " -> " : " <- ");
             append_escaped(o, d.number.view());
             o += "  " + std::string(engine::dialog_state_name(d.state));
+            if (prof != nullptr) o += "  profile " + prof->name;
+            if (secs > 0) o += "  " + std::to_string(secs) + "s";
+            if (!near.empty()) o += "  near " + near;
             for (std::size_t i = 0; i < d.media_count; ++i) {
                 const engine::MediaLeg& m = d.media[i];
                 if (!m.handset_known) continue;

@@ -198,6 +198,8 @@ public:
     // Calls in progress, both directions (the toll guard counts outbound ones).
     std::size_t active_calls() const noexcept { return calls_.active_calls(); }
     const sip::TcpStreamCounters& tcp_counters() const noexcept { return tcp_.counters(); }
+    // The latest time the engine was given (a packet or a tick).
+    const Now& last_now() const noexcept { return toll_.profiles().last(); }
 
     template <typename F>
     void for_each_dialog(F&& f) const { calls_.for_each_dialog(std::forward<F>(f)); }

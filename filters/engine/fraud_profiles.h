@@ -90,6 +90,8 @@ public:
     // and tick's): what ends and answers, which only know monotonic time,
     // are put on the wall-clock day with it.
     void observe(const Now& now) noexcept;
+    // The latest reading of both clocks.
+    const Now& last() const noexcept { return last_; }
     // Wall-clock time at monotonic `t`, from the latest reading.
     UnixSeconds wall_at(Timestamp t) const noexcept {
         return last_.wall + std::chrono::duration_cast<std::chrono::seconds>(t - last_.mono).count();

@@ -37,6 +37,25 @@ const test::ErrorCase kErrorCases[] = {
       "enforce mode the handset network may not contain a PBX address"}},
     {"DuplicatePeerName", kBase + "  support:\n    - name: pbx\n      addresses: [198.51.100.7]\n      ports: [tcp/22]\n",
      {"t.yaml:11:13: peers.support[0].name: duplicate peer name 'pbx' (first at 8:13)"}},
+    {"ProfileWarningAboveCritical",
+     kBase + "toll_fraud:\n  profiles:\n    - name: intl\n      prefixes: [\"+\"]\n      per_handset:\n"
+             "        calls_per_day: {warning: 50, critical: 40}\n",
+     {"t.yaml:15:34: toll_fraud.profiles[0].per_handset.calls_per_day.warning: warning 50 is above critical 40 (at "
+      "15:48): the warning would never come before the block"}},
+    {"ProfileDurationWarningAboveCritical",
+     kBase + "toll_fraud:\n  profiles:\n    - name: intl\n      prefixes: [\"+\"]\n"
+             "      max_call_duration: {warning: 2h, critical: 1h}\n",
+     {"t.yaml:14:36: toll_fraud.profiles[0].max_call_duration.warning: warning 2h is above critical 1h (at 14:50): "
+      "the warning would never come before the block"}},
+    {"ProfilePrefixInTwoProfiles",
+     kBase + "toll_fraud:\n  profiles:\n    - name: a\n      prefixes: [\"+53\"]\n    - name: b\n"
+             "      prefixes: [\"+1\", \"+53\"]\n",
+     {"t.yaml:15:24: toll_fraud.profiles[1].prefixes[1]: prefix \"+53\" is already in profile 'a' (at 13:18); a "
+      "number belongs to one profile"}},
+    {"ProfileNameTwice",
+     kBase + "toll_fraud:\n  profiles:\n    - name: a\n      prefixes: [\"+53\"]\n    - name: a\n"
+             "      prefixes: [\"+1\"]\n",
+     {"t.yaml:14:13: toll_fraud.profiles[1].name: duplicate profile name 'a' (first at 12:13)"}},
 };
 
 INSTANTIATE_TEST_SUITE_P(Table, SemanticsErrors, ::testing::ValuesIn(kErrorCases),
