@@ -85,8 +85,8 @@ const ErrorCase kErrorCases[] = {
      {"t.yaml:13:5: toll_fraud.out_of_hours.country_code: unknown key (did you mean 'toll_fraud.country_code'? "
       "'country_code' is a key there, not here)"}},
     {"KeyValidInSeveralPlaces", kBase + "egress:\n  mode: allow_list\n  name: ntp\n",
-     {"t.yaml:12:3: egress.name: unknown key (did you mean 'egress.allow[].name', 'peers.pbx[].name' or "
-      "'peers.support[].name'? 'name' is a key there, not here)"}},
+     {"t.yaml:12:3: egress.name: unknown key (did you mean one of 'egress.allow[].name', 'peers.pbx[].name', "
+      "'peers.support[].name', ...? 'name' is a key there, not here)"}},
     {"MisspeltKeyAtTheRightLevelWins", kBase + "toll_fraud:\n  out_of_hours:\n    timezon: UTC\n",
      {"t.yaml:12:5: toll_fraud.out_of_hours.timezon: unknown key (did you mean 'timezone'?)"}},
     // 8. Natural guesses.
