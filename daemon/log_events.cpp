@@ -21,6 +21,7 @@ Severity event_severity(EventType t) noexcept {
     case EventType::rogue_sip_destination: return Severity::warning;
     case EventType::media_injection: return Severity::warning;
     case EventType::media_address_not_allowed: return Severity::warning;
+    case EventType::media_port_not_allowed: return Severity::warning;
     case EventType::support_denied: return Severity::notice;
     case EventType::egress_denied: return Severity::notice;
     case EventType::firmware_outdated: return Severity::notice;
@@ -136,6 +137,7 @@ std::string event_key_fields(const engine::Event& e) {
     case EventType::rogue_sip_destination:
     case EventType::egress_denied:
     case EventType::media_address_not_allowed:
+    case EventType::media_port_not_allowed:
     case EventType::firmware_outdated:
     case EventType::handset_stale:
     case EventType::handset_registered:

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string>
 
 #include "filters/engine/sip_content.h"
 #include "filters/sdp/sdp_parser.h"
@@ -306,23 +307,52 @@ void CallTable::apply_sdp(Dialog& d, std::string_view body, bool outbound, Times
         } else {
             // The PBX's endpoint: where media will come from.
             if (!usable || md.address_unspecified) continue;
-            // Media the policy refuses: one-way or no audio, so it is said
-            // plainly, with the key to list the address under when it is the
-            // PBX's media relay. An address inside the handset networks is
-            // direct media between two phones (it never crosses the router):
-            // nothing to say.
-            if (!r.pbx_media.contains(md.address) && !r.handsets.contains(md.address)) {
-                Event e = ctx_.event(EventType::media_address_not_allowed, &p, now);
-                e.handset = d.handset;
-                e.call_id = d.call_id;
-                // The address the SDP names (media or session level).
-                assign_truncated(e.detail, md.connection.present ? md.connection.address_text
-                                           : s.connection.present ? s.connection.address_text
-                                                                  : std::string_view("unknown"));
+            // Media the policy refuses: one-way or no audio. inbound_media()
+            // lets media in from an address of a PBX's media and, when that
+            // PBX lists media ports, from a port in them; an endpoint outside
+            // that still gets its pinhole (the call goes on, the handset's own
+            // media may pass), but it is said plainly now, naming the call,
+            // the endpoint offered and the policy key to change, and its media
+            // is dropped later as media_refused_by_policy, not as an
+            // injection (the leg and its pinholes remember the refusal; they
+            // are freed with the dialog). An address inside the handset
+            // networks is direct media between two phones (it never crosses
+            // the router): nothing to say.
+            leg.remote_refused = 0;
+            if (md.rtp_port != 0 && !r.handsets.contains(md.address)) {
+                const std::uint16_t rtcp_port = md.rtcp_port != 0 ? md.rtcp_port : md.rtp_port;
+                const bool rtcp = pol.media.rtcp && md.rtcp_port != 0 && md.rtcp_port != md.rtp_port;
+                const PeerIndex* owner = r.pbx_media.lookup(md.address);
                 char key[48];
-                std::snprintf(key, sizeof key, "peers.pbx[%u].media.addresses", static_cast<unsigned>(d.pbx_index));
-                assign_truncated(e.rule, key);
-                ev.on_event(e);
+                if (owner == nullptr) {
+                    leg.remote_refused = rtcp ? 3 : 1;
+                    std::snprintf(key, sizeof key, "peers.pbx[%u].media.addresses",
+                                  static_cast<unsigned>(d.pbx_index));
+                } else {
+                    const config::PortRange& ports = pol.peers.pbx[*owner].media.ports;
+                    if (ports.last != 0) {
+                        if (!ports.contains(md.rtp_port)) leg.remote_refused |= 1;
+                        if (rtcp && !ports.contains(rtcp_port)) leg.remote_refused |= 2;
+                    }
+                    std::snprintf(key, sizeof key, "peers.pbx[%u].media.ports", static_cast<unsigned>(*owner));
+                }
+                if (leg.remote_refused != 0) {
+                    Event e = ctx_.event(owner == nullptr ? EventType::media_address_not_allowed
+                                                          : EventType::media_port_not_allowed,
+                                         &p, now);
+                    e.handset = d.handset;
+                    e.call_id = d.call_id;
+                    // The endpoint offered: its RTP port, or its RTCP port
+                    // when only that one is refused.
+                    const std::uint16_t port = (leg.remote_refused & 1) != 0 ? md.rtp_port : rtcp_port;
+                    const std::string a = md.address.to_string();
+                    char endpoint[64];
+                    std::snprintf(endpoint, sizeof endpoint, md.address.is_v6() ? "[%s]:%u" : "%s:%u", a.c_str(),
+                                  static_cast<unsigned>(port));
+                    assign_truncated(e.detail, endpoint);
+                    assign_truncated(e.rule, key);
+                    ev.on_event(e);
+                }
             }
             leg.remote = md.address;
             leg.remote_rtp = md.rtp_port;
@@ -341,12 +371,14 @@ void CallTable::apply_sdp(Dialog& d, std::string_view body, bool outbound, Times
                     ph->remote = leg.remote;
                     ph->remote_port = leg.remote_rtp;
                     ph->remote_known = true;
+                    ph->remote_refused = (leg.remote_refused & 1) != 0;
                 }
                 if (leg.handset_rtcp != 0)
                     if (Pinhole* ph = pinholes_.find(PinholeKey{leg.handset, leg.handset_rtcp})) {
                         ph->remote = leg.remote;
                         ph->remote_port = leg.remote_rtcp != 0 ? leg.remote_rtcp : leg.remote_rtp;
                         ph->remote_known = true;
+                        ph->remote_refused = (leg.remote_refused & 2) != 0;
                     }
             }
         }
@@ -396,6 +428,7 @@ void CallTable::open_pinhole(Dialog& d, const MediaLeg& leg, const net::IpAddres
         ph.remote = leg.remote;
         ph.remote_port = rtcp ? (leg.remote_rtcp != 0 ? leg.remote_rtcp : leg.remote_rtp) : leg.remote_rtp;
         ph.remote_known = true;
+        ph.remote_refused = (leg.remote_refused & (rtcp ? 2 : 1)) != 0;
     }
     ++ctx_.stats.pinholes_opened;
     Event e = ctx_.event(EventType::pinhole_opened, nullptr, now);

@@ -84,6 +84,11 @@ struct MediaLeg {
     bool remote_known = false;
     bool srtp = false;
     bool on_hold = false;
+    // The PBX's endpoint is one the policy refuses media from (its address is
+    // no media address of a PBX, or its port is outside that PBX's
+    // media.ports): bit 0 the RTP endpoint, bit 1 the RTCP endpoint. Media
+    // from there is dropped as media_refused_by_policy, not as an injection.
+    std::uint8_t remote_refused = 0;
 };
 
 constexpr std::size_t kMaxDialogMedia = 4;
@@ -203,6 +208,10 @@ struct Pinhole {
     enum class State : std::uint8_t { open, verified, lingering };
     State state = State::open;
     bool remote_known = false;
+    // `remote`:`remote_port` is an endpoint the PBX's SDP named and the
+    // policy refuses (MediaLeg::remote_refused): its media has no way in,
+    // and is named for what it is (Reason::media_refused_by_policy).
+    bool remote_refused = false;
     // The flows through the pinhole the engine verified (their remote ends:
     // the PBX's media, in either direction), for their deletion at close.
     // Media both ways between the handset and one media server is one flow;

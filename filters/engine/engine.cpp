@@ -232,6 +232,11 @@ Decision Engine::inbound_media(const net::DecodedPacket& p, Pinhole& ph, const N
     if (allowed && pol.media.strict_source_port && ph.remote_known)
         allowed = p.src == ph.remote && p.src_port == ph.remote_port;
     if (!allowed) {
+        // From the very endpoint the PBX's SDP named, which the policy
+        // refuses (reported when the SDP passed): a policy mismatch giving
+        // one-way audio, not an attack. Anything else is an injection.
+        if (ph.remote_known && ph.remote_refused && p.src == ph.remote && p.src_port == ph.remote_port)
+            return {Verdict::drop, Reason::media_refused_by_policy};
         Event e = ctx_.event(EventType::media_injection, &p, now.mono);
         e.handset = p.dst;
         e.handset_port = p.dst_port;

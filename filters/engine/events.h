@@ -26,6 +26,7 @@ enum class EventType : std::uint8_t {
     rogue_sip_destination,      // a handset sent SIP to a server that is not the PBX
     media_injection,            // media to a pinhole from a source it does not allow
     media_address_not_allowed,  // the PBX's SDP named a media address outside the policy
+                                // (detail: the address:port offered; rule: the key to list it under)
     support_denied,             // a support address tried a port it is not listed for
     egress_denied,              // handset egress to a destination not allowed
     firmware_outdated,          // a handset's User-Agent is below the policy's minimum
@@ -48,6 +49,8 @@ enum class EventType : std::uint8_t {
                                 // the handset networks: a spoofing or hijacked handset
     fraud_threshold_warning,    // a call reached the warning level of a destination profile's threshold
     fraud_threshold_critical,   // a call was dropped (or, max_call_duration, ended) at a critical level
+    media_port_not_allowed,     // the PBX's SDP named a media port of a PBX media address outside
+                                // that PBX's media.ports (detail: the address:port; rule: the key)
     count_
 };
 

@@ -42,6 +42,7 @@ std::string_view reason_name(Reason r) noexcept {
     case Reason::icmp_related: return "icmp_related";
     case Reason::icmp_unsolicited: return "icmp_unsolicited";
     case Reason::fraud_threshold: return "fraud_threshold";
+    case Reason::media_refused_by_policy: return "media_refused_by_policy";
     case Reason::count_: break;
     }
     return "unknown";
@@ -100,6 +101,7 @@ std::string_view event_name(EventType t) noexcept {
     case EventType::foreign_source: return "foreign_source";
     case EventType::fraud_threshold_warning: return "fraud_threshold_warning";
     case EventType::fraud_threshold_critical: return "fraud_threshold_critical";
+    case EventType::media_port_not_allowed: return "media_port_not_allowed";
     case EventType::count_: break;
     }
     return "unknown";
@@ -134,6 +136,7 @@ std::string_view event_id(EventType t) noexcept {
     case EventType::foreign_source: return "VG_FOREIGN_SOURCE";
     case EventType::fraud_threshold_warning: return "VG_FRAUD_THRESHOLD_WARNING";
     case EventType::fraud_threshold_critical: return "VG_FRAUD_THRESHOLD_CRITICAL";
+    case EventType::media_port_not_allowed: return "VG_MEDIA_PORT_NOT_ALLOWED";
     case EventType::count_: break;
     }
     return "VG_UNKNOWN";

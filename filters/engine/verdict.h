@@ -61,6 +61,10 @@ enum class Reason : std::uint8_t {
     icmp_unsolicited,      // ICMP to a handset from a listed peer (PBX, support) that is no error about the
                            // handset's own flows: a ping; the kernel drops it too
     fraud_threshold,       // INVITE over a critical level of a destination profile (fraud_profiles.h)
+    media_refused_by_policy,  // media from the endpoint the PBX's SDP named for a pinhole, which the policy
+                           // refuses (an address outside peers.pbx[].media.addresses, a port outside its
+                           // media.ports; VG_MEDIA_ADDRESS_NOT_ALLOWED / VG_MEDIA_PORT_NOT_ALLOWED said so
+                           // when the SDP passed): one-way audio from a policy mismatch, not an attack
     count_
 };
 

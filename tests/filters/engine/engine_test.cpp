@@ -623,10 +623,69 @@ TEST_F(EngineTest, ARefusedMediaAddressIsNamedWithTheKeyToAddItTo) {
     in_sip(response(200, "OK", "INVITE", 1, "c1", "t1", sdp("198.51.100.80", 30000)));
     const Event* e = rec_.last(EventType::media_address_not_allowed);
     ASSERT_NE(e, nullptr);
-    EXPECT_EQ(e->detail.view(), "198.51.100.80");
+    EXPECT_EQ(e->detail.view(), "198.51.100.80:30000");
     EXPECT_EQ(e->rule.view(), "peers.pbx[0].media.addresses");
     EXPECT_EQ(e->handset.to_string(), kHandset);
-    EXPECT_EQ(media_in("198.51.100.80", 30000, kHandset, 40000).reason, Reason::media_injection);
+    EXPECT_EQ(e->call_id.view(), "c1");
+    EXPECT_EQ(rec_.count(EventType::media_port_not_allowed), 0u);
+}
+
+// The audio from that refused endpoint is a policy mismatch (one-way
+// audio), not an attack: its own reason, and no injection event. Media to
+// the same pinhole from anywhere else is still an injection.
+TEST_F(EngineTest, MediaFromARefusedAddressIsRefusedByPolicyNotAnInjection) {
+    call("c1", "02079460000", 40000);
+    in_sip(response(200, "OK", "INVITE", 1, "c1", "t1", sdp("198.51.100.80", 30000)));
+    EXPECT_EQ(media_in("198.51.100.80", 30000, kHandset, 40000).reason, Reason::media_refused_by_policy);
+    EXPECT_EQ(media_in("198.51.100.80", 30000, kHandset, 40000).verdict, Verdict::drop);
+    EXPECT_EQ(media_in("198.51.100.80", 30001, kHandset, 40001).reason, Reason::media_refused_by_policy);
+    EXPECT_EQ(rec_.count(EventType::media_injection), 0u);
+    // Another port of that address, another address: injections.
+    EXPECT_EQ(media_in("198.51.100.80", 30002, kHandset, 40000).reason, Reason::media_injection);
+    EXPECT_EQ(media_in("192.0.2.66", 30000, kHandset, 40000).reason, Reason::media_injection);
+    EXPECT_EQ(rec_.count(EventType::media_injection), 2u);
+}
+
+// A port of the PBX's media address outside its media.ports (10000-20000
+// here): named with the key of the range, and its media refused by policy.
+TEST_F(EngineTest, ARefusedMediaPortIsNamedWithItsKeyAndItsMediaRefusedByPolicy) {
+    call("c1", "02079460000", 40000);
+    in_sip(response(200, "OK", "INVITE", 1, "c1", "t1", sdp(kPbxMedia, 50052)));
+    const Event* e = rec_.last(EventType::media_port_not_allowed);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->detail.view(), std::string(kPbxMedia) + ":50052");
+    EXPECT_EQ(e->rule.view(), "peers.pbx[0].media.ports");
+    EXPECT_EQ(e->call_id.view(), "c1");
+    EXPECT_EQ(e->handset.to_string(), kHandset);
+    EXPECT_EQ(rec_.count(EventType::media_address_not_allowed), 0u);
+    EXPECT_EQ(media_in(kPbxMedia, 50052, kHandset, 40000).reason, Reason::media_refused_by_policy);
+    EXPECT_EQ(media_in(kPbxMedia, 50053, kHandset, 40001).reason, Reason::media_refused_by_policy);
+    // The same port from another address of the PBX's media: an injection.
+    EXPECT_EQ(media_in("203.0.113.71", 50052, kHandset, 40000).reason, Reason::media_injection);
+    EXPECT_EQ(rec_.count(EventType::media_injection), 1u);
+}
+
+// Only the RTCP port (port + 1) falls outside the range: the event names it,
+// RTP passes and RTCP is refused by policy.
+TEST_F(EngineTest, ARefusedRtcpPortAloneIsNamedAndOnlyItsMediaRefused) {
+    call("c1", "02079460000", 40000);
+    in_sip(response(200, "OK", "INVITE", 1, "c1", "t1", sdp(kPbxMedia, 20000)));
+    const Event* e = rec_.last(EventType::media_port_not_allowed);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->detail.view(), std::string(kPbxMedia) + ":20001");
+    EXPECT_EQ(media_in(kPbxMedia, 20000, kHandset, 40000).verdict, Verdict::accept_verified);
+    EXPECT_EQ(media_in(kPbxMedia, 20001, kHandset, 40001).reason, Reason::media_refused_by_policy);
+}
+
+// A re-INVITE moving the media to an endpoint the policy allows ends the
+// refusal: its media passes, and the old endpoint is an injection again.
+TEST_F(EngineTest, AReOfferToAnAllowedEndpointEndsTheRefusal) {
+    call("c1", "02079460000", 40000);
+    in_sip(response(200, "OK", "INVITE", 1, "c1", "t1", sdp(kPbxMedia, 50052)));
+    in_sip(request("INVITE", "sip:201@192.168.20.10", "c1", "t1", "f1", 7, sdp(kPbxMedia, 12000), "PBX"));
+    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).verdict, Verdict::accept_verified);
+    EXPECT_EQ(media_in(kPbxMedia, 50052, kHandset, 40000).reason, Reason::media_injection);
+    EXPECT_EQ(rec_.count(EventType::media_port_not_allowed), 1u);
 }
 
 // Direct media: the PBX's re-INVITE names the other phone, inside the
