@@ -314,29 +314,30 @@ void CallTable::apply_sdp(Dialog& d, std::string_view body, bool outbound, Times
             // media may pass), but it is said plainly now, naming the call,
             // the endpoint offered and the policy key to change, and its media
             // is dropped later as media_refused_by_policy, not as an
-            // injection (the leg and its pinholes remember the refusal; they
-            // are freed with the dialog). An address inside the handset
+            // injection (the media leg remembers the refusal in two bits, so
+            // it is bounded and freed with the dialog; refused_endpoint()).
+            // An address inside the handset
             // networks is direct media between two phones (it never crosses
             // the router): nothing to say.
-            leg.remote_refused = 0;
+            std::uint8_t refused = 0;
             if (md.rtp_port != 0 && !r.handsets.contains(md.address)) {
                 const std::uint16_t rtcp_port = md.rtcp_port != 0 ? md.rtcp_port : md.rtp_port;
                 const bool rtcp = pol.media.rtcp && md.rtcp_port != 0 && md.rtcp_port != md.rtp_port;
                 const PeerIndex* owner = r.pbx_media.lookup(md.address);
                 char key[48];
                 if (owner == nullptr) {
-                    leg.remote_refused = rtcp ? 3 : 1;
+                    refused = rtcp ? 3 : 1;
                     std::snprintf(key, sizeof key, "peers.pbx[%u].media.addresses",
                                   static_cast<unsigned>(d.pbx_index));
                 } else {
                     const config::PortRange& ports = pol.peers.pbx[*owner].media.ports;
                     if (ports.last != 0) {
-                        if (!ports.contains(md.rtp_port)) leg.remote_refused |= 1;
-                        if (rtcp && !ports.contains(rtcp_port)) leg.remote_refused |= 2;
+                        if (!ports.contains(md.rtp_port)) refused |= 1;
+                        if (rtcp && !ports.contains(rtcp_port)) refused |= 2;
                     }
                     std::snprintf(key, sizeof key, "peers.pbx[%u].media.ports", static_cast<unsigned>(*owner));
                 }
-                if (leg.remote_refused != 0) {
+                if (refused != 0) {
                     Event e = ctx_.event(owner == nullptr ? EventType::media_address_not_allowed
                                                           : EventType::media_port_not_allowed,
                                          &p, now);
@@ -344,7 +345,7 @@ void CallTable::apply_sdp(Dialog& d, std::string_view body, bool outbound, Times
                     e.call_id = d.call_id;
                     // The endpoint offered: its RTP port, or its RTCP port
                     // when only that one is refused.
-                    const std::uint16_t port = (leg.remote_refused & 1) != 0 ? md.rtp_port : rtcp_port;
+                    const std::uint16_t port = (refused & 1) != 0 ? md.rtp_port : rtcp_port;
                     const std::string a = md.address.to_string();
                     char endpoint[64];
                     std::snprintf(endpoint, sizeof endpoint, md.address.is_v6() ? "[%s]:%u" : "%s:%u", a.c_str(),
@@ -354,6 +355,7 @@ void CallTable::apply_sdp(Dialog& d, std::string_view body, bool outbound, Times
                     ev.on_event(e);
                 }
             }
+            leg.remote_refused = refused;
             leg.remote = md.address;
             leg.remote_rtp = md.rtp_port;
             leg.remote_rtcp = md.rtcp_port;
@@ -371,18 +373,29 @@ void CallTable::apply_sdp(Dialog& d, std::string_view body, bool outbound, Times
                     ph->remote = leg.remote;
                     ph->remote_port = leg.remote_rtp;
                     ph->remote_known = true;
-                    ph->remote_refused = (leg.remote_refused & 1) != 0;
                 }
                 if (leg.handset_rtcp != 0)
                     if (Pinhole* ph = pinholes_.find(PinholeKey{leg.handset, leg.handset_rtcp})) {
                         ph->remote = leg.remote;
                         ph->remote_port = leg.remote_rtcp != 0 ? leg.remote_rtcp : leg.remote_rtp;
                         ph->remote_known = true;
-                        ph->remote_refused = (leg.remote_refused & 2) != 0;
                     }
             }
         }
     }
+}
+
+bool CallTable::refused_endpoint(const Pinhole& ph, const net::IpAddress& handset, std::uint16_t port) const noexcept {
+    if (!ph.remote_known) return false;
+    const Dialog* d = dialogs_.find(ph.dialog);
+    if (d == nullptr) return false;
+    for (std::size_t i = 0; i < d->media_count; ++i) {
+        const MediaLeg& leg = d->media[i];
+        if (leg.remote_refused == 0 || leg.handset != handset || leg.remote != ph.remote) continue;
+        if (!ph.rtcp && leg.handset_rtp == port) return (leg.remote_refused & 1u) != 0;
+        if (ph.rtcp && leg.handset_rtcp == port) return (leg.remote_refused & 2u) != 0;
+    }
+    return false;
 }
 
 bool CallTable::offered(const net::IpAddress& handset, const net::IpAddress& remote, std::uint16_t port) const noexcept {
@@ -428,7 +441,6 @@ void CallTable::open_pinhole(Dialog& d, const MediaLeg& leg, const net::IpAddres
         ph.remote = leg.remote;
         ph.remote_port = rtcp ? (leg.remote_rtcp != 0 ? leg.remote_rtcp : leg.remote_rtp) : leg.remote_rtp;
         ph.remote_known = true;
-        ph.remote_refused = (leg.remote_refused & (rtcp ? 2 : 1)) != 0;
     }
     ++ctx_.stats.pinholes_opened;
     Event e = ctx_.event(EventType::pinhole_opened, nullptr, now);

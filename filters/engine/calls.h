@@ -72,22 +72,23 @@
 
 namespace vg::engine {
 
-// One media line of a dialog, as both SDPs describe it.
+// One media line of a dialog, as both SDPs describe it. (The addresses
+// first: laid out without padding, 48 bytes.)
 struct MediaLeg {
     net::IpAddress handset;          // from the handset's SDP
+    net::IpAddress remote;           // from the PBX's SDP (may be unknown yet)
     std::uint16_t handset_rtp = 0;
     std::uint16_t handset_rtcp = 0;  // 0: none (not RTP, or media.rtcp off)
-    net::IpAddress remote;           // from the PBX's SDP (may be unknown yet)
     std::uint16_t remote_rtp = 0;
     std::uint16_t remote_rtcp = 0;
     bool handset_known = false;
     bool remote_known = false;
     bool srtp = false;
     bool on_hold = false;
-    // The PBX's endpoint is one the policy refuses media from (its address is
-    // no media address of a PBX, or its port is outside that PBX's
-    // media.ports): bit 0 the RTP endpoint, bit 1 the RTCP endpoint. Media
-    // from there is dropped as media_refused_by_policy, not as an injection.
+    // The PBX's endpoint is one the policy refuses media from (its address
+    // is no media address of a PBX, or its port is outside that PBX's
+    // media.ports): bit 0 its RTP endpoint, bit 1 its RTCP endpoint. Media
+    // from there is Reason::media_refused_by_policy (refused_endpoint()).
     std::uint8_t remote_refused = 0;
 };
 
@@ -208,10 +209,6 @@ struct Pinhole {
     enum class State : std::uint8_t { open, verified, lingering };
     State state = State::open;
     bool remote_known = false;
-    // `remote`:`remote_port` is an endpoint the PBX's SDP named and the
-    // policy refuses (MediaLeg::remote_refused): its media has no way in,
-    // and is named for what it is (Reason::media_refused_by_policy).
-    bool remote_refused = false;
     // The flows through the pinhole the engine verified (their remote ends:
     // the PBX's media, in either direction), for their deletion at close.
     // Media both ways between the handset and one media server is one flow;
@@ -290,6 +287,11 @@ public:
     // the PBX's SDP offered in a live dialog of that handset whose own SDP
     // for that media line has not been seen yet.
     bool offered(const net::IpAddress& handset, const net::IpAddress& remote, std::uint16_t port) const noexcept;
+
+    // True when `ph`, the pinhole on `handset`:`port`, expects media from an
+    // endpoint the PBX's SDP named and the policy refuses (MediaLeg::
+    // remote_refused): media from there is Reason::media_refused_by_policy.
+    bool refused_endpoint(const Pinhole& ph, const net::IpAddress& handset, std::uint16_t port) const noexcept;
 
     // Open pinholes (not those lingering after their call's BYE).
     std::size_t pinhole_count() const noexcept { return pinholes_.size() - lingering_; }

@@ -235,7 +235,8 @@ Decision Engine::inbound_media(const net::DecodedPacket& p, Pinhole& ph, const N
         // From the very endpoint the PBX's SDP named, which the policy
         // refuses (reported when the SDP passed): a policy mismatch giving
         // one-way audio, not an attack. Anything else is an injection.
-        if (ph.remote_known && ph.remote_refused && p.src == ph.remote && p.src_port == ph.remote_port)
+        if (ph.remote_known && p.src == ph.remote && p.src_port == ph.remote_port &&
+            calls_.refused_endpoint(ph, p.dst, p.dst_port))
             return {Verdict::drop, Reason::media_refused_by_policy};
         Event e = ctx_.event(EventType::media_injection, &p, now.mono);
         e.handset = p.dst;
