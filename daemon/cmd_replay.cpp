@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// `voipguard replay --policy FILE [--inside CIDR]... [--json] [--quiet]
-// [--no-resolve] PCAP...`
+// `voipguard replay --policy FILE [--map CAPTURE_CIDR=POLICY_CIDR]...
+// [--inside CIDR]... [--json] [--quiet] [--no-resolve] PCAP...`
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -14,11 +14,16 @@ namespace vg::cli {
 namespace {
 
 void usage(std::FILE* to) {
-    std::fputs("usage: voipguard replay --policy FILE [--inside CIDR]... [--json] [--quiet] [--no-resolve] PCAP...\n"
+    std::fputs("usage: voipguard replay --policy FILE [--map CAPTURE_CIDR=POLICY_CIDR]... [--inside CIDR]...\n"
+               "                        [--json] [--quiet] [--no-resolve] PCAP...\n"
                "Runs the inspection engine over captures (pcap or pcapng; Ethernet, VLAN, Linux cooked,\n"
                "raw IP, loopback) with the capture's timestamps as the clock, and prints each packet's\n"
                "verdict and reason, then a summary.\n"
                "  --policy FILE   the policy to judge with (required)\n"
+               "  --map CAPTURE_CIDR=POLICY_CIDR\n"
+               "                  replay the capture as if taken at the policy's site: its addresses in\n"
+               "                  CAPTURE_CIDR become the policy's in POLICY_CIDR, host bits kept (same\n"
+               "                  prefix length), in IP headers and in the SIP/SDP text (repeatable; IPv4, IPv6)\n"
                "  --inside CIDR   also treat CIDR as a handset network (the capture's addressing)\n"
                "  --json          one JSON object per packet, then {\"summary\": {...}}\n"
                "  --quiet         the summary only\n"
@@ -58,12 +63,21 @@ int cmd_replay(int argc, char** argv) {
                 return 2;
             }
             options.inside.push_back(*c);
+        } else if (arg == "--map") {
+            const char* v = value("--map");
+            if (!v) return 2;
+            std::string error;
+            if (!options.map.add(v, error)) {
+                std::fprintf(stderr, "voipguard replay: --map: %s\n", error.c_str());
+                return 2;
+            }
         } else if (arg == "--json") {
             options.json = true;
         } else if (arg == "--quiet" || arg == "-q") {
             options.quiet = true;
         } else if (arg == "--no-resolve") {
             load.resolve_host_names = false;
+            options.no_resolve = true;
         } else if (arg.size() > 1 && arg[0] == '-') {
             std::fprintf(stderr, "voipguard replay: unknown option '%s'\n", arg.c_str());
             usage(stderr);

@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/replay.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <set>
 #include <string>
+#include <unordered_map>
 
 #include "daemon/json.h"
 #include "daemon/pcap_reader.h"
+#include "filters/engine/dialled_number.h"
 #include "filters/engine/engine.h"
+#include "filters/engine/sip_content.h"
 #include "filters/net/packet.h"
 #include "filters/net/reassembly.h"
 #include "filters/sip/sip_parser.h"
@@ -42,23 +47,163 @@ struct Line {
     bool monitored = false;
 };
 
-// Keeps what the summary says about the policy: the media addresses the
-// PBX's SDP named that the policy refuses.
+// "198.51.100.80:30000" / "[2001:db8::1]:30000" -> address and port.
+void split_endpoint(std::string_view e, std::string& address, std::uint16_t& port) {
+    const auto colon = e.rfind(':');
+    std::string_view a = colon == std::string_view::npos ? e : e.substr(0, colon);
+    port = 0;
+    if (colon != std::string_view::npos)
+        for (char c : e.substr(colon + 1))
+            if (c >= '0' && c <= '9') port = static_cast<std::uint16_t>(port * 10 + (c - '0'));
+    if (a.size() >= 2 && a.front() == '[' && a.back() == ']') a = a.substr(1, a.size() - 2);
+    address = std::string(a);
+}
+
+// Keeps what the summary says about the policy (the media endpoints the
+// PBX's SDP named that the policy refuses), and the events of the packet
+// being judged, for its line.
 class PolicyHints : public engine::EventSink {
 public:
     explicit PolicyHints(ReplaySummary& sum) : sum_(sum) {}
     void on_event(const engine::Event& e) override {
-        if (e.type != engine::EventType::media_address_not_allowed) return;
-        ReplaySummary::RefusedMedia& r = sum_.refused_media[std::string(e.detail.view())];
-        r.key = std::string(e.rule.view());
-        ++r.sdps;
+        if (packet_events_.size() < 8) packet_events_.push_back(e);
+        std::string address;
+        std::uint16_t port = 0;
+        if ((e.type == engine::EventType::media_address_not_allowed ||
+             e.type == engine::EventType::media_port_not_allowed) &&
+            refused_endpoints_.size() < 4096)
+            refused_endpoints_[std::string(e.detail.view())] = std::string(e.rule.view());
+        if (e.type == engine::EventType::media_address_not_allowed) {
+            split_endpoint(e.detail.view(), address, port);
+            ReplaySummary::RefusedMedia& r = sum_.refused_media[address];
+            r.key = std::string(e.rule.view());
+            ++r.sdps;
+        } else if (e.type == engine::EventType::media_port_not_allowed) {
+            split_endpoint(e.detail.view(), address, port);
+            ReplaySummary::RefusedPorts& r = sum_.refused_ports[address + " " + std::string(e.rule.view())];
+            r.address = address;
+            r.key = std::string(e.rule.view());
+            if (r.ports.size() < 64 || r.ports.count(port) != 0) ++r.ports[port];
+        }
+    }
+    std::vector<engine::Event>& packet_events() { return packet_events_; }
+    // The key an SDP's refused endpoint ("address:port") was named with.
+    std::string refused_key(const std::string& endpoint) const {
+        auto it = refused_endpoints_.find(endpoint);
+        return it == refused_endpoints_.end() ? std::string() : it->second;
     }
 
 private:
     ReplaySummary& sum_;
+    std::map<std::string, std::string> refused_endpoints_;
+    std::vector<engine::Event> packet_events_;
 };
 
+// What a packet's line says about its SIP message.
+struct SipFacts {
+    bool sip = false;
+    std::string what;      // "INVITE", "200/INVITE"
+    std::string call_id;
+    std::string number;
+    bool invite = false;   // an INVITE request (starts a call)
+    bool request = false;
+    std::uint16_t status = 0;
+    std::string cseq_method;
+};
+
+SipFacts read_sip(const net::DecodedPacket& p, const engine::CompiledPolicy& rules, sip::SipMessage& msg) {
+    SipFacts f;
+    if (!p.ok() || !(p.is_udp() || p.is_tcp()) || p.payload_length == 0) return f;
+    sip::Limits lim;
+    const sip::ParseResult pr = sip::parse_message(p.payload_text(), sip::Transport::datagram, lim, msg);
+    if (pr.status != sip::Status::ok || !(msg.is_request() || msg.is_response())) return f;
+    f.sip = true;
+    f.request = msg.is_request();
+    f.cseq_method = std::string(msg.cseq.method_text);
+    if (msg.is_request()) {
+        f.what = std::string(msg.method_text);
+        f.invite = msg.method == sip::Method::invite;
+    } else {
+        f.status = msg.status_code;
+        f.what = std::to_string(msg.status_code) + (f.cseq_method.empty() ? "" : "/" + f.cseq_method);
+    }
+    if (msg.has_call_id) f.call_id = std::string(msg.call_id);
+    if (f.invite) {
+        // As the daemon logs it: the toll-fraud guard's normalised number
+        // (number=), or the user part as dialled without a dial plan.
+        const std::string_view user = engine::uri_target(msg.request_uri);
+        if (rules.dial_plan) {
+            const engine::DialReadings d = engine::read_dial_string(user, *rules.dial_plan);
+            f.number = std::string(d.primary.view());
+        }
+        if (f.number.empty()) f.number = std::string(user.substr(0, 32));
+    }
+    return f;
+}
+
+// The policy entry behind a verdict when no event named a rule: the PBX,
+// support peer or egress entry the other end is.
+std::string peer_rule(const net::DecodedPacket& p, const engine::CompiledPolicy& r) {
+    if (!p.src.valid() || !p.dst.valid()) return {};
+    const bool out = r.handsets.contains(p.src);
+    const net::IpAddress& other = out ? p.dst : p.src;
+    char key[48];
+    if (const engine::PeerIndex* i = r.pbx_signalling.lookup(other)) {
+        std::snprintf(key, sizeof key, "peers.pbx[%u]", static_cast<unsigned>(*i));
+    } else if (const engine::PeerIndex* m = r.pbx_media.lookup(other)) {
+        std::snprintf(key, sizeof key, "peers.pbx[%u].media", static_cast<unsigned>(*m));
+    } else if (const engine::PeerIndex* s = r.support.lookup(other)) {
+        std::snprintf(key, sizeof key, "peers.support[%u]", static_cast<unsigned>(*s));
+    } else if (const engine::PeerIndex* e = r.egress.lookup(other)) {
+        std::snprintf(key, sizeof key, "egress.allow[%u]", static_cast<unsigned>(*e));
+    } else {
+        return {};
+    }
+    return key;
+}
+
+// Host names of the policy that have no address (not looked up with
+// --no-resolve, or the lookup failed): their peer's packets are dropped.
+void unresolved_warnings(const config::Policy& pol, bool no_resolve, std::vector<std::string>& out) {
+    auto check = [&](const std::string& kind, const std::string& name, const std::vector<config::AddressEntry>& list,
+                     const std::vector<config::AddressEntry>* also) {
+        bool any_address = false;
+        for (const config::AddressEntry& a : list) any_address = any_address || !a.prefixes().empty();
+        if (also != nullptr)
+            for (const config::AddressEntry& a : *also) any_address = any_address || !a.prefixes().empty();
+        for (const config::AddressEntry& a : list) {
+            if (!a.is_host() || !a.resolved.empty()) continue;
+            std::string w = a.path + ": the host name " + a.host + " was not resolved" +
+                            (no_resolve ? " (--no-resolve)" : "") + ": ";
+            if (!any_address)
+                w += "the " + kind + " " + name + " has no address, and its packets will be dropped";
+            else
+                w += "the packets of that host will be dropped (the " + kind + " " + name + " keeps its other addresses)";
+            w += "; give its address in the policy, or replay without --no-resolve where the name resolves";
+            out.push_back(w);
+        }
+    };
+    for (const config::PbxPeer& p : pol.peers.pbx) {
+        check("PBX", p.name, p.addresses, nullptr);
+        if (!p.media.addresses_from_pbx) check("PBX media of", p.name, p.media.addresses, nullptr);
+    }
+    for (const config::ServicePeer& p : pol.peers.support) check("support peer", p.name, p.addresses, nullptr);
+    for (const config::ServicePeer& p : pol.egress.allow) check("egress entry", p.name, p.addresses, nullptr);
+}
+
+std::string join(const std::vector<std::string>& v, std::size_t max) {
+    std::string s;
+    for (std::size_t i = 0; i < v.size() && i < max; ++i) s += (i == 0 ? "" : ", ") + v[i];
+    if (v.size() > max) s += " and " + std::to_string(v.size() - max) + " more";
+    return s;
+}
+
 }  // namespace
+
+std::string short_call_id(std::string_view call_id) {
+    const auto at = call_id.find('@');
+    return std::string(call_id.substr(0, std::min<std::size_t>(at, 8)));
+}
 
 int run_replay(const config::Policy& policy_in, const ReplayOptions& options, std::ostream& out, std::ostream& err,
                ReplaySummary* summary_out) {
@@ -80,14 +225,30 @@ int run_replay(const config::Policy& policy_in, const ReplayOptions& options, st
         }
     }
 
-    engine::Engine eng(rules);
     ReplaySummary sum;
+    // Said before any packet: a peer without an address loses every packet.
+    unresolved_warnings(*policy, options.no_resolve, sum.warnings);
+    for (const std::string& w : sum.warnings) err << "voipguard replay: warning: " << w << "\n";
+
+    engine::Engine eng(rules);
     PolicyHints hints(sum);
     engine::CountingSink events(&hints);
     net::IpReassembler reassembler;
     Timestamp last_tick{};
     bool ticked = false;
     std::string line;
+    auto msg = std::make_unique<sip::SipMessage>();
+    const AddressMap& map = options.map;
+    std::vector<std::uint8_t> mapped_frame, mapped_sip;
+
+    // The calls: Call-ID -> row, and each pinhole's handset end -> its call
+    // (from pinhole_opened), so a call's media counts to it.
+    std::unordered_map<std::string, std::size_t> call_rows;
+    std::map<std::pair<std::string, std::uint16_t>, std::size_t> pinhole_calls;
+    std::vector<std::map<std::string, std::uint64_t>> call_drops;
+    // For the warning when nothing touches the voice network.
+    std::uint64_t judged = 0, outside = 0, tcp_text_unmapped = 0;
+    std::set<std::string> sip_addresses;
 
     for (std::size_t f = 0; f < readers.size(); ++f) {
         PcapReader& rd = readers[f];
@@ -108,16 +269,29 @@ int run_replay(const config::Policy& policy_in, const ReplayOptions& options, st
                 last_tick = now;
                 ticked = true;
             }
+            hints.packet_events().clear();
 
             Line verdict{"accept", "not_ip"};
             net::DecodedPacket pkt;
             bool have_packet = false;
             if (frame.link.ok() && frame.link.is_ip) {
-                pkt = net::decode_ip(frame.link.l3, frame.link.l3_length);
-                const auto r = reassembler.feed(pkt, frame.link.l3, frame.link.l3_length, now);
+                const std::uint8_t* l3 = frame.link.l3;
+                std::size_t l3_length = frame.link.l3_length;
+                if (!map.empty()) {
+                    // The capture's addresses become the policy's before
+                    // anything reads them (address_map.h).
+                    mapped_frame.assign(l3, l3 + l3_length);
+                    map.map_headers(mapped_frame.data(), mapped_frame.size());
+                    l3 = mapped_frame.data();
+                }
+                pkt = net::decode_ip(l3, l3_length);
+                const auto r = reassembler.feed(pkt, l3, l3_length, now);
+                const std::uint8_t* whole = nullptr;
+                std::size_t whole_length = 0;
                 switch (r.status) {
                 case net::IpReassembler::Status::not_fragment:
-                    have_packet = true;
+                    whole = l3;
+                    whole_length = l3_length;
                     break;
                 case net::IpReassembler::Status::need_more:
                     // The kernel holds fragments until the datagram is whole.
@@ -127,29 +301,136 @@ int run_replay(const config::Policy& policy_in, const ReplayOptions& options, st
                     verdict = {"drop", r.reason};
                     break;
                 case net::IpReassembler::Status::complete:
-                    pkt = net::decode_ip(r.data, r.size);
-                    have_packet = true;
+                    whole = r.data;
+                    whole_length = r.size;
                     break;
+                }
+                if (whole != nullptr) {
+                    if (!map.empty() && map.map_sip_text(whole, whole_length, mapped_sip)) {
+                        whole = mapped_sip.data();
+                        whole_length = mapped_sip.size();
+                    }
+                    pkt = net::decode_ip(whole, whole_length);
+                    have_packet = true;
                 }
             } else if (!frame.link.ok()) {
                 verdict = {"accept", frame.link.reason};
             }
+            SipFacts sipf;
             if (have_packet) {
                 const Decision d = eng.process(pkt, engine::Now::at(now), events);
                 verdict = {engine::verdict_name(d.verdict), engine::reason_name(d.reason), d.monitored};
+                ++judged;
+                if (d.reason == engine::Reason::not_voice_network) ++outside;
+                sipf = read_sip(pkt, eng.rules(), *msg);
+                if (sipf.sip || (pkt.has_l4 && (eng.rules().is_sip_port(pkt.src_port) ||
+                                                eng.rules().is_sip_port(pkt.dst_port)))) {
+                    if (sip_addresses.size() < 64) {
+                        sip_addresses.insert(pkt.src.to_string());
+                        sip_addresses.insert(pkt.dst.to_string());
+                    }
+                }
+                if (!map.empty() && pkt.is_tcp() && pkt.payload_length > 0 &&
+                    map.names_mapped_address(pkt.payload_text()))
+                    ++tcp_text_unmapped;
             }
             if (verdict.verdict == "drop") ++sum.drop; else ++sum.accept;
             ++sum.reasons[std::string(verdict.reason)];
 
+            // What the events of this packet name: a rule, the number, the call.
+            std::string rule, number, call_id;
+            for (const engine::Event& e : hints.packet_events()) {
+                if (rule.empty() && !e.rule.empty()) rule = std::string(e.rule.view());
+                if (number.empty() && !e.number.empty()) number = std::string(e.number.view());
+            }
+            if (sipf.sip) {
+                call_id = sipf.call_id;
+                if (number.empty()) number = sipf.number;
+            }
+            if (rule.empty() && verdict.reason == "media_refused_by_policy")
+                rule = hints.refused_key(endpoint(pkt.src, pkt.src_port));
+            // Without one, the policy entry that let it through (a drop names
+            // no entry: none matched), or the entry whose limits it broke.
+            if (rule.empty() && have_packet && verdict.reason != "not_voice_network" &&
+                verdict.reason != "handset_internal" &&
+                (verdict.verdict != "drop" || verdict.reason == "support_port_denied" ||
+                 verdict.reason == "media_destination_denied"))
+                rule = peer_rule(pkt, eng.rules());
+
+            // The call this packet belongs to: its Call-ID, or the pinhole
+            // its media goes through.
+            std::size_t row = SIZE_MAX;
+            if (!call_id.empty()) {
+                auto it = call_rows.find(call_id);
+                if (it == call_rows.end() && sipf.invite && sum.calls.size() < 100000) {
+                    ReplayCall c;
+                    c.call = short_call_id(call_id);
+                    c.direction = rules->handsets.contains(pkt.src) ? "out" : "in";
+                    c.number = number;
+                    c.verdict = "not answered";
+                    it = call_rows.emplace(call_id, sum.calls.size()).first;
+                    sum.calls.push_back(c);
+                    call_drops.emplace_back();
+                }
+                if (it != call_rows.end()) row = it->second;
+            }
+            for (const engine::Event& e : hints.packet_events()) {
+                if (e.type != engine::EventType::pinhole_opened) continue;
+                auto it = call_rows.find(std::string(e.call_id.view()));
+                if (it != call_rows.end()) pinhole_calls[{e.handset.to_string(), e.handset_port}] = it->second;
+                else pinhole_calls.erase({e.handset.to_string(), e.handset_port});
+            }
+            if (row == SIZE_MAX && have_packet && pkt.is_udp() && !sipf.sip) {
+                auto it = pinhole_calls.find({pkt.dst.to_string(), pkt.dst_port});
+                if (it == pinhole_calls.end()) it = pinhole_calls.find({pkt.src.to_string(), pkt.src_port});
+                if (it != pinhole_calls.end()) row = it->second;
+            }
+            if (row != SIZE_MAX) {
+                ReplayCall& c = sum.calls[row];
+                ++c.packets;
+                if (c.number.empty()) c.number = number;
+                if (c.rule.empty() && !rule.empty() && verdict.reason != "sip_inspected" &&
+                    verdict.reason != "media_pinhole" && verdict.reason != "media_outbound")
+                    c.rule = rule;
+                for (const engine::Event& e : hints.packet_events()) {
+                    if (c.rule.empty() && !e.rule.empty()) c.rule = std::string(e.rule.view());
+                    if (e.type == engine::EventType::call_started) c.verdict = "answered";
+                }
+                if (verdict.verdict == "drop") {
+                    ++c.dropped;
+                    ++call_drops[row][std::string(verdict.reason)];
+                    if (sipf.invite && c.verdict != "answered") c.verdict = "blocked";
+                }
+                if (sipf.sip && !sipf.request && sipf.status >= 300 && sipf.cseq_method == "INVITE" &&
+                    c.verdict != "answered" && c.verdict != "blocked" && sipf.status != 401 && sipf.status != 407)
+                    c.verdict = "failed " + std::to_string(sipf.status);
+                if (sipf.sip && sipf.request && sipf.invite && c.verdict.rfind("failed", 0) == 0)
+                    c.verdict = "not answered";
+            }
+            if (row != SIZE_MAX) call_id = sum.calls[row].call;
+            else if (!call_id.empty()) call_id = short_call_id(call_id);
+
             if (options.quiet) continue;
             line.clear();
+            const bool addressed = pkt.src.valid() && pkt.dst.valid() && frame.link.ok() && frame.link.is_ip;
             if (options.json) {
                 line.push_back('{');
                 json::field(line, "file", file);
                 json::field(line, "index", frame.index);
+                if (addressed) {
+                    json::field(line, "proto", proto_name(pkt.protocol));
+                    json::field(line, "src", pkt.src.to_string());
+                    json::field(line, "src_port", pkt.src_port);
+                    json::field(line, "dst", pkt.dst.to_string());
+                    json::field(line, "dst_port", pkt.dst_port);
+                }
                 json::field(line, "verdict", verdict.verdict);
                 json::field(line, "reason", verdict.reason);
                 if (verdict.monitored) json::field_bool(line, "monitored", true);
+                if (sipf.sip) json::field(line, "sip", sipf.what);
+                if (!number.empty()) json::field(line, "number", number);
+                if (!rule.empty()) json::field(line, "rule", rule);
+                if (!call_id.empty()) json::field(line, "call", call_id);
                 line.push_back('}');
             } else {
                 char ts[48];
@@ -161,10 +442,50 @@ int run_replay(const config::Policy& policy_in, const ReplayOptions& options, st
                             endpoint(pkt.dst, pkt.dst_port) + " ";
                 line += std::string(verdict.verdict) + " " + std::string(verdict.reason);
                 if (verdict.monitored) line += " (monitor: not dropped)";
+                if (verdict.reason == "media_refused_by_policy") line += " (no pinhole: SDP refused by policy)";
+                if (sipf.sip) line += " sip=" + sipf.what;
+                if (!number.empty()) line += " number=" + number;
+                if (!rule.empty()) line += " rule=" + rule;
+                if (!call_id.empty()) line += " call=" + call_id;
             }
             out << line << '\n';
         }
     }
+    for (std::size_t i = 0; i < sum.calls.size(); ++i) {
+        std::uint64_t most = 0;
+        for (const auto& [reason, count] : call_drops[i])
+            if (count > most) {
+                most = count;
+                sum.calls[i].drop_reason = reason;
+            }
+    }
+
+    // Nothing of the capture is the voice network's: the policy's addresses
+    // are not the capture's.
+    if (judged > 0 && outside == judged) {
+        std::vector<std::string> addrs(sip_addresses.begin(), sip_addresses.end());
+        std::vector<std::string> handsets, pbx;
+        for (const net::Cidr& c : policy->handsets.networks) handsets.push_back(c.to_string());
+        for (const config::PbxPeer& p : policy->peers.pbx)
+            for (const config::AddressEntry& a : p.addresses) pbx.push_back(a.text);
+        std::string w = "no packet of the capture touches the voice network (all " + std::to_string(judged) +
+                        " are not_voice_network): ";
+        w += addrs.empty() ? std::string("the capture carries no SIP")
+                           : "the capture's SIP traffic uses " + join(addrs, 12);
+        w += "; the policy's handsets are " + (handsets.empty() ? std::string("none") : join(handsets, 6)) +
+             " and its PBX " + (pbx.empty() ? std::string("none") : join(pbx, 6)) +
+             ": map the capture's addresses onto the policy's with --map CAPTURE_CIDR=POLICY_CIDR";
+        sum.warnings.push_back(w);
+        err << "voipguard replay: warning: " << w << "\n";
+    }
+    if (tcp_text_unmapped > 0) {
+        std::string w = std::to_string(tcp_text_unmapped) +
+                        " SIP-over-TCP segments name a mapped address in their text: --map rewrote only their IP "
+                        "headers (a TCP stream's text is replayed as captured)";
+        sum.warnings.push_back(w);
+        err << "voipguard replay: warning: " << w << "\n";
+    }
+
     // Whatever is still open at the end of the captures stays open: the
     // summary describes what the engine holds then.
     const engine::EngineStats& st = eng.stats();
@@ -217,6 +538,42 @@ int run_replay(const config::Policy& policy_in, const ReplayOptions& options, st
             json::field(s, "sdps", r.sdps);
             s.push_back('}');
         }
+        s += "]";
+        json::append_key(s, "refused_media_ports");
+        s.push_back('[');
+        for (const auto& [k, r] : sum.refused_ports) {
+            if (s.back() != '[') s.push_back(',');
+            s.push_back('{');
+            json::field(s, "address", r.address);
+            json::field(s, "change", r.key);
+            json::append_key(s, "ports");
+            s.push_back('{');
+            for (const auto& [port, n] : r.ports) json::field(s, std::to_string(port), n);
+            s += "}}";
+        }
+        s += "]";
+        json::append_key(s, "calls");
+        s.push_back('[');
+        for (const ReplayCall& c : sum.calls) {
+            if (s.back() != '[') s.push_back(',');
+            s.push_back('{');
+            json::field(s, "call", c.call);
+            json::field(s, "direction", c.direction);
+            json::field(s, "number", c.number);
+            json::field(s, "verdict", c.verdict);
+            json::field(s, "rule", c.rule);
+            json::field(s, "packets", c.packets);
+            json::field(s, "dropped", c.dropped);
+            if (!c.drop_reason.empty()) json::field(s, "drop_reason", c.drop_reason);
+            s.push_back('}');
+        }
+        s += "]";
+        json::append_key(s, "warnings");
+        s.push_back('[');
+        for (const std::string& w : sum.warnings) {
+            if (s.back() != '[') s.push_back(',');
+            json::append_string(s, w);
+        }
         s += "]}}";
         out << s << '\n';
     } else {
@@ -237,6 +594,38 @@ int run_replay(const config::Policy& policy_in, const ReplayOptions& options, st
                 << (r.sdps == 1 ? " SDP" : " SDPs") << "), outside the policy: its calls lose their audio; if it is "
                 << "the PBX's media relay, add it to " << r.key
                 << " (without that key the PBX's own addresses are its only media addresses: list them too)\n";
+        for (const auto& [k, r] : sum.refused_ports) {
+            std::string ports;
+            std::uint64_t sdps = 0;
+            for (const auto& [port, n] : r.ports) {
+                ports += (ports.empty() ? "" : ", ") + std::to_string(port);
+                sdps += n;
+            }
+            out << "  refused media: the PBX's SDP named port" << (r.ports.size() == 1 ? " " : "s ") << ports << " of "
+                << r.address << " (" << sdps << (sdps == 1 ? " SDP" : " SDPs") << "), outside " << r.key
+                << ": its calls lose their audio; widen " << r.key << " to the ports the PBX uses\n";
+        }
+        if (!sum.calls.empty()) {
+            // The table an engineer reads first: each call, what became of
+            // it, and why.
+            std::size_t wn = 6, wr = 4;
+            for (const ReplayCall& c : sum.calls) {
+                wn = std::max(wn, c.number.size());
+                wr = std::max(wr, c.rule.size());
+            }
+            auto pad = [](const std::string& v, std::size_t w) { return v + std::string(w > v.size() ? w - v.size() : 0, ' '); };
+            out << "  calls: " << sum.calls.size() << "\n    " << pad("call", 8) << "  dir  " << pad("number", wn) << "  "
+                << pad("verdict", 12) << "  " << pad("rule", wr) << "  packets  dropped\n";
+            for (const ReplayCall& c : sum.calls) {
+                std::string packets = std::to_string(c.packets);
+                std::string row = "    " + pad(c.call, 8) + "  " + pad(c.direction, 3) + "  " +
+                                   pad(c.number.empty() ? "-" : c.number, wn) + "  " + pad(c.verdict, 12) + "  " +
+                                   pad(c.rule.empty() ? "-" : c.rule, wr) + "  " + pad(packets, 7) + "  " +
+                                   std::to_string(c.dropped);
+                if (c.dropped != 0) row += " (" + c.drop_reason + ")";
+                out << row << "\n";
+            }
+        }
     }
     if (summary_out) *summary_out = sum;
     return 0;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "config/policy.h"
+#include "daemon/address_map.h"
 #include "filters/net/ip_address.h"
 
 namespace vg::daemon {
@@ -25,8 +26,22 @@ namespace vg::daemon {
 struct ReplayOptions {
     std::vector<std::string> captures;
     std::vector<net::Cidr> inside;   // extra handset networks for this run (--inside)
+    AddressMap map;                  // capture -> policy addresses (--map, address_map.h)
     bool json = false;
     bool quiet = false;              // summary only
+    bool no_resolve = false;         // host names were not looked up (--no-resolve): said in warnings
+};
+
+// One call of the capture (a SIP Call-ID), for the table at the end.
+struct ReplayCall {
+    std::string call;           // Call-ID short form (short_call_id)
+    std::string direction;      // "out" (the handset called) or "in"
+    std::string number;         // the INVITE's dialled number, as the daemon logs it (number=)
+    std::string verdict;        // "answered", "blocked", "failed 486", "not answered"
+    std::string rule;           // the first policy rule or key an event of the call named
+    std::uint64_t packets = 0;  // its SIP messages and the media through its pinholes
+    std::uint64_t dropped = 0;
+    std::string drop_reason;    // the reason of its most frequent drop
 };
 
 struct ReplaySummary {
@@ -50,7 +65,20 @@ struct ReplaySummary {
         std::uint64_t sdps = 0;
     };
     std::map<std::string, RefusedMedia> refused_media;
+    // Refused media ports: "address key" -> the ports the SDPs named.
+    struct RefusedPorts {
+        std::string address;
+        std::string key;
+        std::map<std::uint16_t, std::uint64_t> ports;   // port -> SDPs
+    };
+    std::map<std::string, RefusedPorts> refused_ports;
+    std::vector<ReplayCall> calls;      // in the order their first packet came
+    std::vector<std::string> warnings;  // also written to `err`, with "voipguard replay: warning: "
 };
+
+// The short form of a Call-ID replay prints: its first 8 characters (before
+// any '@').
+std::string short_call_id(std::string_view call_id);
 
 // Runs the engine over every capture in order (one engine: state carries
 // over from one file to the next). Writes per-packet lines and the summary

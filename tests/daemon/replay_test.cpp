@@ -120,8 +120,11 @@ TEST(ReplayCorpus, HeplifyUdpCallMatchesTheCaptureContent) {
     EXPECT_EQ(get(r.sum.reasons, "egress_allowed"), 267u);
     EXPECT_EQ(get(r.sum.reasons, "egress_return"), 221u);
     EXPECT_EQ(r.sum.drop, 1u);
+    // Every packet line carries its protocol, addresses and ports.
     EXPECT_EQ(r.lines[494], "{\"file\":\"" + capture("heplify__rtp_rtcp_sip_ipv4_udp.pcap") +
-                                "\",\"index\":495,\"verdict\":\"drop\",\"reason\":\"unlisted_source\"}");
+                                "\",\"index\":495,\"proto\":\"TCP\",\"src\":\"200.57.7.195\",\"src_port\":23,"
+                                "\"dst\":\"200.57.7.205\",\"dst_port\":3432,\"verdict\":\"drop\",\"reason\":"
+                                "\"unlisted_source\"}");
     // ip && not handset traffic: 2146; not ip (ARP, ...): 164.
     EXPECT_EQ(get(r.sum.reasons, "not_voice_network"), 2146u);
     EXPECT_EQ(get(r.sum.reasons, "not_ip"), 164u);
@@ -189,14 +192,23 @@ TEST(ReplayCorpus, ARefusedMediaRelayIsNamedWithTheKeyToAddItTo) {
     EXPECT_EQ(relay->second.key, "peers.pbx[0].media.addresses");
     EXPECT_EQ(relay->second.sdps, 1u);
     // ip.src==199.7.175.76 && ip.dst==192.168.57.101: 375 packets of audio
-    // refused; the handset's 3 the other way.
-    EXPECT_EQ(get(r.sum.reasons, "media_injection"), 375u);
+    // refused, from the very endpoint the SDP named (199.7.175.76:50052): a
+    // policy mismatch, not an injection; the handset's 3 the other way.
+    EXPECT_EQ(get(r.sum.reasons, "media_refused_by_policy"), 375u);
+    EXPECT_EQ(get(r.sum.reasons, "media_injection"), 0u);
+    EXPECT_EQ(get(r.sum.events, "media_injection"), 0u);
     EXPECT_EQ(get(r.sum.reasons, "media_destination_denied"), 3u);
     bool said = false;
-    for (const std::string& l : r.lines)
+    std::uint64_t refused_lines = 0;
+    for (const std::string& l : r.lines) {
         said = said || (l.find("refused media: the PBX's SDP named 199.7.175.76") != std::string::npos &&
                         l.find("add it to peers.pbx[0].media.addresses") != std::string::npos);
+        if (l.find(" UDP 199.7.175.76:50052 > 192.168.57.101:54410 drop media_refused_by_policy (no pinhole: SDP "
+                   "refused by policy) rule=peers.pbx[0].media.addresses call=dc8b5170") != std::string::npos)
+            ++refused_lines;
+    }
     EXPECT_TRUE(said);
+    EXPECT_EQ(refused_lines, 375u);
     // With the relay listed, the same call has its audio (the policy written
     // for this capture).
     const ReplayRun ok = replay(load(test::data_path("replay/interop/eim_lab9__sip.yaml")), {test::corpus_path(file)});
