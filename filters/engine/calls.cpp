@@ -320,6 +320,7 @@ void CallTable::apply_sdp(Dialog& d, std::string_view body, bool outbound, Times
             // networks is direct media between two phones (it never crosses
             // the router): nothing to say.
             std::uint8_t refused = 0;
+            bool owner_ports_refused = false;
             if (md.rtp_port != 0 && !r.handsets.contains(md.address)) {
                 const std::uint16_t rtcp_port = md.rtcp_port != 0 ? md.rtcp_port : md.rtp_port;
                 const bool rtcp = pol.media.rtcp && md.rtcp_port != 0 && md.rtcp_port != md.rtp_port;
@@ -336,6 +337,7 @@ void CallTable::apply_sdp(Dialog& d, std::string_view body, bool outbound, Times
                         if (rtcp && !ports.contains(rtcp_port)) refused |= 2;
                     }
                     std::snprintf(key, sizeof key, "peers.pbx[%u].media.ports", static_cast<unsigned>(*owner));
+                    owner_ports_refused = refused != 0;
                 }
                 if (refused != 0) {
                     Event e = ctx_.event(owner == nullptr ? EventType::media_address_not_allowed
@@ -355,7 +357,10 @@ void CallTable::apply_sdp(Dialog& d, std::string_view body, bool outbound, Times
                     ev.on_event(e);
                 }
             }
-            leg.remote_refused = refused;
+            // Bit 2 stays: media from an earlier offer's refused port may
+            // still be on its way.
+            if (owner_ports_refused) refused |= 4;
+            leg.remote_refused = static_cast<std::uint8_t>(refused | (leg.remote_refused & 4u));
             leg.remote = md.address;
             leg.remote_rtp = md.rtp_port;
             leg.remote_rtcp = md.rtcp_port;
@@ -385,15 +390,27 @@ void CallTable::apply_sdp(Dialog& d, std::string_view body, bool outbound, Times
     }
 }
 
-bool CallTable::refused_endpoint(const Pinhole& ph, const net::IpAddress& handset, std::uint16_t port) const noexcept {
-    if (!ph.remote_known) return false;
+bool CallTable::refused_endpoint(const Pinhole& ph, const net::IpAddress& handset, std::uint16_t port,
+                                 const net::IpAddress& src, std::uint16_t src_port) const noexcept {
     const Dialog* d = dialogs_.find(ph.dialog);
     if (d == nullptr) return false;
     for (std::size_t i = 0; i < d->media_count; ++i) {
         const MediaLeg& leg = d->media[i];
-        if (leg.remote_refused == 0 || leg.handset != handset || leg.remote != ph.remote) continue;
-        if (!ph.rtcp && leg.handset_rtp == port) return (leg.remote_refused & 1u) != 0;
-        if (ph.rtcp && leg.handset_rtcp == port) return (leg.remote_refused & 2u) != 0;
+        if (leg.remote_refused == 0 || leg.handset != handset) continue;
+        if (ph.rtcp ? leg.handset_rtcp != port : leg.handset_rtp != port) continue;
+        // The current offer is refused: media from exactly its endpoint.
+        if ((leg.remote_refused & (ph.rtcp ? 2u : 1u)) != 0)
+            return ph.remote_known && src == ph.remote && src_port == ph.remote_port;
+        // A re-offer moved the media off a refused port: what still comes
+        // from a PBX media address on a port outside its range is in flight.
+        if ((leg.remote_refused & 4u) != 0) {
+            const CompiledPolicy& r = ctx_.r();
+            if (const PeerIndex* m = r.pbx_media.lookup(src)) {
+                const config::PortRange& ports = r.p().peers.pbx[*m].media.ports;
+                return ports.last != 0 && !ports.contains(src_port);
+            }
+        }
+        return false;
     }
     return false;
 }

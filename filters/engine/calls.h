@@ -87,8 +87,10 @@ struct MediaLeg {
     bool on_hold = false;
     // The PBX's endpoint is one the policy refuses media from (its address
     // is no media address of a PBX, or its port is outside that PBX's
-    // media.ports): bit 0 its RTP endpoint, bit 1 its RTCP endpoint. Media
-    // from there is Reason::media_refused_by_policy (refused_endpoint()).
+    // media.ports): bit 0 its RTP endpoint, bit 1 its RTCP endpoint. Bit 2
+    // stays once any offer of this line named a port outside media.ports
+    // (a re-offer moving the media elsewhere leaves that media in flight).
+    // Media from there is Reason::media_refused_by_policy (refused_endpoint()).
     std::uint8_t remote_refused = 0;
 };
 
@@ -288,10 +290,15 @@ public:
     // for that media line has not been seen yet.
     bool offered(const net::IpAddress& handset, const net::IpAddress& remote, std::uint16_t port) const noexcept;
 
-    // True when `ph`, the pinhole on `handset`:`port`, expects media from an
-    // endpoint the PBX's SDP named and the policy refuses (MediaLeg::
-    // remote_refused): media from there is Reason::media_refused_by_policy.
-    bool refused_endpoint(const Pinhole& ph, const net::IpAddress& handset, std::uint16_t port) const noexcept;
+    // True when media from `src`:`src_port` into `ph`, the pinhole on
+    // `handset`:`port`, comes from an endpoint a PBX's SDP named for it that
+    // the policy refuses (MediaLeg::remote_refused): the endpoint of the
+    // current offer when that is refused; else, once an earlier offer of that
+    // media line named a port outside media.ports, a PBX media address on a
+    // port outside them (media still in flight). Media from there is
+    // Reason::media_refused_by_policy; from anywhere else, an injection.
+    bool refused_endpoint(const Pinhole& ph, const net::IpAddress& handset, std::uint16_t port,
+                          const net::IpAddress& src, std::uint16_t src_port) const noexcept;
 
     // Open pinholes (not those lingering after their call's BYE).
     std::size_t pinhole_count() const noexcept { return pinholes_.size() - lingering_; }

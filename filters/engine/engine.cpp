@@ -232,11 +232,10 @@ Decision Engine::inbound_media(const net::DecodedPacket& p, Pinhole& ph, const N
     if (allowed && pol.media.strict_source_port && ph.remote_known)
         allowed = p.src == ph.remote && p.src_port == ph.remote_port;
     if (!allowed) {
-        // From the very endpoint the PBX's SDP named, which the policy
-        // refuses (reported when the SDP passed): a policy mismatch giving
-        // one-way audio, not an attack. Anything else is an injection.
-        if (ph.remote_known && p.src == ph.remote && p.src_port == ph.remote_port &&
-            calls_.refused_endpoint(ph, p.dst, p.dst_port))
+        // From the endpoint the PBX's SDP named, which the policy refuses
+        // (reported when the SDP passed): a policy mismatch giving one-way
+        // audio, not an attack. Anything else is an injection.
+        if (calls_.refused_endpoint(ph, p.dst, p.dst_port, p.src, p.src_port))
             return {Verdict::drop, Reason::media_refused_by_policy};
         Event e = ctx_.event(EventType::media_injection, &p, now.mono);
         e.handset = p.dst;

@@ -677,15 +677,28 @@ TEST_F(EngineTest, ARefusedRtcpPortAloneIsNamedAndOnlyItsMediaRefused) {
     EXPECT_EQ(media_in(kPbxMedia, 20001, kHandset, 40001).reason, Reason::media_refused_by_policy);
 }
 
-// A re-INVITE moving the media to an endpoint the policy allows ends the
-// refusal: its media passes, and the old endpoint is an injection again.
-TEST_F(EngineTest, AReOfferToAnAllowedEndpointEndsTheRefusal) {
+// A re-INVITE moving the media to an endpoint the policy allows: its media
+// passes. Media still in flight from the refused port of the earlier offer
+// is refused by policy (the line remembers that its PBX used a port outside
+// the range), and media from an address that is no PBX media is still an
+// injection.
+TEST_F(EngineTest, AReOfferToAnAllowedEndpointPassesAndTheOldRefusedPortIsNoInjection) {
     call("c1", "02079460000", 40000);
     in_sip(response(200, "OK", "INVITE", 1, "c1", "t1", sdp(kPbxMedia, 50052)));
     in_sip(request("INVITE", "sip:201@192.168.20.10", "c1", "t1", "f1", 7, sdp(kPbxMedia, 12000), "PBX"));
     EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).verdict, Verdict::accept_verified);
-    EXPECT_EQ(media_in(kPbxMedia, 50052, kHandset, 40000).reason, Reason::media_injection);
+    EXPECT_EQ(media_in(kPbxMedia, 50052, kHandset, 40000).reason, Reason::media_refused_by_policy);
+    EXPECT_EQ(media_in("192.0.2.66", 50052, kHandset, 40000).reason, Reason::media_injection);
     EXPECT_EQ(rec_.count(EventType::media_port_not_allowed), 1u);
+    EXPECT_EQ(rec_.count(EventType::media_injection), 1u);
+}
+
+// Without any refused offer, a PBX media address on a port outside the
+// range is an injection, as before.
+TEST_F(EngineTest, APortOutsideTheRangeWithoutARefusedOfferIsAnInjection) {
+    call("c1", "02079460000", 40000);
+    answer("c1");
+    EXPECT_EQ(media_in(kPbxMedia, 50052, kHandset, 40000).reason, Reason::media_injection);
 }
 
 // Direct media: the PBX's re-INVITE names the other phone, inside the
