@@ -333,6 +333,27 @@ peers:
     EXPECT_EQ(get(r.sum.reasons, "rogue_sip_destination"), 1u);
 }
 
+// SIP over TCP keeps its text (rewriting it would shift the stream's
+// sequence numbers): replay maps its IP headers and says how many segments
+// name a mapped address (tshark -r FILE -Y 'tcp.len>0 && tcp contains
+// "10.33.6."': 7, every SIP segment of the capture).
+TEST(ReplaySite, SipOverTcpTextIsNotMappedAndReplaySaysSo) {
+    const std::string file = "pcap/heplify__sip_ipv4_tcp.pcap";
+    VG_SKIP_WITHOUT_CORPUS(file, "the warning about SIP-over-TCP text that --map leaves as captured");
+    const config::Policy p = load_text("version: 1\nsite: s\nhandsets:\n  networks: [192.168.33.100/32]\n"
+                                       "peers:\n  pbx:\n    - name: p\n      addresses: [192.168.33.101]\n");
+    const ReplayRun r = replay(p, test::corpus_path(file), {"10.33.6.0/24=192.168.33.0/24"});
+    ASSERT_EQ(r.rc, 0) << r.err;
+    const std::string w = "7 SIP-over-TCP segments name a mapped address in their text: --map rewrote only their IP "
+                          "headers (a TCP stream's text is replayed as captured)";
+    EXPECT_EQ(r.sum.warnings, std::vector<std::string>{w});
+    EXPECT_EQ(r.err, "voipguard replay: warning: " + w + "\n");
+    // The headers were mapped: the 16 packets of the SIP stream (tshark -Y
+    // tcp.port==5060) are inspected between the policy's handset and PBX.
+    EXPECT_EQ(get(r.sum.reasons, "sip_inspected"), 16u);
+    EXPECT_EQ(r.sum.handsets, 1u);
+}
+
 // The recorded call of a doubango phone through OnSIP, replayed against the
 // example office policy (config/examples/office.yaml) unchanged: the phone,
 // the PBX and its media relay mapped onto the policy's addresses. OnSIP's
