@@ -99,6 +99,23 @@ private:
     std::vector<engine::Event> packet_events_;
 };
 
+// Packet text as a field of a line: bytes that are not printable ASCII or
+// that would split the field (space, '=', '\\') as \xNN, so a crafted
+// message cannot forge output or reach the terminal.
+std::string printable(std::string_view s) {
+    std::string out;
+    for (unsigned char c : s) {
+        if (c > 0x20 && c < 0x7f && c != '=' && c != '\\') {
+            out.push_back(static_cast<char>(c));
+        } else {
+            char b[5];
+            std::snprintf(b, sizeof b, "\\x%02x", c);
+            out += b;
+        }
+    }
+    return out;
+}
+
 // What a packet's line says about its SIP message.
 struct SipFacts {
     bool sip = false;
@@ -119,24 +136,24 @@ SipFacts read_sip(const net::DecodedPacket& p, const engine::CompiledPolicy& rul
     if (pr.status != sip::Status::ok || !(msg.is_request() || msg.is_response())) return f;
     f.sip = true;
     f.request = msg.is_request();
-    f.cseq_method = std::string(msg.cseq.method_text);
+    f.cseq_method = printable(msg.cseq.method_text);
     if (msg.is_request()) {
-        f.what = std::string(msg.method_text);
+        f.what = printable(msg.method_text);
         f.invite = msg.method == sip::Method::invite;
     } else {
         f.status = msg.status_code;
         f.what = std::to_string(msg.status_code) + (f.cseq_method.empty() ? "" : "/" + f.cseq_method);
     }
-    if (msg.has_call_id) f.call_id = std::string(msg.call_id);
+    if (msg.has_call_id) f.call_id = std::string(msg.call_id);   // printed in its short form
     if (f.invite) {
         // As the daemon logs it: the toll-fraud guard's normalised number
         // (number=), or the user part as dialled without a dial plan.
         const std::string_view user = engine::uri_target(msg.request_uri);
         if (rules.dial_plan) {
             const engine::DialReadings d = engine::read_dial_string(user, *rules.dial_plan);
-            f.number = std::string(d.primary.view());
+            f.number = printable(d.primary.view());
         }
-        if (f.number.empty()) f.number = std::string(user.substr(0, 32));
+        if (f.number.empty()) f.number = printable(user.substr(0, 32));
     }
     return f;
 }
@@ -202,7 +219,7 @@ std::string join(const std::vector<std::string>& v, std::size_t max) {
 
 std::string short_call_id(std::string_view call_id) {
     const auto at = call_id.find('@');
-    return std::string(call_id.substr(0, std::min<std::size_t>(at, 8)));
+    return printable(call_id.substr(0, std::min<std::size_t>(at, 8)));
 }
 
 int run_replay(const config::Policy& policy_in, const ReplayOptions& options, std::ostream& out, std::ostream& err,
@@ -341,7 +358,7 @@ int run_replay(const config::Policy& policy_in, const ReplayOptions& options, st
             std::string rule, number, call_id;
             for (const engine::Event& e : hints.packet_events()) {
                 if (rule.empty() && !e.rule.empty()) rule = std::string(e.rule.view());
-                if (number.empty() && !e.number.empty()) number = std::string(e.number.view());
+                if (number.empty() && !e.number.empty()) number = printable(e.number.view());
             }
             if (sipf.sip) {
                 call_id = sipf.call_id;

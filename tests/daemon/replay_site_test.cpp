@@ -333,6 +333,21 @@ peers:
     EXPECT_EQ(get(r.sum.reasons, "rogue_sip_destination"), 1u);
 }
 
+// Packet text in a line is escaped: a crafted Call-ID cannot write control
+// bytes to the terminal or split the line's fields.
+TEST(ReplaySite, PacketTextInLinesIsEscaped) {
+    Capture c;
+    c.add(v4udp("192.168.20.10", 5060, "203.0.113.10", 5060,
+                request("INVITE", "sip:02079460000@203.0.113.10", "\x1b[2J\xc3@x", "f1", "", 1,
+                        sdp("192.168.20.10", 40000))));
+    const ReplayRun r = replay(load_text(kSite), c.path(), {});
+    ASSERT_EQ(r.rc, 0) << r.err;
+    ASSERT_FALSE(r.lines.empty());
+    EXPECT_EQ(r.lines[0].substr(r.lines[0].find(" UDP ")),
+              " UDP 192.168.20.10:5060 > 203.0.113.10:5060 accept sip_inspected sip=INVITE number=+442079460000 "
+              "rule=peers.pbx[0] call=\\x1b[2J\\xc3");
+}
+
 // SIP over TCP keeps its text (rewriting it would shift the stream's
 // sequence numbers): replay maps its IP headers and says how many segments
 // name a mapped address (tshark -r FILE -Y 'tcp.len>0 && tcp contains
