@@ -375,9 +375,12 @@ int run_replay(const config::Policy& policy_in, const ReplayOptions& options, st
                 rule = peer_rule(pkt, eng.rules());
 
             // The call this packet belongs to: its Call-ID, or the pinhole
-            // its media goes through.
+            // its media goes through. Only calls of the voice network are
+            // the engine's (and the table's).
             std::size_t row = SIZE_MAX;
-            if (!call_id.empty()) {
+            const bool voice = have_packet && verdict.reason != "not_voice_network" &&
+                               verdict.reason != "handset_internal";
+            if (voice && !call_id.empty()) {
                 auto it = call_rows.find(call_id);
                 if (it == call_rows.end() && sipf.invite && sum.calls.size() < 100000) {
                     ReplayCall c;
@@ -397,7 +400,7 @@ int run_replay(const config::Policy& policy_in, const ReplayOptions& options, st
                 if (it != call_rows.end()) pinhole_calls[{e.handset.to_string(), e.handset_port}] = it->second;
                 else pinhole_calls.erase({e.handset.to_string(), e.handset_port});
             }
-            if (row == SIZE_MAX && have_packet && pkt.is_udp() && !sipf.sip) {
+            if (row == SIZE_MAX && voice && pkt.is_udp() && !sipf.sip) {
                 auto it = pinhole_calls.find({pkt.dst.to_string(), pkt.dst_port});
                 if (it == pinhole_calls.end()) it = pinhole_calls.find({pkt.src.to_string(), pkt.src_port});
                 if (it != pinhole_calls.end()) row = it->second;

@@ -199,6 +199,8 @@ TEST(ReplaySite, WithoutAMapNothingTouchesTheVoiceNetworkAndReplaySaysWhatToMap)
         "CAPTURE_CIDR=POLICY_CIDR";
     ASSERT_EQ(r.sum.warnings, std::vector<std::string>{w});
     EXPECT_EQ(r.err, "voipguard replay: warning: " + w + "\n");
+    // Calls outside the voice network are none of the engine's: no table.
+    EXPECT_TRUE(r.sum.calls.empty());
     // JSON carries it in the summary.
     const ReplayRun j = replay(load_text(kSite), c.path(), {}, true);
     EXPECT_NE(j.lines.back().find("\"warnings\":[\"no packet of the capture touches the voice network"),
