@@ -143,6 +143,13 @@ expect "custom options: --policy (with a space), --queue 7 --backend nftables" \
     "$out"
 expect "custom options: respawn 600 30 3" "$(check 'hasx "$out" "procd: respawn 600 30 3"')" "$out"
 
+# A configuration from before the respawn options (opkg keeps an edited
+# /etc/config/voipguard over upgrades): the same defaults.
+grep -v 'option respawn_' "$tmp/enabled" > "$tmp/old"
+out=$(run_init "$tmp/old" start_service)
+expect "a configuration without respawn options: respawn 3600 5 0" \
+    "$(check 'hasx "$out" "procd: respawn 3600 5 0"')" "$out"
+
 # A respawn value that is not a number: the default, with a warning.
 uci_with bad "enabled 1" "respawn_retry forever"
 out=$(run_init "$tmp/bad" start_service)
