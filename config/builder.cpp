@@ -101,6 +101,8 @@ public:
             fm.origin = origin_of(it);
             p_.handsets.firmware_minimums.push_back(std::move(fm));
         }
+        for (const auto& it : v_.items("handsets.weak_passwords")) p_.handsets.weak_passwords.push_back(text_of(it));
+        p_.handsets.password_audit_rate = u32("handsets.password_audit_rate");
 
         for (const auto& it : v_.items("peers.pbx")) {
             PbxPeer pbx;

@@ -166,6 +166,9 @@ struct Policy {
         std::vector<std::string> interfaces;
         Seconds stale_after{0};
         std::vector<FirmwareMinimum> firmware_minimums;
+        // The passive password audit (filters/engine/password_audit.h).
+        std::vector<std::string> weak_passwords;     // the policy's own candidates
+        std::uint32_t password_audit_rate = 0;       // hashes per second; 0 = off
     } handsets;
 
     struct Peers {

@@ -80,6 +80,23 @@ const std::vector<KeyInfo> kSchema = {
      "Vendor/model pattern: a case-insensitive substring of the User-Agent (\"Yealink SIP-T54W\")."},
     {"handsets.firmware_minimums[].min_version", Type::version_text, false, "", 0, 0, "", kRequired, 0, 0,
      "Minimum version, dot-separated numbers (\"96.86.0.70\"); compared with the first version number after the pattern."},
+    {"handsets.password_audit_rate", Type::integer, false, "1000", 0, 100000, "", 0, 0, 0,
+     "The passive password audit: for every new nonce a handset authenticates with (the `Authorization` / "
+     "`Proxy-Authorization: Digest` of its REGISTER or INVITE), the router tests a bounded list of weak "
+     "candidates offline against the response it sent: the user name itself, reversed, repeated twice and "
+     "followed by `123`, the built-in common and vendor-default passwords (listed below with their sources) and "
+     "`handsets.weak_passwords`. A match is `VG_WEAK_CREDENTIAL` (the rule that matched, never the password) and "
+     "shows in `voipguard handsets`. The audit never changes a verdict. This is its CPU budget, in hashes per "
+     "second for the whole router (MD5 or SHA-256; a candidate costs 2, or 3 with `-sess`), with at most 64 "
+     "hashes per packet: when it is spent a check waits for the handset's next message with the same nonce "
+     "(counted as deferred). 1000/s costs about 1 ms of CPU per second on an x86 router and a few percent of a "
+     "MIPS one (see the README's figures). 0 turns the audit off. MD5, MD5-sess, SHA-256 and SHA-256-sess with "
+     "`qop=auth` or no qop are tested; `qop=auth-int` (it needs the body), other algorithms and hidden user "
+     "names (`userhash`) are skipped and counted."},
+    {"handsets.weak_passwords", Type::password_text, true, "[]", 0, 0, "", kAppend, 0, 256,
+     "More candidates for the password audit, besides the built-in ones: the site's or the provider's old "
+     "provisioning passwords, the company name. Tested after the built-ins; a match says `policy list entry`. "
+     "Anyone who can read the policy reads these: they are weak passwords to find, never real ones."},
 
     {"peers", Type::map, false, "", 0, 0, "", 0, 0, 0,
      "The allow-listed peers. Every inbound packet for the handsets that does not come from one of them is dropped."},
@@ -294,6 +311,29 @@ const std::vector<BuiltinPrefix> kHighRisk = {
     {"+808", "International Shared Cost Service", "ITU-T E.164 assigned country codes (ITU-T E.169.2)"},
 };
 
+// The password audit's built-in candidates. Common weak ones first (the
+// digit runs every keypad makes easy), then vendors' documented defaults:
+// only passwords a vendor's own public documentation gives as the factory
+// setting of a phone's SIP account or its web/admin login (phones are often
+// provisioned with the admin password reused for the SIP account).
+const std::vector<BuiltinWeakPassword> kWeakPasswords = {
+    {"1234", false, "common weak password"},
+    {"0000", false, "common weak password"},
+    {"1111", false, "common weak password"},
+    {"12345", false, "common weak password"},
+    {"123456", false, "common weak password"},
+    {"12345678", false, "common weak password"},
+    {"password", false, "common weak password"},
+    {"admin", false, "common weak password (and Yealink, Grandstream, Fanvil web admin default: the vendors' "
+                     "administrator guides, \"admin\"/\"admin\")"},
+    {"secret", false, "common weak password"},
+    {"456", true, "Polycom UC Software Administrator Guide: default administrator password"},
+    {"123", true, "Polycom UC Software Administrator Guide: default user password"},
+    {"22222", true, "Aastra/Mitel 6700i and 6800i SIP Phone Administrator Guide: default administrator password"},
+    {"cisco", true, "Cisco Unified IP Phone 7940/7960 SIP administration guide: default phone password"},
+    {"adminpass", true, "Panasonic KX-UT / KX-TGP series Administrator Guide: default administrator password"},
+};
+
 const std::vector<std::string_view> kScanners = {
     "friendly-scanner", "sipvicious", "sipcli",  "sip-scan",   "sipsak",  "smap",
     "iWar",             "VaxSIPUserAgent", "pplsip", "sundayaddr", "sipptk",
@@ -410,6 +450,7 @@ std::string scalar_type_name(Type t) {
     case Type::weekly_window: return "weekly window";
     case Type::version_text: return "version";
     case Type::text_pattern: return "pattern";
+    case Type::password_text: return "password";
     case Type::file: return "file name";
     case Type::interface_name: return "interface name";
     }
@@ -577,11 +618,19 @@ std::string reference_markdown() {
     o << "\n## Built-in scanner User-Agent patterns (`sip.scanner_user_agents`)\n\n"
          "Case-insensitive substrings of the User-Agent header sent by well-known SIP scanning tools:\n\n";
     for (const auto& s : kScanners) o << "- `" << s << "`\n";
+    o << "\n## Built-in password audit candidates (`handsets.password_audit_rate`)\n\n"
+         "Besides the user name itself, reversed, repeated twice and followed by `123`, and\n"
+         "`handsets.weak_passwords`, the audit tests these (a match names the kind, never the password):\n\n"
+         "| password | kind | source |\n|---|---|---|\n";
+    for (const auto& w : kWeakPasswords)
+        o << "| `" << w.password << "` | " << (w.vendor_default ? "vendor default" : "common weak password") << " | "
+          << w.source << " |\n";
     return o.str();
 }
 
 const std::vector<BuiltinPrefix>& builtin_high_risk_prefixes() { return kHighRisk; }
 const std::vector<std::string_view>& builtin_scanner_user_agents() { return kScanners; }
+const std::vector<BuiltinWeakPassword>& builtin_weak_passwords() { return kWeakPasswords; }
 
 // ---- value parsers ----------------------------------------------------------
 

@@ -42,6 +42,7 @@ enum class Type {
     weekly_window,  // "mon-fri 08:00-18:00"
     version_text,   // firmware version "4.3.1"
     text_pattern,   // User-Agent substring
+    password_text,  // a candidate password: 1..64 printable characters
     file,           // include file name
     interface_name, // network interface: 1..15 of [A-Za-z0-9._@-]
 };
@@ -113,6 +114,15 @@ struct BuiltinPrefix {
 };
 const std::vector<BuiltinPrefix>& builtin_high_risk_prefixes();
 const std::vector<std::string_view>& builtin_scanner_user_agents();
+// The password audit's built-in candidates (handsets.password_audit_rate):
+// common weak passwords and vendors' documented defaults, each with where it
+// is documented.
+struct BuiltinWeakPassword {
+    std::string_view password;
+    bool vendor_default;        // false: a common weak password
+    std::string_view source;
+};
+const std::vector<BuiltinWeakPassword>& builtin_weak_passwords();
 
 // ---- value parsers (shared by the loader and the tests) --------------------
 // Each returns nullopt (or false) on malformed text; the range check is the

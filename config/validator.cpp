@@ -362,6 +362,13 @@ private:
             if (!parse_version_text(v))
                 error(n, path, quote_value(v) + " is not a version (expected numbers separated by dots, e.g. 4.3.1)");
             return;
+        case Type::password_text: {
+            bool ok = !v.empty() && v.size() <= 64;
+            for (char c : v)
+                if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ok = false;
+            if (!ok) error(n, path, "a password must be 1..64 printable characters");
+            return;
+        }
         case Type::text_pattern: {
             bool ok = !v.empty() && v.size() <= 128;
             for (char c : v)

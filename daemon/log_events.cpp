@@ -40,6 +40,11 @@ Severity event_severity(EventType t) noexcept {
     case EventType::foreign_source: return Severity::warning;
     case EventType::fraud_threshold_warning: return Severity::notice;
     case EventType::fraud_threshold_critical: return Severity::warning;
+    case EventType::weak_credential: return Severity::warning;
+    case EventType::handset_user_agent_changed: return Severity::warning;
+    case EventType::aor_second_address: return Severity::warning;
+    case EventType::registered_out_of_hours: return Severity::notice;
+    case EventType::outdated_firmware_call: return Severity::notice;
     case EventType::count_: break;
     }
     return Severity::info;
@@ -141,6 +146,11 @@ std::string event_key_fields(const engine::Event& e) {
     case EventType::firmware_outdated:
     case EventType::handset_stale:
     case EventType::handset_registered:
+    case EventType::weak_credential:
+    case EventType::handset_user_agent_changed:
+    case EventType::aor_second_address:
+    case EventType::registered_out_of_hours:
+    case EventType::outdated_firmware_call:
         append_address(out, "handset", e.handset);
         break;
     case EventType::call_started:

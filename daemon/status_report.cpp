@@ -72,6 +72,17 @@ std::string render_status(const StatusView& v, bool js) {
         json::field(o, "handsets", s.evictions_handsets);
         json::field(o, "egress_flows", s.evictions_egress);
         o.push_back('}');
+        json::append_key(o, "password_audit");
+        o.push_back('{');
+        json::field(o, "checks", s.audit_checks);
+        json::field(o, "completed", s.audit_completed);
+        json::field(o, "passwords_tested", s.audit_passwords_tested);
+        json::field(o, "hashes", s.audit_hashes);
+        json::field(o, "deferred", s.audit_deferred);
+        json::field(o, "skipped_auth_int", s.audit_skipped_auth_int);
+        json::field(o, "skipped_unsupported", s.audit_skipped_unsupported);
+        json::field(o, "skipped_malformed", s.audit_skipped_malformed);
+        o.push_back('}');
         json::append_key(o, "queue");
         o.push_back('{');
         json::field(o, "number", v.queue);
@@ -121,6 +132,10 @@ std::string render_status(const StatusView& v, bool js) {
             o += " " + std::string(engine::reason_name(static_cast<engine::Reason>(i))) + "=" + std::to_string(s.reasons[i]);
     o += "\ncalls " + std::to_string(eng.active_calls()) + ", pinholes " + std::to_string(eng.pinhole_count()) +
          ", handsets " + std::to_string(eng.handset_count()) + ", sip messages " + std::to_string(s.sip_messages) + "\n";
+    o += "password audit: " + std::to_string(s.audit_checks) + " checks, " + std::to_string(s.audit_passwords_tested) +
+         " passwords tested, " + std::to_string(s.audit_deferred) + " deferred by the budget, " +
+         std::to_string(s.audit_skipped_auth_int) + " skipped (qop=auth-int), " +
+         std::to_string(s.audit_skipped_unsupported + s.audit_skipped_malformed) + " skipped (other)\n";
     o += "queue " + std::to_string(v.queue) + ": " + std::to_string(q.packets) + " packets, enobufs " +
          std::to_string(q.enobufs) + ", kernel queue drops " +
          std::to_string(kq ? kq->queue_dropped + kq->user_dropped : 0) + "\n";
@@ -236,13 +251,19 @@ std::string render_handsets(const engine::Engine& eng, const engine::Now& clocks
             json::field_bool(o, "registered", h.registered_until > now);
             json::field_bool(o, "firmware_outdated", h.firmware_outdated);
             json::field_bool(o, "stale", h.stale);
+            // The rule the password audit matched ("" when none): never the password.
+            json::field(o, "weak_password", engine::weak_rule_text(h.audit.weak));
             json::field(o, "active_calls", h.active_calls);
             o.push_back('}');
         } else {
             // AOR and User-Agent come from packets: escaped.
             o += h.address.to_string() + "  " + escape_text(h.aor.view()) + "  \"" + escape_text(h.user_agent.view()) +
                  "\"  " + (h.registered_until > now ? "registered" : "not registered") +
-                 (h.firmware_outdated ? "  FIRMWARE OUTDATED" : "") + (h.stale ? "  STALE" : "") + "  calls " +
+                 (h.firmware_outdated ? "  FIRMWARE OUTDATED" : "") + (h.stale ? "  STALE" : "") +
+                 (h.audit.weak != engine::WeakRule::none
+                      ? "  WEAK PASSWORD (" + std::string(engine::weak_rule_text(h.audit.weak)) + ")"
+                      : "") +
+                 "  calls " +
                  std::to_string(h.active_calls) + "\n";
         }
         first = false;

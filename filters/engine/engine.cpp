@@ -147,6 +147,7 @@ void Engine::reload(std::shared_ptr<const CompiledPolicy> rules, const Now& now,
     // The rate list may have changed: every bucket starts afresh.
     rates_.reset();
     toll_.reload();
+    handsets_.reload(now.mono);
 }
 
 // ---------------------------------------------------------------------------
@@ -599,7 +600,7 @@ Decision Engine::judge_sip(const net::DecodedPacket& p, const sip::SipMessage& m
         }
         calls_.response(p, m, dir == Dir::outbound, now.mono, ev);
     }
-    if (dir == Dir::outbound) handsets_.note_sip(p.src, m, now.mono, ev);
+    if (dir == Dir::outbound) handsets_.note_sip(p.src, m, now, ev);
     return {Verdict::accept, Reason::sip_inspected};
 }
 

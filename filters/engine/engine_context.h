@@ -39,6 +39,15 @@ struct EngineStats {
     std::uint64_t evictions_pinholes = 0;
     std::uint64_t evictions_handsets = 0;
     std::uint64_t evictions_egress = 0;
+    // The password audit (password_audit.h).
+    std::uint64_t audit_checks = 0;                // (user, realm, nonce) checks begun
+    std::uint64_t audit_completed = 0;             // checks that tested every candidate or found one
+    std::uint64_t audit_passwords_tested = 0;
+    std::uint64_t audit_hashes = 0;
+    std::uint64_t audit_deferred = 0;              // a packet's check stopped by the budget (resumes later)
+    std::uint64_t audit_skipped_auth_int = 0;      // qop=auth-int: needs the body
+    std::uint64_t audit_skipped_unsupported = 0;   // other algorithm, hidden user name, bad response
+    std::uint64_t audit_skipped_malformed = 0;     // credentials that did not parse
 };
 
 // SIP response counts by exact code are kept for replay's summary.

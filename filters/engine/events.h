@@ -51,6 +51,11 @@ enum class EventType : std::uint8_t {
     fraud_threshold_critical,   // a call was dropped (or, max_call_duration, ended) at a critical level
     media_port_not_allowed,     // the PBX's SDP named a media port of a PBX media address outside
                                 // that PBX's media.ports (detail: the address:port; rule: the key)
+    weak_credential,            // a handset authenticated with a password the audit guessed (rule names which); never the password
+    handset_user_agent_changed, // a handset's User-Agent changed: another device or a firmware downgrade
+    aor_second_address,         // an AOR registered from a second address while registered from another
+    registered_out_of_hours,    // a new registration outside business hours
+    outdated_firmware_call,     // a call from a handset whose firmware is below the minimum
     count_
 };
 

@@ -6,7 +6,8 @@
 
 namespace vg::engine {
 
-HandsetInventory::HandsetInventory(EngineContext& ctx, std::size_t capacity) : ctx_(ctx), table_(capacity) {}
+HandsetInventory::HandsetInventory(EngineContext& ctx, std::size_t capacity)
+    : ctx_(ctx), table_(capacity), audit_(ctx) {}
 
 Handset* HandsetInventory::insert(const net::IpAddress& a, Timestamp now, EventSink& ev) {
     auto ins = table_.find_or_insert(a);
@@ -31,52 +32,146 @@ void HandsetInventory::registered(const net::IpAddress& a, std::uint32_t expires
     if (Handset* h = table_.find(a)) h->registered_until = now + std::chrono::seconds(expires);
 }
 
-void HandsetInventory::note_sip(const net::IpAddress& a, const sip::SipMessage& m, Timestamp now, EventSink& ev) {
-    Handset* found = insert(a, now, ev);
+UserAgentParts split_user_agent(std::string_view ua) noexcept {
+    for (std::size_t i = 0; i < ua.size(); ++i) {
+        if (!text::is_digit(ua[i])) continue;
+        if (i > 0 && (text::is_alnum(ua[i - 1]) || ua[i - 1] == '.')) continue;
+        std::size_t j = i;
+        while (j < ua.size() && (text::is_alnum(ua[j]) || ua[j] == '.')) ++j;
+        const std::string_view token = ua.substr(i, j - i);
+        const auto v = FirmwareVersion::parse(token);
+        if (!v || v->components() < 2) continue;
+        std::string_view product = ua.substr(0, i);
+        while (!product.empty() && (product.back() == ' ' || product.back() == '/' || product.back() == '-' ||
+                                    product.back() == '_'))
+            product.remove_suffix(1);
+        return {product, token};
+    }
+    return {ua, {}};
+}
+
+void HandsetInventory::firmware_audit(Handset& h, std::string_view ua, Timestamp now, EventSink& ev) {
+    h.firmware_outdated = false;
+    for (const FirmwareRule& fw : ctx_.r().firmware) {
+        if (!text::icontains(ua, fw.match)) continue;
+        const std::string_view token = find_version(ua, fw.match);
+        const auto v = FirmwareVersion::parse(token);
+        if (v && *v < fw.minimum) {
+            h.firmware_outdated = true;
+            Event e = ctx_.event(EventType::firmware_outdated, nullptr, now);
+            e.handset = h.address;
+            assign_truncated(e.user_agent, ua);
+            e.detail.assign("version:");
+            e.detail.append(token.substr(0, 24));
+            e.detail.append(" minimum:");
+            e.detail.append(std::string_view(fw.minimum_text).substr(0, 24));
+            assign_truncated(e.rule, fw.match);
+            ev.on_event(e);
+        }
+        break;
+    }
+}
+
+// The hijack signs of a REGISTER. `is_new`: the first registration of this
+// address, one after it was stale, or one for another AOR.
+void HandsetInventory::register_signs(Handset& h, std::string_view ua, bool is_new, const Now& now, EventSink& ev) {
+    // Another device or an older firmware behind the same address.
+    const std::string_view before = h.register_user_agent.view();
+    if (!ua.empty() && !before.empty() && before != ua.substr(0, 64)) {
+        const UserAgentParts was = split_user_agent(before);
+        const UserAgentParts is = split_user_agent(ua.substr(0, 64));
+        std::string_view rule;
+        if (!text::iequals(was.product, is.product)) {
+            rule = "other_device";
+        } else {
+            const auto v0 = FirmwareVersion::parse(was.version);
+            const auto v1 = FirmwareVersion::parse(is.version);
+            if (v0 && v1 && *v1 < *v0) rule = "firmware_downgrade";
+            // An upgrade, or the same product reworded: nothing to say.
+        }
+        if (!rule.empty()) {
+            Event e = ctx_.event(EventType::handset_user_agent_changed, nullptr, now.mono);
+            e.handset = h.address;
+            assign_truncated(e.user_agent, ua);
+            assign_truncated(e.rule, rule);
+            e.detail.assign("was:");
+            e.detail.append(before.substr(0, 60));
+            ev.on_event(e);
+        }
+    }
+    if (!ua.empty()) assign_truncated(h.register_user_agent, ua);
+    if (!is_new || h.aor.empty()) return;
+
+    // The same AOR registered, and still so, from another address.
+    const Handset* other = nullptr;
+    table_.for_each([&](const net::IpAddress& a, const Handset& o) {
+        if (other == nullptr && a != h.address && o.aor == h.aor && o.registered_until > now.mono) other = &o;
+    });
+    if (other != nullptr) {
+        Event e = ctx_.event(EventType::aor_second_address, nullptr, now.mono);
+        e.handset = h.address;
+        e.user_agent = h.user_agent;
+        assign_truncated(e.detail, h.aor.view());
+        assign_truncated(e.rule, "also_at:" + other->address.to_string());
+        ev.on_event(e);
+    }
+    // A new registration outside business hours.
+    if (ctx_.p().toll_fraud.out_of_hours.enabled && !ctx_.r().in_business_hours(now.wall)) {
+        Event e = ctx_.event(EventType::registered_out_of_hours, nullptr, now.mono);
+        e.handset = h.address;
+        e.user_agent = h.user_agent;
+        assign_truncated(e.detail, h.aor.view());
+        ev.on_event(e);
+    }
+}
+
+void HandsetInventory::note_sip(const net::IpAddress& a, const sip::SipMessage& m, const Now& now, EventSink& ev) {
+    Handset* found = insert(a, now.mono, ev);
     if (found == nullptr) return;
     Handset& h = *found;
     const std::string_view ua = m.user_agent.empty() ? m.server : m.user_agent;
     const bool ua_changed = !ua.empty() && h.user_agent.view() != ua.substr(0, 64);
     if (ua_changed) {
         assign_truncated(h.user_agent, ua);
-        h.firmware_outdated = false;
-        for (const FirmwareRule& fw : ctx_.r().firmware) {
-            if (!text::icontains(ua, fw.match)) continue;
-            const std::string_view token = find_version(ua, fw.match);
-            const auto v = FirmwareVersion::parse(token);
-            if (v && *v < fw.minimum) {
-                h.firmware_outdated = true;
-                Event e = ctx_.event(EventType::firmware_outdated, nullptr, now);
-                e.handset = a;
-                assign_truncated(e.user_agent, ua);
-                e.detail.assign("version:");
-                e.detail.append(token.substr(0, 24));
-                e.detail.append(" minimum:");
-                e.detail.append(std::string_view(fw.minimum_text).substr(0, 24));
-                assign_truncated(e.rule, fw.match);
-                ev.on_event(e);
-            }
-            break;
-        }
+        firmware_audit(h, ua, now.mono, ev);
     }
-    if (m.is_request() && m.method == sip::Method::register_) {
+    if (!m.is_request()) return;
+    if (m.method == sip::Method::register_) {
         const bool first = h.last_register == Timestamp{} || h.stale;
-        h.last_register = now;
+        h.last_register = now.mono;
         h.stale = false;
+        bool aor_changed = false;
         if (m.has_to) {
-            h.aor.clear();
-            h.aor.append(m.to.uri.user.substr(0, 20));
-            h.aor.push_back('@');
-            h.aor.append(m.to.uri.host.substr(0, 27));
+            FixedString<48> aor;
+            aor.append(m.to.uri.user.substr(0, 20));
+            aor.push_back('@');
+            aor.append(m.to.uri.host.substr(0, 27));
+            aor_changed = !(aor == h.aor);
+            h.aor = aor;
         }
         if (first) {
-            Event e = ctx_.event(EventType::handset_registered, nullptr, now);
+            Event e = ctx_.event(EventType::handset_registered, nullptr, now.mono);
             e.handset = a;
             e.user_agent = h.user_agent;
             assign_truncated(e.detail, h.aor.view());
             ev.on_event(e);
         }
+        register_signs(h, m.user_agent, first || aor_changed, now, ev);
+    } else if (m.method == sip::Method::invite && h.firmware_outdated && m.has_call_id) {
+        // Once per call: retransmissions and re-INVITEs share the Call-ID.
+        const std::uint64_t call = hash_bytes(m.call_id);
+        if (call != h.last_outdated_call) {
+            h.last_outdated_call = call;
+            Event e = ctx_.event(EventType::outdated_firmware_call, nullptr, now.mono);
+            e.handset = a;
+            e.user_agent = h.user_agent;
+            assign_truncated(e.call_id, m.call_id);
+            assign_truncated(e.dialled, m.request_uri.user);
+            ev.on_event(e);
+        }
     }
+    if (m.method == sip::Method::register_ || m.method == sip::Method::invite)
+        audit_.check(a, h.aor.view(), h.audit, m, now.mono, ev);
 }
 
 void HandsetInventory::tick(Timestamp now, EventSink& ev) {

@@ -102,6 +102,11 @@ std::string_view event_name(EventType t) noexcept {
     case EventType::fraud_threshold_warning: return "fraud_threshold_warning";
     case EventType::fraud_threshold_critical: return "fraud_threshold_critical";
     case EventType::media_port_not_allowed: return "media_port_not_allowed";
+    case EventType::weak_credential: return "weak_credential";
+    case EventType::handset_user_agent_changed: return "handset_user_agent_changed";
+    case EventType::aor_second_address: return "aor_second_address";
+    case EventType::registered_out_of_hours: return "registered_out_of_hours";
+    case EventType::outdated_firmware_call: return "outdated_firmware_call";
     case EventType::count_: break;
     }
     return "unknown";
@@ -137,6 +142,11 @@ std::string_view event_id(EventType t) noexcept {
     case EventType::fraud_threshold_warning: return "VG_FRAUD_THRESHOLD_WARNING";
     case EventType::fraud_threshold_critical: return "VG_FRAUD_THRESHOLD_CRITICAL";
     case EventType::media_port_not_allowed: return "VG_MEDIA_PORT_NOT_ALLOWED";
+    case EventType::weak_credential: return "VG_WEAK_CREDENTIAL";
+    case EventType::handset_user_agent_changed: return "VG_HANDSET_UA_CHANGED";
+    case EventType::aor_second_address: return "VG_AOR_SECOND_ADDRESS";
+    case EventType::registered_out_of_hours: return "VG_REGISTER_OUT_OF_HOURS";
+    case EventType::outdated_firmware_call: return "VG_OUTDATED_FIRMWARE_CALL";
     case EventType::count_: break;
     }
     return "VG_UNKNOWN";

@@ -27,6 +27,7 @@ vg_add_fuzz_replay(fuzz_sip LIBS voipguard_sip CORPUS sip)
 vg_add_fuzz_replay(fuzz_sdp LIBS voipguard_sdp CORPUS sdp)
 vg_add_fuzz_replay(fuzz_policy LIBS voipguard_config INPUTS ${PROJECT_SOURCE_DIR}/config/examples)
 vg_add_fuzz_replay(fuzz_time_zone LIBS voipguard_config INPUTS ${_data}/fuzz-seeds/time_zone)
+vg_add_fuzz_replay(fuzz_digest LIBS voipguard_engine voipguard_config INPUTS ${_data}/fuzz-seeds/digest)
 vg_add_fuzz_replay(fuzz_engine LIBS voipguard_engine voipguard_config INPUTS ${_data}/fuzz-seeds/engine)
 
 # The differential target against libosip2 (only where libosip2 is installed).

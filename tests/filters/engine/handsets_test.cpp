@@ -33,8 +33,8 @@ class HandsetsTest : public ::testing::Test {
 protected:
     void SetUp() override { make(64); }
 
-    void make(std::size_t capacity) {
-        auto rules = test::compile_policy(test::site_policy());
+    void make(std::size_t capacity, const std::string& yaml = test::site_policy()) {
+        auto rules = test::compile_policy(yaml);
         ASSERT_NE(rules, nullptr);
         inventory_.reset();
         ctx_ = std::make_unique<EngineContext>(rules);
@@ -50,7 +50,13 @@ protected:
         if (method == std::string("REGISTER"))
             msg.replace(msg.find("To: <sip:pbx.example.net>"), 25, "To: <sip:" + user + "@pbx.example.net>");
         const net::DecodedPacket& p = jar_.udp(handset, 5060, kPbx, 5060, msg);
-        inventory_->note_sip(ip(handset), jar_.sip(p), now_, rec_);
+        inventory_->note_sip(ip(handset), jar_.sip(p), Now::at(now_), rec_);
+    }
+    // An INVITE of call `call_id`.
+    void calls(const char* call_id, const char* handset = kHandset, const std::string& ua = kCurrent) {
+        const std::string msg = request("INVITE", "sip:02079460000@pbx.example.net", call_id, "f1", "", 1, "", ua);
+        const net::DecodedPacket& p = jar_.udp(handset, 5060, kPbx, 5060, msg);
+        inventory_->note_sip(ip(handset), jar_.sip(p), Now::at(now_), rec_);
     }
     void advance(Duration d) {
         now_ += d;
@@ -174,6 +180,102 @@ TEST_F(HandsetsTest, AFullInventoryForgetsTheLeastRecentlySeenHandset) {
     EXPECT_NE(handset(kHandset), nullptr);
     EXPECT_EQ(handset(kHandset2), nullptr);
     EXPECT_NE(handset(kHandset3), nullptr);
+}
+
+// ---- hijack signs ----------------------------------------------------------
+
+TEST(SplitUserAgent, ProductAndVersion) {
+    EXPECT_EQ(split_user_agent("Yealink SIP-T46S 66.86.0.15").product, "Yealink SIP-T46S");
+    EXPECT_EQ(split_user_agent("Yealink SIP-T46S 66.86.0.15").version, "66.86.0.15");
+    EXPECT_EQ(split_user_agent("PolycomVVX-VVX_410-UA/5.9.5.0614").product, "PolycomVVX-VVX_410-UA");
+    EXPECT_EQ(split_user_agent("Cisco/SPA504G-7.6.2c").version, "7.6.2c");
+    EXPECT_EQ(split_user_agent("friendly-scanner").product, "friendly-scanner");
+    EXPECT_EQ(split_user_agent("friendly-scanner").version, "");
+    EXPECT_EQ(split_user_agent("").product, "");
+}
+
+TEST_F(HandsetsTest, ARegisterFromAnotherDeviceIsReported) {
+    sends("REGISTER", kHandset, kCurrent);
+    sends("REGISTER", kHandset, "Grandstream GXP2170 1.0.11.3");
+    ASSERT_EQ(rec_.count(EventType::handset_user_agent_changed), 1u);
+    const Event* e = rec_.last(EventType::handset_user_agent_changed);
+    EXPECT_EQ(e->handset, ip(kHandset));
+    EXPECT_EQ(e->rule, "other_device");
+    EXPECT_EQ(e->user_agent, "Grandstream GXP2170 1.0.11.3");
+    EXPECT_EQ(e->detail, std::string("was:") + kCurrent);
+}
+
+TEST_F(HandsetsTest, AFirmwareDowngradeIsReportedAnUpgradeIsNot) {
+    sends("REGISTER", kHandset, "Yealink SIP-T46S 66.86.0.20");
+    sends("REGISTER", kHandset, "Yealink SIP-T46S 66.86.0.30");   // upgrade
+    EXPECT_EQ(rec_.count(EventType::handset_user_agent_changed), 0u);
+    sends("REGISTER", kHandset, "Yealink SIP-T46S 66.86.0.15");   // downgrade
+    ASSERT_EQ(rec_.count(EventType::handset_user_agent_changed), 1u);
+    EXPECT_EQ(rec_.last(EventType::handset_user_agent_changed)->rule, "firmware_downgrade");
+    // Only REGISTERs are compared: another message's User-Agent is not a registration.
+    sends("OPTIONS", kHandset, "Grandstream GXP2170 1.0.11.3");
+    EXPECT_EQ(rec_.count(EventType::handset_user_agent_changed), 1u);
+}
+
+TEST_F(HandsetsTest, AnAorRegisteredFromASecondAddressIsReported) {
+    sends("REGISTER", kHandset);
+    inventory_->registered(ip(kHandset), 3600, now_);
+    advance(1min);
+    sends("REGISTER", kHandset2);   // the same AOR, 201
+    ASSERT_EQ(rec_.count(EventType::aor_second_address), 1u);
+    const Event* e = rec_.last(EventType::aor_second_address);
+    EXPECT_EQ(e->handset, ip(kHandset2));
+    EXPECT_EQ(e->detail, "201@pbx.example.net");
+    EXPECT_EQ(e->rule, std::string("also_at:") + kHandset);
+    // Its refreshes are not news.
+    sends("REGISTER", kHandset2);
+    EXPECT_EQ(rec_.count(EventType::aor_second_address), 1u);
+}
+
+TEST_F(HandsetsTest, AnAorWhoseOldRegistrationExpiredMayMove) {
+    sends("REGISTER", kHandset);
+    inventory_->registered(ip(kHandset), 60, now_);
+    advance(2min);
+    sends("REGISTER", kHandset2);   // a new lease after the old registration ran out
+    sends("REGISTER", kHandset3, kCurrent, "202");   // another AOR
+    EXPECT_EQ(rec_.count(EventType::aor_second_address), 0u);
+}
+
+TEST_F(HandsetsTest, ANewRegistrationOutOfHoursIsReported) {
+    std::string yaml = test::site_policy();
+    yaml.replace(yaml.find("  emergency_numbers:"), 0,
+                 "  out_of_hours:\n    timezone: UTC\n    business_hours: [\"mon-fri 08:00-18:00\"]\n");
+    make(64, yaml);
+    // 5000 s after the epoch: Thursday 01:23 UTC, out of hours.
+    sends("REGISTER", kHandset);
+    ASSERT_EQ(rec_.count(EventType::registered_out_of_hours), 1u);
+    EXPECT_EQ(rec_.last(EventType::registered_out_of_hours)->detail, "201@pbx.example.net");
+    sends("REGISTER", kHandset);   // a refresh at night is not news
+    EXPECT_EQ(rec_.count(EventType::registered_out_of_hours), 1u);
+    now_ = Timestamp{} + 9h;       // Thursday 09:00
+    sends("REGISTER", kHandset2, kCurrent, "203");
+    EXPECT_EQ(rec_.count(EventType::registered_out_of_hours), 1u);
+}
+
+TEST_F(HandsetsTest, NoBusinessHoursNoOutOfHoursRegistrations) {
+    sends("REGISTER", kHandset);
+    EXPECT_EQ(rec_.count(EventType::registered_out_of_hours), 0u);
+}
+
+TEST_F(HandsetsTest, EachCallFromOutdatedFirmwareIsReportedOnce) {
+    sends("REGISTER", kHandset, kOutdated);
+    calls("call-a", kHandset, kOutdated);
+    calls("call-a", kHandset, kOutdated);   // retransmission
+    ASSERT_EQ(rec_.count(EventType::outdated_firmware_call), 1u);
+    const Event* e = rec_.last(EventType::outdated_firmware_call);
+    EXPECT_EQ(e->handset, ip(kHandset));
+    EXPECT_EQ(e->call_id, "call-a");
+    EXPECT_EQ(e->dialled, "02079460000");
+    calls("call-b", kHandset, kOutdated);
+    EXPECT_EQ(rec_.count(EventType::outdated_firmware_call), 2u);
+    // Current firmware: no event.
+    calls("call-c", kHandset2, kCurrent);
+    EXPECT_EQ(rec_.count(EventType::outdated_firmware_call), 2u);
 }
 
 }  // namespace
