@@ -164,8 +164,9 @@ void PasswordAudit::check(const net::IpAddress& handset, std::string_view aor, A
                 assign_truncated(e.method, m.method_text);
                 assign_truncated(e.user_agent, m.user_agent);
                 assign_truncated(e.rule, weak_rule_text(rule));
-                e.detail.assign("aor:");
-                e.detail.append(aor.substr(0, 28));
+                // "AOR realm:R": no "x:y@" that the log's credential mask
+                // would take for a URI's user:password.
+                e.detail.assign(aor.substr(0, 32));
                 e.detail.append(" realm:");
                 e.detail.append(verifier_.realm().substr(0, 64 - e.detail.size()));
                 ev.on_event(e);

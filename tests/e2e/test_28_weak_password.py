@@ -14,7 +14,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vgnet as v  # noqa: E402
 
-STRONG = "Kq7#vZ2!pW9m"
+STRONG = "Kq7vZ2pW9mXr4"
 USERS = {"201": "201", "202": STRONG}
 
 
@@ -44,7 +44,7 @@ def main():
         lines = d.log_lines("VG_WEAK_CREDENTIAL")
         c.figure("weak_credential_lines", lines)
         c.that(any("handset=%s " % v.HANDSET in l and 'rule="equals the extension"' in l
-                   and "aor:201@" in l for l in lines),
+                   and 'detail="201@' in l for l in lines),
                "VG_WEAK_CREDENTIAL for 201 at %s: rule equals the extension (%s)" % (v.HANDSET, weak))
         c.that(not any("handset=%s " % v.HANDSET2 in l for l in lines),
                "no VG_WEAK_CREDENTIAL for 202 (strong password)")

@@ -81,7 +81,7 @@ TEST_P(PasswordAuditRules, AWeakPasswordIsFoundAndNamedByItsRule) {
     const Event* e = rec_.last(EventType::weak_credential);
     EXPECT_EQ(e->handset, ip(kHandset));
     EXPECT_EQ(e->rule, GetParam().text);
-    EXPECT_EQ(e->detail, "aor:201@pbx.example.net realm:pbx.example.net");
+    EXPECT_EQ(e->detail, "201@pbx.example.net realm:pbx.example.net");
     EXPECT_EQ(e->method, "REGISTER");
     EXPECT_EQ(handset().audit.weak, GetParam().rule);
     EXPECT_EQ(weak_rule_text(GetParam().rule), GetParam().text);
