@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Scenario 28: the passive password audit on real digest exchanges.
+"""Scenario 29: the passive password audit on real digest exchanges.
 Kamailio (the PBX) challenges every REGISTER; sipp's [authentication]
 (-au/-ap) answers as a handset does. Handset 201's password is its own
 extension, 202's a strong one. Through the router running voipguard,
@@ -21,7 +21,7 @@ USERS = {"201": "201", "202": STRONG}
 def main():
     v.require_environment()
     v.Kamailio.require()
-    c = v.Check("e2e_28_weak_password")
+    c = v.Check("e2e_29_weak_password")
     with v.Site() as s:
         c.attach(s)
         d = v.Daemon(s, s.file("policy.yaml", v.demo_policy()))
