@@ -217,6 +217,10 @@ public:
         p_.logging.level = scalar("logging.level");
         p_.logging.facility = scalar("logging.facility");
         p_.logging.aggregate_window = duration("logging.aggregate_window");
+        p_.logging.format = scalar("logging.format");
+        p_.logging.socket = scalar("logging.socket");
+        p_.metrics.file = scalar("metrics.file");
+        p_.metrics.interval = duration("metrics.interval");
 
         for (const auto& k : schema()) {
             if (!k.leaf() && k.type != Type::map_list && k.type != Type::rate_map) continue;

@@ -241,7 +241,14 @@ struct Policy {
         std::string level;        // debug | info | notice | warning | error
         std::string facility;     // daemon | local0 .. local7
         Seconds aggregate_window{0};
+        std::string format = "rfc3164";   // rfc3164 | rfc5424 | json
+        std::string socket = "/dev/log"; // read at start
     } logging;
+
+    struct Metrics {
+        std::string file;         // "" = no metrics file
+        Seconds interval{0};
+    } metrics;
 
     // Schema paths of the scalar keys that took their default value
     // ("sip.max_headers"); lets tools show what was not set explicitly.

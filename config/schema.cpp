@@ -294,6 +294,39 @@ const std::vector<KeyInfo> kSchema = {
      "Syslog facility."},
     {"logging.aggregate_window", Type::duration, false, "60s", 1, kHour, "", 0, 0, 0,
      "Repeated drop/anomaly events are summarised once per window (\"... suppressed 4123 more in 60s\")."},
+    {"logging.format", Type::enumeration, false, "rfc3164", 0, 0, "rfc3164|rfc5424|json", 0, 0, 0,
+     "How each line is written to the syslog socket. `rfc3164`: the classic header and the `VG_ID key=value ...` "
+     "text (every syslog daemon reads it; OpenWrt's logd and busybox syslogd only this). `rfc5424`: an RFC 5424 "
+     "header (RFC 3339 time in UTC, host, `voipguard`, PID, the event ID as MSGID) and the fields as structured "
+     "data `[voipguard@32473 key=\"value\" ...]` (32473: the documentation enterprise number of RFC 5612); the "
+     "local syslog daemon must parse RFC 5424 on its socket (rsyslog: `useSpecialParser=\"off\"` and "
+     "`parseHostname=\"on\"`; see packaging/syslog/README.md). `json`: the classic header followed by one JSON "
+     "object per line (`event`, `severity`, `time`, `host`, then the fields, all values strings), which passes "
+     "through any syslog daemon. Values keep valid UTF-8; other bytes are written as `\\xNN` in every format. "
+     "The default stays `rfc3164`: it is what existing collectors parse and what every router's syslog takes."},
+
+    {"logging.socket", Type::string, false, "/dev/log", 0, 0, "", 0, 0, 0,
+     "The Unix datagram socket the lines are sent to (absolute path, at most 107 bytes). Read at start: a "
+     "reload that changes it takes effect at the next restart. `/dev/log` suits `rfc3164` and `json`; for "
+     "`rfc5424` give the syslog daemon a socket of its own that it reads as RFC 5424 (the system socket's "
+     "parser of rsyslog, and journald on systemd hosts, do not keep structured data; see "
+     "packaging/syslog/rsyslog-voipguard.conf)."},
+
+    {"metrics", Type::map, false, "", 0, 0, "", 0, 0, 0,
+     "Prometheus metrics written to a file for the node exporter's textfile collector (`voipguard metrics` "
+     "answers the same text over the control socket at any time)."},
+    {"metrics.file", Type::string, false, "none (no file is written)", 0, 0, "", kDescriptiveDefault, 0, 0,
+     "Absolute path of the file, ending in `.prom` (the only files the collector reads), in a directory that "
+     "exists: `/var/lib/prometheus/node-exporter/voipguard.prom` for Debian's prometheus-node-exporter, "
+     "`/var/prometheus/voipguard.prom` for OpenWrt's prometheus-node-exporter-lua (package "
+     "prometheus-node-exporter-lua-textfile). Written atomically (a temporary file in the same directory, then "
+     "rename) on the daemon's worker thread, never on the packet loop. Off by default: most routers run no "
+     "exporter, and each write reads the kernel counters (a run of the rule tool, as `status` does); pull "
+     "sites can use `voipguard metrics` instead."},
+    {"metrics.interval", Type::duration, false, "30s", 5, kHour, "", 0, 0, 0,
+     "How often the file is rewritten. 30s: twice per default Prometheus scrape of a minute, and the kernel "
+     "counters are read no more often than that on a router's slow CPU; the collector exposes the file's age "
+     "(`node_textfile_mtime_seconds`) to alert on a daemon that stopped writing."},
 };
 #undef VG_FRAUD_SCOPE
 #undef VG_FRAUD_LEVELS

@@ -297,6 +297,33 @@ void check_semantics(View& view, Policy& p, const LoadOptions& opt, std::vector<
         }
     }
 
+    // logging.socket: an absolute path that fits a sockaddr_un (108 bytes
+    // with the terminating NUL).
+    {
+        const std::string& f = p.logging.socket;
+        bool printable = !f.empty();
+        for (char c : f)
+            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) printable = false;
+        if (!printable || f[0] != '/' || f.size() > 107)
+            at(view.get("logging.socket"), "logging.socket", kError,
+               quote_value(f) + " is not an absolute path of at most 107 bytes (a Unix socket, e.g. /dev/log)");
+    }
+
+    // metrics.file: an absolute path the node exporter's textfile collector
+    // reads (it takes only *.prom files). Whether the directory exists is
+    // the daemon's to find out: `check` may run on another machine.
+    if (!p.metrics.file.empty()) {
+        const std::string& f = p.metrics.file;
+        bool printable = true;
+        for (char c : f)
+            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) printable = false;
+        const bool prom = f.size() > 6 && f.compare(f.size() - 5, 5, ".prom") == 0 && f[f.size() - 6] != '/';
+        if (f[0] != '/' || !printable || f.size() > 1024 || !prom)
+            at(view.get("metrics.file"), "metrics.file", kError,
+               quote_value(f) + " is not an absolute path of a .prom file (the textfile collector reads only *.prom, e.g. "
+                         "/var/lib/prometheus/node-exporter/voipguard.prom)");
+    }
+
     // Enforce: the handset networks may not contain a PBX address.
     if (p.mode == Mode::enforce) {
         for (std::size_t h = 0; h < p.handsets.networks.size(); ++h) {

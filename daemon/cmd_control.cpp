@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// `voipguard status|calls|handsets|reload [--json] [--socket PATH] [--timeout SECONDS]`:
+// `voipguard status|calls|handsets|reload [--json] [--socket PATH] [--timeout SECONDS]`
+// and `voipguard metrics [--socket PATH] [--timeout SECONDS]` (Prometheus text):
 // ask the running daemon over its control socket and print the answer.
 // Exit 0 when it answered, 1 when it is not running or answered with an
 // error, 2 for a wrong command line.
@@ -23,6 +24,7 @@ void usage(std::FILE* to, std::string_view command) {
                  "  calls      the calls in progress\n"
                  "  handsets   the handset inventory\n"
                  "  reload     load the policy again (like SIGHUP); exit 1 if it is refused\n"
+                 "  metrics    the counters in Prometheus text format (no --json)\n"
                  "  --json          answer as JSON\n"
                  "  --socket PATH   control socket (default %s)\n"
                  "  --timeout SECS  give up after this long (default 10; reload 90: a reload waits\n"
@@ -45,7 +47,7 @@ bool parse_seconds(std::string_view s, long& out) {
 
 }  // namespace
 
-// argv[0] is the command: status, calls, handsets or reload.
+// argv[0] is the command: status, calls, handsets, reload or metrics.
 int cmd_control(int argc, char** argv) {
     using daemon::control::ClientResult;
     const std::string_view command = argc > 0 && argv[0] != nullptr ? argv[0] : "";
@@ -66,6 +68,10 @@ int cmd_control(int argc, char** argv) {
             return 0;
         }
         if (arg == "--json") {
+            if (command == "metrics") {
+                std::fprintf(stderr, "voipguard metrics: no --json: the answer is Prometheus text\n");
+                return 2;
+            }
             json = true;
         } else if (arg == "--socket" || arg == "--timeout") {
             if (i + 1 >= argc || argv[i + 1] == nullptr) {

@@ -80,12 +80,13 @@ std::string_view command_name(Command c) noexcept {
     case Command::calls: return "calls";
     case Command::handsets: return "handsets";
     case Command::reload: return "reload";
+    case Command::metrics: return "metrics";
     }
     return "status";
 }
 
 std::optional<Command> parse_command(std::string_view name) noexcept {
-    for (Command c : {Command::status, Command::calls, Command::handsets, Command::reload}) {
+    for (Command c : {Command::status, Command::calls, Command::handsets, Command::reload, Command::metrics}) {
         if (command_name(c) == name) return c;
     }
     return std::nullopt;
@@ -485,7 +486,7 @@ void Server::reject(Client& c, Rejection why, std::string_view detail, bool json
         message = "request too long (max " + std::to_string(options_.max_line) + " bytes)";
         break;
     case Rejection::unknown_command:
-        message = "unknown command '" + printable(detail) + "' (expected status, calls, handsets or reload)";
+        message = "unknown command '" + printable(detail) + "' (expected status, calls, handsets, reload or metrics)";
         break;
     case Rejection::response_too_large: message = "answer too large"; break;
     case Rejection::handler_failed: message = "internal error"; break;

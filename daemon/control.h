@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The control socket: `voipguard status|calls|handsets|reload [--json]` talk
+// The control socket: `voipguard status|calls|handsets|reload [--json]` and
+// `voipguard metrics` (Prometheus text; its json form is refused) talk
 // to the running daemon over a Unix stream socket.
 //
 // Protocol: the client sends one line, "COMMAND" or "COMMAND json" (at most
@@ -33,7 +34,7 @@ namespace vg::daemon::control {
 
 constexpr const char* kDefaultSocketPath = "/run/voipguard/control.sock";
 
-enum class Command : std::uint8_t { status, calls, handsets, reload };
+enum class Command : std::uint8_t { status, calls, handsets, reload, metrics };
 
 struct Request {
     Command command = Command::status;

@@ -14,6 +14,7 @@
 #include <net/if.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "config/loader.h"
+#include "daemon/metrics.h"
 #include "daemon/policy_lifecycle.h"
 #include "daemon/status_report.h"
 #include "daemon/worker.h"
@@ -187,12 +189,15 @@ public:
         effects.reserve(16);
     }
     void on_event(const engine::Event& e) override {
+        ++counts[static_cast<std::size_t>(e.type)];
         if (events.size() < kMaxEvents) events.push_back(e);
         else log_.on_event(e);
     }
     void on_effect(const engine::Effect& f) override { effects.push_back(f); }
     std::vector<engine::Event> events;
     std::vector<engine::Effect> effects;
+    // Every event by type, since start (metrics).
+    std::array<std::uint64_t, engine::kEventTypeCount> counts{};
 
 private:
     Log& log_;
@@ -246,6 +251,10 @@ private:
 
     std::optional<std::string> handle(const control::Request& r, control::Server::Ticket ticket);
     std::string status_text(bool json, const kernel::Counters& counters) const;
+    StatusView status_view(const kernel::Counters& counters) const;
+    // metrics.file: rendered on the loop, written on the kernel worker.
+    void write_metrics();
+    void metrics_written(const std::string& file, bool ok, const std::string& error);
     void stats_line(const kernel::Counters& counters);
     // What stays in the kernel when no daemon serves the queue (policy_lifecycle.h).
     bool leave_kernel(const config::Policy& p, bool install_barrier, std::string& what);
@@ -311,6 +320,10 @@ private:
     bool policy_busy_ = false;
     bool reload_again_ = false;
     std::vector<ReloadWaiter> reload_waiters_, next_reload_waiters_;
+    std::int64_t last_metrics_ = 0;
+    bool metrics_busy_ = false;         // a write is on its way
+    enum class MetricsState : std::uint8_t { unknown, ok, failing } metrics_state_ = MetricsState::unknown;
+    std::string metrics_error_;         // the failure last logged
     kernel::Counters counters_;   // the last read
     bool counters_busy_ = false;
     std::vector<std::function<void(const kernel::Counters&)>> counter_waiters_;
@@ -557,6 +570,9 @@ int Daemon::run() {
     control_.reset();
     queue_.close();
     nflog_.close();
+    // A stopped daemon's figures are absent, not frozen (alert on
+    // absent(voipguard_build_info)); after a crash the file's age tells.
+    if (kernel_idle && !current_.policy->metrics.file.empty()) (void)::unlink(current_.policy->metrics.file.c_str());
     std::string what = "the kernel worker did not finish, rules left as they are";
     const bool left = kernel_idle && leave_kernel(*current_.policy, true, what);
     log_->shutdown("signal, " + what);
@@ -726,6 +742,61 @@ void Daemon::on_timer(const engine::Now& now) {
         last_dns_ = mono;
         begin_refresh();
     }
+    // metrics.file: the first write a second after start, then every
+    // metrics.interval; a write still on its way is not doubled.
+    const config::Policy::Metrics& m = current_.policy->metrics;
+    if (!m.file.empty() && !metrics_busy_ && (last_metrics_ == 0 || mono - last_metrics_ >= m.interval.count())) {
+        last_metrics_ = mono;
+        write_metrics();
+    }
+}
+
+void Daemon::write_metrics() {
+    metrics_busy_ = true;
+    const bool posted = with_counters([this](const kernel::Counters& c) {
+        // Rendering reads the engine: here, on the loop (microseconds); the
+        // file system may be slow (a full or remounted disk): the worker.
+        auto text = std::make_shared<std::string>(render_metrics(status_view(c)));
+        const std::string file = current_.policy->metrics.file;
+        const bool queued = kernel_.post([this, text, file]() -> Worker::Completion {
+            std::string error;
+            const bool ok = write_file_atomically(file, *text, error);
+            return [this, file, ok, error] { metrics_written(file, ok, error); };
+        });
+        if (!queued) {
+            busy("metrics");
+            metrics_busy_ = false;
+        }
+    });
+    if (!posted) {
+        busy("metrics");
+        metrics_busy_ = false;
+    }
+}
+
+// A failure is logged when it starts (or its error changes), and the first
+// write after it is logged too; a file that keeps being written is not.
+void Daemon::metrics_written(const std::string& file, bool ok, const std::string& error) {
+    metrics_busy_ = false;
+    if (ok) {
+        if (metrics_state_ != MetricsState::ok) {
+            std::string line = "VG_METRICS_OK";
+            append_field(line, "site", log_->site());
+            append_field(line, "file", file);
+            log_->write(Severity::info, line);
+        }
+        metrics_state_ = MetricsState::ok;
+        return;
+    }
+    if (metrics_state_ != MetricsState::failing || error != metrics_error_) {
+        std::string line = "VG_METRICS_FAILED";
+        append_field(line, "site", log_->site());
+        append_field(line, "file", file);
+        append_field(line, "error", error);
+        log_->write(Severity::warning, line);
+    }
+    metrics_state_ = MetricsState::failing;
+    metrics_error_ = error;
 }
 
 void Daemon::carry_out() {
@@ -979,11 +1050,22 @@ std::optional<std::string> Daemon::handle(const control::Request& r, control::Se
         return render_calls(*engine_, r.json);
     case control::Command::handsets: return render_handsets(*engine_, clock_now(), r.json);
     case control::Command::reload: request_reload(ReloadWaiter{ticket, r.json}); return std::nullopt;
+    case control::Command::metrics:
+        if (r.json) return control::error_response("metrics: there is no JSON form (Prometheus text only)", true);
+        if (with_counters([this, ticket](const kernel::Counters& c) {
+                if (control_) control_->respond(ticket, render_metrics(status_view(c)), mono_now());
+            }))
+            return std::nullopt;
+        return render_metrics(status_view(counters_));
     }
     return control::error_response("unknown command", r.json);
 }
 
 std::string Daemon::status_text(bool js, const kernel::Counters& counters) const {
+    return render_status(status_view(counters), js);
+}
+
+StatusView Daemon::status_view(const kernel::Counters& counters) const {
     StatusView v;
     v.version = VOIPGUARD_VERSION;
     v.policy_path = opt_.policy_path;
@@ -1003,7 +1085,9 @@ std::string Daemon::status_text(bool js, const kernel::Counters& counters) const
     v.reloads_failed = reloads_failed_;
     v.log_lines_lost = log_->lines_lost();
     v.loop = loop_;
-    return render_status(v, js);
+    v.events = sink_->counts;
+    v.now = clock_now();
+    return v;
 }
 
 }  // namespace

@@ -26,8 +26,11 @@ std::string rfc3164_header(int priority, std::time_t time, std::string_view iden
     return head;
 }
 
-SyslogSink::SyslogSink(std::string path, std::string ident, int facility)
-    : path_(std::move(path)), ident_(std::move(ident)), facility_(facility), pid_(::getpid()) {}
+SyslogSink::SyslogSink(std::string path, std::string ident, int facility, LogFormat format)
+    : path_(std::move(path)), ident_(std::move(ident)), facility_(facility), format_(format), pid_(::getpid()) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0) hostname_ = host;
+}
 
 SyslogSink::~SyslogSink() {
     if (fd_ >= 0) ::close(fd_);
@@ -35,9 +38,20 @@ SyslogSink::~SyslogSink() {
 
 bool SyslogSink::send(Severity severity, std::chrono::system_clock::time_point time, std::string_view message) {
     const int pri = facility_.load(std::memory_order_relaxed) | syslog_priority(severity);
-    buf_ = rfc3164_header(pri, std::chrono::system_clock::to_time_t(time), ident_, static_cast<long>(pid_));
-    if (buf_.size() > kMaxDatagram) buf_.resize(kMaxDatagram);
-    buf_.append(message.substr(0, kMaxDatagram - buf_.size()));
+    const LogFormat format = format_.load(std::memory_order_relaxed);
+    if (format == LogFormat::rfc5424) {
+        const LineContext c{pri, severity, time, hostname_, ident_, static_cast<long>(pid_)};
+        buf_ = render_rfc5424(c, message, kMaxStructured);
+    } else {
+        buf_ = rfc3164_header(pri, std::chrono::system_clock::to_time_t(time), ident_, static_cast<long>(pid_));
+        if (format == LogFormat::json) {
+            const LineContext c{pri, severity, time, hostname_, ident_, static_cast<long>(pid_)};
+            buf_ += render_json(c, message, kMaxStructured > buf_.size() ? kMaxStructured - buf_.size() : 0);
+        } else {
+            if (buf_.size() > kMaxDatagram) buf_.resize(kMaxDatagram);
+            buf_.append(message.substr(0, kMaxDatagram - buf_.size()));
+        }
+    }
     if (send_datagram()) return true;
     lost_.fetch_add(1, std::memory_order_relaxed);
     return false;

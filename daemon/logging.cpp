@@ -55,8 +55,8 @@ public:
 // The syslog sink as an spdlog sink; spdlog's mutex serialises its sends.
 class SpdlogSyslogSink final : public spdlog::sinks::base_sink<std::mutex> {
 public:
-    SpdlogSyslogSink(std::string path, std::string ident, int facility)
-        : sink_(std::move(path), std::move(ident), facility) {}
+    SpdlogSyslogSink(std::string path, std::string ident, int facility, LogFormat format)
+        : sink_(std::move(path), std::move(ident), facility, format) {}
 
     SyslogSink& sink() noexcept { return sink_; }
 
@@ -83,7 +83,8 @@ Log::Log(LogOptions options)
       aggregator_(options_.aggregate_window, options_.max_keys) {
     std::vector<spdlog::sink_ptr> sinks;
     if (options_.syslog) {
-        impl_->syslog = std::make_shared<SpdlogSyslogSink>(options_.syslog_path, options_.ident, options_.facility);
+        impl_->syslog = std::make_shared<SpdlogSyslogSink>(options_.syslog_path, options_.ident, options_.facility,
+                                                           options_.format);
         sinks.push_back(impl_->syslog);
     }
     if (options_.to_stderr) {
@@ -104,8 +105,12 @@ void Log::reconfigure(const LogOptions& options) {
     options_.level = options.level;
     options_.facility = options.facility;
     options_.aggregate_window = options.aggregate_window;
+    options_.format = options.format;
     impl_->logger->set_level(to_spdlog(options_.level));
-    if (impl_->syslog) impl_->syslog->sink().set_facility(options_.facility);
+    if (impl_->syslog) {
+        impl_->syslog->sink().set_facility(options_.facility);
+        impl_->syslog->sink().set_format(options_.format);
+    }
     aggregator_.set_window(options_.aggregate_window);
 }
 
@@ -193,7 +198,14 @@ bool apply_policy(LogOptions& o, const config::Policy& p, std::string* error) {
         if (error) *error = "logging.facility: unknown facility \"" + p.logging.facility + "\"";
         return false;
     }
+    const std::optional<LogFormat> format = parse_log_format(p.logging.format);
+    if (!format) {
+        if (error) *error = "logging.format: unknown format \"" + p.logging.format + "\"";
+        return false;
+    }
     o.site = p.site;
+    o.format = *format;
+    o.syslog_path = p.logging.socket;
     o.level = *level;
     o.facility = *facility;
     o.aggregate_window = p.logging.aggregate_window;

@@ -13,7 +13,9 @@
 //    aggregation key;
 //  - log_aggregator.h: repeat suppression per key and window, on time
 //    passed in;
-//  - log_syslog_sink.h: RFC 3164 datagrams to /dev/log without blocking;
+//  - log_structured.h: the same lines as RFC 5424 structured data or JSON
+//    (logging.format), for a SIEM;
+//  - log_syslog_sink.h: datagrams to /dev/log without blocking;
 //  - here, Log: the front end the daemon holds and the engine's EventSink. It
 //    filters by level, aggregates, and writes to the sinks (syslog,
 //    optionally stderr).
@@ -33,6 +35,7 @@
 #include "daemon/log_events.h"
 #include "daemon/log_format.h"
 #include "daemon/log_severity.h"
+#include "daemon/log_structured.h"
 #include "filters/engine/events.h"
 #include "filters/engine/timestamp.h"
 
@@ -51,10 +54,11 @@ struct LogOptions {
     bool syslog = true;
     std::string syslog_path = "/dev/log";           // a Unix datagram socket
     std::string ident = "voipguard";
+    LogFormat format = LogFormat::rfc3164;          // of the syslog lines (log_structured.h)
     bool to_stderr = false;                         // --log-stderr: copy every line
 };
 
-// Takes site, level, facility and window from the policy. False (and a
+// Takes site, level, facility, window and format from the policy. False (and a
 // message) for a level or facility the validator should have refused.
 bool apply_policy(LogOptions& o, const config::Policy& p, std::string* error = nullptr);
 
@@ -68,8 +72,8 @@ public:
     Log(const Log&) = delete;
     Log& operator=(const Log&) = delete;
 
-    // After a reload: site, level, facility and window change; the sinks
-    // (syslog path, stderr) stay.
+    // After a reload: site, level, facility, window and format change; the
+    // sinks (syslog path, stderr) stay. The stderr copy is always key=value.
     void reconfigure(const LogOptions& options);
 
     bool enabled(Severity s) const noexcept;

@@ -29,7 +29,8 @@ constexpr const char* kUsage =
     "  calls [--json]                   active calls and their media pinholes\n"
     "  handsets [--json]                handset inventory, firmware and stale flags\n"
     "  reload [--json]                  reload the policy (as SIGHUP does)\n"
-    "                                   (these four take --socket PATH)\n"
+    "  metrics                          the counters as Prometheus text\n"
+    "                                   (these five take --socket PATH)\n"
     "  uninstall [--force] [--quiet]    remove every kernel rule and set of voipguard's\n"
     "                                   (the barrier on_failure: closed leaves included)\n"
     "\n"
@@ -51,6 +52,7 @@ constexpr Command kCommands[] = {
     {"calls", vg::cli::cmd_control},
     {"handsets", vg::cli::cmd_control},
     {"reload", vg::cli::cmd_control},
+    {"metrics", vg::cli::cmd_control},
     {"uninstall", vg::cli::cmd_uninstall},
 #ifdef VOIPGUARD_WITH_PCAP
     {"replay", vg::cli::cmd_replay},

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// What `voipguard status|calls|handsets [--json]` answer: text for a
+// What `voipguard status|calls|handsets [--json]` answer (and the figures
+// `voipguard metrics` renders, daemon/metrics.h): text for a
 // terminal, JSON for tools. Rendering only: the daemon gathers the figures
 // (the kernel counters are read off the loop, see daemon.cpp) into a
 // StatusView and these functions turn them into the answer. Values that come
 // from packets (Call-IDs, numbers, AORs, User-Agents) are escaped.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -64,6 +66,10 @@ struct StatusView {
     std::uint64_t reloads_failed = 0;
     std::uint64_t log_lines_lost = 0;
     LoopStats loop;
+    // Engine events by type, counted before the log level and the
+    // aggregation thin them out (metrics).
+    std::array<std::uint64_t, engine::kEventTypeCount> events{};
+    engine::Now now{};   // when the view was taken (handsets: registered or not)
 };
 
 std::string render_status(const StatusView& v, bool json);

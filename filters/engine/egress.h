@@ -44,6 +44,7 @@ public:
 
     void tick(Timestamp now);
     std::size_t memory_bytes() const noexcept { return flows_.memory_bytes(); }
+    std::size_t flow_count() const noexcept { return flows_.size(); }
 
 private:
     struct Flow {

@@ -200,6 +200,10 @@ public:
     const sip::TcpStreamCounters& tcp_counters() const noexcept { return tcp_.counters(); }
     // The latest time the engine was given (a packet or a tick).
     const Now& last_now() const noexcept { return toll_.profiles().last(); }
+    // Return-traffic flows of handset egress the engine remembers.
+    std::size_t egress_flow_count() const noexcept { return egress_.flow_count(); }
+    // The table capacities it was built with (metrics: how full each table is).
+    const EngineLimits& limits() const noexcept { return limits_; }
 
     template <typename F>
     void for_each_dialog(F&& f) const { calls_.for_each_dialog(std::forward<F>(f)); }

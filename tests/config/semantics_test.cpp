@@ -56,6 +56,18 @@ const test::ErrorCase kErrorCases[] = {
      kBase + "toll_fraud:\n  profiles:\n    - name: a\n      prefixes: [\"+53\"]\n    - name: a\n"
              "      prefixes: [\"+1\"]\n",
      {"t.yaml:14:13: toll_fraud.profiles[1].name: duplicate profile name 'a' (first at 12:13)"}},
+    {"MetricsFileRelative", kBase + "metrics:\n  file: voipguard.prom\n",
+     {"t.yaml:11:9: metrics.file: \"voipguard.prom\" is not an absolute path of a .prom file (the textfile "
+      "collector reads only *.prom, e.g. /var/lib/prometheus/node-exporter/voipguard.prom)"}},
+    {"MetricsFileNotProm", kBase + "metrics:\n  file: /var/prometheus/voipguard.txt\n",
+     {"t.yaml:11:9: metrics.file: \"/var/prometheus/voipguard.txt\" is not an absolute path of a .prom file (the "
+      "textfile collector reads only *.prom, e.g. /var/lib/prometheus/node-exporter/voipguard.prom)"}},
+    {"MetricsFileOnlySuffix", kBase + "metrics:\n  file: /var/prometheus/.prom\n",
+     {"t.yaml:11:9: metrics.file: \"/var/prometheus/.prom\" is not an absolute path of a .prom file (the "
+      "textfile collector reads only *.prom, e.g. /var/lib/prometheus/node-exporter/voipguard.prom)"}},
+    {"LoggingSocketRelative", kBase + "logging:\n  socket: dev/log\n",
+     {"t.yaml:11:11: logging.socket: \"dev/log\" is not an absolute path of at most 107 bytes (a Unix socket, "
+      "e.g. /dev/log)"}},
 };
 
 INSTANTIATE_TEST_SUITE_P(Table, SemanticsErrors, ::testing::ValuesIn(kErrorCases),

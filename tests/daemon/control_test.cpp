@@ -72,6 +72,8 @@ protected:
             throw std::runtime_error("boom");
         case Command::reload:
             return error_response("reload failed: policy.yaml:3:1: site: required", r.json);
+        case Command::metrics:
+            return "# HELP voipguard_up x\n# TYPE voipguard_up gauge\nvoipguard_up 1\n";
         }
         return {};
     }
@@ -346,9 +348,9 @@ TEST_F(ControlTest, BinaryGarbage_GetsMalformedErrorWithEscapedDetail) {
 
 TEST_F(ControlTest, UnknownCommand_GetsErrorNamingIt) {
     ASSERT_TRUE(open_server());
-    EXPECT_EQ(ask("stauts\n"), "error: unknown command 'stauts' (expected status, calls, handsets or reload)\n");
+    EXPECT_EQ(ask("stauts\n"), "error: unknown command 'stauts' (expected status, calls, handsets, reload or metrics)\n");
     EXPECT_EQ(ask("stauts json\n"),
-              "{\"error\":\"unknown command 'stauts' (expected status, calls, handsets or reload)\"}\n");
+              "{\"error\":\"unknown command 'stauts' (expected status, calls, handsets, reload or metrics)\"}\n");
     ASSERT_EQ(rejected_.size(), 2u);
     EXPECT_EQ(rejected_[0].why, Rejection::unknown_command);
     EXPECT_EQ(rejected_[0].detail, "stauts");
@@ -689,6 +691,20 @@ TEST_F(ControlTest, Cli_StatusJson_PrintsAnswerExit0) {
     const std::string out = testing::internal::GetCapturedStdout();
     EXPECT_EQ(rc, 0);
     EXPECT_EQ(out, "{\"site\":\"acme\"}\n");
+}
+
+TEST_F(ControlTest, Cli_Metrics_PrintsPrometheusTextAndRefusesJson) {
+    ASSERT_TRUE(open_server());
+    int rc = -1;
+    testing::internal::CaptureStdout();
+    with_server_running([&] { rc = run_cli({"metrics", "--socket", options_.path}); });
+    const std::string out = testing::internal::GetCapturedStdout();
+    EXPECT_EQ(rc, 0);
+    EXPECT_EQ(out, "# HELP voipguard_up x\n# TYPE voipguard_up gauge\nvoipguard_up 1\n");
+    EXPECT_EQ(handled_[Command::metrics], 1);
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(run_cli({"metrics", "--json", "--socket", options_.path}), 2);
+    EXPECT_EQ(testing::internal::GetCapturedStderr(), "voipguard metrics: no --json: the answer is Prometheus text\n");
 }
 
 TEST_F(ControlTest, Cli_ErrorAnswer_Exit1) {
