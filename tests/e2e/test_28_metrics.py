@@ -84,6 +84,7 @@ def main():
 
         answer = d.ctl("metrics")
         c.that(answer.returncode == 0, "`voipguard metrics` answered")
+        s.file("metrics-answer.prom", answer.stdout)   # kept with VG_E2E_KEEP_FILES
         rc, out = promtool_check(answer.stdout)
         c.that(rc == 0, "promtool check metrics accepts the control socket's answer%s" % ("" if rc == 0 else ": " + out))
         live = samples(answer.stdout)
