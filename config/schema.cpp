@@ -302,7 +302,9 @@ const std::vector<KeyInfo> kSchema = {
      "local syslog daemon must parse RFC 5424 on its socket (rsyslog: `useSpecialParser=\"off\"` and "
      "`parseHostname=\"on\"`; see packaging/syslog/README.md). `json`: the classic header followed by one JSON "
      "object per line (`event`, `severity`, `time`, `host`, then the fields, all values strings), which passes "
-     "through any syslog daemon. Values keep valid UTF-8; other bytes are written as `\\xNN` in every format. "
+     "through any syslog daemon. In `rfc5424` and `json` values keep valid UTF-8 (`rfc3164` writes every byte "
+     "outside printable ASCII as `\\xNN`); control characters, line separators, bidirectional controls and bytes "
+     "that are not UTF-8 are `\\xNN` in every format. "
      "The default stays `rfc3164`: it is what existing collectors parse and what every router's syslog takes."},
 
     {"logging.socket", Type::string, false, "/dev/log", 0, 0, "", 0, 0, 0,
@@ -320,7 +322,8 @@ const std::vector<KeyInfo> kSchema = {
      "exists: `/var/lib/prometheus/node-exporter/voipguard.prom` for Debian's prometheus-node-exporter, "
      "`/var/prometheus/voipguard.prom` for OpenWrt's prometheus-node-exporter-lua (package "
      "prometheus-node-exporter-lua-textfile). Written atomically (a temporary file in the same directory, then "
-     "rename) on the daemon's worker thread, never on the packet loop. Off by default: most routers run no "
+     "rename) on the daemon's worker thread, never on the packet loop; removed at a clean stop, and when a reload "
+     "moves or removes the key. Off by default: most routers run no "
      "exporter, and each write reads the kernel counters (a run of the rule tool, as `status` does); pull "
      "sites can use `voipguard metrics` instead."},
     {"metrics.interval", Type::duration, false, "30s", 5, kHour, "", 0, 0, 0,

@@ -322,6 +322,7 @@ private:
     std::vector<ReloadWaiter> reload_waiters_, next_reload_waiters_;
     std::int64_t last_metrics_ = 0;
     bool metrics_busy_ = false;         // a write is on its way
+    std::string metrics_file_;          // the file last written (it exists)
     enum class MetricsState : std::uint8_t { unknown, ok, failing } metrics_state_ = MetricsState::unknown;
     std::string metrics_error_;         // the failure last logged
     kernel::Counters counters_;   // the last read
@@ -572,7 +573,7 @@ int Daemon::run() {
     nflog_.close();
     // A stopped daemon's figures are absent, not frozen (alert on
     // absent(voipguard_build_info)); after a crash the file's age tells.
-    if (kernel_idle && !current_.policy->metrics.file.empty()) (void)::unlink(current_.policy->metrics.file.c_str());
+    if (kernel_idle && !metrics_file_.empty()) (void)::unlink(metrics_file_.c_str());
     std::string what = "the kernel worker did not finish, rules left as they are";
     const bool left = kernel_idle && leave_kernel(*current_.policy, true, what);
     log_->shutdown("signal, " + what);
@@ -749,6 +750,14 @@ void Daemon::on_timer(const engine::Now& now) {
         last_metrics_ = mono;
         write_metrics();
     }
+    // A reload took metrics.file away: its file goes, not left frozen.
+    if (m.file.empty() && !metrics_busy_ && !metrics_file_.empty()) {
+        const std::string gone = std::exchange(metrics_file_, std::string());
+        (void)kernel_.post([gone]() -> Worker::Completion {
+            (void)::unlink(gone.c_str());
+            return nullptr;
+        });
+    }
 }
 
 void Daemon::write_metrics() {
@@ -756,11 +765,18 @@ void Daemon::write_metrics() {
     const bool posted = with_counters([this](const kernel::Counters& c) {
         // Rendering reads the engine: here, on the loop (microseconds); the
         // file system may be slow (a full or remounted disk): the worker.
-        auto text = std::make_shared<std::string>(render_metrics(status_view(c)));
         const std::string file = current_.policy->metrics.file;
-        const bool queued = kernel_.post([this, text, file]() -> Worker::Completion {
+        if (file.empty()) {   // a reload took it away meanwhile
+            metrics_busy_ = false;
+            return;
+        }
+        auto text = std::make_shared<std::string>(render_metrics(status_view(c)));
+        // A reload moved the file: the old one goes once the new one is there.
+        const std::string previous = metrics_file_ != file ? metrics_file_ : std::string();
+        const bool queued = kernel_.post([this, text, file, previous]() -> Worker::Completion {
             std::string error;
             const bool ok = write_file_atomically(file, *text, error);
+            if (ok && !previous.empty()) (void)::unlink(previous.c_str());
             return [this, file, ok, error] { metrics_written(file, ok, error); };
         });
         if (!queued) {
@@ -779,6 +795,7 @@ void Daemon::write_metrics() {
 void Daemon::metrics_written(const std::string& file, bool ok, const std::string& error) {
     metrics_busy_ = false;
     if (ok) {
+        metrics_file_ = file;
         if (metrics_state_ != MetricsState::ok) {
             std::string line = "VG_METRICS_OK";
             append_field(line, "site", log_->site());

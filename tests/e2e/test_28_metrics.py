@@ -5,8 +5,8 @@ set, the daemon writes the file (atomically, off the packet loop) while a
 handset registers and an attacker knocks; `voipguard metrics` answers the
 same families over the control socket. promtool (Debian package prometheus)
 checks both; the figures match what happened (a registered handset, the
-attacker's packets dropped in the kernel) and `status`. At a clean stop the
-file is removed."""
+attacker's packets dropped in the kernel) and `status`. A reload that moves
+the file removes the old one; at a clean stop the file is removed."""
 import os
 import shutil
 import subprocess
@@ -104,9 +104,16 @@ def main():
         js = d.ctl("metrics", "--json", check=False)
         c.that(js.returncode == 2, "`voipguard metrics --json` is a usage error (exit %d)" % js.returncode)
 
+        moved = os.path.join(s.tmp, "moved.prom")
+        s.file("policy.yaml", v.demo_policy(append="metrics:\n  file: %s\n  interval: 5s\n" % moved))
+        r = d.ctl("reload", check=False)
+        done = v.wait_until(lambda: os.path.exists(moved) and not os.path.exists(prom), 15)
+        c.that(r.returncode == 0 and bool(done),
+               "a reload that moves metrics.file writes the new file and removes the old one")
+
         rc = d.stop()
         c.that(rc == 0, "the daemon stopped cleanly")
-        c.that(not os.path.exists(prom), "the file is removed at a clean stop")
+        c.that(not os.path.exists(moved), "the file is removed at a clean stop")
     return c.finish()
 
 
