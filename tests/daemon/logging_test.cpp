@@ -107,6 +107,42 @@ TEST(LoggingSyslog, Reconfigure_ChangesLevelFacilityAndSite) {
         << got[0];
 }
 
+TEST(LoggingSyslog, FormatFromThePolicyAndReload_ChangesTheDatagrams) {
+    SyslogListener l;
+    ASSERT_TRUE(l.ok());
+    config::Policy p;
+    p.site = "acme-london";
+    p.logging.level = "info";
+    p.logging.facility = "daemon";
+    p.logging.format = "json";
+    LogOptions o = syslog_options(l);
+    ASSERT_TRUE(apply_policy(o, p));
+    EXPECT_EQ(o.format, LogFormat::json);
+    o.syslog_path = l.path();   // apply_policy took logging.socket (/dev/log)
+    Log log(o);
+    log.on_event(toll_fraud_event());
+    auto got = l.drain();
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_NE(got[0].find("voipguard["), std::string::npos) << got[0];
+    EXPECT_NE(got[0].find("]: {\"time\":\""), std::string::npos) << got[0];
+    EXPECT_NE(got[0].find("\"event\":\"VG_TOLL_FRAUD_BLOCKED\",\"site\":\"acme-london\""), std::string::npos) << got[0];
+    EXPECT_EQ(got[0].back(), '}');
+    o.format = LogFormat::rfc5424;
+    log.reconfigure(o);
+    log.shutdown("signal");
+    got = l.drain();
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].rfind("<29>1 ", 0), 0u) << got[0];
+    EXPECT_NE(got[0].find(" voipguard "), std::string::npos) << got[0];
+    EXPECT_NE(got[0].find(" VG_SHUTDOWN [voipguard@32473 site=\"acme-london\" reason=\"signal\"] VG_SHUTDOWN"),
+              std::string::npos)
+        << got[0];
+    p.logging.format = "xml";
+    std::string error;
+    EXPECT_FALSE(apply_policy(o, p, &error));
+    EXPECT_EQ(error, "logging.format: unknown format \"xml\"");
+}
+
 TEST(LoggingSyslog, FloodFromOneSource_IsOneLineThenOneSummary) {
     SyslogListener l;
     ASSERT_TRUE(l.ok());
