@@ -228,15 +228,13 @@ std::string render_json_once(const LineContext& c, const ParsedLine& p, std::str
 // lines over the limit pay for the search (a few renders of 2 KiB).
 template <typename Render>
 std::string fit(const LineContext& c, ParsedLine p, std::size_t max, Render render) {
-    std::string out = render(c, p, std::string_view{});
-    if (out.size() <= max) return out;
-    constexpr std::size_t kMinValue = 16;
+    constexpr std::size_t kMaxName = 64;   // IDs and keys of the catalogue are far shorter
     std::vector<std::string> cut_names;
     std::string truncated;
     auto mark = [&](const std::string& name) {
         for (const std::string& n : cut_names)
             if (n == name) return;
-        cut_names.push_back(name);
+        cut_names.push_back(name.substr(0, 24));
         // The first eight names, then how many more: the list must not
         // grow faster than dropping fields shrinks the line.
         constexpr std::size_t kNamed = 8;
@@ -245,7 +243,24 @@ std::string fit(const LineContext& c, ParsedLine p, std::size_t max, Render rend
             truncated += (truncated.empty() ? "" : ",") + cut_names[i];
         if (cut_names.size() > kNamed) truncated += ",+" + std::to_string(cut_names.size() - kNamed);
     };
-    for (int round = 0; round < 256 && out.size() > max; ++round) {
+    // A line that is not the catalogue's (no such line is written, but the
+    // renderer takes any text): an ID or keys of any length are cut first.
+    if (p.id.size() > kMaxName) {
+        p.id = cut_value(p.id, kMaxName);
+        mark("event");
+    }
+    for (auto& [k, v] : p.fields) {
+        if (k.size() > kMaxName) {
+            k.resize(kMaxName);   // keys are ASCII (parse_line)
+            mark(k);
+        }
+    }
+    std::string out = render(c, p, truncated);
+    if (out.size() <= max) return out;
+    constexpr std::size_t kMinValue = 16;
+    // Every round shortens a value to at most 16 bytes, drops a field or
+    // clears the text: the loop ends.
+    while (out.size() > max) {
         std::string* longest = nullptr;
         std::string name;
         for (auto& [k, v] : p.fields) {
