@@ -194,7 +194,7 @@ const std::vector<KeyInfo> kSchema = {
     {"toll_fraud.country_code", Type::digits, false, "none", 1, 3, "", kDescriptiveDefault, 0, 0,
      "The site's country calling code (\"44\"). Without it, national numbers are not normalised and `+` prefixes "
      "match only numbers dialled in international form."},
-    {"toll_fraud.national_prefix", Type::digits, false, "\"0\"", 1, 4, "", 0, 0, 0,
+    {"toll_fraud.national_prefix", Type::digits, false, "\"0\"", 1, 3, "", 0, 0, 0,
      "Trunk prefix of national numbers (\"0\"; \"1\" in North America)."},
     {"toll_fraud.international_prefix", Type::digits, false, "\"00\"", 1, 4, "", 0, 0, 0,
      "International call prefix (\"00\"; \"011\" in North America)."},

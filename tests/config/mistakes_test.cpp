@@ -87,6 +87,10 @@ const ErrorCase kErrorCases[] = {
     {"KeyValidInSeveralPlaces", kBase + "egress:\n  mode: allow_list\n  name: ntp\n",
      {"t.yaml:12:3: egress.name: unknown key (did you mean one of 'egress.allow[].name', 'peers.pbx[].name', "
       "'peers.support[].name', ...? 'name' is a key there, not here)"}},
+    // The engine's dial plan takes a trunk prefix of at most 3 digits: the
+    // schema says so at the key (it once let 4 through to the daemon).
+    {"NationalPrefixTooLong", kBase + "toll_fraud:\n  national_prefix: \"0000\"\n",
+     {"t.yaml:11:20: toll_fraud.national_prefix: \"0000\" is not 1..3 digits"}},
     {"MisspeltKeyAtTheRightLevelWins", kBase + "toll_fraud:\n  out_of_hours:\n    timezon: UTC\n",
      {"t.yaml:12:5: toll_fraud.out_of_hours.timezon: unknown key (did you mean 'timezone'?)"}},
     // 8. Natural guesses.
