@@ -258,7 +258,9 @@ private:
     void stats_line(const kernel::Counters& counters);
     // What stays in the kernel when no daemon serves the queue (policy_lifecycle.h).
     bool leave_kernel(const config::Policy& p, bool install_barrier, std::string& what);
-    int fail_start(const config::Policy& p, bool install_barrier);
+    // A start that failed: on_failure applied (with the barrier when asked),
+    // VG_START_FAILED logged (`why`: the cause, where no line said it yet).
+    int fail_start(const config::Policy& p, bool install_barrier, const std::string& why = std::string());
     void busy(const char* what);
     // Notes a step of the loop that began at `start` and begins the next.
     // The thread's CPU time tells a long step that worked from one that
@@ -406,7 +408,8 @@ int Daemon::run() {
     log_->backend(backend_name_, backend_why_);
     if (unresolved) {
         std::fprintf(stderr, "voipguard run: %s: host names do not resolve yet\n", opt_.policy_path.c_str());
-        return fail_start(pol, true);
+        return fail_start(pol, true, "host names do not resolve yet: " +
+                                         (current_.errors.empty() ? std::string() : current_.errors.front()));
     }
 
     // 3. Rules (replacing those of a crashed instance), then the queue.
@@ -417,7 +420,7 @@ int Daemon::run() {
         write_lines(*log_, marks);
         if (!ok) {
             std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
-            return fail_start(pol, true);
+            return fail_start(pol, true, error);
         }
     }
     kernel::RuleSpec spec;
@@ -588,10 +591,17 @@ bool Daemon::leave_kernel(const config::Policy& p, bool install_barrier, std::st
     return ok;
 }
 
-int Daemon::fail_start(const config::Policy& p, bool install_barrier) {
+int Daemon::fail_start(const config::Policy& p, bool install_barrier, const std::string& why) {
     std::string what;
     leave_kernel(p, install_barrier, what);
     std::fprintf(stderr, "voipguard run: not started; %s\n", what.c_str());
+    // The line a collector alerts on: the supervisor starts the daemon
+    // again, and until one start succeeds the site runs on what `what` says.
+    std::string line = "VG_START_FAILED";
+    append_field(line, "site", log_->site());
+    append_field(line, "why", why);
+    append_field(line, "kernel", what);
+    log_->write(Severity::error, line);
     return 1;
 }
 

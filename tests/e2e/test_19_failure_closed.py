@@ -62,7 +62,8 @@ def resolver_file(s):
 def failed_start(s, policy, label):
     """`voipguard run` with POLICY in the router (it must not start):
     (exit code, its output)."""
-    args = [v.voipguard_binary(), "run", "--policy", policy, "--control", os.path.join(s.tmp, label + ".sock")]
+    args = [v.voipguard_binary(), "run", "--policy", policy, "--control", os.path.join(s.tmp, label + ".sock"),
+            "--log-stderr"]
     backend = os.environ.get("VG_E2E_BACKEND", "")
     if backend:
         args += ["--backend", backend]
@@ -147,6 +148,9 @@ def main():
         c.that(rc == 1 and UNRESOLVABLE in out and "barrier" in out,
                "closed, failed start (DNS): exit 1, the message names the host and the barrier (%d)" % rc)
         c.that(v.rule_count(v.kernel_rules(s)) > 0, "closed, failed start (DNS): the barrier is in place")
+        c.that(any("VG_START_FAILED" in l and "host names do not resolve yet" in l and UNRESOLVABLE in l
+                   and "barrier" in l for l in out.splitlines()),
+               "closed, failed start (DNS): the log says VG_START_FAILED with the host and the barrier")
         expect(c, window(s, "failed-start-barrier"), False, False, "closed, failed start over the barrier")
 
         # uninstall: refused while a daemon runs, then everything goes.
@@ -177,6 +181,8 @@ def main():
         rc, out = failed_start(s, open_dns, "dns-open")
         c.that(rc == 1 and v.rule_count(v.kernel_rules(s)) == 0,
                "open, failed start (DNS): exit %d, every rule removed" % rc)
+        c.that(any("VG_START_FAILED" in l and UNRESOLVABLE in l for l in out.splitlines()),
+               "open, failed start (DNS): the log says VG_START_FAILED")
         expect(c, window(s, "failed-start-open"), True, True, "open, failed start")
 
         # open: running, then stopped: nothing stays, voice passes.
