@@ -37,12 +37,17 @@ std::string_view dialog_state_name(DialogState s) noexcept {
     return "?";
 }
 
-DialogKey DialogKeyer::operator()(std::string_view call_id, std::string_view caller_tag) const noexcept {
-    // The Call-ID's length first, so no (Call-ID, tag) pair reads as another.
+DialogKey DialogKeyer::operator()(std::string_view call_id, std::string_view caller_tag,
+                                  const net::IpAddress& handset) const noexcept {
+    // The lengths first, so no (Call-ID, tag) pair reads as another; the
+    // address (family, then its 4 or 16 bytes) last.
     SipHash24 h(secret_);
     h.update_u64(call_id.size());
     h.update(call_id);
+    h.update_u64(caller_tag.size());
     h.update(caller_tag);
+    h.update_u64(static_cast<std::uint64_t>(handset.family()));
+    h.update(handset.bytes(), handset.is_v4() ? 4 : handset.is_v6() ? 16 : 0);
     const SipHash24::Result r = h.finish();
     return {index_fixed_ ? fixed_index_ : r.first, r.second};
 }
@@ -51,12 +56,12 @@ CallTable::CallTable(EngineContext& ctx, HandsetInventory& handsets, TollGuard& 
                      std::size_t max_pinholes, const DialogKeyer& keyer)
     : ctx_(ctx), handsets_(handsets), toll_(toll), keyer_(keyer), dialogs_(max_dialogs), pinholes_(max_pinholes) {}
 
-Dialog* CallTable::find(const sip::SipMessage& m) noexcept {
+Dialog* CallTable::find(const sip::SipMessage& m, const net::IpAddress& handset) noexcept {
     if (!m.has_call_id) return nullptr;
     if (m.has_from)
-        if (Dialog* d = dialogs_.touch(keyer_(m.call_id, m.from.tag))) return d;
+        if (Dialog* d = dialogs_.touch(keyer_(m.call_id, m.from.tag, handset))) return d;
     if (m.has_to && m.to.has_tag)
-        if (Dialog* d = dialogs_.touch(keyer_(m.call_id, m.to.tag))) return d;
+        if (Dialog* d = dialogs_.touch(keyer_(m.call_id, m.to.tag, handset))) return d;
     return nullptr;
 }
 
@@ -66,12 +71,12 @@ bool CallTable::request(const net::DecodedPacket& p, const sip::SipMessage& m, b
     const net::IpAddress& handset = outbound ? p.src : p.dst;
     const net::IpAddress& remote = outbound ? p.dst : p.src;
 
-    Dialog* d = find(m);
+    Dialog* d = find(m, handset);
     const bool starts = m.method == sip::Method::invite &&
                         (outbound ? (iv != nullptr && iv->new_call)
                                               : (!m.to.has_tag && (d == nullptr || d->state == DialogState::ended)));
     if (starts) {
-        const DialogKey key = keyer_(m.call_id, m.from.tag);
+        const DialogKey key = keyer_(m.call_id, m.from.tag, handset);
         const bool restart = d != nullptr && d->key == key;
         Dialog* existing = restart ? d : nullptr;
         if (existing != nullptr && existing->state != DialogState::ended) {
@@ -199,7 +204,7 @@ void CallTable::response(const net::DecodedPacket& p, const sip::SipMessage& m, 
         }
         return;
     }
-    Dialog* d = find(m);
+    Dialog* d = find(m, outbound ? p.src : p.dst);
     if (d == nullptr || d->state == DialogState::ended) return;
     d->last_sip = now;
     if (m.cseq.method == sip::Method::bye) {

@@ -5,8 +5,13 @@
 // Dialogs are keyed by Call-ID and the caller's tag (the From tag of the
 // initial INVITE), as PBXs key them: a new call on an old Call-ID is a new
 // dialog. A dialog is found from any message of it by its From tag or its To
-// tag. The key is SipHash-2-4 (128-bit output, siphash.h) of the Call-ID and
-// the tag under a secret key the daemon draws at start (EngineLimits): one
+// tag. The handset's address is part of the key too: a call between two
+// handsets of the site through a proxying PBX (a proxy keeps the Call-ID and
+// the tags) crosses the router twice, once per handset, and each crossing is
+// a dialog of its own with its own SDP and pinholes (one key for both mixed
+// the two handsets' media: no audio either way).
+// The key is SipHash-2-4 (128-bit output, siphash.h) of the Call-ID, the tag
+// and the handset's address under a secret key the daemon draws at start (EngineLimits): one
 // half chooses the table's bucket, and both halves are compared on lookup, so
 // a sender cannot make two calls share a key, and two different calls are
 // the same dialog only if all 128 bits agree (a 2^-128 chance per pair).
@@ -124,7 +129,8 @@ struct DialogKeyHash {
 class DialogKeyer {
 public:
     explicit DialogKeyer(const SipHashKey& secret = {}) noexcept : secret_(secret) {}
-    DialogKey operator()(std::string_view call_id, std::string_view caller_tag) const noexcept;
+    DialogKey operator()(std::string_view call_id, std::string_view caller_tag,
+                         const net::IpAddress& handset) const noexcept;
 
     // For tests: every key gets this `index` (every dialog collides in the
     // table's hash); `check` stays the keyed hash, so dialogs still differ.
@@ -251,8 +257,9 @@ public:
     CallTable(EngineContext& ctx, HandsetInventory& handsets, TollGuard& toll, std::size_t max_dialogs,
               std::size_t max_pinholes, const DialogKeyer& keyer = DialogKeyer());
 
-    // The dialog a message belongs to (by its From tag, else its To tag).
-    Dialog* find(const sip::SipMessage& m) noexcept;
+    // The dialog a message between HANDSET and the PBX belongs to (by its
+    // From tag, else its To tag).
+    Dialog* find(const sip::SipMessage& m, const net::IpAddress& handset) noexcept;
 
     // A request between a handset and the PBX that passed. `outbound`: sent by
     // the handset, with the judgement of its INVITE in `iv`. False when it
@@ -280,9 +287,10 @@ public:
     std::size_t dialog_count() const noexcept { return dialogs_.size(); }
     // Dialogs in one of the recency lists (confirmed calls: kListConfirmed).
     std::size_t dialog_count(DialogList list) const noexcept { return dialogs_.list_size(list); }
-    // The dialog of a Call-ID and caller's tag, without changing recency.
-    const Dialog* find_dialog(std::string_view call_id, std::string_view caller_tag) const noexcept {
-        return dialogs_.find(keyer_(call_id, caller_tag));
+    // The dialog of a Call-ID, caller's tag and handset, without changing recency.
+    const Dialog* find_dialog(std::string_view call_id, std::string_view caller_tag,
+                              const net::IpAddress& handset) const noexcept {
+        return dialogs_.find(keyer_(call_id, caller_tag, handset));
     }
     const DialogKeyer& keyer() const noexcept { return keyer_; }
     // True when `handset` sends to `remote`:`port`, the RTP or RTCP endpoint

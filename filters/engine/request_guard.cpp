@@ -202,8 +202,8 @@ Decision RequestGuard::request(const net::DecodedPacket& p, const sip::SipMessag
     const std::string_view ruri_user = uri_target(m.request_uri);
     const std::uint64_t branch = m.via_count > 0 ? hash_bytes(m.vias[0].branch) : 0;
     const std::uint64_t ruri = hash_bytes(m.request_uri_text);
-    Dialog* d = calls_.find(m);
-    if (d != nullptr && !(d->handset_is_caller && d->handset == p.src)) d = nullptr;
+    Dialog* d = calls_.find(m, p.src);
+    if (d != nullptr && !d->handset_is_caller) d = nullptr;
 
     if (m.to.has_tag && d != nullptr && d->state != DialogState::ended) {
         // A re-INVITE in a dialog the engine knows. A B2BUA ignores its

@@ -89,7 +89,8 @@ protected:
     void confirmed_call(const std::string& call_id, unsigned port = 40000, const char* handset = kHandset) {
         ASSERT_TRUE(call(call_id, port, handset));
         answer(call_id, 12000, handset);
-        ASSERT_EQ(dialog(call_id)->state, DialogState::confirmed);
+        ASSERT_NE(dialog(call_id, "f1", handset), nullptr);
+        ASSERT_EQ(dialog(call_id, "f1", handset)->state, DialogState::confirmed);
     }
     // The PBX (or someone forging its address) calls `handset`.
     bool pbx_calls(const std::string& call_id, const char* handset = kHandset, const std::string& from_tag = "p1") {
@@ -98,8 +99,9 @@ protected:
                           handset);
     }
 
-    const Dialog* dialog(const std::string& call_id, const std::string& caller_tag = "f1") const {
-        return calls_->find_dialog(call_id, caller_tag);
+    const Dialog* dialog(const std::string& call_id, const std::string& caller_tag = "f1",
+                         const char* handset = kHandset) const {
+        return calls_->find_dialog(call_id, caller_tag, ip(handset));
     }
     Pinhole* pinhole(unsigned port, const char* handset = kHandset) {
         return calls_->pinhole(ip(handset), static_cast<std::uint16_t>(port), now_);
@@ -305,7 +307,7 @@ TEST_F(CallsTest, ANewCallTakesOverAPortThatLingersAfterABye) {
     EXPECT_EQ(ports(EventType::pinhole_opened), (std::multiset<unsigned>{40000, 40001}));
     EXPECT_EQ(calls_->pinhole_count(), 2u);
     EXPECT_EQ(pinhole(40000)->state, Pinhole::State::open);
-    EXPECT_EQ(pinhole(40000)->dialog, calls_->keyer()("c2", "f2"));
+    EXPECT_EQ(pinhole(40000)->dialog, calls_->keyer()("c2", "f2", ip(kHandset)));
     advance(2s);   // the old grace is over: nothing of c2 goes
     EXPECT_EQ(calls_->pinhole_count(), 2u);
     EXPECT_EQ(rec_.count(EventType::pinhole_closed), 0u);
@@ -416,7 +418,7 @@ TEST_F(CallsTest, APortStillHeldByAnotherCallIsClosedBeforeItReopens) {
                                     sdp(kHandset, 40000))));
     EXPECT_EQ(ports(EventType::pinhole_closed), (std::multiset<unsigned>{40000, 40001}));
     EXPECT_EQ(ports(EventType::pinhole_opened), (std::multiset<unsigned>{40000, 40001}));
-    EXPECT_EQ(pinhole(40000)->dialog, calls_->keyer()("c2", "f2"));
+    EXPECT_EQ(pinhole(40000)->dialog, calls_->keyer()("c2", "f2", ip(kHandset)));
     // c1's BYE does not close c2's pinholes.
     out_request(request("BYE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2));
     EXPECT_EQ(calls_->pinhole_count(), 2u);
@@ -448,18 +450,72 @@ TEST_F(CallsTest, InboundCallOpensThePinholeFromTheHandsetsAnswer) {
     EXPECT_EQ(calls_->active_calls(), 1u);
 }
 
+// A call between two handsets of the site through a proxying PBX (Kamailio
+// with rtpengine, found by the end-to-end scenario 41): the PBX keeps the
+// Call-ID and the tags, so the one SIP dialog crosses the router twice, out
+// from the caller and in to the callee, each leg with its own SDP (the PBX's
+// media relay on each side). Each leg is a call of its handset with its own
+// pinholes; with one dialog for both, the callee's answer moved the caller's
+// pinholes to the callee and neither phone heard the other.
+TEST_F(CallsTest, ACallBetweenTwoHandsetsThroughAProxyIsTwoLegs) {
+    // 201 calls 202: the INVITE out (201's media at 40000) ...
+    ASSERT_TRUE(out_request(request("INVITE", "sip:202@pbx.example.net", "hairpin", "f1", "", 1,
+                                    sdp(kHandset, 40000)),
+                            kHandset));
+    // ... comes back in to 202 with the relay's media for 202 at 20000.
+    ASSERT_TRUE(in_request(request("INVITE", "sip:202@192.168.20.11", "hairpin", "f1", "", 1,
+                                   sdp(kPbxMedia, 20000)),
+                           kHandset2));
+    EXPECT_EQ(calls_->dialog_count(), 2u);
+    out_response(response(200, "OK", "INVITE", 1, "hairpin", "t2", sdp(kHandset2, 41000)), kHandset2);
+    in_response(response(200, "OK", "INVITE", 1, "hairpin", "t2", sdp(kPbxMedia, 20002)), kHandset);
+
+    const Dialog* caller = dialog("hairpin", "f1", kHandset);
+    const Dialog* callee = dialog("hairpin", "f1", kHandset2);
+    ASSERT_NE(caller, nullptr);
+    ASSERT_NE(callee, nullptr);
+    EXPECT_TRUE(caller->handset_is_caller);
+    EXPECT_FALSE(callee->handset_is_caller);
+    EXPECT_EQ(caller->state, DialogState::confirmed);
+    EXPECT_EQ(callee->state, DialogState::confirmed);
+    EXPECT_EQ(rec_.count(EventType::call_started), 2u);
+    // Each handset's pinhole expects the relay's port of its own leg.
+    ASSERT_NE(pinhole(40000, kHandset), nullptr);
+    EXPECT_EQ(pinhole(40000, kHandset)->remote, ip(kPbxMedia));
+    EXPECT_EQ(pinhole(40000, kHandset)->remote_port, 20002);
+    ASSERT_NE(pinhole(41000, kHandset2), nullptr);
+    EXPECT_EQ(pinhole(41000, kHandset2)->remote, ip(kPbxMedia));
+    EXPECT_EQ(pinhole(41000, kHandset2)->remote_port, 20000);
+    EXPECT_EQ(calls_->pinhole_count(), 4u);
+
+    // 202 hangs up: its BYE ends its leg on the 2xx; the caller's leg ends
+    // when the PBX's BYE to 201 is answered.
+    out_request(request("BYE", "sip:201@pbx.example.net", "hairpin", "t2", "f1", 2), kHandset2);
+    in_response(response(200, "OK", "BYE", 2, "hairpin", "f1", "", "", "t2"), kHandset2);
+    now_ += kMediaGrace + 1ms;
+    EXPECT_EQ(dialog("hairpin", "f1", kHandset2)->state, DialogState::ended);
+    EXPECT_EQ(dialog("hairpin", "f1", kHandset)->state, DialogState::confirmed);
+    EXPECT_NE(pinhole(40000, kHandset), nullptr);
+    EXPECT_EQ(pinhole(41000, kHandset2), nullptr);
+    in_request(request("BYE", "sip:201@192.168.20.10", "hairpin", "t2", "f1", 2), kHandset);
+    out_response(response(200, "OK", "BYE", 2, "hairpin", "f1", "", "", "t2"), kHandset);
+    now_ += kMediaGrace + 1ms;
+    EXPECT_EQ(dialog("hairpin", "f1", kHandset)->state, DialogState::ended);
+    EXPECT_EQ(calls_->active_calls(), 0u);
+}
+
 TEST_F(CallsTest, AResponseFromTheCallersSideMovesNothingOn) {
     // INVITE and "answer" both forged from the PBX's address: the handset
     // never answered, so the dialog stays unanswered (and evictable).
     ASSERT_TRUE(pbx_calls("forged", kHandset2));
     in_response(response(180, "Ringing", "INVITE", 1, "forged", "x1", "", "", "p1"), kHandset2);
     in_response(response(200, "OK", "INVITE", 1, "forged", "x1", sdp(kPbxMedia, 14000), "", "p1"), kHandset2);
-    EXPECT_EQ(dialog("forged", "p1")->state, DialogState::calling);
+    EXPECT_EQ(dialog("forged", "p1", kHandset2)->state, DialogState::calling);
     EXPECT_EQ(rec_.count(EventType::call_started), 0u);
     EXPECT_EQ(calls_->dialog_count(CallTable::kListPending), 1u);
     // Nor does a forged failure end it.
     in_response(response(486, "Busy Here", "INVITE", 1, "forged", "x1", "", "", "p1"), kHandset2);
-    EXPECT_EQ(dialog("forged", "p1")->state, DialogState::calling);
+    EXPECT_EQ(dialog("forged", "p1", kHandset2)->state, DialogState::calling);
     // And a handset's answer to its own outbound INVITE confirms nothing.
     ASSERT_TRUE(call("out1"));
     out_response(response(200, "OK", "INVITE", 1, "out1", "t1", sdp(kHandset, 40000)));
@@ -591,12 +647,12 @@ TEST_F(CallsTest, ARingingCallOutlivesUnansweredInvites) {
     ASSERT_TRUE(pbx_calls("real", kHandset2, "r1"));
     out_response(response(180, "Ringing", "INVITE", 1, "real", "h1", "", "", "r1"), kHandset2);
     for (int i = 0; i < 10; ++i) ASSERT_TRUE(pbx_calls("flood-" + std::to_string(i)));
-    ASSERT_NE(dialog("real", "r1"), nullptr);
-    EXPECT_EQ(dialog("real", "r1")->state, DialogState::early);
+    ASSERT_NE(dialog("real", "r1", kHandset2), nullptr);
+    EXPECT_EQ(dialog("real", "r1", kHandset2)->state, DialogState::early);
     EXPECT_EQ(ctx_->stats.evictions_dialogs, 7u);
     // Answered now: its pinhole opens, it is a call.
     out_response(response(200, "OK", "INVITE", 1, "real", "h1", sdp(kHandset2, 41000), "", "r1"), kHandset2);
-    EXPECT_EQ(dialog("real", "r1")->state, DialogState::confirmed);
+    EXPECT_EQ(dialog("real", "r1", kHandset2)->state, DialogState::confirmed);
     EXPECT_NE(pinhole(41000, kHandset2), nullptr);
 }
 
@@ -608,7 +664,7 @@ TEST_F(CallsTest, ARingingCallGoesOnlyWhenNothingUnansweredIsLeft) {
     in_response(response(180, "Ringing", "INVITE", 1, "b", "t1"), kHandset2);
     ASSERT_TRUE(pbx_calls("c", kHandset));
     EXPECT_EQ(dialog("a"), nullptr);   // the least recently used ringing call
-    EXPECT_NE(dialog("b"), nullptr);
+    EXPECT_NE(dialog("b", "f1", kHandset2), nullptr);
     EXPECT_EQ(ended("evicted"), 1u);
     EXPECT_EQ(ports(EventType::pinhole_closed), (std::multiset<unsigned>{40000, 40001}));
     EXPECT_EQ(toll_->site_active_calls(), 1u);
@@ -638,7 +694,7 @@ TEST_F(CallsTest, ATableFullOfConfirmedCallsRefusesANewDialog) {
     EXPECT_TRUE(call("three", 40020, kHandset));
     EXPECT_EQ(dialog("one"), nullptr);
     EXPECT_NE(dialog("three"), nullptr);
-    EXPECT_EQ(dialog("two")->state, DialogState::confirmed);
+    EXPECT_EQ(dialog("two", "f1", kHandset2)->state, DialogState::confirmed);
     EXPECT_EQ(ctx_->stats.evictions_dialogs, 1u);
 }
 
@@ -646,14 +702,18 @@ TEST_F(CallsTest, ATableFullOfConfirmedCallsRefusesANewDialog) {
 
 TEST_F(CallsTest, DialogKeysAreKeyedAndSeparateCallIdFromTag) {
     const DialogKeyer a(kSecret), b(SipHashKey{1, 2});
-    EXPECT_EQ(a("call", "tag"), a("call", "tag"));
-    EXPECT_NE(a("call", "tag"), b("call", "tag"));
-    EXPECT_NE(a("call", "tag").index, b("call", "tag").index);
-    EXPECT_NE(a("call", "tag").check, b("call", "tag").check);
-    EXPECT_NE(a("ab", "c"), a("a", "bc"));
-    EXPECT_NE(a("call", "tag").index, a("call", "tag").check);
+    const net::IpAddress h = ip(kHandset);
+    EXPECT_EQ(a("call", "tag", h), a("call", "tag", h));
+    EXPECT_NE(a("call", "tag", h), b("call", "tag", h));
+    EXPECT_NE(a("call", "tag", h).index, b("call", "tag", h).index);
+    EXPECT_NE(a("call", "tag", h).check, b("call", "tag", h).check);
+    EXPECT_NE(a("ab", "c", h), a("a", "bc", h));
+    EXPECT_NE(a("call", "tag", h).index, a("call", "tag", h).check);
+    // The handset is part of the key: one SIP dialog, two handsets, two keys.
+    EXPECT_NE(a("call", "tag", h), a("call", "tag", ip(kHandset2)));
+    EXPECT_NE(a("call", "tag", h), a("call", "tag", ip("fd00:20::10")));
     // The default (all-zero) key is a key like any other; the daemon draws its own.
-    EXPECT_NE(DialogKeyer()("call", "tag"), a("call", "tag"));
+    EXPECT_NE(DialogKeyer()("call", "tag", h), a("call", "tag", h));
 }
 
 TEST_F(CallsTest, CallsWhoseKeysCollideInTheTableStayTwoCalls) {
@@ -661,19 +721,19 @@ TEST_F(CallsTest, CallsWhoseKeysCollideInTheTableStayTwoCalls) {
     make(test::site_policy(), 64, 256, DialogKeyer::with_fixed_index_for_tests(kSecret, 42));
     ASSERT_TRUE(call("alpha", 40000, kHandset));
     ASSERT_TRUE(call("beta", 40010, kHandset2));
-    ASSERT_EQ(calls_->keyer()("alpha", "f1").index, calls_->keyer()("beta", "f1").index);
+    ASSERT_EQ(calls_->keyer()("alpha", "f1", ip(kHandset)).index, calls_->keyer()("beta", "f1", ip(kHandset2)).index);
     EXPECT_EQ(calls_->dialog_count(), 2u);
     EXPECT_EQ(ctx_->stats.dialogs_created, 2u);
     EXPECT_EQ(dialog("alpha")->handset, ip(kHandset));
-    EXPECT_EQ(dialog("beta")->handset, ip(kHandset2));
+    EXPECT_EQ(dialog("beta", "f1", kHandset2)->handset, ip(kHandset2));
     answer("alpha", 12000, kHandset);
     EXPECT_EQ(dialog("alpha")->state, DialogState::confirmed);
-    EXPECT_EQ(dialog("beta")->state, DialogState::calling);
+    EXPECT_EQ(dialog("beta", "f1", kHandset2)->state, DialogState::calling);
     // Ending one leaves the other, pinholes included.
     out_request(request("BYE", "sip:02079460000@pbx.example.net", "beta", "f1", "t1", 2), kHandset2);
     in_response(response(200, "OK", "BYE", 2, "beta", "t1"), kHandset2);
     now_ += kMediaGrace + 1ms;
-    EXPECT_EQ(dialog("beta")->state, DialogState::ended);
+    EXPECT_EQ(dialog("beta", "f1", kHandset2)->state, DialogState::ended);
     EXPECT_EQ(dialog("alpha")->state, DialogState::confirmed);
     EXPECT_NE(pinhole(40000, kHandset), nullptr);
     EXPECT_EQ(pinhole(40010, kHandset2), nullptr);
@@ -686,7 +746,7 @@ TEST_F(CallsTest, CallIdsEqualInTheirFirst64BytesAreTwoCalls) {
     ASSERT_TRUE(call(stem + "-2", 40010, kHandset2));
     EXPECT_EQ(calls_->dialog_count(), 2u);
     EXPECT_EQ(dialog(stem + "-1")->call_id, stem);   // displayed truncated
-    EXPECT_EQ(dialog(stem + "-2")->handset, ip(kHandset2));
+    EXPECT_EQ(dialog(stem + "-2", "f1", kHandset2)->handset, ip(kHandset2));
 }
 
 TEST_F(CallsTest, ANewCallOnAnOldCallIdWithAnotherTagIsAnotherDialog) {

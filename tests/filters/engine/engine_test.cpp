@@ -585,6 +585,40 @@ TEST_F(EngineTest, PbxOriginatedCallOpensPinholeFromHandsetAnswer) {
     EXPECT_EQ(engine_->active_calls(), 1u);
 }
 
+// Two handsets of the site call each other through a proxying PBX that
+// anchors the media on its relay (Kamailio + rtpengine, e2e scenario 41):
+// one SIP dialog (same Call-ID and tags) crosses the router out from the
+// caller and in to the callee. The relay's media reaches each handset on the
+// port that handset's own SDP gave, and each handset's media reaches the
+// relay's port of its leg. With one dialog for both legs, all of it was
+// dropped (media_no_pinhole): a silent call both ways.
+TEST_F(EngineTest, ACallBetweenTwoHandsetsThroughAProxyHasMediaBothWays) {
+    EXPECT_EQ(out_sip(request("INVITE", "sip:202@pbx.example.net", "hp", "f1", "", 1, sdp(kHandset, 40000)))
+                  .verdict,
+              Verdict::accept);
+    EXPECT_EQ(in_sip(request("INVITE", "sip:202@192.168.20.11", "hp", "f1", "", 1, sdp(kPbxMedia, 12000), "PBX"),
+                     kHandset2)
+                  .verdict,
+              Verdict::accept);
+    out_sip(response(180, "Ringing", "INVITE", 1, "hp", "t2"), kHandset2);
+    in_sip(response(180, "Ringing", "INVITE", 1, "hp", "t2"));
+    out_sip(response(200, "OK", "INVITE", 1, "hp", "t2", sdp(kHandset2, 41000)), kHandset2);
+    in_sip(response(200, "OK", "INVITE", 1, "hp", "t2", sdp(kPbxMedia, 12002)));
+    out_sip(request("ACK", "sip:202@pbx.example.net", "hp", "f1", "t2", 1));
+    in_sip(request("ACK", "sip:202@192.168.20.11", "hp", "f1", "t2", 1, "", "PBX"), kHandset2);
+    EXPECT_EQ(rec_.count(EventType::call_started), 2u);
+    EXPECT_EQ(engine_->active_calls(), 2u);
+
+    EXPECT_EQ(feed(v4udp(kHandset, 40000, kPbxMedia, 12002, rtp())).reason, Reason::media_outbound);
+    EXPECT_EQ(feed(v4udp(kHandset2, 41000, kPbxMedia, 12000, rtp())).reason, Reason::media_outbound);
+    const Decision to_caller = media_in(kPbxMedia, 12002, kHandset, 40000);
+    EXPECT_EQ(to_caller.verdict, Verdict::accept_verified);
+    EXPECT_EQ(to_caller.reason, Reason::media_pinhole);
+    const Decision to_callee = media_in(kPbxMedia, 12000, kHandset2, 41000);
+    EXPECT_EQ(to_callee.verdict, Verdict::accept_verified);
+    EXPECT_EQ(to_callee.reason, Reason::media_pinhole);
+}
+
 // The handset answering a call often sends its first RTP and RTCP a few
 // milliseconds before the 200 OK that carries its SDP (three corpus
 // captures: a fax gateway, a Polycom through FreePBX, a Digium softphone).
