@@ -72,8 +72,10 @@ const std::vector<KeyInfo> kSchema = {
      "one from these interfaces with a source outside the handset networks, to the PBX or a SIP port, is dropped too "
      "(`VG_FOREIGN_SOURCE`). Empty: what the routes say, read at start and reload (each network's route in the main "
      "table; a network reached only through the default route, or not at all, is an error then)."},
-    {"handsets.stale_after", Type::duration, false, "30d", kHour, 365 * kDay, "", kSiteOnly, 0, 0,
-     "A handset that has not registered for this long is reported as unused."},
+    {"handsets.stale_after", Type::duration, false, "30d", kMinute, 365 * kDay, "", kSiteOnly, 0, 0,
+     "A handset that has not registered for this long is reported as unused. Short values (minutes) suit sites "
+     "whose phones register every minute or so (behind NAT) and want to hear of an unplugged phone soon; keep it "
+     "above the phones' registration interval, or every phone is reported between two registrations."},
     {"handsets.firmware_minimums", Type::map_list, false, "[]", 0, 0, "", kAppend, 0, 256,
      "Minimum firmware versions, checked passively against the SIP User-Agent and reported to syslog."},
     {"handsets.firmware_minimums[].match", Type::text_pattern, false, "", 0, 0, "", kRequired, 0, 0,

@@ -87,6 +87,10 @@ const ErrorCase kErrorCases[] = {
      {"t.yaml:11:17: media.idle_timeout: \"10x\" is not a duration (expected a whole number with s, m, h or d, e.g. 30s)"}},
     {"DurationOutOfRange", kBase + "media:\n  idle_timeout: 2s\n",
      {"t.yaml:11:17: media.idle_timeout: \"2s\" is out of range (5s..1h)"}},
+    // handsets.stale_after: a minute at least (an unplugged phone reported soon, not between two registrations).
+    {"StaleAfterBelowAMinute", "version: 1\nsite: t\nhandsets:\n  networks: [192.168.20.0/24]\n  stale_after: 59s\n"
+                               "peers:\n  pbx:\n    - name: p\n      addresses: [203.0.113.1]\n",
+     {"t.yaml:5:16: handsets.stale_after: \"59s\" is out of range (1m..365d)"}},
     {"InvalidPrefix", kBase + "toll_fraud:\n  deny_prefixes: [\"+881\", \"+88a\"]\n",
      {"t.yaml:11:27: toll_fraud.deny_prefixes[1]: \"+88a\" is not a dialling prefix (expected digits with an optional leading +, e.g. +881)"}},
     {"InvalidCountryCode", kBase + "toll_fraud:\n  country_code: \"4444\"\n",
