@@ -29,7 +29,7 @@ import vgnet as v
 
 FAREND = "198.51.100.20"
 RTPENGINE_NG = ("127.0.0.1", 2223)
-USERS = {"201": "vg-pass-201", "202": "vg-pass-202", "300": "vg-pass-300"}
+USERS = {"201": "vg-pass-201", "202": "vg-pass-202", "203": "vg-pass-203", "300": "vg-pass-300"}
 REALM = "vgpbx"
 
 class RealSite(v.Site):
