@@ -136,7 +136,8 @@ const std::vector<KeyInfo> kSchema = {
      "Media must also come from the port in the SDP (off: only the address must match; NATed PBXs often send from another port)."},
     {"media.static_allowance", Type::boolean, false, "false", 0, 0, "", 0, 0, 0,
      "Opt-in for TLS/SRTP deployments where SDP cannot be read: allow media from every PBX's `media.addresses` and "
-     "`media.ports` to the handsets at all times."},
+     "`media.ports` to the handsets, and the handsets' media to them, at all times. Counted as "
+     "`media_static_allowance` in the status's `blind` section: no pinhole stands behind that media."},
 
     {"egress", Type::map, false, "", 0, 0, "", 0, 0, 0,
      "Traffic from the handsets. SIP from handsets may always reach only the PBX(s)."},

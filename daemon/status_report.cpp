@@ -56,6 +56,16 @@ std::string render_status(const StatusView& v, bool js) {
         for (std::size_t i = 0; i < engine::kReasonCount; ++i)
             if (s.reasons[i] != 0) json::field(o, engine::reason_name(static_cast<engine::Reason>(i)), s.reasons[i]);
         o.push_back('}');
+        // What voipguard cannot see: SIP over TLS (no SDP, no toll-fraud
+        // check, no pinholes) and the media it lets through without a
+        // pinhole for that reason (media.static_allowance).
+        json::append_key(o, "blind");
+        o.push_back('{');
+        json::field(o, "tls_connections", s.reasons[static_cast<std::size_t>(engine::Reason::tls_uninspected)]);
+        json::field_bool(o, "static_allowance", p.media.static_allowance);
+        json::field(o, "static_allowance_flows",
+                    s.reasons[static_cast<std::size_t>(engine::Reason::media_static_allowance)]);
+        o.push_back('}');
         json::field(o, "monitored", s.monitored);
         json::field(o, "sip_messages", s.sip_messages);
         json::field(o, "calls", eng.active_calls());
@@ -130,6 +140,15 @@ std::string render_status(const StatusView& v, bool js) {
     for (std::size_t i = 0; i < engine::kReasonCount; ++i)
         if (s.reasons[i] != 0)
             o += " " + std::string(engine::reason_name(static_cast<engine::Reason>(i))) + "=" + std::to_string(s.reasons[i]);
+    const auto tls = s.reasons[static_cast<std::size_t>(engine::Reason::tls_uninspected)];
+    if (tls != 0 || p.media.static_allowance) {
+        o += "\nblind: " + std::to_string(tls) +
+             " TLS connection(s) to the PBX whose SIP is not read (no toll-fraud check, no pinholes)";
+        if (p.media.static_allowance)
+            o += "; media.static_allowance on: " +
+                 std::to_string(s.reasons[static_cast<std::size_t>(engine::Reason::media_static_allowance)]) +
+                 " media flow(s) from the PBX passed without a pinhole";
+    }
     o += "\ncalls " + std::to_string(eng.active_calls()) + ", pinholes " + std::to_string(eng.pinhole_count()) +
          ", handsets " + std::to_string(eng.handset_count()) + ", sip messages " + std::to_string(s.sip_messages) + "\n";
     o += "password audit: " + std::to_string(s.audit_checks) + " checks, " + std::to_string(s.audit_passwords_tested) +

@@ -188,7 +188,8 @@ Decision Engine::inbound(const net::DecodedPacket& p, const Now& now, EventSink&
     const PeerIndex* media_src = p.is_udp() ? r.pbx_media.lookup(p.src) : nullptr;
     if (media_src != nullptr && pol.media.static_allowance) {
         const config::PortRange& ports = pol.peers.pbx[*media_src].media.ports;
-        if (ports.last == 0 || ports.contains(p.src_port)) return {Verdict::accept_verified, Reason::media_pinhole};
+        if (ports.last == 0 || ports.contains(p.src_port))
+            return {Verdict::accept_verified, Reason::media_static_allowance};
     }
 
     if (sip_port) return inspect_unlisted_sip(p, now, ev);
@@ -330,7 +331,7 @@ Decision Engine::outbound(const net::DecodedPacket& p, const Now& now, EventSink
         (p.is_tcp() || (p.is_udp() && p.payload_length > 0)))
         return other_sip(p, false, now, ev, p.is_tcp() && p.payload_length > 0);
 
-    if (p.is_tcp()) return outbound_tcp_egress(p, pbx != nullptr || pbx_media != nullptr, now, ev);
+    if (p.is_tcp()) return outbound_tcp_egress(p, pbx != nullptr || pbx_media != nullptr, pbx != nullptr, now, ev);
 
     if (p.is_udp()) {
         // 2. SIP anywhere else, judged by content.
@@ -348,6 +349,11 @@ Decision Engine::outbound(const net::DecodedPacket& p, const Now& now, EventSink
             const config::PortRange& ports = pol.peers.pbx[*pbx_media].media.ports;
             if (ports.last != 0 && ports.contains(p.dst_port) && !r.is_sip_port(p.dst_port)) {
                 if (calls_.offered(p.src, p.dst, p.dst_port)) return {Verdict::accept, Reason::media_outbound};
+                // media.static_allowance (TLS: no SDP to open a pinhole from)
+                // lets the PBX's media in at all times; the handset's own
+                // media out to it goes too, or a relay that waits for the
+                // handset's first packet (symmetric RTP) never sends.
+                if (pol.media.static_allowance) return {Verdict::accept_verified, Reason::media_static_allowance};
                 return {Verdict::drop, Reason::media_no_pinhole};
             }
         }
@@ -382,13 +388,17 @@ Decision Engine::outbound_media(const net::DecodedPacket& p, Pinhole& ph, const 
     return {Verdict::drop, Reason::media_destination_denied};
 }
 
+// RFC 3261 §26.2: the default port of SIP over TLS (sips:).
+constexpr std::uint16_t kSipTlsPort = 5061;
+
 // TCP from a handset that is not SIP to the PBX on a SIP port: judged on the
 // first data segment of the connection (is it SIP?), then the egress rules,
 // and verified so the rest takes the kernel fast path. A connection whose
 // first data the engine cannot tell yet (a few bytes that could still start a
 // request line) is held back by dropping that segment: TCP sends it again,
 // usually with more.
-Decision Engine::outbound_tcp_egress(const net::DecodedPacket& p, bool to_pbx, const Now& now, EventSink& ev) {
+Decision Engine::outbound_tcp_egress(const net::DecodedPacket& p, bool to_pbx, bool to_pbx_signalling, const Now& now,
+                                     EventSink& ev) {
     const EgressTracker::Tcp state = egress_.tcp(p, now.mono);
     // Data on a SYN (TCP Fast Open) is refused before anything else: it is
     // sent again after the handshake.
@@ -407,6 +417,15 @@ Decision Engine::outbound_tcp_egress(const net::DecodedPacket& p, bool to_pbx, c
     case StartKind::other: break;
     }
     egress_.tcp_judged(p);
+    if (to_pbx_signalling && p.dst_port == kSipTlsPort && sip::starts_like_tls(p.payload_text())) {
+        // TLS to the PBX's SIP-over-TLS port (5061) outside sip.ports: as
+        // blind as TLS on a SIP port, and said so the same way (it passed
+        // as plain egress before, with no word of what was not read).
+        Event e = ctx_.event(EventType::tls_uninspected, &p, now.mono);
+        e.handset = p.src;
+        ev.on_event(e);
+        return {Verdict::accept_verified, Reason::tls_uninspected};
+    }
     return {Verdict::accept_verified, Reason::egress_allowed};
 }
 

@@ -220,7 +220,8 @@ private:
 
     Decision inbound(const net::DecodedPacket& p, const Now& now, EventSink& ev);
     Decision outbound(const net::DecodedPacket& p, const Now& now, EventSink& ev);
-    Decision outbound_tcp_egress(const net::DecodedPacket& p, bool to_pbx, const Now& now, EventSink& ev);
+    Decision outbound_tcp_egress(const net::DecodedPacket& p, bool to_pbx, bool to_pbx_signalling, const Now& now,
+                                 EventSink& ev);
     Decision outbound_media(const net::DecodedPacket& p, Pinhole& ph, const PeerIndex* pbx_media, const Now& now,
                             EventSink& ev);
     Decision sip_packet(const net::DecodedPacket& p, Dir dir, PeerIndex pbx, const Now& now, EventSink& ev);

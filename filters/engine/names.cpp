@@ -43,6 +43,7 @@ std::string_view reason_name(Reason r) noexcept {
     case Reason::icmp_unsolicited: return "icmp_unsolicited";
     case Reason::fraud_threshold: return "fraud_threshold";
     case Reason::media_refused_by_policy: return "media_refused_by_policy";
+    case Reason::media_static_allowance: return "media_static_allowance";
     case Reason::count_: break;
     }
     return "unknown";
@@ -61,6 +62,7 @@ bool reason_is_drop(Reason r) noexcept {
     case Reason::tls_uninspected:
     case Reason::sip_keepalive:
     case Reason::icmp_related:
+    case Reason::media_static_allowance:
     case Reason::count_:
         return false;
     default:

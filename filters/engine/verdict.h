@@ -65,6 +65,8 @@ enum class Reason : std::uint8_t {
                            // refuses (an address outside peers.pbx[].media.addresses, a port outside its
                            // media.ports; VG_MEDIA_ADDRESS_NOT_ALLOWED / VG_MEDIA_PORT_NOT_ALLOWED said so
                            // when the SDP passed): one-way audio from a policy mismatch, not an attack
+    media_static_allowance,  // accept: media from a PBX media range to a handset under media.static_allowance,
+                             // no pinhole (the SDP was not read: TLS): inspection is blind for it
     count_
 };
 

@@ -309,7 +309,9 @@ route[REGISTRAR] {
 
 onreply_route[REPLY] {
     xlog("L_NOTICE", "VGPBX REPLY status=[$rs] ruser=[$(ct{tobody.user})] @AT@ uri=[$(hdr(Contact)[*])]\n");
-    if (nat_uac_test("1")) {
+    # A private Contact (NAT), or a stream transport: in-dialog requests go
+    # back over the phone's own connection (a phone takes no TLS connection in).
+    if (nat_uac_test("1") || $proto != "udp") {
         set_contact_alias();
     }
     if (has_body("application/sdp")) {
@@ -577,6 +579,18 @@ class Phone:
                 f.write("module\t%s.so\n" % m)
             f.write("module_app\taccount.so\nmodule_app\tmenu.so\nmodule_app\tctrl_tcp.so\n"
                     "ctrl_tcp_listen\t127.0.0.1:%d\n" % self.ctrl_port)
+        if self.transport == "tls":
+            # A certificate of its own: the PBX may open a TLS connection to
+            # the phone (in-dialog requests to its Contact).
+            pem = os.path.join(self.dir, "phone.pem")
+            if not os.path.exists(pem):
+                key, crt = pem + ".key", pem + ".crt"
+                v.sh("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                     "/CN=%s" % self.address, "-keyout", key, "-out", crt)
+                with open(pem, "w") as f:
+                    f.write(open(crt).read() + open(key).read())
+            with open(os.path.join(self.dir, "config"), "a") as f:
+                f.write("sip_certificate\t%s\n" % pem)
         params = ";auth_pass=%s;regint=%d;answermode=%s;audio_codecs=%s" % (
             USERS[self.user], self.regint, self.answermode, ",".join(self.codecs))
         if self.mediaenc:

@@ -1399,8 +1399,38 @@ TEST_F(EngineTest, SipOverTcpSplitAcrossSegmentsIsJudgedWhole) {
 
 TEST_F(EngineTest, StaticAllowanceAcceptsPbxMediaWithoutSdp) {
     make(with_media("  static_allowance: true\n"));
-    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000, "srtp-looking bytes").verdict, Verdict::accept_verified);
+    const Decision d = media_in(kPbxMedia, 12000, kHandset, 40000, "srtp-looking bytes");
+    EXPECT_EQ(d.verdict, Verdict::accept_verified);
+    // Named for what it is: no pinhole, no SDP read (the status's "blind" section counts it).
+    EXPECT_EQ(d.reason, Reason::media_static_allowance);
+    // The handset's media out to the PBX's media range passes too (e2e
+    // scenario 45: SRTP over TLS signalling; it was dropped as
+    // media_no_pinhole until the PBX's media came first).
+    const Decision out = feed(v4udp(kHandset, 40000, kPbxMedia, 12000, rtp()));
+    EXPECT_EQ(out.verdict, Verdict::accept_verified);
+    EXPECT_EQ(out.reason, Reason::media_static_allowance);
     EXPECT_EQ(media_in(kPbxMedia, 5000, kHandset, 40000).reason, Reason::media_no_pinhole);
+}
+
+// SIP over TLS on the PBX's port 5061 with sip.ports [5060] (the default):
+// found by the e2e scenario 45 (baresip over TLS to Kamailio). It passed as
+// plain egress, so neither the log nor the status said that voipguard read
+// nothing of those calls. Now as TLS on a SIP port: tls_uninspected, logged.
+// TLS to the PBX on another port (its web interface) stays egress.
+TEST_F(EngineTest, TlsToThePbxsSipsPortIsReportedUninspected) {
+    const std::string hello("\x16\x03\x01\x00\x2a\x01\x00\x00\x26\x03\x03", 11);
+    feed(v4tcp(kHandset, 40100, kPbx, 5061, 0x02, "", 1000));
+    feed(v4tcp(kPbx, 5061, kHandset, 40100, 0x12, "", 5000, 1001));
+    const Decision d = feed(v4tcp(kHandset, 40100, kPbx, 5061, 0x18, hello, 1001, 5001));
+    EXPECT_EQ(d.verdict, Verdict::accept_verified);
+    EXPECT_EQ(d.reason, Reason::tls_uninspected);
+    ASSERT_EQ(rec_.count(EventType::tls_uninspected), 1u);
+    EXPECT_EQ(rec_.last(EventType::tls_uninspected)->handset, *net::IpAddress::parse(kHandset));
+    feed(v4tcp(kHandset, 40200, kPbx, 443, 0x02, "", 1000));
+    feed(v4tcp(kPbx, 443, kHandset, 40200, 0x12, "", 5000, 1001));
+    const Decision web = feed(v4tcp(kHandset, 40200, kPbx, 443, 0x18, hello, 1001, 5001));
+    EXPECT_NE(web.reason, Reason::tls_uninspected);
+    EXPECT_EQ(rec_.count(EventType::tls_uninspected), 1u);
 }
 
 TEST_F(EngineTest, ReasonAndEventNamesAreStable) {
