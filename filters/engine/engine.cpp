@@ -378,6 +378,13 @@ Decision Engine::outbound_media(const net::DecodedPacket& p, Pinhole& ph, const 
     if (allowed) {
         // After the call's BYE, media in flight passes but is not verified again.
         if (ph.state == Pinhole::State::lingering) return {Verdict::accept, Reason::media_outbound};
+        // The flow is verified: the kernel fast path takes it both ways, so
+        // the PBX's replies on it never reach the engine. The pinhole is
+        // verified too, or it idled out after media.idle_timeout in the
+        // middle of the call (a phone that speaks first, as symmetric RTP
+        // phones do, lost all audio after a minute).
+        ph.last_activity = now.mono;
+        ph.state = Pinhole::State::verified;
         ph.note_flow(p.dst, p.dst_port);
         return {Verdict::accept_verified, Reason::media_outbound};
     }

@@ -570,6 +570,32 @@ TEST_F(EngineTest, OutboundMediaFromNegotiatedEndpointIsAccepted) {
     EXPECT_EQ(d.reason, Reason::media_outbound);
 }
 
+// The handset speaks first (symmetric RTP phones do; found by the e2e
+// scenario 46, a five-minute call with baresip, Kamailio and rtpengine):
+// its flow is verified, and the PBX's media comes back on that same flow
+// through the kernel fast path, never through the engine. The pinhole must
+// not idle out as if no media had been seen: it did after media.idle_timeout
+// (60 s), its flows were deleted and every packet after that was dropped
+// (media_no_pinhole) while the call went on.
+TEST_F(EngineTest, AHandsetThatSpeaksFirstKeepsItsPinholesPastTheIdleTimeout) {
+    call("c1", "02079460000", 40000);
+    answer("c1", 12000);
+    EXPECT_EQ(feed(v4udp(kHandset, 40000, kPbxMedia, 12000, rtp())).verdict, Verdict::accept_verified);
+    EXPECT_EQ(feed(v4udp(kHandset, 40001, kPbxMedia, 12001, std::string("\x80\xc9\x00\x01\x00\x00\x00\x01", 8)))
+                  .verdict,
+              Verdict::accept_verified);
+    rec_.clear();
+    advance(5min);   // no SIP, no media through the engine: all of it on the fast path
+    EXPECT_EQ(rec_.count(EventType::pinhole_closed), 0u);
+    EXPECT_EQ(engine_->pinhole_count(), 2u);
+    EXPECT_EQ(media_in(kPbxMedia, 12000, kHandset, 40000).verdict, Verdict::accept_verified);
+    // The BYE still closes them.
+    hang_up("c1");
+    now_ += kMediaGrace + std::chrono::milliseconds(1);
+    advance(std::chrono::seconds(1));
+    EXPECT_EQ(engine_->pinhole_count(), 0u);
+}
+
 TEST_F(EngineTest, PbxOriginatedCallOpensPinholeFromHandsetAnswer) {
     EXPECT_EQ(in_sip(request("INVITE", "sip:201@192.168.20.10", "in1", "p1", "", 1, sdp(kPbxMedia, 14000), "PBX"))
                   .verdict,
