@@ -123,7 +123,6 @@ std::string render_status(const StatusView& v, bool js) {
         json::field(o, "steps_over_1ms", v.loop.steps_over_1ms);
         json::field(o, "steps_over_5ms", v.loop.steps_over_5ms);
         json::field(o, "longest_step_us", v.loop.longest_us);
-        json::field(o, "longest_step_cpu_us", v.loop.longest_cpu_us);
         json::field(o, "longest_step", v.loop.longest_in);
         json::field(o, "longest_step_at_ms", static_cast<std::uint64_t>(v.loop.longest_at_ms));
         o.push_back('}');
@@ -163,10 +162,7 @@ std::string render_status(const StatusView& v, bool js) {
          " forged-source drops, " + std::to_string(kc.foreign_drop_packets) + " foreign-source drops, " +
          std::to_string(kc.queued_packets) + " queued" + (kc.ok ? "" : " (the counters could not be read)") + "\n";
     o += "loop: longest step " + std::to_string(v.loop.longest_us) + " us" +
-         (v.loop.longest_us != 0 ? " (" + std::string(v.loop.longest_in) + ", " + std::to_string(v.loop.longest_cpu_us) +
-                                       " us of CPU)"
-                                 : std::string()) +
-         ", " +
+         (v.loop.longest_us != 0 ? " (" + std::string(v.loop.longest_in) + ")" : std::string()) + ", " +
          std::to_string(v.loop.steps_over_1ms) + " of " + std::to_string(v.loop.steps) + " steps over 1 ms\n";
     return o;
 }

@@ -30,17 +30,15 @@ struct LoopStats {
     std::uint64_t steps_over_1ms = 0;
     std::uint64_t steps_over_5ms = 0;
     std::uint64_t longest_us = 0;
-    std::uint64_t longest_cpu_us = 0;   // of which the loop's thread ran (the rest it waited for a CPU)
     const char* longest_in = "";
     std::int64_t longest_at_ms = 0;   // when it ended, wall clock, ms since the Unix epoch
 
-    void note(const char* what, std::uint64_t us, std::uint64_t cpu_us, std::int64_t wall_ms) noexcept {
+    void note(const char* what, std::uint64_t us, std::int64_t wall_ms) noexcept {
         ++steps;
         if (us > 1000) ++steps_over_1ms;
         if (us > 5000) ++steps_over_5ms;
         if (us > longest_us) {
             longest_us = us;
-            longest_cpu_us = cpu_us;
             longest_in = what;
             longest_at_ms = wall_ms;
         }
