@@ -221,6 +221,12 @@ public:
         p_.logging.socket = scalar("logging.socket");
         p_.metrics.file = scalar("metrics.file");
         p_.metrics.interval = duration("metrics.interval");
+        for (const auto& n : v_.items("alerts.command")) p_.alerts.command.push_back(text_of(n));
+        for (const auto& n : v_.items("alerts.events")) p_.alerts.events.push_back(text_of(n));
+        if (auto r = parse_rate(scalar("alerts.rate"))) p_.alerts.rate = *r;
+        p_.alerts.timeout = duration("alerts.timeout");
+        p_.alerts.max_running = u32("alerts.max_running");
+        p_.alerts.max_queued = u32("alerts.max_queued");
 
         for (const auto& k : schema()) {
             if (!k.leaf() && k.type != Type::map_list && k.type != Type::rate_map) continue;

@@ -250,6 +250,15 @@ struct Policy {
         Seconds interval{0};
     } metrics;
 
+    struct Alerts {
+        std::vector<std::string> command;   // argv; empty = no alerts
+        std::vector<std::string> events;    // log IDs ("VG_TOLL_FRAUD_BLOCKED")
+        Rate rate;                          // per event ID
+        Seconds timeout{0};
+        std::uint32_t max_running = 0;
+        std::uint32_t max_queued = 0;
+    } alerts;
+
     // Schema paths of the scalar keys that took their default value
     // ("sip.max_headers"); lets tools show what was not set explicitly.
     std::set<std::string> defaulted;

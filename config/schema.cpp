@@ -333,6 +333,42 @@ const std::vector<KeyInfo> kSchema = {
      "How often the file is rewritten. 30s: twice per default Prometheus scrape of a minute, and the kernel "
      "counters are read no more often than that on a router's slow CPU; the collector exposes the file's age "
      "(`node_textfile_mtime_seconds`) to alert on a daemon that stopped writing."},
+
+    {"alerts", Type::map, false, "", 0, 0, "", 0, 0, 0,
+     "A program run for chosen events, so that a provider hears of them without a log server: a mail script "
+     "(msmtp) or a webhook (curl, OpenWrt's uclient-fetch); examples in packaging/alerts/. The event is written "
+     "to the program's standard input as one JSON object and a newline: the object `logging.format: json` logs "
+     "(`event`, `severity`, `time`, `host`, then the line's fields, all values strings). The program runs with "
+     "the daemon's reduced privileges, in a process group of its own, with an environment of only `PATH` and "
+     "`VOIPGUARD_EVENT` (the event ID), output discarded. It is started from a thread of its own, never from the "
+     "packet loop. A program that exits with a status other than 0, is killed at `timeout`, or cannot be "
+     "started is logged as `VG_ALERT_FAILED`; alerts over `rate` or beyond `max_running` + `max_queued` are "
+     "counted and logged as `VG_ALERT_DROPPED`."},
+    {"alerts.command", Type::string, true, "[] (no alerts)", 0, 0, "", kDescriptiveDefault, 0, 32,
+     "The program and its arguments, as a list (no shell: `[/usr/libexec/voipguard/alert-mail, noc@example.net]`). "
+     "The first item is an absolute path."},
+    {"alerts.events", Type::enumeration, true, "[VG_TOLL_FRAUD_BLOCKED, VG_FRAUD_THRESHOLD_CRITICAL, "
+     "VG_WEAK_CREDENTIAL, VG_RELOAD_FAILED]", 0, 0,
+     "VG_SCANNER_DETECTED|VG_TOLL_FRAUD_BLOCKED|VG_CALL_LIMIT_BLOCKED|VG_MALFORMED|VG_SIP_RATE_LIMITED|"
+     "VG_DROP_UNLISTED_SOURCE|VG_ROGUE_SIP_DESTINATION|VG_MEDIA_INJECTION|VG_MEDIA_ADDRESS_NOT_ALLOWED|"
+     "VG_SUPPORT_PORT_DENIED|VG_EGRESS_DENIED|VG_FIRMWARE_OUTDATED|VG_HANDSET_STALE|VG_HANDSET_REGISTERED|"
+     "VG_CALL_STARTED|VG_CALL_ENDED|VG_PINHOLE_OPENED|VG_PINHOLE_CLOSED|VG_TABLE_EVICTION|VG_SIP_STREAM_CUT|"
+     "VG_SIP_UNKNOWN_METHOD|VG_MEDIA_DESTINATION_DENIED|VG_TLS_UNINSPECTED|VG_FORGED_SOURCE|VG_FOREIGN_SOURCE|"
+     "VG_FRAUD_THRESHOLD_WARNING|VG_FRAUD_THRESHOLD_CRITICAL|VG_MEDIA_PORT_NOT_ALLOWED|VG_WEAK_CREDENTIAL|"
+     "VG_HANDSET_UA_CHANGED|VG_AOR_SECOND_ADDRESS|VG_REGISTER_OUT_OF_HOURS|VG_OUTDATED_FIRMWARE_CALL|"
+     "VG_RELOAD_FAILED",
+     0, 0, 64,
+     "The events that run the program, by their log ID (daemon/EVENTS.md): any engine event, and "
+     "`VG_RELOAD_FAILED`. A policy that fails at start is reported by the service manager, not by an alert."},
+    {"alerts.rate", Type::rate, false, "10/h burst 5", 1, 3600, "", 0, 0, 0,
+     "Alerts per event ID (a token bucket on the monotonic clock, one per ID): a scanner that keeps scanning "
+     "sends `burst` mails, then one per `rate`. Those over it are counted in `VG_ALERT_DROPPED`."},
+    {"alerts.timeout", Type::duration, false, "20s", 1, 300, "", 0, 0, 0,
+     "A program still running after this is killed with its process group (SIGKILL) and `VG_ALERT_FAILED` logged."},
+    {"alerts.max_running", Type::integer, false, "2", 1, 16, "", 0, 0, 0,
+     "Programs running at once; further alerts wait."},
+    {"alerts.max_queued", Type::integer, false, "16", 0, 256, "", 0, 0, 0,
+     "Alerts that may wait for a program to finish; beyond that they are dropped and counted."},
 };
 #undef VG_FRAUD_SCOPE
 #undef VG_FRAUD_LEVELS

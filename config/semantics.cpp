@@ -324,6 +324,18 @@ void check_semantics(View& view, Policy& p, const LoadOptions& opt, std::vector<
                          "/var/lib/prometheus/node-exporter/voipguard.prom)");
     }
 
+    // alerts.command: run without a shell or a PATH search.
+    if (!p.alerts.command.empty()) {
+        const std::string& prog = p.alerts.command[0];
+        bool printable = true;
+        for (char c : prog)
+            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) printable = false;
+        if (prog.empty() || prog[0] != '/' || !printable || prog.size() > 4096)
+            at(view.get("alerts.command"), "alerts.command", kError,
+               quote_value(prog) + " is not an absolute path of a program (the command runs without a shell, e.g. "
+                                   "/usr/libexec/voipguard/alert-mail)");
+    }
+
     // Enforce: the handset networks may not contain a PBX address.
     if (p.mode == Mode::enforce) {
         for (std::size_t h = 0; h < p.handsets.networks.size(); ++h) {

@@ -8,19 +8,21 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <spawn.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 namespace vg::daemon {
 
-// ---------------------------------------------------------------- TokenBucket
+// ---------------------------------------------------------------- AlertBucket
 
-TokenBucket::TokenBucket(std::uint32_t count, std::chrono::seconds per, std::uint32_t burst) noexcept
+AlertBucket::AlertBucket(std::uint32_t count, std::chrono::seconds per, std::uint32_t burst) noexcept
     : rate_per_ns_(per.count() > 0 ? static_cast<double>(count) / (static_cast<double>(per.count()) * 1e9) : 0.0),
       burst_(static_cast<double>(std::max<std::uint32_t>(burst, 1))),
       tokens_(burst_) {}
 
-bool TokenBucket::take(AlertClock::time_point now) noexcept {
+bool AlertBucket::take(AlertClock::time_point now) noexcept {
     if (started_ && now > last_) {
         const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_).count();
         tokens_ = std::min(burst_, tokens_ + static_cast<double>(ns) * rate_per_ns_);
@@ -35,7 +37,7 @@ bool TokenBucket::take(AlertClock::time_point now) noexcept {
 // ---------------------------------------------------------------- AlertGate
 
 AlertGate::AlertGate(std::vector<std::string> events, AlertRate rate) : rate_(rate) {
-    for (auto& e : events) buckets_.emplace(std::move(e), TokenBucket(rate.count, rate.per, rate.burst));
+    for (auto& e : events) buckets_.emplace(std::move(e), AlertBucket(rate.count, rate.per, rate.burst));
 }
 
 AlertGate::Verdict AlertGate::admit(std::string_view event_id, AlertClock::time_point now) {
@@ -136,6 +138,13 @@ std::size_t AlertRunner::queued() const {
 }
 
 void AlertRunner::main() {
+    // Named, and 19 nice levels below the loop as the workers are: the
+    // programs inherit it, and a mail script must not take the loop's CPU.
+    pthread_setname_np(pthread_self(), "vg-alerts");
+    errno = 0;
+    const auto tid = static_cast<id_t>(::syscall(SYS_gettid));
+    const int current = ::getpriority(PRIO_PROCESS, tid);
+    if (errno == 0) (void)::setpriority(PRIO_PROCESS, tid, std::min(current + 19, 19));
     // A program that exits before reading its input must not end the daemon.
     sigset_t pipe_set;
     sigemptyset(&pipe_set);

@@ -45,10 +45,11 @@ namespace vg::daemon {
 
 using AlertClock = std::chrono::steady_clock;
 
-// A token bucket: `burst` tokens, refilled at `count` per `per`.
-class TokenBucket {
+// A token bucket (engine::TokenBucket works on the engine's Timestamp; this one on
+// steady_clock, for the daemon): `burst` tokens, refilled at `count` per `per`.
+class AlertBucket {
 public:
-    TokenBucket(std::uint32_t count, std::chrono::seconds per, std::uint32_t burst) noexcept;
+    AlertBucket(std::uint32_t count, std::chrono::seconds per, std::uint32_t burst) noexcept;
     // Takes a token at `now` (monotonic); false when none is left.
     bool take(AlertClock::time_point now) noexcept;
 
@@ -76,7 +77,7 @@ public:
 
 private:
     AlertRate rate_;
-    std::map<std::string, TokenBucket, std::less<>> buckets_;   // one per selected event ID
+    std::map<std::string, AlertBucket, std::less<>> buckets_;   // one per selected event ID
     std::uint64_t rate_limited_ = 0;
 };
 

@@ -26,6 +26,8 @@
 #include <vector>
 
 #include "config/loader.h"
+#include "daemon/alerts.h"
+#include "daemon/log_structured.h"
 #include "daemon/metrics.h"
 #include "daemon/policy_lifecycle.h"
 #include "daemon/status_report.h"
@@ -224,6 +226,10 @@ private:
     void on_timer(const engine::Now& now);
     // The events and effects the engine handed out since the last call.
     void carry_out();
+    // alerts: the runner follows the policy; alert() offers one line.
+    void configure_alerts(const config::Policy& p);
+    void alert(std::string_view id, Severity severity, const std::string& line);
+    void report_alerts();
     void carry_out(const engine::Effect& f);
 
     // Reloads and DNS refreshes, one at a time (policy_busy_): the kernel
@@ -288,6 +294,12 @@ private:
     std::unique_ptr<control::Server> control_;
     Worker dns_{"vg-dns"};
     Worker kernel_{"vg-kernel"};
+    std::unique_ptr<AlertGate> alert_gate_;
+    std::unique_ptr<AlertRunner> alerts_;
+    config::Policy::Alerts alerts_policy_;
+    std::uint64_t alerts_overflow_reported_ = 0;
+    std::uint64_t alerts_limited_ = 0;   // rate-limited since the last report
+    std::string hostname_;
     int epoll_ = -1;
     int signal_fd_ = -1;
     int timer_fd_ = -1;
@@ -494,6 +506,7 @@ int Daemon::run() {
         return fail_start(pol, false);
     }
     watch(dns_.fd(), control::kRead);
+    configure_alerts(pol);   // its thread, like the workers', with the reduced privileges
     watch(kernel_.fd(), control::kRead);
     StartInfo si;
     si.version = VOIPGUARD_VERSION;
@@ -562,6 +575,8 @@ int Daemon::run() {
     const Timestamp now = mono_now();
     (void)dns_.stop();
     const bool kernel_idle = kernel_.stop(std::chrono::seconds(90));
+    report_alerts();
+    alerts_.reset();   // kills what still runs
     control_.reset();
     queue_.close();
     nflog_.close();
@@ -732,6 +747,7 @@ void Daemon::on_timer(const engine::Now& now) {
     engine_->tick(now, *sink_);
     log_->flush(now.mono);
     if (control_) control_->tick(now.mono);
+    report_alerts();
     const std::int64_t mono = mono_seconds();
     if (opt_.stats_interval > 0 && mono - last_stats_ >= static_cast<std::int64_t>(opt_.stats_interval)) {
         last_stats_ = mono;
@@ -818,7 +834,10 @@ void Daemon::metrics_written(const std::string& file, bool ok, const std::string
 }
 
 void Daemon::carry_out() {
-    for (const engine::Event& e : sink_->events) log_->on_event(e);
+    for (const engine::Event& e : sink_->events) {
+        log_->on_event(e);
+        if (alerts_) alert(engine::event_id(e.type), event_severity(e.type), format_event(e, log_->site()));
+    }
     sink_->events.clear();
     for (const engine::Effect& f : sink_->effects) carry_out(f);
     sink_->effects.clear();
@@ -892,6 +911,8 @@ void Daemon::policy_loaded(const std::shared_ptr<LoadedPolicy>& next) {
     if (!next->rules) {
         ++reloads_failed_;
         log_->reload_failed(opt_.policy_path, next->errors);
+        alert("VG_RELOAD_FAILED", kReloadFailedLine.severity,
+              reload_failed_line(log_->site(), opt_.policy_path, next->errors));
         std::string summary = "reload failed, the running policy stays:\n";
         for (const std::string& e : next->errors) summary += e + "\n";
         finish_reload(false, summary);
@@ -915,6 +936,7 @@ void Daemon::policy_installed(const std::shared_ptr<LoadedPolicy>& next, const R
         // (a failed install keeps the previous rules working)
         ++reloads_failed_;
         log_->reload_failed(opt_.policy_path, {r.error});
+        alert("VG_RELOAD_FAILED", kReloadFailedLine.severity, reload_failed_line(log_->site(), opt_.policy_path, {r.error}));
         finish_reload(false, "reload failed, the running policy stays: " + r.error + "\n");
         return;
     }
@@ -927,6 +949,7 @@ void Daemon::policy_installed(const std::shared_ptr<LoadedPolicy>& next, const R
     }
     engine_->reload(next->rules, clock_now(), *sink_);
     log_->reconfigure(log_options(opt_, *next->policy));
+    configure_alerts(*next->policy);
     retire(std::move(current_));
     current_ = std::move(*next);
     ++reloads_ok_;
@@ -940,6 +963,81 @@ void Daemon::finish_reload(bool ok, const std::string& summary) {
         if (w.ticket != 0 && control_) control_->respond(w.ticket, reload_reply(ok, summary, w.json), now);
     reload_waiters_.clear();
     policy_op_done();
+}
+
+void Daemon::configure_alerts(const config::Policy& p) {
+    const auto& a = p.alerts;
+    const bool same_runner = alerts_ && a.command == alerts_policy_.command && a.timeout == alerts_policy_.timeout &&
+                             a.max_running == alerts_policy_.max_running && a.max_queued == alerts_policy_.max_queued;
+    const bool same_gate = alert_gate_ && a.events == alerts_policy_.events && a.rate.count == alerts_policy_.rate.count &&
+                           a.rate.per == alerts_policy_.rate.per && a.rate.burst == alerts_policy_.rate.burst;
+    if (!same_runner) {
+        // A changed command ends the programs of the old one (killed now).
+        report_alerts();
+        alerts_.reset();
+        alerts_overflow_reported_ = 0;
+        if (!a.command.empty()) {
+            auto runner = std::make_unique<AlertRunner>(a.command, std::chrono::seconds(a.timeout.count()),
+                                                        a.max_running, a.max_queued);
+            std::string error;
+            if (runner->start(error)) {
+                alerts_ = std::move(runner);
+            } else {
+                std::string line = "VG_ALERT_FAILED";
+                append_field(line, "site", log_->site());
+                append_field(line, "error", error);
+                log_->write(Severity::error, line);
+            }
+        }
+    }
+    if (!same_gate || !alerts_) {
+        std::chrono::seconds per(a.rate.per.count());
+        alert_gate_ = std::make_unique<AlertGate>(a.events, AlertRate{a.rate.count, per, a.rate.burst});
+    }
+    alerts_policy_ = a;
+    if (hostname_.empty()) {
+        char host[256] = {};
+        if (::gethostname(host, sizeof host - 1) == 0) hostname_ = host;
+    }
+}
+
+void Daemon::alert(std::string_view id, Severity severity, const std::string& line) {
+    if (!alerts_ || !alert_gate_) return;
+    switch (alert_gate_->admit(id, std::chrono::steady_clock::now())) {
+    case AlertGate::Verdict::not_selected: return;
+    case AlertGate::Verdict::rate_limited: ++alerts_limited_; return;
+    case AlertGate::Verdict::admitted: break;
+    }
+    LineContext c;
+    c.severity = severity;
+    c.time = std::chrono::system_clock::now();
+    c.hostname = hostname_;
+    c.pid = static_cast<long>(::getpid());
+    (void)alerts_->submit(std::string(id), render_json(c, line, 4096));   // a full queue is counted there
+}
+
+// Failures one line each; alerts not sent (rate, full queue) one line per
+// timer tick that saw some.
+void Daemon::report_alerts() {
+    if (!alerts_) return;
+    for (const AlertOutcome& f : alerts_->take_failures()) {
+        std::string line = "VG_ALERT_FAILED";
+        append_field(line, "site", log_->site());
+        append_field(line, "event", f.event);
+        append_field(line, "command", alerts_policy_.command.empty() ? std::string() : alerts_policy_.command[0]);
+        append_field(line, "result", describe(f));
+        log_->write(Severity::warning, line);
+    }
+    const std::uint64_t overflow = alerts_->overflow();
+    if (overflow != alerts_overflow_reported_ || alerts_limited_ != 0) {
+        std::string line = "VG_ALERT_DROPPED";
+        append_field(line, "site", log_->site());
+        append_field(line, "rate_limited", alerts_limited_);
+        append_field(line, "queue_full", overflow - alerts_overflow_reported_);
+        log_->write(Severity::warning, line);
+        alerts_overflow_reported_ = overflow;
+        alerts_limited_ = 0;
+    }
 }
 
 void Daemon::begin_refresh() {

@@ -5,13 +5,17 @@
 // timeout with its process group, and a full queue.
 #include "daemon/alerts.h"
 
+#include "config/schema.h"
+#include "daemon/log_events.h"
 #include "daemon/log_structured.h"
+#include "filters/engine/events.h"
 
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -28,8 +32,8 @@ using namespace std::chrono_literals;
 
 const AlertClock::time_point t0{std::chrono::hours(1000)};
 
-TEST(TokenBucket, BurstThenRefillAtTheRate) {
-    TokenBucket b(1, std::chrono::seconds(60), 3);   // 1 per minute, burst 3
+TEST(AlertBucket, BurstThenRefillAtTheRate) {
+    AlertBucket b(1, std::chrono::seconds(60), 3);   // 1 per minute, burst 3
     EXPECT_TRUE(b.take(t0));
     EXPECT_TRUE(b.take(t0));
     EXPECT_TRUE(b.take(t0));
@@ -44,8 +48,8 @@ TEST(TokenBucket, BurstThenRefillAtTheRate) {
     EXPECT_FALSE(b.take(t0 + 1h));
 }
 
-TEST(TokenBucket, ClockGoingBackGivesNothing) {
-    TokenBucket b(1, std::chrono::seconds(1), 1);
+TEST(AlertBucket, ClockGoingBackGivesNothing) {
+    AlertBucket b(1, std::chrono::seconds(1), 1);
     EXPECT_TRUE(b.take(t0 + 10s));
     EXPECT_FALSE(b.take(t0));          // earlier: no refill
     EXPECT_FALSE(b.take(t0 + 10s));    // back where it was: still nothing earned
@@ -64,6 +68,28 @@ TEST(AlertGate, OnlySelectedEventsEachWithItsOwnBucket) {
     EXPECT_EQ(g.admit("VG_TOLL_FRAUD_BLOCKED", t0 + 31s), AlertGate::Verdict::rate_limited);
     EXPECT_EQ(g.admit("VG_TOLL_FRAUD_BLOCKED", t0 + 61s), AlertGate::Verdict::admitted);
     EXPECT_EQ(g.rate_limited(), 2u);
+}
+
+// alerts.events offers every engine event and the daemon's VG_RELOAD_FAILED.
+TEST(AlertsSchema, EventChoicesAreTheLogIds) {
+    const config::KeyInfo* key = nullptr;
+    for (const auto& k : config::schema())
+        if (k.path == "alerts.events") key = &k;
+    ASSERT_NE(key, nullptr);
+    std::vector<std::string> choices;
+    std::string_view rest = key->choices;
+    while (!rest.empty()) {
+        const auto bar = rest.find('|');
+        choices.emplace_back(rest.substr(0, bar));
+        rest = bar == std::string_view::npos ? std::string_view() : rest.substr(bar + 1);
+    }
+    std::vector<std::string> expected;
+    for (std::size_t t = 0; t < engine::kEventTypeCount; ++t)
+        expected.emplace_back(engine::event_id(static_cast<engine::EventType>(t)));
+    expected.emplace_back(kReloadFailedLine.id);
+    std::sort(choices.begin(), choices.end());
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(choices, expected);
 }
 
 TEST(AlertRunner, RefusesARelativeProgram) {
