@@ -68,6 +68,9 @@ const test::ErrorCase kErrorCases[] = {
     {"LoggingSocketRelative", kBase + "logging:\n  socket: dev/log\n",
      {"t.yaml:11:11: logging.socket: \"dev/log\" is not an absolute path of at most 107 bytes (a Unix socket, "
       "e.g. /dev/log)"}},
+    {"AlertsCommandRelative", kBase + "alerts:\n  command: [alert-mail, noc@example.net]\n",
+     {"t.yaml:11:12: alerts.command: \"alert-mail\" is not an absolute path of a program (the command runs "
+      "without a shell, e.g. /usr/libexec/voipguard/alert-mail)"}},
 };
 
 INSTANTIATE_TEST_SUITE_P(Table, SemanticsErrors, ::testing::ValuesIn(kErrorCases),
