@@ -338,7 +338,7 @@ const std::vector<KeyInfo> kSchema = {
      "A program run for chosen events, so that a provider hears of them without a log server: a mail script "
      "(msmtp) or a webhook (curl, OpenWrt's uclient-fetch); examples in packaging/alerts/. The event is written "
      "to the program's standard input as one JSON object and a newline: the object `logging.format: json` logs "
-     "(`event`, `severity`, `time`, `host`, then the line's fields, all values strings). The program runs with "
+     "(`time`, `host`, `ident`, `pid`, `severity`, `event`, then the line's fields as strings). The program runs with "
      "the daemon's reduced privileges, in a process group of its own, with an environment of only `PATH` and "
      "`VOIPGUARD_EVENT` (the event ID), output discarded. It is started from a thread of its own, never from the "
      "packet loop. A program that exits with a status other than 0, is killed at `timeout`, or cannot be "

@@ -990,7 +990,9 @@ void Daemon::configure_alerts(const config::Policy& p) {
             }
         }
     }
-    if (!same_gate || !alerts_) {
+    // New buckets when the rate, the events or the program change (a new
+    // program has been sent nothing yet).
+    if (!same_gate || !same_runner) {
         std::chrono::seconds per(a.rate.per.count());
         alert_gate_ = std::make_unique<AlertGate>(a.events, AlertRate{a.rate.count, per, a.rate.burst});
     }
