@@ -11,6 +11,7 @@
 #include "filters/util/text.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace vg::config::detail {
 
@@ -69,10 +70,10 @@ public:
 
     std::vector<DialPrefix> prefixes(std::string_view pattern) {
         std::vector<DialPrefix> out;
+        std::unordered_set<std::string> seen;
         for (const auto& it : v_.items(pattern)) {
-            const auto t = text_of(it);
-            if (std::none_of(out.begin(), out.end(), [&](const DialPrefix& d) { return d.digits == t; }))
-                out.push_back(DialPrefix{t, origin_of(it)});
+            auto t = text_of(it);
+            if (seen.insert(t).second) out.push_back(DialPrefix{std::move(t), origin_of(it), {}});
         }
         return out;
     }
@@ -160,12 +161,25 @@ public:
         tf.deny_builtin = boolean("toll_fraud.deny_builtin");
         if (tf.deny_builtin)
             for (const auto& b : builtin_high_risk_prefixes())
-                tf.deny_prefixes.push_back(DialPrefix{std::string(b.prefix), Origin{"(built-in)", 0, 0}});
-        for (auto& d : prefixes("toll_fraud.deny_prefixes"))
-            if (std::none_of(tf.deny_prefixes.begin(), tf.deny_prefixes.end(),
-                             [&](const DialPrefix& x) { return x.digits == d.digits; }))
-                tf.deny_prefixes.push_back(std::move(d));
-        tf.allow_prefixes = prefixes("toll_fraud.allow_prefixes");
+                tf.deny_prefixes.push_back(DialPrefix{std::string(b.prefix), Origin{"(built-in)", 0, 0}, {}});
+        {
+            // Inline prefixes, then the files' (a set: a file may hold 100,000).
+            std::unordered_set<std::string> deny_seen, allow_seen;
+            for (const auto& d : tf.deny_prefixes) deny_seen.insert(d.digits);
+            for (auto& d : prefixes("toll_fraud.deny_prefixes"))
+                if (deny_seen.insert(d.digits).second) tf.deny_prefixes.push_back(std::move(d));
+            tf.allow_prefixes = prefixes("toll_fraud.allow_prefixes");
+            for (const auto& d : tf.allow_prefixes) allow_seen.insert(d.digits);
+            for (const auto& f : v_.prefix_files()) {
+                auto& list = f.meta.deny ? tf.deny_prefixes : tf.allow_prefixes;
+                auto& seen = f.meta.deny ? deny_seen : allow_seen;
+                list.reserve(list.size() + f.entries.size());
+                for (const auto& e : f.entries)
+                    if (seen.insert(e.digits).second)
+                        list.push_back(DialPrefix{e.digits, Origin{f.meta.file, e.line, 1}, e.label});
+                tf.prefix_files.push_back(f.meta);
+            }
+        }
         for (const auto& it : v_.items("toll_fraud.emergency_numbers")) tf.emergency_numbers.push_back(text_of(it));
         tf.out_of_hours.timezone = scalar("toll_fraud.out_of_hours.timezone");
         for (const auto& it : v_.items("toll_fraud.out_of_hours.business_hours"))
@@ -184,7 +198,7 @@ public:
             for (const auto& pv : v_.field_items(it, "prefixes", item + ".prefixes")) {
                 const auto t = text_of(pv);
                 if (std::none_of(fp.prefixes.begin(), fp.prefixes.end(), [&](const DialPrefix& d) { return d.digits == t; }))
-                    fp.prefixes.push_back(DialPrefix{t, origin_of(pv)});
+                    fp.prefixes.push_back(DialPrefix{t, origin_of(pv), {}});
             }
             for (const auto& w : v_.field_items(it, "hours", item + ".hours"))
                 if (auto ww = parse_weekly_window(text_of(w))) fp.hours.push_back(*ww);

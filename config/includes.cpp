@@ -7,10 +7,12 @@
 // included twice and includes nested deeper than max_include_depth are errors
 // at the `include` entry. Part of the loader (see config/loader_internal.h).
 #include "config/loader_internal.h"
+#include "config/schema.h"
 
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -27,6 +29,7 @@ void Loader::load_text(std::string_view text, const std::string& file, const std
     if (!parsed.root) return;
     Layer layer{file, dir, parsed.root, is_site};
     validate_layer(layer, opt_, diags, visited_);
+    prefix_files_of(layer);
     if (const YNode* inc = layer.root->is_map() ? layer.root->get("include") : nullptr;
         inc && inc->is_sequence() && opt_.allow_includes) {
         for (std::size_t i = 0; i < inc->items.size() && i < 16; ++i) {
@@ -93,6 +96,125 @@ void Loader::include(const YNode& item, const std::string& from_file, const std:
         return;
     }
     load_file(target.string(), shown, false, depth, &item, from_file, path);
+}
+
+// ---- prefix files (toll_fraud.deny_prefix_files, allow_prefix_files) ---------------
+
+void Loader::prefix_files_of(const Layer& layer) {
+    const YNode* tf = layer.root->is_map() ? layer.root->get("toll_fraud") : nullptr;
+    if (!tf || !tf->is_map()) return;
+    for (const bool deny : {true, false}) {
+        const char* key = deny ? "deny_prefix_files" : "allow_prefix_files";
+        const YNode* list = tf->get(key);
+        if (!list || !list->is_sequence()) continue;   // the validator said why
+        for (std::size_t i = 0; i < list->items.size() && i < 16; ++i) {
+            const YNode& item = *list->items[i];
+            if (!item.is_scalar() || item.value.empty()) continue;
+            read_prefix_file(item, layer.file, layer.dir,
+                             "toll_fraud." + std::string(key) + "[" + std::to_string(i) + "]", deny);
+        }
+    }
+}
+
+namespace {
+
+std::string_view trimmed(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+    return s;
+}
+
+bool ieq(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    return true;
+}
+
+}  // namespace
+
+// One prefix per line, or "prefix,label"; '#' starts a comment; a first line
+// "prefix,label" (a CSV header) is skipped. Each prefix is checked like an
+// inline one (Type::prefix); the checks that need the dial plan run with the
+// policy's (semantics.cpp).
+void Loader::read_prefix_file(const YNode& item, const std::string& from_file, const std::filesystem::path& dir,
+                              const std::string& path, bool deny) {
+    const std::filesystem::path target = dir / item.value;
+    const std::string shown = target.lexically_normal().string();
+    auto fail = [&](const std::string& msg) {
+        diags.push_back({kError, from_file, item.line, item.column, path, msg});
+    };
+    struct stat st {};
+    if (::stat(target.c_str(), &st) != 0) return fail("cannot read " + shown + ": " + std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) return fail("cannot read " + shown + ": not a regular file");
+    if (static_cast<std::uint64_t>(st.st_size) > kMaxPrefixFileBytes)
+        return fail(larger_than(shown, kMaxPrefixFileBytes) + " (the most a prefix file may have)");
+    std::ifstream in(target, std::ios::binary);
+    if (!in) return fail("cannot read " + shown + ": " + std::strerror(errno));
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.size() > kMaxPrefixFileBytes)
+        return fail(larger_than(shown, kMaxPrefixFileBytes) + " (the most a prefix file may have)");
+    if (opt_.check_file_permissions && (st.st_mode & S_IWOTH))
+        diags.push_back({kWarning, shown, 0, 0, "",
+                         "the prefix file is writable by every user: anyone on this system can change which numbers may be called"});
+
+    PrefixFileData data;
+    data.meta.file = shown;
+    data.meta.named_at = Origin{from_file, item.line, item.column};
+    data.meta.deny = deny;
+    constexpr int kMaxFileErrors = 20;
+    int errors = 0;
+    auto bad = [&](int line, std::string msg) {
+        if (++errors <= kMaxFileErrors) diags.push_back({kError, shown, line, 1, "", std::move(msg)});
+    };
+    std::size_t pos = 0;
+    int line = 0;
+    bool first_entry = true;
+    while (pos < text.size()) {
+        std::size_t end = text.find('\n', pos);
+        if (end == std::string::npos) end = text.size();
+        std::string_view l(text.data() + pos, end - pos);
+        pos = end + 1;
+        ++line;
+        if (const auto hash = l.find('#'); hash != std::string_view::npos) l = l.substr(0, hash);
+        l = trimmed(l);
+        if (l.empty()) continue;
+        std::string_view pre = l, label;
+        if (const auto comma = l.find(','); comma != std::string_view::npos) {
+            pre = trimmed(l.substr(0, comma));
+            label = trimmed(l.substr(comma + 1));
+            if (label.size() >= 2 && label.front() == '"' && label.back() == '"') label = label.substr(1, label.size() - 2);
+        }
+        if (first_entry && ieq(pre, "prefix")) {   // a CSV header
+            first_entry = false;
+            continue;
+        }
+        first_entry = false;
+        if (!is_valid_prefix(pre)) {
+            bad(line, "bad prefix " + quote_value(pre) + " (expected digits with an optional leading +, e.g. +881)");
+            continue;
+        }
+        bool label_ok = label.size() <= 64 && label.find(',') == std::string_view::npos;
+        for (const char c : label)
+            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) label_ok = false;
+        if (!label_ok) {
+            bad(line, "bad label " + quote_value(label) + " (at most 64 printable characters, no comma)");
+            continue;
+        }
+        if (data.entries.size() >= kMaxPrefixFileEntries) {
+            bad(line, shown + " has more than " + std::to_string(kMaxPrefixFileEntries) +
+                          " prefixes (the most a prefix file may have)");
+            break;
+        }
+        data.entries.push_back({std::string(pre), std::string(label), line});
+        if (!label.empty()) ++data.meta.labelled;
+    }
+    if (errors > kMaxFileErrors)
+        diags.push_back({kError, shown, 0, 0, "",
+                         std::to_string(errors) + " bad lines; only the first " + std::to_string(kMaxFileErrors) +
+                             " are shown"});
+    data.meta.entries = data.entries.size();
+    prefix_files.push_back(std::move(data));
 }
 
 }  // namespace vg::config::detail

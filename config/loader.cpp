@@ -55,7 +55,7 @@ LoadResult finish(Loader& loader, const LoadOptions& opt) {
     r.diagnostics = std::move(loader.diags);
     if (!has_errors(r.diagnostics) && !loader.layers.empty()) {
         try {
-            View view(loader.layers);
+            View view(loader.layers, &loader.prefix_files);
             Policy p;
             detail::build_policy(view, p);
             detail::check_semantics(view, p, opt, r.diagnostics);

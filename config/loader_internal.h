@@ -54,6 +54,21 @@ struct Layer {
     bool is_site = false;
 };
 
+// A prefix file's contents (toll_fraud.deny_prefix_files / allow_prefix_files).
+struct PrefixFileData {
+    PrefixFile meta;
+    struct Entry {
+        std::string digits;
+        std::string label;
+        int line = 0;
+    };
+    std::vector<Entry> entries;
+};
+
+// Limits of one prefix file (the schema's descriptions say them).
+constexpr std::size_t kMaxPrefixFileEntries = 250000;
+constexpr std::size_t kMaxPrefixFileBytes = 8u * 1024 * 1024;
+
 // A value found in the layers, or a default (layer == nullptr).
 struct Val {
     const YNode* node = nullptr;
@@ -74,6 +89,7 @@ public:
 
     std::vector<Diagnostic> diags;
     std::vector<Layer> layers;   // merge order: includes first, the site file last
+    std::vector<PrefixFileData> prefix_files;   // in the order the files name them
 
     // Reads, parses and validates one file and its includes.
     void load_text(std::string_view text, const std::string& file, const std::filesystem::path& dir, bool is_site,
@@ -83,6 +99,9 @@ public:
     void begin_text(const std::string& name);
 
 private:
+    void prefix_files_of(const Layer& layer);
+    void read_prefix_file(const YNode& item, const std::string& from_file, const std::filesystem::path& dir,
+                          const std::string& path, bool deny);
     void include(const YNode& item, const std::string& from_file, const std::filesystem::path& dir,
                  const std::string& path, int depth);
 
@@ -99,10 +118,16 @@ const YNode* find_in(const YNode* n, std::string_view dotted);
 
 class View {
 public:
-    explicit View(const std::vector<Layer>& layers) : layers_(layers) {}
+    explicit View(const std::vector<Layer>& layers, const std::vector<PrefixFileData>* prefix_files = nullptr)
+        : layers_(layers), prefix_files_(prefix_files) {}
 
     const Layer& site() const { return layers_.back(); }
     const std::vector<Layer>& layers() const { return layers_; }
+    // The prefix files read with the layers (none when there are none).
+    const std::vector<PrefixFileData>& prefix_files() const {
+        static const std::vector<PrefixFileData> none;
+        return prefix_files_ ? *prefix_files_ : none;
+    }
 
     // Default value of a key as a node (nullptr if none or descriptive).
     const YNode* default_node(std::string_view pattern);
@@ -119,6 +144,7 @@ public:
 
 private:
     const std::vector<Layer>& layers_;
+    const std::vector<PrefixFileData>* prefix_files_;
     std::map<std::string, YNodeP> defaults_;
 };
 

@@ -106,6 +106,16 @@ struct WeeklyWindow {
 struct DialPrefix {
     std::string digits;   // "+881", "09"
     Origin origin;
+    std::string label;    // from a prefix file's label column ("" = none)
+};
+
+// A file of toll_fraud.deny_prefix_files / allow_prefix_files, as loaded.
+struct PrefixFile {
+    std::string file;        // as shown in diagnostics (relative names joined to the policy file's directory)
+    Origin named_at;         // the entry of the policy that names it
+    bool deny = true;        // false: allow_prefix_files
+    std::size_t entries = 0; // prefixes read from it (duplicates included)
+    std::size_t labelled = 0;   // of them, with a label
 };
 
 // A policy dial prefix in the form dialled numbers are compared in (the
@@ -210,6 +220,7 @@ struct Policy {
         bool deny_builtin = true;                // add builtin_high_risk_prefixes() to deny_prefixes
         std::vector<DialPrefix> deny_prefixes;   // effective: built-ins (if enabled) + listed
         std::vector<DialPrefix> allow_prefixes;
+        std::vector<PrefixFile> prefix_files;    // deny_prefix_files and allow_prefix_files, in load order
         std::vector<std::string> emergency_numbers;
         struct OutOfHours {
             bool enabled = false;                // true when business_hours is set

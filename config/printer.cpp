@@ -65,6 +65,19 @@ private:
             }
             return differs ? "matched as " + matched : "";
         }
+        if (kp == "toll_fraud.deny_prefix_files" || kp == "toll_fraud.allow_prefix_files") {
+            // How many entries each file gave, read from where.
+            const bool deny = kp == "toll_fraud.deny_prefix_files";
+            std::string s;
+            for (const auto& f : tf.prefix_files) {
+                if (f.deny != deny) continue;
+                s += (s.empty() ? "" : "; ") + f.file + ": " + std::to_string(f.entries) +
+                     (f.entries == 1 ? " prefix" : " prefixes") +
+                     (f.labelled ? " (" + std::to_string(f.labelled) + " labelled)" : "") + ", named at " +
+                     f.named_at.to_string();
+            }
+            return s;
+        }
         if (kp == "toll_fraud.deny_builtin" && tf.deny_builtin) {
             std::string b;
             for (const auto& x : builtin_high_risk_prefixes()) b += " " + std::string(x.prefix);
@@ -188,15 +201,20 @@ std::vector<std::string> toll_fraud_enforcement(const Policy& p) {
     };
     std::size_t builtin = 0;
     for (const auto& d : tf.deny_prefixes) builtin += d.origin.file == "(built-in)";
+    std::string from_files;
+    for (const auto& f : tf.prefix_files)
+        if (f.deny == !tf.allow_list)
+            from_files += ", " + std::to_string(f.entries) + " from " + f.file;
     out.push_back("judged: INVITE Request-URI and To, every Refer-To of a REFER, every Contact of a 3xx a handset "
                   "sends; every reading of the dial string (escapes, separators, terminators, feature codes, digits "
                   "only); a dial string is denied if any reading is");
     if (tf.allow_list)
         out.push_back("mode allow_list: only numbers matching " + join(tf.allow_prefixes, 12) +
+                      (from_files.empty() ? "" : " (" + from_files.substr(2) + ")") +
                       " (and emergency numbers, extensions) may be called; what cannot be classified is denied");
     else
         out.push_back("deny list: " + std::to_string(tf.deny_prefixes.size()) + " prefixes (" + std::to_string(builtin) +
-                      " built-in): " + join(tf.deny_prefixes, 12) +
+                      " built-in" + from_files + "): " + join(tf.deny_prefixes, 12) +
                       (tf.allow_prefixes.empty() ? "" : "; exceptions: " + join(tf.allow_prefixes, 12)));
     if (tf.country_code.empty())
         out.push_back("no country_code: numbers in international form (+, or the international prefix " +

@@ -209,6 +209,15 @@ const std::vector<KeyInfo> kSchema = {
      "Denied destination prefixes: digits with an optional leading `+` (`+881`, `09`); `+` alone denies every international number."},
     {"toll_fraud.allow_prefixes", Type::prefix, true, "[]", 0, 0, "", kAppend, 0, 1024,
      "Allowed prefixes. With `mode: deny_list` they are exceptions to the deny list (the longest match wins)."},
+    {"toll_fraud.deny_prefix_files", Type::file, true, "[]", 0, 0, "", kAppend, 0, 16,
+     "Files of denied prefixes, added to `deny_prefixes` (a provider's list shipped to its fleet): one prefix "
+     "per line, or `prefix,label` (CSV; the label names the destination in `check --print`); `#` starts a "
+     "comment, blank lines are skipped. Relative names are relative to the policy file that names them. Each "
+     "entry is checked like an inline prefix; errors say `FILE:LINE`. At most 250000 entries and 8 MiB per "
+     "file. They are read when the policy loads and on every reload: a bad or missing file refuses the whole "
+     "policy (a reload keeps the old one)."},
+    {"toll_fraud.allow_prefix_files", Type::file, true, "[]", 0, 0, "", kAppend, 0, 16,
+     "Files of allowed prefixes, added to `allow_prefixes` (the same format and limits as `deny_prefix_files`)."},
     {"toll_fraud.emergency_numbers", Type::number, true, "[\"112\", \"911\", \"999\"]", 0, 0, "", 0, 1, 32,
      "Numbers that are never blocked or limited."},
     {"toll_fraud.out_of_hours", Type::map, false, "", 0, 0, "", 0, 0, 0,

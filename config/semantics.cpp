@@ -239,6 +239,23 @@ void check_semantics(View& view, Policy& p, const LoadOptions& opt, std::vector<
         for (const char* list : {"toll_fraud.deny_prefixes", "toll_fraud.allow_prefixes",
                                  "toll_fraud.out_of_hours.deny_prefixes"})
             for (const auto& it : view.items(list)) check_prefix(it, item_path(list, it.index), p.toll_fraud, at);
+        // The prefix files' entries, at their lines (at most 20 findings a file).
+        for (const auto& f : view.prefix_files()) {
+            const Layer file_layer{f.meta.file, {}, nullptr, false};
+            YNode entry;
+            entry.kind = YNode::Kind::scalar;
+            entry.column = 1;
+            int found = 0;
+            auto capped = [&](const Val& v, const std::string& path, Diagnostic::Severity sev, std::string msg) {
+                if (++found <= 20) at(v, path, sev, std::move(msg));
+            };
+            for (const auto& e : f.entries) {
+                if (found > 20) break;
+                entry.value = e.digits;
+                entry.line = e.line;
+                check_prefix(Val{&entry, &file_layer, -1}, "", p.toll_fraud, capped);
+            }
+        }
         if (!p.toll_fraud.country_code.empty() && p.toll_fraud.country_code[0] == '0')
             at(view.get("toll_fraud.country_code"), "toll_fraud.country_code", kError,
                quote_value(p.toll_fraud.country_code) + " is not a country calling code: they never start with 0 "

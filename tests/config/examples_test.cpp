@@ -33,7 +33,7 @@ TEST(ExamplesDir, EveryExampleIsCovered) {
     std::set<std::string> files;
     for (const auto& e : std::filesystem::directory_iterator(test::config_dir() + "/examples"))
         files.insert(e.path().filename().string());
-    EXPECT_EQ(files, (std::set<std::string>{"demo.yaml", "full.yaml", "ipv6.yaml", "minimal.yaml", "office.yaml",
+    EXPECT_EQ(files, (std::set<std::string>{"allow-prefixes.csv", "demo.yaml", "deny-prefixes.txt", "full.yaml", "ipv6.yaml", "minimal.yaml", "office.yaml",
                                             "provider-full.yaml", "provider.yaml", "site.yaml"}));
 }
 

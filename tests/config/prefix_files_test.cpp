@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Prefix files (toll_fraud.deny_prefix_files / allow_prefix_files, read by
+// config/includes.cpp): formats, positions of errors, the same checks as
+// inline prefixes, limits, paths relative to the policy file, `check --print`.
+#include "config/loader.h"
+#include "tests/config/config_test_util.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+
+namespace vg::config {
+namespace {
+
+using test::base_policy;
+using test::errors_of;
+using test::TempDir;
+using test::test_options;
+using test::warnings_of;
+
+std::string policy(const std::string& toll_fraud) { return base_policy() + "toll_fraud:\n" + toll_fraud; }
+
+bool has_prefix(const std::vector<DialPrefix>& v, const std::string& digits) {
+    return std::any_of(v.begin(), v.end(), [&](const DialPrefix& d) { return d.digits == digits; });
+}
+
+TEST(PrefixFiles, PlainAndCsvListsAreAddedWithTheirLines) {
+    TempDir d;
+    d.write("deny.txt", "# fleet deny list\n\n+8816\n  +882   # networks\n+8816\n");
+    d.write("lists/allow.csv", "prefix,label\n+8821640,office line\n+88399,\"bridge\"\n");
+    const auto path = d.write("site.yaml", policy("  country_code: \"44\"\n  deny_prefix_files: [deny.txt]\n"
+                                                  "  allow_prefix_files: [lists/allow.csv]\n"));
+    const auto r = load_policy_file(path, test_options());
+    ASSERT_TRUE(r.ok()) << ::testing::PrintToString(errors_of(r));
+    const auto& tf = r.policy->toll_fraud;
+    EXPECT_TRUE(has_prefix(tf.deny_prefixes, "+8816"));
+    EXPECT_TRUE(has_prefix(tf.deny_prefixes, "+882"));
+    const auto it = std::find_if(tf.allow_prefixes.begin(), tf.allow_prefixes.end(),
+                                 [](const DialPrefix& p) { return p.digits == "+88399"; });
+    ASSERT_NE(it, tf.allow_prefixes.end());
+    EXPECT_EQ(it->label, "bridge");
+    EXPECT_EQ(it->origin.to_string(), d.path() + "/lists/allow.csv:3:1");
+    ASSERT_EQ(tf.prefix_files.size(), 2u);
+    EXPECT_EQ(tf.prefix_files[0].file, d.path() + "/deny.txt");
+    EXPECT_TRUE(tf.prefix_files[0].deny);
+    EXPECT_EQ(tf.prefix_files[0].entries, 3u);   // duplicates counted, kept once
+    EXPECT_EQ(tf.prefix_files[1].entries, 2u);
+    EXPECT_EQ(tf.prefix_files[1].labelled, 2u);
+    EXPECT_EQ(tf.prefix_files[1].named_at.line, 13);
+}
+
+TEST(PrefixFiles, BadPrefixIsAnErrorAtItsLineAndNothingLoads) {
+    TempDir d;
+    d.write("deny.txt", "+881\n+88x1\n\n12a,label\n");
+    const auto path = d.write("site.yaml", policy("  deny_prefix_files: [deny.txt]\n"));
+    const auto r = load_policy_file(path, test_options());
+    EXPECT_FALSE(r.policy);
+    const auto e = errors_of(r);
+    ASSERT_EQ(e.size(), 2u) << ::testing::PrintToString(e);
+    EXPECT_EQ(e[0], d.path() + "/deny.txt:2:1: bad prefix \"+88x1\" (expected digits with an optional leading +, e.g. +881)");
+    EXPECT_EQ(e[1], d.path() + "/deny.txt:4:1: bad prefix \"12a\" (expected digits with an optional leading +, e.g. +881)");
+}
+
+TEST(PrefixFiles, InlineChecksApplyAtTheFileLine) {
+    TempDir d;
+    d.write("deny.txt", "+881\n+00881\n");
+    d.write("allow.txt", "4420\n");
+    const auto path = d.write("site.yaml", policy("  country_code: \"44\"\n  deny_prefix_files: [deny.txt]\n"
+                                                  "  allow_prefix_files: [allow.txt]\n"));
+    const auto r = load_policy_file(path, test_options());
+    EXPECT_FALSE(r.policy);
+    const auto e = errors_of(r);
+    ASSERT_EQ(e.size(), 2u) << ::testing::PrintToString(e);
+    EXPECT_NE(e[0].find(d.path() + "/deny.txt:2:1: \"+00881\" never matches"), std::string::npos) << e[0];
+    EXPECT_NE(e[1].find(d.path() + "/allow.txt:1:1: \"4420\": a prefix without '+'"), std::string::npos) << e[1];
+}
+
+TEST(PrefixFiles, MissingFileIsAnErrorAtTheKey) {
+    TempDir d;
+    const auto path = d.write("site.yaml", policy("  deny_prefix_files: [nowhere.txt]\n"));
+    const auto r = load_policy_file(path, test_options());
+    EXPECT_FALSE(r.policy);
+    const auto e = errors_of(r);
+    ASSERT_EQ(e.size(), 1u);
+    EXPECT_EQ(e[0], path + ":11:23: toll_fraud.deny_prefix_files[0]: cannot read " + d.path() +
+                        "/nowhere.txt: No such file or directory");
+}
+
+TEST(PrefixFiles, RelativeToTheFileThatNamesThem) {
+    TempDir d;
+    d.write("provider/deny.txt", "+8817\n");
+    d.write("provider/provider.yaml", "version: 1\ntoll_fraud:\n  deny_prefix_files: [deny.txt]\n");
+    const auto path = d.write("site.yaml", "version: 1\ninclude: [provider/provider.yaml]\n" +
+                                               base_policy().substr(std::string("version: 1\n").size()));
+    const auto r = load_policy_file(path, test_options());
+    ASSERT_TRUE(r.ok()) << ::testing::PrintToString(errors_of(r));
+    EXPECT_TRUE(has_prefix(r.policy->toll_fraud.deny_prefixes, "+8817"));
+    EXPECT_EQ(r.policy->toll_fraud.prefix_files.at(0).file, d.path() + "/provider/deny.txt");
+}
+
+TEST(PrefixFiles, TooManyEntriesIsAClearError) {
+    TempDir d;
+    std::string big;
+    for (int i = 0; i < 250001; ++i) big += "+" + std::to_string(1000000 + i) + "\n";
+    d.write("deny.txt", big);
+    const auto path = d.write("site.yaml", policy("  deny_prefix_files: [deny.txt]\n"));
+    const auto r = load_policy_file(path, test_options());
+    EXPECT_FALSE(r.policy);
+    const auto e = errors_of(r);
+    ASSERT_EQ(e.size(), 1u) << ::testing::PrintToString(e);
+    EXPECT_EQ(e[0], d.path() + "/deny.txt:250001:1: " + d.path() +
+                        "/deny.txt has more than 250000 prefixes (the most a prefix file may have)");
+}
+
+TEST(PrefixFiles, TooLargeFileIsAClearError) {
+    TempDir d;
+    d.write("deny.txt", std::string(8u * 1024 * 1024 + 1, '#'));
+    const auto path = d.write("site.yaml", policy("  deny_prefix_files: [deny.txt]\n"));
+    const auto r = load_policy_file(path, test_options());
+    EXPECT_FALSE(r.policy);
+    const auto e = errors_of(r);
+    ASSERT_EQ(e.size(), 1u);
+    EXPECT_NE(e[0].find("deny.txt is larger than 8388608 bytes (the most a prefix file may have)"), std::string::npos)
+        << e[0];
+}
+
+TEST(PrefixFiles, PrintShowsCountsAndSources) {
+    TempDir d;
+    d.write("deny.txt", "+8816\n+8817\n");
+    const auto path = d.write("site.yaml", policy("  deny_prefix_files: [deny.txt]\n"));
+    auto opt = test_options();
+    opt.render_effective = true;
+    const auto r = load_policy_file(path, opt);
+    ASSERT_TRUE(r.ok()) << ::testing::PrintToString(errors_of(r));
+    EXPECT_NE(r.effective_yaml.find(d.path() + "/deny.txt: 2 prefixes, named at " + path + ":11:23"),
+              std::string::npos)
+        << r.effective_yaml;
+    const auto lines = toll_fraud_enforcement(*r.policy);
+    EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [&](const std::string& l) {
+        return l.find("2 from " + d.path() + "/deny.txt") != std::string::npos;
+    })) << ::testing::PrintToString(lines);
+}
+
+}  // namespace
+}  // namespace vg::config
