@@ -136,6 +136,10 @@ int main(int argc, char** argv) {
     ::malloc_trim(0);
     const long rss1_trimmed = bench::rss_kb();
     const std::size_t deny = listed->policy->toll_fraud.deny_prefixes.size();
+    // Where the memory is: the engine's trie, and the policy's list it keeps.
+    const double trie_bytes = static_cast<double>(listed->deny.set.memory_bytes());
+    const double policy_list_bytes = static_cast<double>(listed->policy->toll_fraud.deny_prefixes.capacity() *
+                                                         sizeof(config::DialPrefix));
     listed.reset();
     base.reset();
 
@@ -157,6 +161,8 @@ int main(int argc, char** argv) {
     out.number("fraud.list_prefixes", static_cast<double>(n));
     out.number("fraud.list_load_ms", w - wo);
     out.number("fraud.list_load_total_ms", w);
+    out.number("fraud.list_trie_bytes", trie_bytes);
+    out.number("fraud.list_policy_entries_bytes", policy_list_bytes);
     if (rss0 < 0 || rss1 < 0) out.null("fraud.list_rss_kb", "/proc/self/status has no VmRSS");
     else {
         out.number("fraud.list_rss_kb", static_cast<double>(rss1 - rss0));
