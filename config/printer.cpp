@@ -157,8 +157,18 @@ private:
                     const auto vals = list_vals();
                     const bool dflt = vals.empty() ? true : vals.front().is_default();
                     o_ << lead << key << ": [";
-                    for (std::size_t i = 0; i < vals.size(); ++i)
-                        o_ << (i ? ", " : "") << yaml_scalar(text_of(vals[i]), digits);
+                    if (kp == "toll_fraud.deny_prefix_files" || kp == "toll_fraud.allow_prefix_files") {
+                        // As resolved (relative to the file that named each),
+                        // so that the printed policy reads the same files.
+                        bool first = true;
+                        for (const auto& f : p_.toll_fraud.prefix_files)
+                            if (f.deny == (kp == "toll_fraud.deny_prefix_files")) {
+                                o_ << (first ? "" : ", ") << yaml_scalar(f.file, false);
+                                first = false;
+                            }
+                    } else
+                        for (std::size_t i = 0; i < vals.size(); ++i)
+                            o_ << (i ? ", " : "") << yaml_scalar(text_of(vals[i]), digits);
                     o_ << "]" << comment(dflt, note(kp, vals)) << "\n";
                 } else {
                     const Val sv = scalar_val();

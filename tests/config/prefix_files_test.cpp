@@ -136,6 +136,8 @@ TEST(PrefixFiles, PrintShowsCountsAndSources) {
     EXPECT_NE(r.effective_yaml.find(d.path() + "/deny.txt: 2 prefixes, named at " + path + ":11:23"),
               std::string::npos)
         << r.effective_yaml;
+    // The printed policy names the file as resolved, so it reads the same file.
+    EXPECT_NE(r.effective_yaml.find("deny_prefix_files: [" + d.path() + "/deny.txt]"), std::string::npos);
     const auto lines = toll_fraud_enforcement(*r.policy);
     EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [&](const std::string& l) {
         return l.find("2 from " + d.path() + "/deny.txt") != std::string::npos;

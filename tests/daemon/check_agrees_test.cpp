@@ -117,5 +117,36 @@ TEST(CheckAgreesWithTheDaemon, TimeZones) {
     }
 }
 
+// A prefix file is read at every load (start and reload): edited to hold a
+// bad line, the whole policy is refused, by check and by the daemon alike,
+// with the file's line.
+TEST(CheckAgrees, PrefixFileReadAgainAtReload) {
+    test::TempDir d;
+    d.write("lists/deny.txt", "+8816\n");
+    const std::string policy =
+        d.write("p.yaml", "version: 1\nsite: t\non_failure: closed\nhandsets:\n  networks: [192.168.20.0/24]\n"
+                          "peers:\n  pbx:\n    - name: p\n      addresses: [203.0.113.1]\n"
+                          "toll_fraud:\n  deny_prefix_files: [lists/deny.txt]\n");
+    const LoadedPolicy first = load_policy(policy);
+    ASSERT_TRUE(first.rules) << ::testing::PrintToString(first.errors);
+    EXPECT_TRUE(first.rules->deny.set.find("+8816"));
+    EXPECT_FALSE(first.rules->deny.set.find("+8817"));
+
+    d.write("lists/deny.txt", "+8816\n+8817\n");
+    const LoadedPolicy second = load_policy(policy);
+    ASSERT_TRUE(second.rules) << ::testing::PrintToString(second.errors);
+    EXPECT_TRUE(second.rules->deny.set.find("+8817"));
+
+    d.write("lists/deny.txt", "+8816\n+88l7\n");
+    const LoadedPolicy bad = load_policy(policy);
+    EXPECT_FALSE(bad.rules);
+    ASSERT_EQ(bad.errors.size(), 1u) << ::testing::PrintToString(bad.errors);
+    EXPECT_EQ(bad.errors[0], d.path() + "/lists/deny.txt:2:1: bad prefix \"+88l7\" (expected digits with an optional "
+                                        "leading +, e.g. +881)");
+    const test::CheckRun check = test::run_check({policy});
+    EXPECT_NE(check.exit_code, 0);
+    EXPECT_NE(check.err.find(bad.errors[0] + "\n"), std::string::npos) << check.err;
+}
+
 }  // namespace
 }  // namespace vg::daemon
