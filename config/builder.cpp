@@ -162,6 +162,9 @@ public:
         if (tf.deny_builtin)
             for (const auto& b : builtin_high_risk_prefixes())
                 tf.deny_prefixes.push_back(DialPrefix{std::string(b.prefix), Origin{"(built-in)", 0, 0}, {}});
+        if (tf.deny_builtin && tf.country_code == "1")
+            for (const auto& b : builtin_nanp_international_prefixes())
+                tf.nanp_international.push_back(DialPrefix{std::string(b.prefix), Origin{"(built-in)", 0, 0}, {}});
         {
             // Inline prefixes, then the files' (a set: a file may hold 100,000).
             std::unordered_set<std::string> deny_seen, allow_seen;

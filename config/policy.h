@@ -219,6 +219,9 @@ struct Policy {
         bool allow_list = false;                 // true: only allow_prefixes (and emergency numbers) may be called
         bool deny_builtin = true;                // add builtin_high_risk_prefixes() to deny_prefixes
         std::vector<DialPrefix> deny_prefixes;   // effective: built-ins (if enabled) + listed
+        // builtin_nanp_international_prefixes() when deny_builtin and
+        // country_code is "1" (rule nanp_international), else empty.
+        std::vector<DialPrefix> nanp_international;
         std::vector<DialPrefix> allow_prefixes;
         std::vector<PrefixFile> prefix_files;    // deny_prefix_files and allow_prefix_files, in load order
         std::vector<std::string> emergency_numbers;

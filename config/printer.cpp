@@ -81,6 +81,8 @@ private:
         if (kp == "toll_fraud.deny_builtin" && tf.deny_builtin) {
             std::string b;
             for (const auto& x : builtin_high_risk_prefixes()) b += " " + std::string(x.prefix);
+            if (!tf.nanp_international.empty()) b += "; NANP billed internationally:";
+            for (const auto& x : tf.nanp_international) b += " " + x.digits;
             return "built in:" + b;
         }
         if (kp == "toll_fraud.out_of_hours.timezone" && tf.out_of_hours.enabled) {

@@ -204,7 +204,8 @@ const std::vector<KeyInfo> kSchema = {
     {"toll_fraud.mode", Type::enumeration, false, "deny_list", 0, 0, "deny_list|allow_list", 0, 0, 0,
      "`deny_list`: every number except denied prefixes. `allow_list`: only `allow_prefixes` (and emergency numbers)."},
     {"toll_fraud.deny_builtin", Type::boolean, false, "true", 0, 0, "", 0, 0, 0,
-     "Also deny the built-in high-risk destinations (see below)."},
+     "Also deny the built-in high-risk destinations (see below); with `country_code: \"1\"` also the NANP "
+     "area codes billed at international rates (rule `nanp_international`)."},
     {"toll_fraud.deny_prefixes", Type::prefix, true, "[]", 0, 0, "", kAppend, 0, 1024,
      "Denied destination prefixes: digits with an optional leading `+` (`+881`, `09`); `+` alone denies every international number."},
     {"toll_fraud.allow_prefixes", Type::prefix, true, "[]", 0, 0, "", kAppend, 0, 1024,
@@ -393,6 +394,38 @@ const std::vector<BuiltinPrefix> kHighRisk = {
     {"+883", "International Networks", "ITU-T E.164 assigned country codes"},
     {"+979", "International Premium Rate Service", "ITU-T E.164 assigned country codes (ITU-T E.169.3)"},
     {"+808", "International Shared Cost Service", "ITU-T E.164 assigned country codes (ITU-T E.169.2)"},
+};
+
+// NANP area codes of countries other than the United States and Canada: a
+// site with country code 1 reaches them with "1" + ten digits (or ten digits
+// alone), like a domestic long-distance call, but the carrier bills them at
+// international rates, which is what callback (Wangiri) and revenue-share
+// fraud relies on. US territories (340 US Virgin Islands, 670 Northern
+// Mariana Islands, 671 Guam, 684 American Samoa, 787/939 Puerto Rico) are
+// domestic-rate and not listed.
+constexpr std::string_view kNanpa = "NANPA, NANP area codes by country (nationalnanpa.com)";
+const std::vector<BuiltinPrefix> kNanpInternational = {
+    {"+1242", "Bahamas", kNanpa},
+    {"+1246", "Barbados", kNanpa},
+    {"+1264", "Anguilla", kNanpa},
+    {"+1268", "Antigua and Barbuda", kNanpa},
+    {"+1284", "British Virgin Islands", kNanpa},
+    {"+1345", "Cayman Islands", kNanpa},
+    {"+1441", "Bermuda", kNanpa},
+    {"+1473", "Grenada", kNanpa},
+    {"+1649", "Turks and Caicos Islands", kNanpa},
+    {"+1658", "Jamaica", kNanpa},
+    {"+1664", "Montserrat", kNanpa},
+    {"+1721", "Sint Maarten", kNanpa},
+    {"+1758", "Saint Lucia", kNanpa},
+    {"+1767", "Dominica", kNanpa},
+    {"+1784", "Saint Vincent and the Grenadines", kNanpa},
+    {"+1809", "Dominican Republic", kNanpa},
+    {"+1829", "Dominican Republic", kNanpa},
+    {"+1849", "Dominican Republic", kNanpa},
+    {"+1868", "Trinidad and Tobago", kNanpa},
+    {"+1869", "Saint Kitts and Nevis", kNanpa},
+    {"+1876", "Jamaica", kNanpa},
 };
 
 // The password audit's built-in candidates. Common weak ones first (the
@@ -662,6 +695,15 @@ std::string reference_markdown() {
     o << "\n## Built-in high-risk destinations (`toll_fraud.deny_builtin`)\n\n"
          "| prefix | what | source |\n|---|---|---|\n";
     for (const auto& p : kHighRisk) o << "| `" << p.prefix << "` | " << p.what << " | " << p.source << " |\n";
+    o << "\nWith `country_code: \"1\"` (North America) the built-in list also holds the NANP area codes of\n"
+         "other countries, dialled like domestic long distance (`1 809 ...`, or ten digits `809 ...`) but\n"
+         "billed at international rates. They are denied with the rule `nanp_international:+1809` (a ten-digit\n"
+         "number dialled without a prefix is read as `+1` and its ten digits for this list only). US\n"
+         "territories (340, 670, 671, 684, 787, 939) are domestic-rate and not listed; an `allow_prefixes`\n"
+         "entry longer than the area code (`+1809555`) makes an exception:\n\n"
+         "| prefix | what | source |\n|---|---|---|\n";
+    for (const auto& p : kNanpInternational)
+        o << "| `" << p.prefix << "` | " << p.what << " | " << p.source << " |\n";
     o << "\nCountry-specific lists (destinations your provider sees abused) belong in a provider-wide include\n"
          "(`toll_fraud.deny_prefixes`, merge: append).\n";
     o << "\n## Destination profiles (`toll_fraud.profiles`)\n\n"
@@ -713,6 +755,7 @@ std::string reference_markdown() {
 }
 
 const std::vector<BuiltinPrefix>& builtin_high_risk_prefixes() { return kHighRisk; }
+const std::vector<BuiltinPrefix>& builtin_nanp_international_prefixes() { return kNanpInternational; }
 const std::vector<std::string_view>& builtin_scanner_user_agents() { return kScanners; }
 const std::vector<BuiltinWeakPassword>& builtin_weak_passwords() { return kWeakPasswords; }
 

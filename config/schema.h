@@ -113,6 +113,9 @@ struct BuiltinPrefix {
     std::string_view source;
 };
 const std::vector<BuiltinPrefix>& builtin_high_risk_prefixes();
+// NANP area codes billed at international rates ("+1809"), denied when
+// deny_builtin is on and the site's country code is 1.
+const std::vector<BuiltinPrefix>& builtin_nanp_international_prefixes();
 const std::vector<std::string_view>& builtin_scanner_user_agents();
 // The password audit's built-in candidates (handsets.password_audit_rate):
 // common weak passwords and vendors' documented defaults, each with where it

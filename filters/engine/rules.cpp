@@ -106,7 +106,8 @@ std::shared_ptr<const CompiledPolicy> CompiledPolicy::compile(std::shared_ptr<co
         for (const std::string& e : tf.emergency_numbers) c->dial_plan->add_service_number(e);
         if (!fill_prefixes(c->deny, tf.deny_prefixes, *c->dial_plan, error) ||
             !fill_prefixes(c->allow, tf.allow_prefixes, *c->dial_plan, error) ||
-            !fill_prefixes(c->out_of_hours_deny, tf.out_of_hours.deny_prefixes, *c->dial_plan, error))
+            !fill_prefixes(c->out_of_hours_deny, tf.out_of_hours.deny_prefixes, *c->dial_plan, error) ||
+            !fill_prefixes(c->nanp_international, tf.nanp_international, *c->dial_plan, error))
             return nullptr;
         if (tf.profiles.size() > 0xfe) {
             error = "too many destination profiles";

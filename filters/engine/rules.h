@@ -100,6 +100,9 @@ struct CompiledPolicy {
     PrefixList deny;
     PrefixList allow;
     PrefixList out_of_hours_deny;
+    // NANP area codes billed internationally (config nanp_international),
+    // "+1809"; empty unless the site's country code is 1.
+    PrefixList nanp_international;
     // Destination profiles: every profile's prefixes in one list, the rule
     // id's profile in profile_of.
     std::vector<CompiledProfile> profiles;

@@ -91,6 +91,25 @@ TollDecision TollGuard::judge(std::string_view escaped_user, const CompiledPolic
             text = m->text;
             return true;
         }
+        // NANP area codes billed internationally: "+1809..." as normalised,
+        // or ten digits dialled without a prefix (a local reading here,
+        // which is "+1" and its ten digits to the carrier).
+        if (!r.nanp_international.empty()) {
+            FixedString<NormalisedNumber::kMaxLength> as_e164;
+            std::string_view v = n.view();
+            if (n.cls == NumberClass::local && v.size() == 10) {
+                as_e164.assign("+1");
+                as_e164.append(v);
+                v = as_e164.view();
+            }
+            const auto allow_as = r.allow.match(v, cc);
+            if (auto m = r.nanp_international.match(v, cc);
+                m && m->length > std::max(allow_len, allow_as ? allow_as->length : std::size_t{0})) {
+                rule = "nanp_international:";
+                text = m->text;
+                return true;
+            }
+        }
         if (out_of_hours) {
             if (auto m = r.out_of_hours_deny.match(n.view(), cc); m && m->length > allow_len) {
                 rule = "out_of_hours:";

@@ -42,6 +42,7 @@ TEST(Builder, DefaultsComeFromTheSchema) {
     EXPECT_EQ(p.toll_fraud.limits.per_handset_concurrent_calls, 2u);
     EXPECT_EQ(p.toll_fraud.emergency_numbers, (std::vector<std::string>{"112", "911", "999"}));
     EXPECT_EQ(p.toll_fraud.deny_prefixes.size(), builtin_high_risk_prefixes().size());
+    EXPECT_TRUE(p.toll_fraud.nanp_international.empty());   // no country code 1
     EXPECT_EQ(p.sip.scanner_user_agents.size(), builtin_scanner_user_agents().size());
     ASSERT_EQ(p.sip.rate_limits.count("INVITE"), 1u);
     EXPECT_EQ(p.sip.rate_limits.at("INVITE").count, 5u);
@@ -80,6 +81,27 @@ TEST(Builder, ExplicitValuesAreParsed) {
     EXPECT_EQ(p.toll_fraud.out_of_hours.business_hours[0].days, 0x1f);
     EXPECT_EQ(p.toll_fraud.out_of_hours.business_hours[1].days, 0x60);
     EXPECT_EQ(p.toll_fraud.out_of_hours.business_hours[1].end_minute, 1440);
+}
+
+TEST(Builder, NanpInternationalListOnlyForCountryCodeOne) {
+    const auto na = load(kBase + "toll_fraud:\n  country_code: \"1\"\n  national_prefix: \"1\"\n"
+                                 "  international_prefix: \"011\"\n");
+    ASSERT_TRUE(na.ok()) << ::testing::PrintToString(errors_of(na));
+    ASSERT_EQ(na.policy->toll_fraud.nanp_international.size(), builtin_nanp_international_prefixes().size());
+    EXPECT_EQ(na.policy->toll_fraud.nanp_international[0].origin.file, "(built-in)");
+    bool dominican = false, puerto_rico = false;
+    for (const auto& b : builtin_nanp_international_prefixes()) {
+        dominican = dominican || b.prefix == "+1809";
+        puerto_rico = puerto_rico || b.prefix == "+1787" || b.prefix == "+1340";
+    }
+    EXPECT_TRUE(dominican);
+    EXPECT_FALSE(puerto_rico);   // US territories are domestic-rate
+    const auto off = load(kBase + "toll_fraud:\n  country_code: \"1\"\n  deny_builtin: false\n");
+    ASSERT_TRUE(off.ok());
+    EXPECT_TRUE(off.policy->toll_fraud.nanp_international.empty());
+    const auto uk = load(kBase + "toll_fraud:\n  country_code: \"44\"\n");
+    ASSERT_TRUE(uk.ok());
+    EXPECT_TRUE(uk.policy->toll_fraud.nanp_international.empty());
 }
 
 TEST(Builder, AnchorsAndAliasesWork) {

@@ -1125,6 +1125,53 @@ TEST_F(EngineTest, AllowPrefixIsAnExceptionToTheDenyList) {
     EXPECT_EQ(call("a2", "008821712345").reason, Reason::toll_fraud);
 }
 
+// A North American site: NANP area codes of other countries are dialled like
+// domestic long distance but billed internationally (built-in list).
+std::string north_american_policy() {
+    std::string yaml = test::site_policy("enforce");
+    yaml.replace(yaml.find("country_code: \"44\""), 18, "country_code: \"1\"");
+    yaml.replace(yaml.find("national_prefix: \"0\""), 20, "national_prefix: \"1\"");
+    yaml.replace(yaml.find("international_prefix: \"00\""), 26, "international_prefix: \"011\"");
+    return yaml;
+}
+
+TEST_F(EngineTest, NanpCaribbeanAreaCodesAreDeniedForNorthAmericanSites) {
+    make(north_american_policy());
+    EXPECT_EQ(call("c1", "1-809-555-0123").reason, Reason::toll_fraud);
+    EXPECT_EQ(rec_.last(EventType::toll_fraud)->rule.view(), "nanp_international:+1809");
+    EXPECT_EQ(rec_.last(EventType::toll_fraud)->number.view(), "+18095550123");
+    // Ten-digit dialling, and +1 in international form.
+    EXPECT_EQ(call("c2", "876-555-0123", 40002).reason, Reason::toll_fraud);
+    EXPECT_EQ(rec_.last(EventType::toll_fraud)->rule.view(), "nanp_international:+1876");
+    EXPECT_EQ(call("c3", "+1(268)555-0123", 40004).reason, Reason::toll_fraud);
+    EXPECT_EQ(rec_.last(EventType::toll_fraud)->rule.view(), "nanp_international:+1268");
+    // Domestic-rate: the US mainland, Puerto Rico, the US Virgin Islands; a
+    // seven-digit local number that starts like an area code.
+    EXPECT_EQ(call("d1", "1-201-555-0123", 40006).verdict, Verdict::accept);
+    EXPECT_EQ(call("d2", "1-787-555-0123", 40008, kHandset2).verdict, Verdict::accept);
+}
+
+TEST_F(EngineTest, NanpListNeedsCountryCodeOneAndDenyBuiltin) {
+    // The UK site: +1809 is an ordinary international number.
+    EXPECT_EQ(call("u1", "0018095550123").verdict, Verdict::accept);
+    std::string yaml = north_american_policy();
+    yaml.replace(yaml.find("  deny_prefixes:"), 0, "  deny_builtin: false\n");
+    make(yaml);
+    EXPECT_EQ(call("u2", "1-809-555-0123").verdict, Verdict::accept);
+    // A seven-digit local number is no area code.
+    EXPECT_EQ(call("u3", "809-5550", 40002).verdict, Verdict::accept);
+}
+
+TEST_F(EngineTest, NanpLocalSevenDigitsAndAllowExceptions) {
+    std::string yaml = north_american_policy();
+    yaml.replace(yaml.find("  deny_prefixes:"), 0, "  allow_prefixes: [\"+1809555\"]\n");
+    make(yaml);
+    EXPECT_EQ(call("l1", "809-5550", 40000).verdict, Verdict::accept);
+    EXPECT_EQ(call("l2", "1-809-555-0123", 40002).verdict, Verdict::accept);
+    EXPECT_EQ(call("l3", "809-555-0123", 40004, kHandset2).verdict, Verdict::accept);
+    EXPECT_EQ(call("l4", "1-809-556-0123", 40006, kHandset2).reason, Reason::toll_fraud);
+}
+
 TEST_F(EngineTest, PlusAloneDeniesEveryInternationalNumberButNotNationalOnes) {
     std::string yaml = policy_text();
     yaml.replace(yaml.find("[\"+881\", \"+882\""), 1, "[\"+\", ");
