@@ -216,6 +216,7 @@ public:
     std::size_t table_bytes() const noexcept;
 
 private:
+    friend struct StateCodec;   // state_file.h
     enum class Dir : std::uint8_t { inbound, outbound };
 
     Decision inbound(const net::DecodedPacket& p, const Now& now, EventSink& ev);

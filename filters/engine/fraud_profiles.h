@@ -123,6 +123,7 @@ public:
     std::size_t memory_bytes() const noexcept { return table_.memory_bytes() + site_.capacity() * sizeof(SiteEntry); }
 
 private:
+    friend struct StateCodec;   // state_file.h
     struct Counters {
         std::uint32_t recent[kRecent] = {};   // start times, 0.1 s after base_ (+1; 0 = empty)
         std::uint8_t recent_next = 0;

@@ -72,6 +72,7 @@ public:
     void for_each(F&& f) const { table_.for_each([&](const net::IpAddress&, const Handset& h) { f(h); }); }
 
 private:
+    friend struct StateCodec;   // state_file.h
     Handset* insert(const net::IpAddress& a, Timestamp now, EventSink& ev);
     void firmware_audit(Handset& h, std::string_view ua, Timestamp now, EventSink& ev);
     void register_signs(Handset& h, std::string_view ua, bool is_new, const Now& now, EventSink& ev);

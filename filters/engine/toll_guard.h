@@ -107,6 +107,7 @@ public:
     void reload() noexcept;
 
 private:
+    friend struct StateCodec;   // state_file.h
     struct Counters {
         std::uint16_t active = 0;
         bool hourly_init = false;
