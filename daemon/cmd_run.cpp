@@ -16,7 +16,8 @@ namespace {
 void usage(std::FILE* to) {
     std::fputs("usage: voipguard run --policy FILE [--queue N] [--backend auto|nftables|iptables]\n"
                "                     [--control PATH] [--log-stderr] [--user USER] [--mark VALUE[/MASK]]\n"
-               "                     [--nflog-group N] [--stats-interval SECONDS] [--max-dialogs N]\n"
+               "                     [--nflog-group N] [--stats-interval SECONDS]\n"
+               "                     [--state FILE] [--state-interval SECONDS] [--max-dialogs N]\n"
                "                     [--nice N]\n"
                "Runs the firewall daemon in the foreground. SIGHUP reloads the policy, SIGTERM\n"
                "exits: with on_failure open it removes every kernel rule and set, with closed\n"
@@ -32,6 +33,9 @@ void usage(std::FILE* to) {
                "                         MASK); no other rule of the router may write these values\n"
                "  --nflog-group N        NFLOG group of sampled kernel drops (default 5060)\n"
                "  --stats-interval S     seconds between VG_STATS lines (default 300, 0 = never)\n"
+               "  --state FILE           keep the handsets and toll-fraud counters in FILE across\n"
+               "                         restarts (none by default; the init scripts pass one)\n"
+               "  --state-interval S     seconds between writes of --state (default 60; and at stop)\n"
                "  --max-dialogs N        SIP dialogs tracked at once (default 1024; a full table\n"
                "                         never pushes out a confirmed call, it refuses new ones)\n"
                "  --nice N               nice value of the packet loop, -20..19 (default -10, so\n"
@@ -99,6 +103,13 @@ int cmd_run(int argc, char** argv) {
         } else if (arg == "--nflog-group") {
             if (!number(value(), 65535, n)) goto bad;
             o.nflog_group = static_cast<std::uint16_t>(n);
+        } else if (arg == "--state") {
+            const char* v = value();
+            if (!v || !*v) goto missing;
+            o.state_path = v;
+        } else if (arg == "--state-interval") {
+            if (!number(value(), 86400, n) || n == 0) goto bad;
+            o.state_interval = static_cast<unsigned>(n);
         } else if (arg == "--stats-interval") {
             if (!number(value(), 86400, n)) goto bad;
             o.stats_interval = static_cast<unsigned>(n);

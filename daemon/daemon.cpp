@@ -43,6 +43,7 @@
 #include "daemon/netlink/route.h"
 #include "daemon/privileges.h"
 #include "filters/engine/engine.h"
+#include "filters/engine/state_file.h"
 #include "filters/net/packet.h"
 
 #ifndef VOIPGUARD_VERSION
@@ -327,6 +328,10 @@ private:
     std::vector<ReloadWaiter> reload_waiters_, next_reload_waiters_;
     std::int64_t last_metrics_ = 0;
     bool metrics_busy_ = false;         // a write is on its way
+    std::int64_t last_state_ = 0;       // --state: the last write (monotonic s)
+    bool state_busy_ = false;           // a write is on its way
+    void restore_state();
+    void write_state(bool now_on_loop);
     std::string metrics_file_;          // the file last written (it exists)
     enum class MetricsState : std::uint8_t { unknown, ok, failing } metrics_state_ = MetricsState::unknown;
     std::string metrics_error_;         // the failure last logged
@@ -465,6 +470,7 @@ int Daemon::run() {
     if (opt_.max_dialogs != 0) limits.max_dialogs = opt_.max_dialogs;
     limits.dialog_key = dialog_secret();
     engine_ = std::make_unique<engine::Engine>(current_.rules, limits);
+    restore_state();
     // Packets can arrive before the bind is acknowledged; they wait in the
     // queue object until the first drain.
     on_queue(clock_now());
@@ -577,6 +583,8 @@ int Daemon::run() {
     const bool kernel_idle = kernel_.stop(std::chrono::seconds(90));
     report_alerts();
     alerts_.reset();   // kills what still runs
+    // Not while a write of the worker may still run (it was abandoned).
+    if (kernel_idle || !state_busy_) write_state(true);
     control_.reset();
     queue_.close();
     nflog_.close();
@@ -760,6 +768,12 @@ void Daemon::on_timer(const engine::Now& now) {
         last_dns_ = mono;
         begin_refresh();
     }
+    // --state: every state_interval (a write still on its way is not doubled).
+    if (!opt_.state_path.empty() && opt_.state_interval > 0 && !state_busy_ &&
+        mono - last_state_ >= static_cast<std::int64_t>(opt_.state_interval)) {
+        last_state_ = mono;
+        write_state(false);
+    }
     // metrics.file: the first write a second after start, then every
     // metrics.interval; a write still on its way is not doubled.
     const config::Policy::Metrics& m = current_.policy->metrics;
@@ -774,6 +788,84 @@ void Daemon::on_timer(const engine::Now& now) {
             (void)::unlink(gone.c_str());
             return nullptr;
         });
+    }
+}
+
+// --state: read once at start, before the first packet (at most
+// kStateMaxBytes); a file that is not ours, damaged or from the future is
+// logged and ignored (the next write replaces it).
+void Daemon::restore_state() {
+    if (opt_.state_path.empty()) return;
+    last_state_ = mono_seconds();
+    const std::string& path = opt_.state_path;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            log_->write(Severity::warning, "VG_STATE_REJECTED file=\"" + path + "\" error=unreadable detail=\"" +
+                                               std::strerror(errno) + "\"");
+        return;
+    }
+    std::string bytes;
+    char buf[65536];
+    bool too_big = false;
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        bytes.append(buf, static_cast<std::size_t>(n));
+        if (bytes.size() > engine::kStateMaxBytes) {
+            too_big = true;
+            break;
+        }
+    }
+    ::close(fd);
+    const engine::Now now = clock_now();
+    const engine::StateLoad l =
+        too_big ? engine::StateLoad{engine::StateError::oversized, {}, 0, 0, 0, 0, 0}
+                : engine::load_state(*engine_, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(),
+                                     current_.policy->site, now);
+    if (!l.ok()) {
+        log_->write(Severity::warning, "VG_STATE_REJECTED file=\"" + path + "\" error=" +
+                                           std::string(engine::to_string(l.error)) + " detail=\"" + l.detail + "\"");
+        return;
+    }
+    log_->write(Severity::info, "VG_STATE_RESTORED file=\"" + path + "\" handsets=" + std::to_string(l.handsets) +
+                                    " limit_keys=" + std::to_string(l.limit_keys) +
+                                    " day_counters=" + std::to_string(l.day_counters) +
+                                    " day_dropped=" + std::to_string(l.day_dropped) +
+                                    " age=" + std::to_string(now.wall - l.saved_at));
+}
+
+// --state: the bytes are made on the loop (microseconds: the tables are
+// small), written on the kernel worker (tmp file + rename, mode 0600: AORs).
+// `stopping`: the loop has ended and the workers are stopped; written here.
+void Daemon::write_state(bool stopping) {
+    if (opt_.state_path.empty() || !engine_) return;
+    auto text = std::make_shared<std::string>();
+    {
+        const std::vector<std::uint8_t> b = engine::save_state(*engine_, current_.policy->site, clock_now());
+        text->assign(b.begin(), b.end());
+    }
+    const std::string path = opt_.state_path;
+    if (stopping) {
+        std::string error;
+        if (!write_file_atomically(path, *text, error, 0600))
+            log_->write(Severity::error, "VG_STATE_WRITE_FAILED file=\"" + path + "\" error=\"" + error + "\"");
+        return;
+    }
+    state_busy_ = true;
+    const bool queued = kernel_.post([this, text, path]() -> Worker::Completion {
+        std::string error;
+        const bool ok = write_file_atomically(path, *text, error, 0600);
+        return [this, path, ok, error] {
+            state_busy_ = false;
+            if (!ok)
+                log_->write(Severity::error, "VG_STATE_WRITE_FAILED file=\"" + path + "\" error=\"" + error + "\"");
+        };
+    });
+    if (!queued) {
+        state_busy_ = false;
+        busy("state");
     }
 }
 

@@ -51,6 +51,11 @@ struct RunOptions {
     // Nice value of the loop that gives the verdicts (--nice); the workers
     // run 19 above it (at most 19), and the tools they start with them.
     int nice = -10;
+    // The saved state (--state FILE; empty: none): the handset inventory and
+    // the toll-fraud counters (filters/engine/state_file.h), restored at
+    // start, written every state_interval seconds and at a clean stop.
+    std::string state_path;
+    unsigned state_interval = 60;
 };
 
 // Runs the daemon until SIGTERM/SIGINT. Returns the process exit code:

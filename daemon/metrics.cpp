@@ -219,9 +219,9 @@ std::string render_metrics(const StatusView& v) {
     return o;
 }
 
-bool write_file_atomically(const std::string& path, const std::string& text, std::string& error) {
+bool write_file_atomically(const std::string& path, const std::string& text, std::string& error, unsigned mode) {
     const std::string tmp = path + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, static_cast<mode_t>(mode));
     if (fd < 0) {
         error = tmp + ": " + std::strerror(errno);
         return false;

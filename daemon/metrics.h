@@ -27,8 +27,9 @@ namespace vg::daemon {
 std::string render_metrics(const StatusView& v);
 
 // Writes `text` to `path` atomically: PATH.tmp in the same directory, then
-// rename(2). Mode 0644 (the collector runs as another user). False with
-// `error` set (the temporary file is removed); the old file stays as it was.
-bool write_file_atomically(const std::string& path, const std::string& text, std::string& error);
+// rename(2). Mode 0644 by default (the collector runs as another user). False
+// with `error` set (the temporary file is removed); the old file stays as it was.
+bool write_file_atomically(const std::string& path, const std::string& text, std::string& error,
+                           unsigned mode = 0644);
 
 }  // namespace vg::daemon
