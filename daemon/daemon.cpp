@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -836,6 +837,17 @@ void Daemon::restore_state() {
                                     " age=" + std::to_string(now.wall - l.saved_at));
 }
 
+// The directory of the --state file, made (one level, mode 0700) if missing:
+// on OpenWrt it is on the tmpfs, empty after a reboot.
+bool make_state_dir(const std::string& path, std::string& error) {
+    const std::size_t slash = path.rfind('/');
+    if (slash == std::string::npos || slash == 0) return true;
+    const std::string dir = path.substr(0, slash);
+    if (::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) return true;
+    error = dir + ": " + std::strerror(errno);
+    return false;
+}
+
 // --state: the bytes are made on the loop (microseconds: the tables are
 // small), written on the kernel worker (tmp file + rename, mode 0600: AORs).
 // `stopping`: the loop has ended and the workers are stopped; written here.
@@ -849,14 +861,14 @@ void Daemon::write_state(bool stopping) {
     const std::string path = opt_.state_path;
     if (stopping) {
         std::string error;
-        if (!write_file_atomically(path, *text, error, 0600))
+        if (!make_state_dir(path, error) || !write_file_atomically(path, *text, error, 0600))
             log_->write(Severity::error, "VG_STATE_WRITE_FAILED file=\"" + path + "\" error=\"" + error + "\"");
         return;
     }
     state_busy_ = true;
     const bool queued = kernel_.post([this, text, path]() -> Worker::Completion {
         std::string error;
-        const bool ok = write_file_atomically(path, *text, error, 0600);
+        const bool ok = make_state_dir(path, error) && write_file_atomically(path, *text, error, 0600);
         return [this, path, ok, error] {
             state_busy_ = false;
             if (!ok)

@@ -118,8 +118,8 @@ out=$(run_init "$tmp/enabled" start_service)
 expect "enabled: the policy is checked first (check --quiet --no-resolve)" \
     "$(yes_if grep -qx "voipguard check --quiet --no-resolve /etc/voipguard/policy.yaml" "$tmp/checks")" \
     "$(cat "$tmp/checks")"
-expect "enabled: the command line is run --policy /etc/voipguard/policy.yaml --queue 0 --backend auto" \
-    "$(check 'hasx "$out" "procd: command $tmp/voipguard run --policy /etc/voipguard/policy.yaml --queue 0 --backend auto"')" \
+expect "enabled: the command line is run --policy /etc/voipguard/policy.yaml --queue 0 --backend auto --state /var/run/voipguard/state" \
+    "$(check 'hasx "$out" "procd: command $tmp/voipguard run --policy /etc/voipguard/policy.yaml --queue 0 --backend auto --state /var/run/voipguard/state"')" \
     "$out"
 expect "enabled: procd respawns it forever, 5 s apart (respawn 3600 5 0)" \
     "$(check 'hasx "$out" "procd: respawn 3600 5 0"')" "$out"
@@ -139,7 +139,7 @@ uci_with custom "enabled 1" "policy /etc/voipguard/site b.yaml" "queue 7" "backe
     "respawn_threshold 600" "respawn_timeout 30" "respawn_retry 3"
 out=$(run_init "$tmp/custom" start_service)
 expect "custom options: --policy (with a space), --queue 7 --backend nftables" \
-    "$(check 'hasx "$out" "procd: command $tmp/voipguard run --policy /etc/voipguard/site b.yaml --queue 7 --backend nftables"')" \
+    "$(check 'hasx "$out" "procd: command $tmp/voipguard run --policy /etc/voipguard/site b.yaml --queue 7 --backend nftables --state /var/run/voipguard/state"')" \
     "$out"
 expect "custom options: respawn 600 30 3" "$(check 'hasx "$out" "procd: respawn 600 30 3"')" "$out"
 
