@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Scenario 31: state that survives a restart (--state). A handset
+"""Scenario 32: state that survives a restart (--state). A handset
 registers and places calls up to one short of its hourly limit; the daemon is
 stopped and started again with the same --state file: the handset is still
 listed by `voipguard handsets`, the call that fits is answered and the next
@@ -30,7 +30,7 @@ def handsets(d):
 
 def main():
     v.require_environment()
-    c = v.Check("e2e_31_restart_state")
+    c = v.Check("e2e_32_restart_state")
     with v.Site() as s:
         c.attach(s)
         policy = s.file("policy.yaml", v.demo_policy(replace=[LIMITS]))
