@@ -96,5 +96,9 @@ RefreshResult refresh_host_names(Policy& policy, const Resolver& resolver);
 std::vector<std::string> toll_fraud_enforcement(const Policy& p);
 // One line: "site acme-london: mode enforce, on_failure open, 1 handset network, ...".
 std::string summary_line(const Policy& policy);
+// What handsets may reach besides the PBX and the support peers, in one line
+// (`check`): "egress: allow-list, 2 destinations (dns udp/53 192.0.2.53, ...);
+// return traffic only for those".
+std::string egress_line(const Policy& policy);
 
 }  // namespace vg::config

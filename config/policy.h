@@ -195,7 +195,7 @@ struct Policy {
     } media;
 
     struct Egress {
-        bool allow_list = false;          // false: open (other handset egress is not restricted)
+        bool allow_list = true;           // false: open (other handset egress is not restricted)
         std::vector<ServicePeer> allow;
     } egress;
 

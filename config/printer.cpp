@@ -259,6 +259,33 @@ std::vector<std::string> toll_fraud_enforcement(const Policy& p) {
     return out;
 }
 
+std::string egress_line(const Policy& p) {
+    if (!p.egress.allow_list)
+        return "egress: open, handsets may reach any destination (SIP only the PBX); return traffic for every flow "
+               "they open";
+    const std::size_t count = p.egress.allow.size();
+    std::string s = "egress: allow-list, " + std::to_string(count) + (count == 1 ? " destination" : " destinations");
+    std::string list;
+    for (const ServicePeer& e : p.egress.allow) {
+        std::string item = e.name;
+        std::string ports;
+        for (const ServicePort& sp : e.ports) {
+            ports += ports.empty() ? "" : ",";
+            ports += (sp.transport == Transport::udp ? "udp/" : "tcp/") + std::to_string(sp.ports.first);
+            if (sp.ports.last != sp.ports.first) ports += "-" + std::to_string(sp.ports.last);
+        }
+        if (!ports.empty()) item += " " + ports;
+        std::string addrs;
+        for (const AddressEntry& a : e.addresses) addrs += (addrs.empty() ? "" : ",") + a.text;
+        if (!addrs.empty()) item += " " + addrs;
+        list += (list.empty() ? "" : ", ") + item;
+    }
+    if (!list.empty()) s += " (" + list + ")";
+    s += count == 0 ? "; handsets reach only the PBX and the support peers, no return traffic for anything else"
+                    : "; return traffic only for those";
+    return s;
+}
+
 std::string summary_line(const Policy& p) {
     std::size_t hosts = 0;
     auto count_hosts = [&](const std::vector<AddressEntry>& a) {

@@ -141,10 +141,13 @@ const std::vector<KeyInfo> kSchema = {
 
     {"egress", Type::map, false, "", 0, 0, "", 0, 0, 0,
      "Traffic from the handsets. SIP from handsets may always reach only the PBX(s)."},
-    {"egress.mode", Type::enumeration, false, "open", 0, 0, "open|allow_list", 0, 0, 0,
-     "`open`: other handset traffic (NTP, provisioning, firmware) is not restricted. `allow_list`: only to `egress.allow`."},
+    {"egress.mode", Type::enumeration, false, "allow_list", 0, 0, "open|allow_list", 0, 0, 0,
+     "`allow_list`: besides SIP and media with the PBX and the support peers, handsets reach only `egress.allow`, and "
+     "only those flows get return traffic. `open`: other handset traffic is not restricted and every flow a handset "
+     "opens gets its return traffic (a warning: not required for VoIP, and a way in)."},
     {"egress.allow", Type::map_list, false, "[]", 0, 0, "", kAppend, 0, 256,
-     "Destinations handsets may reach besides the PBX (used with `mode: allow_list`)."},
+     "Destinations handsets may reach besides the PBX and the support peers (with `mode: allow_list`): DNS, NTP, "
+     "provisioning and firmware servers."},
     {"egress.allow[].name", Type::name, false, "", 0, 0, "", kRequired, 0, 0,
      "Name used in logs; unique among all peers of the policy."},
     {"egress.allow[].addresses", Type::address, true, "", 0, 0, "", kRequired, 1, 256,

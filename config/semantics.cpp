@@ -383,8 +383,9 @@ void check_semantics(View& view, Policy& p, const LoadOptions& opt, std::vector<
     if (p.mode == Mode::enforce && !p.egress.allow_list) {
         const Val v = view.get("egress.mode");
         at(v, "egress.mode", kWarning,
-           "no egress allow-list: handsets may reach any destination except with SIP (which may reach only the PBX); "
-           "set egress.mode: allow_list and list NTP, provisioning and firmware servers in egress.allow");
+           "open: handsets may reach any destination except with SIP (which may reach only the PBX), and "
+           "every flow they open gets its return traffic, which VoIP does not need; use egress.mode: allow_list "
+           "(the default) and list DNS, NTP, provisioning and firmware servers in egress.allow");
     }
     for (const auto& it : view.items("peers.support")) {
         for (const auto& port : view.field_items(it, "ports", "peers.support[].ports")) {

@@ -128,7 +128,7 @@ int cmd_check(int argc, char** argv) {
             std::printf("#   %s\n", line.c_str());
     }
     if (!quiet) {
-        std::printf("ok\n%s\n", config::summary_line(*r.policy).c_str());
+        std::printf("ok\n%s\n%s\n", config::summary_line(*r.policy).c_str(), config::egress_line(*r.policy).c_str());
         const auto& oh = r.policy->toll_fraud.out_of_hours;
         if (oh.enabled) std::printf("out-of-hours schedule in %s\n", oh.zone_source.c_str());
     }

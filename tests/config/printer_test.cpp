@@ -19,9 +19,30 @@ TEST(Printer, OneLine) {
     const auto r = load(kBase);
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(summary_line(*r.policy),
-              "site t: mode enforce, on_failure closed, 1 handset network, 1 PBX peer, 0 support peers, egress open, "
+              "site t: mode enforce, on_failure closed, 1 handset network, 1 PBX peer, 0 support peers, egress allow-list "
+              "(0 entries), "
               "toll fraud on (6 deny prefixes, 0 allow prefixes, no country_code: international form only), 0 host "
               "names");
+}
+
+TEST(Printer, EgressLineSaysWhatHandsetsMayReach) {
+    const auto none = load(kBase);
+    ASSERT_TRUE(none.ok());
+    EXPECT_EQ(egress_line(*none.policy),
+              "egress: allow-list, 0 destinations; handsets reach only the PBX and the support peers, no return "
+              "traffic for anything else");
+    const auto listed = load(kBase + "egress:\n  allow:\n    - name: dns\n      addresses: [192.0.2.53]\n"
+                                     "      ports: [udp/53]\n    - name: fw\n      addresses: [198.51.100.80, "
+                                     "198.51.100.96/28]\n      ports: [tcp/443, tcp/8000-8010]\n");
+    ASSERT_TRUE(listed.ok());
+    EXPECT_EQ(egress_line(*listed.policy),
+              "egress: allow-list, 2 destinations (dns udp/53 192.0.2.53, fw tcp/443,tcp/8000-8010 "
+              "198.51.100.80,198.51.100.96/28); return traffic only for those");
+    const auto open = load(kBase + "egress:\n  mode: open\n");
+    ASSERT_TRUE(open.ok());
+    EXPECT_EQ(egress_line(*open.policy),
+              "egress: open, handsets may reach any destination (SIP only the PBX); return traffic for every flow "
+              "they open");
 }
 
 TEST(Printer, TollFraudEnforcementSaysWhatNeedsADialPlan) {

@@ -220,7 +220,13 @@ def main():
         s.run(s.router, "nft", "add", "rule", "inet", "testmark", "pre", "ip", "dscp", "ef", "counter",
               "ct", "mark", "set", "ip", "dscp", "map", "{ cs1 : 0x20000000, af41 : 0x88000000, ef : 0xb8000000 }")
 
-        d = v.Daemon(s, s.file("policy.yaml", v.demo_policy()))
+        # reset_rule's TCP connection goes out to the internet host's RESET_PORT:
+        # the egress allow-list lists it.
+        policy = v.demo_policy(replace=[("egress:\n  allow:\n",
+                                         "egress:\n  allow:\n    - name: reset-test\n"
+                                         "      addresses: [100.64.0.2]\n"
+                                         "      ports: [\"tcp/%d\"]\n" % RESET_PORT)])
+        d = v.Daemon(s, s.file("policy.yaml", policy))
         d.start()
         c.figure("backend", d.status()["backend"])
         overlap = d.log_lines("VG_MARK_OVERLAP")

@@ -295,7 +295,7 @@ TEST(RuleSpecFromPolicy, MapsEveryPartOfThePolicy) {
     EXPECT_TRUE(validate(s, error)) << error;
 }
 
-TEST(RuleSpecFromPolicy, DefaultsAreEnforceFailOpenPort5060AndNoEgressOrStaticMedia) {
+TEST(RuleSpecFromPolicy, DefaultsAreEnforceFailOpenPort5060AndAnEmptyEgressAllowListAndNoStaticMedia) {
     const config::Policy p = load(R"(version: 1
 site: test
 handsets:
@@ -312,7 +312,8 @@ peers:
     EXPECT_EQ(s.sip_ports, (std::vector<std::uint16_t>{5060}));
     EXPECT_EQ(texts(s.pbx_media), (std::vector<std::string>{"203.0.113.10"}));
     EXPECT_TRUE(s.support.empty());
-    EXPECT_FALSE(s.egress_allow_list);
+    EXPECT_TRUE(s.egress_allow_list);
+    EXPECT_TRUE(s.egress.empty());
     EXPECT_FALSE(s.static_media);
     EXPECT_TRUE(s.static_media_sources.empty());
     EXPECT_TRUE(static_media_entries(s).empty());

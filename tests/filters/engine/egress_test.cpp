@@ -35,9 +35,11 @@ const std::string kAllowList =
     "      ports: [\"udp/123\"]\n    - name: provisioning\n      addresses: [192.0.2.80]\n"
     "      ports: [\"tcp/443\", \"tcp/8000-8010\"]\n";
 
+const std::string kOpen = "egress:\n  mode: open\n";
+
 class EgressTest : public ::testing::Test {
 protected:
-    void SetUp() override { make(test::site_policy()); }
+    void SetUp() override { make(test::site_policy("enforce", kOpen)); }
     void make(const std::string& yaml, std::size_t max_flows = 64) {
         auto rules = test::compile_policy(yaml);
         ASSERT_NE(rules, nullptr);
@@ -100,6 +102,18 @@ TEST_F(EgressTest, AllowListModeLetsOutOnlyListedDestinationsAndPorts) {
     EXPECT_FALSE(back(udp(kNtp, 124, kHandset, 30000)));
 }
 
+// The default (egress.mode: allow_list, nothing listed): nothing leaves
+// besides what the engine lets out elsewhere (SIP and media with the PBX),
+// and nothing comes back.
+TEST_F(EgressTest, TheDefaultAllowListWithNothingListedLetsNothingOut) {
+    make(test::site_policy());
+    EXPECT_FALSE(out(udp(kHandset, 30000, kNtp, 123)));
+    EXPECT_FALSE(egress_->allowed(tcp(kHandset, 30001, kWeb, 443, kSyn, "", 7), now_, rec_));
+    EXPECT_EQ(rec_.count(EventType::egress_denied), 2u);
+    EXPECT_FALSE(back(udp(kNtp, 123, kHandset, 30000)));
+    EXPECT_EQ(egress_->flow_count(), 0u);
+}
+
 // SCTP (a SIP transport, RFC 4168, the engine does not follow) never leaves
 // the handsets, whatever the egress mode: the kernel drops it, and replay
 // says so too.
@@ -151,7 +165,7 @@ TEST_F(EgressTest, TcpReturnTrafficLastsTenMinutes) {
 }
 
 TEST_F(EgressTest, AFullFlowTableForgetsTheOldestFlow) {
-    make(test::site_policy(), 2);
+    make(test::site_policy("enforce", kOpen), 2);
     ASSERT_TRUE(out(udp(kHandset, 30000, kNtp, 123)));
     ASSERT_TRUE(out(udp(kHandset, 30001, kNtp, 123)));
     ASSERT_TRUE(out(udp(kHandset, 30002, kNtp, 123)));

@@ -396,6 +396,8 @@ Bytes quote(const Bytes& packet, std::size_t ip_header = 20) {
 // a changed port): the kernel lets it through as RELATED to the handset's
 // flow, and so does the engine; so are errors from routers on the way.
 TEST_F(EngineTest, IcmpErrorsAboutAHandsetsOwnFlowPass) {
+    make(policy_text("enforce", "egress:\n  allow:\n    - name: dns\n      addresses: [192.0.2.53]\n"
+                                "      ports: [\"udp/53\"]\n"));
     const Bytes reg = v4udp(kHandset, 5060, kPbx, 5060, request("REGISTER", "sip:pbx.example.net", "r", "f", "", 1));
     EXPECT_EQ(feed(reg).verdict, Verdict::accept);
     const Decision unreachable = feed(icmp4(kPbx, kHandset, 3, 3, quote(reg)));
@@ -1213,6 +1215,7 @@ TEST_F(EngineTest, SupportReachesOnlyItsListedPorts) {
 }
 
 TEST_F(EngineTest, OpenEgressRemembersFlowsForExactReturnTraffic) {
+    make(policy_text("enforce", "egress:\n  mode: open\n"));
     EXPECT_EQ(feed(v4udp(kHandset, 30000, "192.0.2.123", 123, "ntp")).reason, Reason::egress_allowed);
     EXPECT_EQ(feed(v4udp("192.0.2.123", 123, kHandset, 30000, "ntp")).reason, Reason::egress_return);
     // The same server from another port, or to another handset port, is not return traffic.
@@ -1221,6 +1224,9 @@ TEST_F(EngineTest, OpenEgressRemembersFlowsForExactReturnTraffic) {
 }
 
 TEST_F(EngineTest, ReturnTrafficExpires) {
+    make(policy_text("enforce", "egress:\n  mode: open\n"));
+    ASSERT_EQ(feed(v4udp(kHandset, 30000, "192.0.2.123", 123, "ntp")).reason, Reason::egress_allowed);
+    ASSERT_EQ(feed(v4udp("192.0.2.123", 123, kHandset, 30000, "ntp")).reason, Reason::egress_return);
     feed(v4udp(kHandset, 30000, "192.0.2.123", 123, "ntp"));
     advance(121s);
     EXPECT_EQ(feed(v4udp("192.0.2.123", 123, kHandset, 30000, "ntp")).reason, Reason::unlisted_source);
@@ -1237,6 +1243,16 @@ TEST_F(EngineTest, EgressAllowListBlocksOtherDestinations) {
     EXPECT_EQ(d.reason, Reason::egress_denied);
     EXPECT_EQ(feed(v4udp(kHandset, 30002, "192.0.2.123", 124, "x")).reason, Reason::egress_denied);
     // Signalling to the PBX is never an egress question.
+    EXPECT_EQ(call("c1", "02079460000").verdict, Verdict::accept);
+}
+
+// The default (egress.mode: allow_list, nothing listed): a handset reaches
+// the PBX only, and what it sends elsewhere opens no way back in.
+TEST_F(EngineTest, ByDefaultAHandsetReachesOnlyThePbxAndOpensNoReturnTraffic) {
+    const Decision d = feed(v4udp(kHandset, 30000, "198.18.0.1", 9999, "x"));
+    EXPECT_EQ(d.verdict, Verdict::drop);
+    EXPECT_EQ(d.reason, Reason::egress_denied);
+    EXPECT_EQ(feed(v4udp("198.18.0.1", 9999, kHandset, 30000, "x")).reason, Reason::unlisted_source);
     EXPECT_EQ(call("c1", "02079460000").verdict, Verdict::accept);
 }
 
@@ -1491,6 +1507,9 @@ TEST_F(EngineTest, StaticAllowanceAcceptsPbxMediaWithoutSdp) {
 // nothing of those calls. Now as TLS on a SIP port: tls_uninspected, logged.
 // TLS to the PBX on another port (its web interface) stays egress.
 TEST_F(EngineTest, TlsToThePbxsSipsPortIsReportedUninspected) {
+    // With open egress: under the default allow-list, TCP to the PBX on a
+    // port not in sip.ports needs an egress.allow entry.
+    make(policy_text("enforce", "egress:\n  mode: open\n"));
     const std::string hello("\x16\x03\x01\x00\x2a\x01\x00\x00\x26\x03\x03", 11);
     feed(v4tcp(kHandset, 40100, kPbx, 5061, 0x02, "", 1000));
     feed(v4tcp(kPbx, 5061, kHandset, 40100, 0x12, "", 5000, 1001));
