@@ -45,6 +45,7 @@ Severity event_severity(EventType t) noexcept {
     case EventType::aor_second_address: return Severity::warning;
     case EventType::registered_out_of_hours: return Severity::notice;
     case EventType::outdated_firmware_call: return Severity::notice;
+    case EventType::cleartext_provisioning: return Severity::notice;
     case EventType::count_: break;
     }
     return Severity::info;
@@ -157,6 +158,12 @@ std::string event_key_fields(const engine::Event& e) {
     case EventType::call_ended:
         append_address(out, "handset", e.handset);
         append_field(out, "call_id", e.call_id.view());
+        break;
+    case EventType::cleartext_provisioning:
+        // Per handset and server: a phone polling its configuration every
+        // few minutes is one line a window.
+        append_address(out, "handset", e.handset);
+        append_address(out, "dst", e.destination);
         break;
     case EventType::pinhole_opened:
     case EventType::pinhole_closed:

@@ -7,6 +7,7 @@
 #include "filters/engine/icmp.h"
 #include "filters/engine/ipv6_request_uri.h"
 #include "filters/engine/keepalive.h"
+#include "filters/engine/provisioning_request.h"
 #include "filters/engine/sip_content.h"
 #include "filters/media/media_classifier.h"
 #include "filters/sip/sip_parser.h"
@@ -22,6 +23,8 @@ using std::chrono::seconds;
 // this long (tcp_stream.h); after it, a stream the engine never saw start is
 // cut.
 constexpr Duration kTcpPickupGrace = seconds(120);
+// RFC 1350: TFTP requests go to UDP port 69.
+constexpr std::uint16_t kTftpPort = 69;
 
 sip::TcpStreamConfig tcp_config(const EngineLimits& limits, const config::Policy& pol) {
     sip::TcpStreamConfig c;
@@ -359,7 +362,9 @@ Decision Engine::outbound(const net::DecodedPacket& p, const Now& now, EventSink
         }
     }
 
-    // 4. Other egress.
+    // 4. Other egress. A TFTP read request is reported (never blocked).
+    if (p.is_udp() && p.dst_port == kTftpPort)
+        if (const auto rrq = parse_tftp_read_request(p.payload_text())) cleartext_provisioning(p, *rrq, now, ev);
     if (!egress_.allowed(p, now.mono, ev)) return {Verdict::drop, Reason::egress_denied};
     egress_.remember(p, now.mono);
     return {Verdict::accept, Reason::egress_allowed};
@@ -395,6 +400,15 @@ Decision Engine::outbound_media(const net::DecodedPacket& p, Pinhole& ph, const 
     return {Verdict::drop, Reason::media_destination_denied};
 }
 
+void Engine::cleartext_provisioning(const net::DecodedPacket& p, const ProvisioningRequest& req, const Now& now,
+                                    EventSink& ev) {
+    Event e = ctx_.event(EventType::cleartext_provisioning, &p, now.mono);
+    e.handset = p.src;
+    assign_truncated(e.rule, to_string(req.protocol));
+    assign_truncated(e.detail, req.file);
+    ev.on_event(e);
+}
+
 // RFC 3261 §26.2: the default port of SIP over TLS (sips:).
 constexpr std::uint16_t kSipTlsPort = 5061;
 
@@ -424,6 +438,10 @@ Decision Engine::outbound_tcp_egress(const net::DecodedPacket& p, bool to_pbx, b
     case StartKind::other: break;
     }
     egress_.tcp_judged(p);
+    // The first data of the connection: a cleartext HTTP request for a
+    // configuration or firmware file is reported (never blocked).
+    if (const auto req = parse_http_provisioning_request(p.payload_text(), p.dst_port))
+        cleartext_provisioning(p, *req, now, ev);
     if (to_pbx_signalling && p.dst_port == kSipTlsPort && sip::starts_like_tls(p.payload_text())) {
         // TLS to the PBX's SIP-over-TLS port (5061) outside sip.ports: as
         // blind as TLS on a SIP port, and said so the same way (it passed

@@ -88,6 +88,7 @@
 #include "filters/engine/events.h"
 #include "filters/engine/handsets.h"
 #include "filters/engine/keepalive.h"
+#include "filters/engine/provisioning_request.h"
 #include "filters/engine/request_guard.h"
 #include "filters/engine/rules.h"
 #include "filters/engine/scanner.h"
@@ -223,6 +224,10 @@ private:
     Decision outbound(const net::DecodedPacket& p, const Now& now, EventSink& ev);
     Decision outbound_tcp_egress(const net::DecodedPacket& p, bool to_pbx, bool to_pbx_signalling, const Now& now,
                                  EventSink& ev);
+    // A handset's TFTP read request or cleartext HTTP request for a
+    // configuration or firmware file: cleartext_provisioning, never a drop.
+    void cleartext_provisioning(const net::DecodedPacket& p, const ProvisioningRequest& req, const Now& now,
+                                EventSink& ev);
     Decision outbound_media(const net::DecodedPacket& p, Pinhole& ph, const PeerIndex* pbx_media, const Now& now,
                             EventSink& ev);
     Decision sip_packet(const net::DecodedPacket& p, Dir dir, PeerIndex pbx, const Now& now, EventSink& ev);

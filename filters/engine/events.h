@@ -56,6 +56,8 @@ enum class EventType : std::uint8_t {
     aor_second_address,         // an AOR registered from a second address while registered from another
     registered_out_of_hours,    // a new registration outside business hours
     outdated_firmware_call,     // a call from a handset whose firmware is below the minimum
+    cleartext_provisioning,     // a handset fetched a configuration or firmware file over TFTP or
+                                // plain HTTP (rule: "tftp" or "http"; detail: the file); never blocked
     count_
 };
 

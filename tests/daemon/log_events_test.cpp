@@ -100,6 +100,14 @@ TEST(LogEvents, EventKeys_FollowTheDocumentedFields) {
     EXPECT_EQ(event_key_fields(e), " handset=192.168.20.10 handset_port=40000");
     e.type = EventType::call_ended;
     EXPECT_EQ(event_key_fields(e), " handset=192.168.20.10 call_id=8f2d1c@192.168.20.10");
+    // Cleartext provisioning: per handset and server (not per file).
+    e.type = EventType::cleartext_provisioning;
+    e.destination = ip("198.51.100.80");
+    e.detail.assign("a.cfg");
+    const std::string key = event_key_fields(e);
+    EXPECT_EQ(key, " handset=192.168.20.10 dst=198.51.100.80");
+    e.detail.assign("b.rom");
+    EXPECT_EQ(event_key_fields(e), key);
 }
 
 // ---------------------------------------------------------------------------

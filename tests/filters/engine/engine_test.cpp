@@ -1256,6 +1256,52 @@ TEST_F(EngineTest, ByDefaultAHandsetReachesOnlyThePbxAndOpensNoReturnTraffic) {
     EXPECT_EQ(call("c1", "02079460000").verdict, Verdict::accept);
 }
 
+// --- cleartext provisioning -------------------------------------------------
+
+// A handset's TFTP read request and cleartext HTTP request for its
+// configuration or firmware: reported (handset, server, protocol, file),
+// never dropped for it; the egress decision is the same as without it.
+TEST_F(EngineTest, CleartextProvisioningIsReportedNeverBlocked) {
+    make(policy_text("enforce", "egress:\n  allow:\n    - name: prov\n      addresses: [198.51.100.80]\n"
+                                "      ports: [udp/69, tcp/80, tcp/8080]\n"));
+    using namespace std::string_literals;
+    const Decision t = feed(v4udp(kHandset, 49152, "198.51.100.80", 69, "\0\1y000000000044.cfg\0octet\0"s));
+    EXPECT_EQ(t.verdict, Verdict::accept);
+    EXPECT_EQ(t.reason, Reason::egress_allowed);
+    ASSERT_EQ(rec_.count(EventType::cleartext_provisioning), 1u);
+    const Event* e = rec_.last(EventType::cleartext_provisioning);
+    EXPECT_EQ(e->handset, *net::IpAddress::parse(kHandset));
+    EXPECT_EQ(e->destination, *net::IpAddress::parse("198.51.100.80"));
+    EXPECT_EQ(e->rule.view(), "tftp");
+    EXPECT_EQ(e->detail.view(), "y000000000044.cfg");
+
+    // HTTP on another port: judged on the first data segment.
+    feed(v4tcp(kHandset, 40200, "198.51.100.80", 8080, 0x02, "", 1000));
+    const Decision h = feed(v4tcp(kHandset, 40200, "198.51.100.80", 8080, 0x18,
+                                  "GET /fw/T54W-96.86.0.70.rom?mac=1 HTTP/1.1\r\nHost: p\r\n\r\n", 1001, 1));
+    EXPECT_EQ(h.verdict, Verdict::accept_verified);
+    ASSERT_EQ(rec_.count(EventType::cleartext_provisioning), 2u);
+    e = rec_.last(EventType::cleartext_provisioning);
+    EXPECT_EQ(e->rule.view(), "http");
+    EXPECT_EQ(e->detail.view(), "/fw/T54W-96.86.0.70.rom");
+    EXPECT_EQ(e->destination_port, 8080);
+    // Later segments of the connection are not looked at again.
+    feed(v4tcp(kHandset, 40200, "198.51.100.80", 8080, 0x18, "GET /again.cfg HTTP/1.1\r\n\r\n", 1100, 1));
+    EXPECT_EQ(rec_.count(EventType::cleartext_provisioning), 2u);
+    // Other HTTP on 8080, a TFTP write or a truncated read request: nothing.
+    feed(v4tcp(kHandset, 40201, "198.51.100.80", 8080, 0x02, "", 2000));
+    feed(v4tcp(kHandset, 40201, "198.51.100.80", 8080, 0x18, "GET /index.html HTTP/1.1\r\n\r\n", 2001, 1));
+    feed(v4udp(kHandset, 49153, "198.51.100.80", 69, "\0\2upload.cfg\0octet\0"s));
+    feed(v4udp(kHandset, 49154, "198.51.100.80", 69, "\0\1y0000"s));
+    EXPECT_EQ(rec_.count(EventType::cleartext_provisioning), 2u);
+    // A TFTP read request to a server the allow-list does not have: reported,
+    // and dropped as egress (not for being cleartext).
+    const Decision d = feed(v4udp(kHandset, 49155, "198.18.0.9", 69, "\0\1"s + std::string(300, 'x') + "\0octet\0"s));
+    EXPECT_EQ(d.reason, Reason::egress_denied);
+    EXPECT_EQ(rec_.count(EventType::cleartext_provisioning), 3u);
+    EXPECT_EQ(rec_.last(EventType::cleartext_provisioning)->detail.view(), std::string(64, 'x'));
+}
+
 // --- modes, inventory, time --------------------------------------------------
 
 TEST_F(EngineTest, MonitorModeDropsNothingButSaysWhatWouldDrop) {
