@@ -425,7 +425,12 @@ Decision Engine::outbound_tcp_egress(const net::DecodedPacket& p, bool to_pbx, b
     // sent again after the handshake.
     if (state == EgressTracker::Tcp::unjudged && p.has_tcp_flag(net::tcpflag::syn))
         return {Verdict::drop, Reason::tcp_unjudged};
-    if (!egress_.allowed(p, now.mono, ev)) return {Verdict::drop, Reason::egress_denied};
+    // The PBX's SIP-over-TLS port is signalling to the PBX, whatever the
+    // egress mode (the allow-list lists what else handsets may reach): the
+    // handshake passes, and the first data decides (TLS: uninspected,
+    // below; anything else: the egress rules).
+    const bool pbx_tls_port = to_pbx_signalling && p.dst_port == kSipTlsPort;
+    if (!pbx_tls_port && !egress_.allowed(p, now.mono, ev)) return {Verdict::drop, Reason::egress_denied};
     switch (state) {
     case EgressTracker::Tcp::pass: return {Verdict::accept, Reason::egress_allowed};
     case EgressTracker::Tcp::verified: return {Verdict::accept_verified, Reason::egress_allowed};
@@ -437,6 +442,8 @@ Decision Engine::outbound_tcp_egress(const net::DecodedPacket& p, bool to_pbx, b
     case StartKind::undecided: return {Verdict::drop, Reason::tcp_unjudged};
     case StartKind::other: break;
     }
+    if (pbx_tls_port && !sip::starts_like_tls(p.payload_text()) && !egress_.allowed(p, now.mono, ev))
+        return {Verdict::drop, Reason::egress_denied};
     egress_.tcp_judged(p);
     // The first data of the connection: a cleartext HTTP request for a
     // configuration or firmware file is reported (never blocked).

@@ -1552,10 +1552,11 @@ TEST_F(EngineTest, StaticAllowanceAcceptsPbxMediaWithoutSdp) {
 // plain egress, so neither the log nor the status said that voipguard read
 // nothing of those calls. Now as TLS on a SIP port: tls_uninspected, logged.
 // TLS to the PBX on another port (its web interface) stays egress.
+// Under the default egress allow-list too: 5061 at the PBX is signalling to
+// the PBX, not egress (it was denied when the allow-list became the default,
+// and e2e 45's TLS phones could not register); other data on that port, and
+// the PBX's other ports, still need an egress.allow entry.
 TEST_F(EngineTest, TlsToThePbxsSipsPortIsReportedUninspected) {
-    // With open egress: under the default allow-list, TCP to the PBX on a
-    // port not in sip.ports needs an egress.allow entry.
-    make(policy_text("enforce", "egress:\n  mode: open\n"));
     const std::string hello("\x16\x03\x01\x00\x2a\x01\x00\x00\x26\x03\x03", 11);
     feed(v4tcp(kHandset, 40100, kPbx, 5061, 0x02, "", 1000));
     feed(v4tcp(kPbx, 5061, kHandset, 40100, 0x12, "", 5000, 1001));
@@ -1568,6 +1569,16 @@ TEST_F(EngineTest, TlsToThePbxsSipsPortIsReportedUninspected) {
     feed(v4tcp(kPbx, 443, kHandset, 40200, 0x12, "", 5000, 1001));
     const Decision web = feed(v4tcp(kHandset, 40200, kPbx, 443, 0x18, hello, 1001, 5001));
     EXPECT_NE(web.reason, Reason::tls_uninspected);
+    EXPECT_EQ(web.reason, Reason::egress_denied);
+    EXPECT_EQ(rec_.count(EventType::tls_uninspected), 1u);
+    // Not TLS on 5061: the egress rules, every segment of it.
+    feed(v4tcp(kHandset, 40300, kPbx, 5061, 0x02, "", 1000));
+    feed(v4tcp(kPbx, 5061, kHandset, 40300, 0x12, "", 5000, 1001));
+    const std::string binary("\x01\x02\x03\x04 not TLS, not SIP\r\n", 23);
+    const Decision plain = feed(v4tcp(kHandset, 40300, kPbx, 5061, 0x18, binary, 1001, 5001));
+    EXPECT_EQ(plain.verdict, Verdict::drop);
+    EXPECT_EQ(plain.reason, Reason::egress_denied);
+    EXPECT_EQ(feed(v4tcp(kHandset, 40300, kPbx, 5061, 0x18, binary, 1001, 5001)).reason, Reason::egress_denied);
     EXPECT_EQ(rec_.count(EventType::tls_uninspected), 1u);
 }
 
