@@ -427,6 +427,11 @@ std::string render_rules(const RuleSpec& spec, net::Family family, int generatio
     // Other protocols (ICMP, ...): the egress allow-list, or continue.
     if (spec.egress_allow_list) {
         o << "-A " << c.out << " -m set --match-set " << egress << " dst,dst -j RETURN\n";
+        // Packets of flows conntrack already tracks: a handset's ICMP error
+        // about a SIP flow with the PBX (RELATED, in either direction of
+        // it), its echo reply to the PBX's ping. A flow is ESTABLISHED only
+        // once its first packet passed.
+        o << "-A " << c.out << " -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN\n";
         drop(c.out, "drop-out");
     }
 

@@ -49,6 +49,7 @@ COMMIT
 -A voipguard-out -p sctp -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-out
 -A voipguard-out -p sctp -m comment --comment voipguard:drop-out -j DROP
 -A voipguard-out -m set --match-set voipguard-egress4 dst,dst -j RETURN
+-A voipguard-out -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
 -A voipguard-out -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-out
 -A voipguard-out -m comment --comment voipguard:drop-out -j DROP
 -A voipguard-post -m mark --mark 0x5a0000/0xff0000 -j CONNMARK --save-mark --nfmask 0xff0000 --ctmask 0xff0000
@@ -80,6 +81,7 @@ COMMIT
 -A voipguard-out -p sctp -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-out
 -A voipguard-out -p sctp -m comment --comment voipguard:drop-out -j DROP
 -A voipguard-out -m set --match-set voipguard-egress6 dst,dst -j RETURN
+-A voipguard-out -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
 -A voipguard-out -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-out
 -A voipguard-out -m comment --comment voipguard:drop-out -j DROP
 -A voipguard-post -m mark --mark 0x5a0000/0xff0000 -j CONNMARK --save-mark --nfmask 0xff0000 --ctmask 0xff0000
