@@ -247,7 +247,8 @@ const std::vector<KeyInfo> kSchema = {
     {"toll_fraud.limits.per_handset.concurrent_calls", Type::integer, false, "2", 1, 100, "", 0, 0, 0,
      "Concurrent outbound calls per handset."},
     {"toll_fraud.limits.per_handset.calls_per_hour", Type::integer, false, "30", 1, 10000, "", 0, 0, 0,
-     "Outbound calls per handset in any 60 minutes."},
+     "Outbound calls per handset in any 60 minutes. A reload keeps what each handset used (a raised limit adds "
+     "the difference), so a reload mid-attack hands out no fresh budget."},
     {"toll_fraud.limits.per_site", Type::map, false, "", 0, 0, "", 0, 0, 0,
      "Limits for the whole site."},
     {"toll_fraud.limits.per_site.concurrent_calls", Type::integer, false, "0", 0, 100000, "", 0, 0, 0,

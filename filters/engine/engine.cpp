@@ -145,11 +145,13 @@ void Engine::tick(const Now& now, EventSink& ev) {
 }
 
 void Engine::reload(std::shared_ptr<const CompiledPolicy> rules, const Now& now, EventSink& ev) {
+    const std::shared_ptr<const CompiledPolicy> old = std::move(ctx_.rules);
     ctx_.rules = std::move(rules);
     calls_.reload(now.mono, ev);
     // The rate list may have changed: every bucket starts afresh.
     rates_.reset();
-    toll_.reload();
+    // The toll budgets carry over (a reload mid-attack must not reset them).
+    if (old) toll_.reload(*old, ctx_.r(), now.mono);
     handsets_.reload(now.mono);
 }
 

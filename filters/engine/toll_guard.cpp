@@ -39,9 +39,36 @@ std::uint64_t limit_key(std::string_view kind, std::string_view value) noexcept 
 
 TollGuard::TollGuard(std::size_t max_keys) : limits_(std::max<std::size_t>(16, max_keys)), profiles_(max_keys) {}
 
-void TollGuard::reload() noexcept {
-    for (auto e : limits_) e.value.hourly_init = false;
-    site_hourly_init_ = false;
+namespace {
+
+// One hourly bucket across a reload (see reload() in the header). Every
+// hourly spec has the same token credit (one hour in nanoseconds), so the
+// credit keeps its meaning under the new rate. Returns false when the bucket
+// must start afresh (no old limit to carry from).
+bool carry_hourly(TokenBucketState& b, std::uint32_t old_per_hour, std::uint32_t new_per_hour,
+                  Timestamp mono) noexcept {
+    const auto old_spec = RateSpec::make(old_per_hour, std::chrono::hours(1), old_per_hour);
+    const auto new_spec = RateSpec::make(new_per_hour, std::chrono::hours(1), new_per_hour);
+    if (!old_spec || !new_spec) return false;
+    b.refill(*old_spec, mono);
+    std::uint64_t credit = b.credit;
+    if (new_per_hour > old_per_hour) credit += std::uint64_t{new_per_hour - old_per_hour} * new_spec->token_credit();
+    b.credit = std::min(credit, new_spec->max_credit());
+    return true;
+}
+
+}  // namespace
+
+void TollGuard::reload(const CompiledPolicy& old_rules, const CompiledPolicy& new_rules, Timestamp mono) noexcept {
+    const auto& o = old_rules.p().toll_fraud;
+    const auto& n = new_rules.p().toll_fraud;
+    const std::uint32_t old_key = o.enabled ? o.limits.per_handset_calls_per_hour : 0;
+    const std::uint32_t new_key = n.enabled ? n.limits.per_handset_calls_per_hour : 0;
+    const std::uint32_t old_site = o.enabled ? o.limits.per_site_calls_per_hour : 0;
+    const std::uint32_t new_site = n.enabled ? n.limits.per_site_calls_per_hour : 0;
+    for (auto e : limits_)
+        if (e.value.hourly_init) e.value.hourly_init = carry_hourly(e.value.hourly, old_key, new_key, mono);
+    if (site_hourly_init_) site_hourly_init_ = carry_hourly(site_hourly_, old_site, new_site, mono);
 }
 
 TollGuard::Counters* TollGuard::counters(std::uint64_t key, bool create) noexcept {

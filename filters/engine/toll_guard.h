@@ -103,8 +103,11 @@ public:
     std::size_t key_count() const noexcept { return limits_.size(); }
     std::uint64_t evictions() const noexcept { return evictions_; }
     std::size_t memory_bytes() const noexcept { return limits_.memory_bytes() + profiles_.memory_bytes(); }
-    // The hourly budgets' rates come from the policy: a reload restarts them.
-    void reload() noexcept;
+    // A reload keeps the hourly budgets: what a key used stays used (a
+    // reload mid-attack hands out no fresh budget). A raised limit adds the
+    // difference, a lowered one caps what is left; a limit the old policy
+    // did not have starts full. `old_rules` is the policy being replaced.
+    void reload(const CompiledPolicy& old_rules, const CompiledPolicy& new_rules, Timestamp mono) noexcept;
 
 private:
     friend struct StateCodec;   // state_file.h

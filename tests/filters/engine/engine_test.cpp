@@ -1099,6 +1099,35 @@ TEST_F(EngineTest, HourlyLimitPerHandsetRefillsAfterAnHour) {
     EXPECT_EQ(call_and_hang_up("h4").verdict, Verdict::accept);
 }
 
+TEST_F(EngineTest, ReloadKeepsTheHourlyBudgetsUsed) {
+    // A reload mid-attack (the engineer tightening the policy, or any SIGHUP)
+    // must not hand out a fresh hourly budget.
+    make(policy_text("enforce", "", "      calls_per_hour: 2\n"));
+    auto call_and_hang_up = [&](const std::string& id) {
+        const Decision d = call(id, "02079460000");
+        out_sip(request("CANCEL", "sip:02079460000@pbx.example.net", id, "f1", "", 1));
+        return d;
+    };
+    EXPECT_EQ(call_and_hang_up("r1").verdict, Verdict::accept);
+    EXPECT_EQ(call_and_hang_up("r2").verdict, Verdict::accept);
+    EXPECT_EQ(call_and_hang_up("r3").reason, Reason::call_limit);
+    // The same policy again: still spent.
+    engine_->reload(compile_policy(policy_text("enforce", "", "      calls_per_hour: 2\n")), Now::at(now_), rec_);
+    EXPECT_EQ(call_and_hang_up("r4").reason, Reason::call_limit);
+    // A lower limit: still spent.
+    engine_->reload(compile_policy(policy_text("enforce", "", "      calls_per_hour: 1\n")), Now::at(now_), rec_);
+    EXPECT_EQ(call_and_hang_up("r5").reason, Reason::call_limit);
+    // A raised limit adds the difference: 1 -> 3 gives two calls, not three.
+    engine_->reload(compile_policy(policy_text("enforce", "", "      calls_per_hour: 3\n")), Now::at(now_), rec_);
+    EXPECT_EQ(call_and_hang_up("r6").verdict, Verdict::accept);
+    EXPECT_EQ(call_and_hang_up("r7").verdict, Verdict::accept);
+    EXPECT_EQ(call_and_hang_up("r8").reason, Reason::call_limit);
+    // And the budget still refills with time under the new rate.
+    now_ += 21min;
+    EXPECT_EQ(call_and_hang_up("r9").verdict, Verdict::accept);
+    EXPECT_EQ(call_and_hang_up("r10").reason, Reason::call_limit);
+}
+
 TEST_F(EngineTest, AuthChallengeRetryIsNotCountedTwice) {
     make(policy_text("enforce", "", "      calls_per_hour: 1\n"));
     EXPECT_EQ(call("a1", "02079460000").verdict, Verdict::accept);
