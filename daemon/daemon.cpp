@@ -301,6 +301,8 @@ private:
     config::Policy::Alerts alerts_policy_;
     std::uint64_t alerts_overflow_reported_ = 0;
     std::uint64_t alerts_limited_ = 0;   // rate-limited since the last report
+    std::uint64_t alerts_started_reported_ = 0;   // the runner's started() already in alert_totals_
+    AlertTotals alert_totals_;
     std::string hostname_;
     int epoll_ = -1;
     int signal_fd_ = -1;
@@ -1080,6 +1082,7 @@ void Daemon::configure_alerts(const config::Policy& p) {
         report_alerts();
         alerts_.reset();
         alerts_overflow_reported_ = 0;
+        alerts_started_reported_ = 0;
         if (!a.command.empty()) {
             auto runner = std::make_unique<AlertRunner>(a.command, std::chrono::seconds(a.timeout.count()),
                                                         a.max_running, a.max_queued);
@@ -1111,7 +1114,10 @@ void Daemon::alert(std::string_view id, Severity severity, const std::string& li
     if (!alerts_ || !alert_gate_) return;
     switch (alert_gate_->admit(id, std::chrono::steady_clock::now())) {
     case AlertGate::Verdict::not_selected: return;
-    case AlertGate::Verdict::rate_limited: ++alerts_limited_; return;
+    case AlertGate::Verdict::rate_limited:
+        ++alerts_limited_;
+        ++alert_totals_.rate_limited;
+        return;
     case AlertGate::Verdict::admitted: break;
     }
     LineContext c;
@@ -1126,7 +1132,11 @@ void Daemon::alert(std::string_view id, Severity severity, const std::string& li
 // timer tick that saw some.
 void Daemon::report_alerts() {
     if (!alerts_) return;
+    const std::uint64_t started = alerts_->started();
+    alert_totals_.started += started - alerts_started_reported_;
+    alerts_started_reported_ = started;
     for (const AlertOutcome& f : alerts_->take_failures()) {
+        ++alert_totals_.failed;
         std::string line = "VG_ALERT_FAILED";
         append_field(line, "site", log_->site());
         append_field(line, "event", f.event);
@@ -1141,6 +1151,7 @@ void Daemon::report_alerts() {
         append_field(line, "rate_limited", alerts_limited_);
         append_field(line, "queue_full", overflow - alerts_overflow_reported_);
         log_->write(Severity::warning, line);
+        alert_totals_.queue_full += overflow - alerts_overflow_reported_;
         alerts_overflow_reported_ = overflow;
         alerts_limited_ = 0;
     }
@@ -1306,6 +1317,7 @@ StatusView Daemon::status_view(const kernel::Counters& counters) const {
     v.reloads_ok = reloads_ok_;
     v.reloads_failed = reloads_failed_;
     v.log_lines_lost = log_->lines_lost();
+    v.alerts = alert_totals_;
     v.loop = loop_;
     v.events = sink_->counts;
     v.now = clock_now();

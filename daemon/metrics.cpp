@@ -216,6 +216,14 @@ std::string render_metrics(const StatusView& v) {
     w.sample("voipguard_reloads_total", "result", "failed", v.reloads_failed);
     w.family("voipguard_log_lines_lost_total", "counter", "Log lines the syslog socket did not take.");
     w.sample("voipguard_log_lines_lost_total", v.log_lines_lost);
+    w.family("voipguard_alerts_started_total", "counter", "Alert programs started (alerts.command).");
+    w.sample("voipguard_alerts_started_total", v.alerts.started);
+    w.family("voipguard_alerts_failed_total", "counter",
+             "Alert programs that failed: exit status not 0, killed at the timeout, or not started.");
+    w.sample("voipguard_alerts_failed_total", v.alerts.failed);
+    w.family("voipguard_alerts_dropped_total", "counter", "Alerts not sent, by reason.");
+    w.sample("voipguard_alerts_dropped_total", "reason", "rate_limited", v.alerts.rate_limited);
+    w.sample("voipguard_alerts_dropped_total", "reason", "queue_full", v.alerts.queue_full);
     return o;
 }
 

@@ -117,6 +117,13 @@ std::string render_status(const StatusView& v, bool js) {
         json::field(o, "reloads_ok", v.reloads_ok);
         json::field(o, "reloads_failed", v.reloads_failed);
         json::field(o, "log_lines_lost", v.log_lines_lost);
+        json::append_key(o, "alerts");
+        o.push_back('{');
+        json::field(o, "started", v.alerts.started);
+        json::field(o, "failed", v.alerts.failed);
+        json::field(o, "rate_limited", v.alerts.rate_limited);
+        json::field(o, "queue_full", v.alerts.queue_full);
+        o.push_back('}');
         json::append_key(o, "loop");
         o.push_back('{');
         json::field(o, "steps", v.loop.steps);

@@ -45,6 +45,15 @@ struct LoopStats {
     }
 };
 
+// Alerts since the daemon started (alerts.command), across reloads that
+// replace the program.
+struct AlertTotals {
+    std::uint64_t started = 0;        // programs started
+    std::uint64_t failed = 0;         // exit status not 0, killed at the timeout, or not started
+    std::uint64_t rate_limited = 0;   // over alerts.rate: not sent
+    std::uint64_t queue_full = 0;     // max_running + max_queued reached: not sent
+};
+
 struct StatusView {
     const char* version = "";
     std::string policy_path;
@@ -63,6 +72,7 @@ struct StatusView {
     std::uint64_t reloads_ok = 0;
     std::uint64_t reloads_failed = 0;
     std::uint64_t log_lines_lost = 0;
+    AlertTotals alerts;
     LoopStats loop;
     // Engine events by type, counted before the log level and the
     // aggregation thin them out (metrics).

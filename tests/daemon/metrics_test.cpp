@@ -116,6 +116,9 @@ TEST_F(MetricsTest, FiguresComeFromTheEngineAndTheView) {
     view_.reloads_ok = 2;
     view_.reloads_failed = 1;
     view_.conntrack_deleted = 5;
+    view_.alerts.started = 4;
+    view_.alerts.failed = 1;
+    view_.alerts.rate_limited = 6;
     netlink::KernelQueueStats kq;
     kq.queue_dropped = 3;
     view_.kernel_queue = kq;
@@ -141,6 +144,10 @@ TEST_F(MetricsTest, FiguresComeFromTheEngineAndTheView) {
     EXPECT_EQ(s.at("voipguard_reloads_total{result=\"ok\"}"), "2");
     EXPECT_EQ(s.at("voipguard_reloads_total{result=\"failed\"}"), "1");
     EXPECT_EQ(s.at("voipguard_conntrack_deleted_total"), "5");
+    EXPECT_EQ(s.at("voipguard_alerts_started_total"), "4");
+    EXPECT_EQ(s.at("voipguard_alerts_failed_total"), "1");
+    EXPECT_EQ(s.at("voipguard_alerts_dropped_total{reason=\"rate_limited\"}"), "6");
+    EXPECT_EQ(s.at("voipguard_alerts_dropped_total{reason=\"queue_full\"}"), "0");
     EXPECT_EQ(s.at("voipguard_uptime_seconds"), "42");
 }
 

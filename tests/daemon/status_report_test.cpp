@@ -41,6 +41,8 @@ TEST_F(StatusReportTest, CountersReadAreShownInTextAndJson) {
     view_.counters.queued_packets = 1234;
     view_.conntrack_deleted = 5;
     view_.reloads_ok = 2;
+    view_.alerts.started = 3;
+    view_.alerts.queue_full = 2;
     const std::string text = render_status(view_, false);
     EXPECT_NE(text.find("voipguard 9.9.9"), std::string::npos) << text;
     EXPECT_NE(text.find("backend iptables (the kernel has no nft_queue), up 42 s"), std::string::npos) << text;
@@ -53,6 +55,9 @@ TEST_F(StatusReportTest, CountersReadAreShownInTextAndJson) {
     EXPECT_NE(js.find("\"counters_read\":true"), std::string::npos) << js;
     EXPECT_NE(js.find("\"conntrack_deleted\":5"), std::string::npos) << js;
     EXPECT_NE(js.find("\"reloads_ok\":2"), std::string::npos) << js;
+    EXPECT_NE(js.find("\"alerts\":{\"started\":3,\"failed\":0,\"rate_limited\":0,\"queue_full\":2}"),
+              std::string::npos)
+        << js;
     EXPECT_NE(js.find("\"voice_interfaces\":[\"lan1\",\"lan2\"]"), std::string::npos) << js;
     EXPECT_EQ(js.back(), '\n');
 }

@@ -77,6 +77,14 @@ def main():
         c.figure("alert_failed_line", failed[0] if failed else None)
         st = d.status()
         c.that(bool(st), "the daemon still answers status")
+        # The counters survive the reloads that replaced the program: two
+        # programs ran for the first one (scanner, reload failed), one for
+        # the failing one, and the scans' other events were rate-limited.
+        al = v.wait_until(lambda: (lambda a: a if a.get("failed", 0) >= 1 else None)(
+            (d.status() or {}).get("alerts", {})), 10) or {}
+        c.figure("status_alerts", al)
+        c.that(al.get("started", 0) >= 3 and al.get("failed", 0) >= 1 and al.get("rate_limited", 0) >= 1,
+               "status counts the alerts across the reloads: %s" % al)
         d.stop()
     return c.finish()
 
