@@ -92,7 +92,11 @@ bool CallTable::request(const net::DecodedPacket& p, const sip::SipMessage& m, b
             const bool challenged_retry = existing != nullptr && existing->challenged;
             // A confirmed call is never pushed out for a new dialog.
             auto ins = dialogs_.find_or_insert(
-                key, [&](const DialogKey&, Dialog& old) { end_dialog(old, now, ev, "evicted", true); },
+                key,
+                [&](const DialogKey&, Dialog& old) {
+                    if (old.state == DialogState::ended) report_unanswered_challenge(old, now, ev);
+                    end_dialog(old, now, ev, "evicted", true);
+                },
                 kListConfirmed);
             if (ins.evicted) {
                 ++ctx_.stats.evictions_dialogs;
@@ -244,7 +248,7 @@ void CallTable::response(const net::DecodedPacket& p, const sip::SipMessage& m, 
         assign_truncated(e.detail, d->handset_is_caller ? "outbound" : "inbound");
         ev.on_event(e);
     } else if (code >= 300 && d->state != DialogState::confirmed) {
-        d->challenged = code == 401 || code == 407;
+        d->challenged = code == 401 || code == 407 ? static_cast<std::uint8_t>(code % 10) : 0;
         // A final failure ends the INVITE (a re-INVITE failing leaves the
         // confirmed call as it was, RFC 3261 §14.1).
         char why[16] = "failure_";
@@ -557,6 +561,16 @@ void CallTable::end_dialog(Dialog& d, Timestamp now, EventSink& ev, std::string_
     d.last_sip = now;
     if (calls_ > 0) --calls_;
     ++ctx_.stats.dialogs_ended;
+    // A challenged attempt is not the end of the call: its retry with
+    // credentials follows at once, and logging VG_CALL_ENDED for it just
+    // before that call's VG_CALL_STARTED misleads whoever reads the log.
+    // Logged when the dialog is dropped without a retry (an attacker
+    // without the password, a handset with a wrong one).
+    if (d.challenged != 0) return;
+    report_call_ended(d, now, ev, why);
+}
+
+void CallTable::report_call_ended(const Dialog& d, Timestamp now, EventSink& ev, std::string_view why) {
     Event e = ctx_.event(EventType::call_ended, nullptr, now);
     e.handset = d.handset;
     e.number = d.number;
@@ -565,13 +579,22 @@ void CallTable::end_dialog(Dialog& d, Timestamp now, EventSink& ev, std::string_
     ev.on_event(e);
 }
 
+void CallTable::report_unanswered_challenge(const Dialog& d, Timestamp now, EventSink& ev) {
+    if (d.challenged == 0) return;
+    report_call_ended(d, now, ev, d.challenged == 1 ? "failure_401" : "failure_407");
+}
+
 void CallTable::tick(Timestamp now, EventSink& ev) {
     const config::Policy& pol = ctx_.p();
     const Duration idle = to_duration(pol.media.idle_timeout);
     const Duration max_call = to_duration(pol.media.max_call_duration);
 
     dialogs_.erase_if([&](const DialogKey&, Dialog& d) {
-        if (d.state == DialogState::ended) return now - d.last_sip > kChallengeGrace;
+        if (d.state == DialogState::ended) {
+            if (now - d.last_sip <= kChallengeGrace) return false;
+            report_unanswered_challenge(d, now, ev);
+            return true;
+        }
         // A BYE that never got a final response (RFC 3261 Timer F).
         if (d.bye_pending && now - d.bye_at > kByeTimeout) {
             end_dialog(d, now, ev, "bye_timeout", true);

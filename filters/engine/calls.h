@@ -156,7 +156,10 @@ struct Dialog {
     bool handset_is_caller = false;
     DialogState state = DialogState::calling;
     bool counted = false;                 // counts toward the concurrent limits (outbound calls)
-    bool challenged = false;              // ended by 401/407: the retry is the same call
+    // Ended by a 401/407 challenge (the code's last digit, 1 or 7; 0: not):
+    // the credentialed retry is the same call, so its VG_CALL_ENDED waits
+    // until no retry came (see CallTable::end_dialog).
+    std::uint8_t challenged = 0;
     std::uint8_t forks = 0;               // distinct to-tags seen in responses
     std::uint8_t media_count = 0;
     std::uint32_t invite_cseq = 0;
@@ -335,6 +338,9 @@ private:
     // out), so it is not moved to the pending list.
     void end_dialog(Dialog& d, Timestamp now, EventSink& ev, std::string_view why, bool leaving = false,
                     bool linger = false);
+    void report_call_ended(const Dialog& d, Timestamp now, EventSink& ev, std::string_view why);
+    // VG_CALL_ENDED of a challenged attempt that no retry followed.
+    void report_unanswered_challenge(const Dialog& d, Timestamp now, EventSink& ev);
     void bye_response(Dialog& d, const sip::SipMessage& m, bool outbound, Timestamp now, EventSink& ev);
 
     EngineContext& ctx_;

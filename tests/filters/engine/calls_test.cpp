@@ -338,7 +338,8 @@ TEST_F(CallsTest, ChallengedInviteRetryIsTheSameCallCountedOnce) {
     in_response(response(407, "Proxy Authentication Required", "INVITE", 1, "c1", "t1"));
     EXPECT_EQ(dialog("c1")->state, DialogState::ended);
     EXPECT_TRUE(dialog("c1")->challenged);
-    EXPECT_EQ(ended("failure_407"), 1u);
+    // Not the end of the call: its retry follows (no VG_CALL_ENDED now).
+    EXPECT_EQ(ended("failure_407"), 0u);
     // The credentialed retry: same Call-ID and From tag, CSeq 2.
     ASSERT_TRUE(out_request(request("INVITE", "sip:02079460000@pbx.example.net", "c1", "f1", "", 2, sdp(kHandset, 40000),
                                     "Yealink SIP-T46S 66.86.0.15", "Proxy-Authorization: Digest username=\"201\"\r\n")));
@@ -348,6 +349,34 @@ TEST_F(CallsTest, ChallengedInviteRetryIsTheSameCallCountedOnce) {
     EXPECT_EQ(calls_->dialog_count(), 1u);
     EXPECT_EQ(calls_->pinhole_count(), 2u);
     EXPECT_EQ(calls_->active_calls(), 1u);
+    EXPECT_EQ(ended("failure_407"), 0u);
+}
+
+TEST_F(CallsTest, ChallengeWithoutRetryIsLoggedWhenTheAttemptIsDropped) {
+    // An attacker without the password (or a handset with a wrong one): the
+    // challenge is the attempt's end, logged once the retry window passed.
+    ASSERT_TRUE(call("c1"));
+    in_response(response(401, "Unauthorized", "INVITE", 1, "c1", "t1"));
+    EXPECT_EQ(calls_->pinhole_count(), 0u);
+    EXPECT_EQ(calls_->active_calls(), 0u);
+    now_ += 10s;
+    calls_->tick(now_, rec_);
+    EXPECT_EQ(ended("failure_401"), 0u);
+    now_ += 30s;
+    calls_->tick(now_, rec_);
+    EXPECT_EQ(ended("failure_401"), 1u);
+    EXPECT_EQ(calls_->dialog_count(), 0u);
+    // A retry challenged again: one VG_CALL_ENDED for the call, at the end.
+    rec_.clear();
+    ASSERT_TRUE(call("c2"));
+    in_response(response(407, "Proxy Authentication Required", "INVITE", 1, "c2", "t1"));
+    ASSERT_TRUE(out_request(request("INVITE", "sip:02079460000@pbx.example.net", "c2", "f1", "", 2, sdp(kHandset, 40000),
+                                    "Yealink SIP-T46S 66.86.0.15", "Proxy-Authorization: Digest username=\"201\"\r\n")));
+    in_response(response(407, "Proxy Authentication Required", "INVITE", 2, "c2", "t1"));
+    now_ += 40s;
+    calls_->tick(now_, rec_);
+    EXPECT_EQ(ended("failure_407"), 1u);
+    EXPECT_EQ(rec_.count(EventType::call_started), 0u);
 }
 
 // --- re-offers: new ports, hold ---------------------------------------------------
