@@ -18,7 +18,7 @@ void usage(std::FILE* to) {
                "                     [--control PATH] [--log-stderr] [--user USER] [--mark VALUE[/MASK]]\n"
                "                     [--nflog-group N] [--stats-interval SECONDS]\n"
                "                     [--state FILE] [--state-interval SECONDS] [--max-dialogs N]\n"
-               "                     [--nice N]\n"
+               "                     [--nice N] [--realtime PRIO] [--realtime-budget PERCENT]\n"
                "Runs the firewall daemon in the foreground. SIGHUP reloads the policy, SIGTERM\n"
                "exits: with on_failure open it removes every kernel rule and set, with closed\n"
                "it leaves them as a barrier (voipguard uninstall removes it).\n"
@@ -41,6 +41,12 @@ void usage(std::FILE* to) {
                "  --nice N               nice value of the packet loop, -20..19 (default -10, so\n"
                "                         that packets wait less for a CPU on a busy router; the\n"
                "                         workers for DNS and rule installs run at N+19, at most 19)\n"
+               "  --realtime PRIO        real-time priority (SCHED_RR) of the packet loop, 1..49, or\n"
+               "                         0 for none (default 5); the loop falls back to its nice\n"
+               "                         value while it uses more than half a CPU (a flood), and the\n"
+               "                         workers and the programs they start run at nice 19\n"
+               "  --realtime-budget P    the share of one CPU, 1..100 percent, above which the\n"
+               "                         real-time loop goes back to the fair scheduler (default 50)\n"
                "exit codes: 0 stopped cleanly, 1 runtime failure, 2 bad policy or command line\n",
                to);
 }
@@ -119,6 +125,12 @@ int cmd_run(int argc, char** argv) {
             const bool negative = v[0] == '-';
             if (!number(negative ? v + 1 : v, negative ? 20 : 19, n)) goto bad;
             o.nice = negative ? -static_cast<int>(n) : static_cast<int>(n);
+        } else if (arg == "--realtime") {
+            if (!number(value(), 49, n)) goto bad;
+            o.realtime = static_cast<int>(n);
+        } else if (arg == "--realtime-budget") {
+            if (!number(value(), 100, n) || n == 0) goto bad;
+            o.realtime_budget = static_cast<unsigned>(n);
         } else if (arg == "--max-dialogs") {
             if (!number(value(), 1048576, n) || n == 0) goto bad;
             o.max_dialogs = static_cast<std::size_t>(n);

@@ -29,6 +29,7 @@
 #include "config/loader.h"
 #include "daemon/alerts.h"
 #include "daemon/log_structured.h"
+#include "daemon/loop_priority.h"
 #include "daemon/metrics.h"
 #include "daemon/policy_lifecycle.h"
 #include "daemon/status_report.h"
@@ -264,6 +265,10 @@ private:
     // VG_START_FAILED logged (`why`: the cause, where no line said it yet).
     int fail_start(const config::Policy& p, bool install_barrier, const std::string& why = std::string());
     void busy(const char* what);
+    // --realtime: the loop's scheduler at start (before privileges are
+    // dropped; returns the VG_PRIVILEGES fields) and once a second after.
+    std::string start_realtime();
+    void check_loop_priority();
     // Notes a step of the loop that began at `start` (mono_ns()) and begins
     // the next. (Only the monotonic clock, from the vDSO: the thread's CPU
     // clock is a system call, and at 20k packets/s reading it around every
@@ -298,6 +303,10 @@ private:
     Worker kernel_{"vg-kernel"};
     std::unique_ptr<AlertGate> alert_gate_;
     std::unique_ptr<AlertRunner> alerts_;
+    // Real-time while the loop uses less than half a CPU; 10 s below it
+    // before going back (daemon/loop_priority.h).
+    LoopPriorityGuard loop_priority_{opt_.realtime_budget, 10'000'000'000};
+    bool realtime_failed_ = false;   // the switch failed at start: fair scheduler only
     config::Policy::Alerts alerts_policy_;
     std::uint64_t alerts_overflow_reported_ = 0;
     std::uint64_t alerts_limited_ = 0;   // rate-limited since the last report
@@ -501,7 +510,7 @@ int Daemon::run() {
     // 4. The loop's priority, then only what the loop needs; the workers,
     // started after, keep no more (a thread starts with its creator's
     // credentials and nice value, and the workers add 19 to it).
-    const std::string priority = set_loop_priority(opt_.nice);
+    const std::string priority = set_loop_priority(opt_.nice) + " " + start_realtime();
     if (!drop_privileges(opt_.user, error)) {
         log_->write(Severity::error, "VG_PRIVILEGES_FAILED error=\"" + error + "\"");
         std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
@@ -754,7 +763,48 @@ void Daemon::on_nflog(const engine::Now& now) {
     });
 }
 
+std::string Daemon::start_realtime() {
+    if (opt_.realtime <= 0) {
+        loop_priority_.set_realtime(false);
+        return "realtime=off";
+    }
+    const std::string error = make_realtime(opt_.realtime);
+    if (!error.empty()) {
+        realtime_failed_ = true;
+        loop_priority_.set_realtime(false);
+        return "realtime=off realtime_wanted=" + std::to_string(opt_.realtime) + " realtime_error=\"" + error + "\"";
+    }
+    std::string fields = "realtime=" + std::to_string(opt_.realtime);
+    // Going back to real-time after a flood needs this once CAP_SYS_NICE
+    // is gone; without it the loop stays on the fair scheduler after one.
+    const std::string later = allow_realtime_later(opt_.realtime);
+    if (!later.empty()) fields += " realtime_error=\"RLIMIT_RTPRIO: " + later + "\"";
+    return fields;
+}
+
+void Daemon::check_loop_priority() {
+    if (opt_.realtime <= 0 || realtime_failed_) return;
+    const LoopPriorityGuard::Action a = loop_priority_.observe(mono_ns(), thread_cpu_ns());
+    if (a == LoopPriorityGuard::Action::none) return;
+    const bool demote = a == LoopPriorityGuard::Action::demote;
+    const std::string error = demote ? make_fair() : make_realtime(opt_.realtime);
+    if (!error.empty() && !demote) {
+        // Without CAP_SYS_NICE and RLIMIT_RTPRIO (VG_PRIVILEGES said why)
+        // the way back is closed: the loop stays fair, logged once.
+        loop_priority_.set_realtime(false);
+        realtime_failed_ = true;
+    }
+    std::string line = "VG_LOOP_PRIORITY";
+    append_field(line, "site", log_->site());
+    append_field(line, "scheduler", demote || !error.empty() ? std::string("fair") : "realtime:" + std::to_string(opt_.realtime));
+    append_field(line, "cpu", std::to_string(loop_priority_.last_percent()) + "%");
+    append_field(line, "budget", std::to_string(opt_.realtime_budget) + "%");
+    if (!error.empty()) append_field(line, "error", error);
+    log_->write(demote ? Severity::warning : Severity::notice, line);
+}
+
 void Daemon::on_timer(const engine::Now& now) {
+    check_loop_priority();
     engine_->tick(now, *sink_);
     log_->flush(now.mono);
     if (control_) control_->tick(now.mono);
@@ -1319,6 +1369,9 @@ StatusView Daemon::status_view(const kernel::Counters& counters) const {
     v.log_lines_lost = log_->lines_lost();
     v.alerts = alert_totals_;
     v.loop = loop_;
+    v.loop.realtime_priority = opt_.realtime > 0 && !realtime_failed_ && loop_priority_.realtime() ? opt_.realtime : 0;
+    v.loop.cpu_percent = loop_priority_.last_percent();
+    v.loop.realtime_demotions = loop_priority_.demotions();
     v.events = sink_->counts;
     v.now = clock_now();
     return v;

@@ -51,6 +51,11 @@ struct RunOptions {
     // Nice value of the loop that gives the verdicts (--nice); the workers
     // run 19 above it (at most 19), and the tools they start with them.
     int nice = -10;
+    // SCHED_RR priority of the loop (--realtime; 0: off), dropped to the
+    // fair scheduler while the loop uses more than half a CPU
+    // (daemon/loop_priority.h).
+    int realtime = 5;
+    unsigned realtime_budget = 50;   // percent of one CPU (--realtime-budget)
     // The saved state (--state FILE; empty: none): the handset inventory and
     // the toll-fraud counters (filters/engine/state_file.h), restored at
     // start, written every state_interval seconds and at a clean stop.

@@ -132,6 +132,9 @@ std::string render_status(const StatusView& v, bool js) {
         json::field(o, "longest_step_us", v.loop.longest_us);
         json::field(o, "longest_step", v.loop.longest_in);
         json::field(o, "longest_step_at_ms", static_cast<std::uint64_t>(v.loop.longest_at_ms));
+        json::field(o, "realtime_priority", static_cast<std::uint64_t>(v.loop.realtime_priority));
+        json::field(o, "cpu_percent", static_cast<std::uint64_t>(v.loop.cpu_percent));
+        json::field(o, "realtime_demotions", v.loop.realtime_demotions);
         o.push_back('}');
         return o + "}\n";
     }
@@ -170,7 +173,14 @@ std::string render_status(const StatusView& v, bool js) {
          std::to_string(kc.queued_packets) + " queued" + (kc.ok ? "" : " (the counters could not be read)") + "\n";
     o += "loop: longest step " + std::to_string(v.loop.longest_us) + " us" +
          (v.loop.longest_us != 0 ? " (" + std::string(v.loop.longest_in) + ")" : std::string()) + ", " +
-         std::to_string(v.loop.steps_over_1ms) + " of " + std::to_string(v.loop.steps) + " steps over 1 ms\n";
+         std::to_string(v.loop.steps_over_1ms) + " of " + std::to_string(v.loop.steps) + " steps over 1 ms, " +
+         (v.loop.realtime_priority > 0 ? "real-time priority " + std::to_string(v.loop.realtime_priority)
+                                       : std::string("fair scheduler")) +
+         ", " + std::to_string(v.loop.cpu_percent) + " % CPU" +
+         (v.loop.realtime_demotions > 0
+              ? " (back to the fair scheduler " + std::to_string(v.loop.realtime_demotions) + " times under load)"
+              : std::string()) +
+         "\n";
     return o;
 }
 

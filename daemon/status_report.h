@@ -32,6 +32,9 @@ struct LoopStats {
     std::uint64_t longest_us = 0;
     const char* longest_in = "";
     std::int64_t longest_at_ms = 0;   // when it ended, wall clock, ms since the Unix epoch
+    int realtime_priority = 0;        // SCHED_RR priority now (0: the fair scheduler; --realtime)
+    unsigned cpu_percent = 0;         // the loop's CPU in the last second, percent of one CPU
+    std::uint64_t realtime_demotions = 0;   // times it went back to the fair scheduler (over half a CPU)
 
     void note(const char* what, std::uint64_t us, std::int64_t wall_ms) noexcept {
         ++steps;

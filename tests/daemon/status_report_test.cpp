@@ -85,17 +85,30 @@ TEST(LoopStats, KeepsTheLongestStepAndCountsTheSlowOnes) {
 }
 
 TEST_F(StatusReportTest, LoopStepsAreShownInTextAndJson) {
-    EXPECT_NE(render_status(view_, false).find("loop: longest step 0 us, 0 of 0 steps over 1 ms\n"), std::string::npos);
+    EXPECT_NE(render_status(view_, false).find("loop: longest step 0 us, 0 of 0 steps over 1 ms, fair scheduler, 0 % CPU\n"),
+              std::string::npos);
     view_.loop.note("queue", 20, 5);
     view_.loop.note("kernel_results", 2500, 1700000000123);
-    const std::string text = render_status(view_, false);
-    EXPECT_NE(text.find("loop: longest step 2500 us (kernel_results), 1 of 2 steps over 1 ms\n"), std::string::npos)
+    view_.loop.realtime_priority = 5;
+    view_.loop.cpu_percent = 3;
+    std::string text = render_status(view_, false);
+    EXPECT_NE(text.find("loop: longest step 2500 us (kernel_results), 1 of 2 steps over 1 ms, real-time priority 5, "
+                        "3 % CPU\n"),
+              std::string::npos)
         << text;
     const std::string js = render_status(view_, true);
     EXPECT_NE(js.find("\"loop\":{\"steps\":2,\"steps_over_1ms\":1,\"steps_over_5ms\":0,\"longest_step_us\":2500,"
-                      "\"longest_step\":\"kernel_results\",\"longest_step_at_ms\":1700000000123}"),
+                      "\"longest_step\":\"kernel_results\",\"longest_step_at_ms\":1700000000123,"
+                      "\"realtime_priority\":5,\"cpu_percent\":3,\"realtime_demotions\":0}"),
               std::string::npos)
         << js;
+    // A flood put the loop back on the fair scheduler.
+    view_.loop.realtime_priority = 0;
+    view_.loop.cpu_percent = 80;
+    view_.loop.realtime_demotions = 1;
+    text = render_status(view_, false);
+    EXPECT_NE(text.find(", fair scheduler, 80 % CPU (back to the fair scheduler 1 times under load)\n"), std::string::npos)
+        << text;
 }
 
 TEST_F(StatusReportTest, NoCallsAndNoHandsetsSayWhatTheyMean) {

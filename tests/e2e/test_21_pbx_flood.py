@@ -97,6 +97,12 @@ def main():
         c.figure("calls_rc", [rc1, rc2])
         c.figure("tables", {k: [st1[k], st2[k], end[k]] for k in ("calls", "dialogs", "pinholes", "handsets")})
         c.figure("syslog_rate_limited", [l[l.find("VG_"):] for l in d.log_lines("VG_SIP_RATE_LIMITED")][:4])
+        # The loop's scheduler (--realtime): real-time unless a flood took
+        # half a CPU, then back after 10 s below that.
+        c.figure("loop", {k: end["loop"].get(k) for k in ("realtime_priority", "cpu_percent", "realtime_demotions",
+                                                          "longest_step_us")})
+        c.figure("syslog_loop_priority", [l[l.find("VG_"):] for l in d.log_lines("VG_LOOP_PRIORITY")][:4])
+        c.figure("privileges", [l[l.find("VG_"):] for l in d.log_lines("VG_PRIVILEGES")][:1])
 
         c.that(rc1 == 0, "a call placed during the PBX-address flood got through (sipp exit %d)" % rc1)
         c.that(rc2 == 0, "a call placed during the range flood got through (sipp exit %d)" % rc2)
