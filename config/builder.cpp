@@ -159,6 +159,7 @@ public:
         tf.international_prefix = scalar("toll_fraud.international_prefix");
         tf.allow_list = scalar("toll_fraud.mode") == "allow_list";
         tf.deny_builtin = boolean("toll_fraud.deny_builtin");
+        tf.callback.risk_builtin = boolean("toll_fraud.callback.risk_builtin");
         if (tf.deny_builtin)
             for (const auto& b : builtin_high_risk_prefixes())
                 tf.deny_prefixes.push_back(DialPrefix{std::string(b.prefix), Origin{"(built-in)", 0, 0}, {}});
@@ -173,16 +174,34 @@ public:
                 if (deny_seen.insert(d.digits).second) tf.deny_prefixes.push_back(std::move(d));
             tf.allow_prefixes = prefixes("toll_fraud.allow_prefixes");
             for (const auto& d : tf.allow_prefixes) allow_seen.insert(d.digits);
+            // Callback risk prefixes: the built-ins, the deny list (after
+            // its files, below), the policy's own and the risk files.
+            std::unordered_set<std::string> risk_seen;
+            auto& risk = tf.callback.risk_prefixes;
+            if (tf.callback.risk_builtin)
+                for (const auto& b : builtin_high_risk_prefixes())
+                    if (risk_seen.insert(std::string(b.prefix)).second)
+                        risk.push_back(DialPrefix{std::string(b.prefix), Origin{"(built-in)", 0, 0}, {}});
+            for (auto& d : prefixes("toll_fraud.callback.risk_prefixes"))
+                if (risk_seen.insert(d.digits).second) risk.push_back(std::move(d));
             for (const auto& f : v_.prefix_files()) {
-                auto& list = f.meta.deny ? tf.deny_prefixes : tf.allow_prefixes;
-                auto& seen = f.meta.deny ? deny_seen : allow_seen;
+                auto& list = f.meta.risk ? risk : f.meta.deny ? tf.deny_prefixes : tf.allow_prefixes;
+                auto& seen = f.meta.risk ? risk_seen : f.meta.deny ? deny_seen : allow_seen;
                 list.reserve(list.size() + f.entries.size());
                 for (const auto& e : f.entries)
                     if (seen.insert(e.digits).second)
                         list.push_back(DialPrefix{e.digits, Origin{f.meta.file, e.line, 1}, e.label});
                 tf.prefix_files.push_back(f.meta);
             }
+            for (const auto& d : tf.deny_prefixes)
+                if (risk_seen.insert(d.digits).second) risk.push_back(d);
         }
+        tf.callback.enabled = boolean("toll_fraud.callback.enabled");
+        tf.callback.block = scalar("toll_fraud.callback.action") == "block";
+        tf.callback.max_ring = duration("toll_fraud.callback.max_ring");
+        tf.callback.short_call = duration("toll_fraud.callback.short_call");
+        tf.callback.window = duration("toll_fraud.callback.window");
+        tf.unprefixed_is_national = scalar("toll_fraud.unprefixed_numbers") == "national";
         for (const auto& it : v_.items("toll_fraud.emergency_numbers")) tf.emergency_numbers.push_back(text_of(it));
         tf.out_of_hours.timezone = scalar("toll_fraud.out_of_hours.timezone");
         for (const auto& it : v_.items("toll_fraud.out_of_hours.business_hours"))

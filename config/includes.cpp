@@ -103,15 +103,17 @@ void Loader::include(const YNode& item, const std::string& from_file, const std:
 void Loader::prefix_files_of(const Layer& layer) {
     const YNode* tf = layer.root->is_map() ? layer.root->get("toll_fraud") : nullptr;
     if (!tf || !tf->is_map()) return;
-    for (const bool deny : {true, false}) {
-        const char* key = deny ? "deny_prefix_files" : "allow_prefix_files";
-        const YNode* list = tf->get(key);
+    const YNode* callback = tf->get("callback");
+    for (const int kind : {0, 1, 2}) {   // deny, allow, callback risk
+        const char* key = kind == 0 ? "deny_prefix_files" : kind == 1 ? "allow_prefix_files" : "risk_prefix_files";
+        const YNode* list = kind == 2 ? (callback && callback->is_map() ? callback->get(key) : nullptr) : tf->get(key);
         if (!list || !list->is_sequence()) continue;   // the validator said why
+        const std::string base = kind == 2 ? "toll_fraud.callback." : "toll_fraud.";
         for (std::size_t i = 0; i < list->items.size() && i < 16; ++i) {
             const YNode& item = *list->items[i];
             if (!item.is_scalar() || item.value.empty()) continue;
-            read_prefix_file(item, layer.file, layer.dir,
-                             "toll_fraud." + std::string(key) + "[" + std::to_string(i) + "]", deny);
+            read_prefix_file(item, layer.file, layer.dir, base + key + "[" + std::to_string(i) + "]", kind == 0,
+                             kind == 2);
         }
     }
 }
@@ -138,7 +140,7 @@ bool ieq(std::string_view a, std::string_view b) {
 // inline one (Type::prefix); the checks that need the dial plan run with the
 // policy's (semantics.cpp).
 void Loader::read_prefix_file(const YNode& item, const std::string& from_file, const std::filesystem::path& dir,
-                              const std::string& path, bool deny) {
+                              const std::string& path, bool deny, bool risk) {
     const std::filesystem::path target = dir / item.value;
     const std::string shown = target.lexically_normal().string();
     auto fail = [&](const std::string& msg) {
@@ -162,6 +164,7 @@ void Loader::read_prefix_file(const YNode& item, const std::string& from_file, c
     data.meta.file = shown;
     data.meta.named_at = Origin{from_file, item.line, item.column};
     data.meta.deny = deny;
+    data.meta.risk = risk;
     constexpr int kMaxFileErrors = 20;
     int errors = 0;
     auto bad = [&](int line, std::string msg) {

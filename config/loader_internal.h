@@ -101,7 +101,7 @@ public:
 private:
     void prefix_files_of(const Layer& layer);
     void read_prefix_file(const YNode& item, const std::string& from_file, const std::filesystem::path& dir,
-                          const std::string& path, bool deny);
+                          const std::string& path, bool deny, bool risk = false);
     void include(const YNode& item, const std::string& from_file, const std::filesystem::path& dir,
                  const std::string& path, int depth);
 

@@ -109,11 +109,12 @@ struct DialPrefix {
     std::string label;    // from a prefix file's label column ("" = none)
 };
 
-// A file of toll_fraud.deny_prefix_files / allow_prefix_files, as loaded.
+// A file of toll_fraud.deny_prefix_files / allow_prefix_files / callback.risk_prefix_files, as loaded.
 struct PrefixFile {
     std::string file;        // as shown in diagnostics (relative names joined to the policy file's directory)
     Origin named_at;         // the entry of the policy that names it
-    bool deny = true;        // false: allow_prefix_files
+    bool deny = true;        // false: allow_prefix_files (or, with `risk`, callback.risk_prefix_files)
+    bool risk = false;       // toll_fraud.callback.risk_prefix_files
     std::size_t entries = 0; // prefixes read from it (duplicates included)
     std::size_t labelled = 0;   // of them, with a label
 };
@@ -223,7 +224,11 @@ struct Policy {
         // country_code is "1" (rule nanp_international), else empty.
         std::vector<DialPrefix> nanp_international;
         std::vector<DialPrefix> allow_prefixes;
-        std::vector<PrefixFile> prefix_files;    // deny_prefix_files and allow_prefix_files, in load order
+        std::vector<PrefixFile> prefix_files;    // deny_, allow_ and callback.risk_prefix_files, in load order
+        // Dial-plan rule 11 (filters/engine/dialled_number.h): a number of
+        // more digits than an extension dialled without any prefix is a
+        // national number (NANP ten-digit dialling, closed numbering plans).
+        bool unprefixed_is_national = false;
         std::vector<std::string> emergency_numbers;
         struct OutOfHours {
             bool enabled = false;                // true when business_hours is set
@@ -245,6 +250,21 @@ struct Policy {
         // longest matching prefix. Day windows and `hours` use
         // out_of_hours.zone (resolved whenever there are profiles).
         std::vector<FraudProfile> profiles;
+        // Callbacks (Wangiri, filters/engine/callback_guard.h): an inbound
+        // call from a risk prefix that rings briefly (or is answered and
+        // ends at once) marks its caller; an outbound call to a marked number
+        // within `window` is blocked (or warned about).
+        struct Callback {
+            bool enabled = true;
+            bool block = true;                       // action: block; false: warn
+            bool risk_builtin = true;                // builtin_high_risk_prefixes() are risk prefixes
+            // Effective: built-ins (if risk_builtin), the deny list
+            // (deny_prefixes with its files), risk_prefixes, the risk files.
+            std::vector<DialPrefix> risk_prefixes;
+            Seconds max_ring{10};                    // an unanswered call ended within this: marked
+            Seconds short_call{5};                   // an answered call this short: marked; 0 = off
+            Seconds window{3 * 86400};               // how long a mark lasts
+        } callback;
     } toll_fraud;
 
     struct Dns {

@@ -54,7 +54,7 @@ private:
     std::string note(std::string_view kp, const std::vector<Val>& vals) const {
         const Policy::TollFraud& tf = p_.toll_fraud;
         if (kp == "toll_fraud.deny_prefixes" || kp == "toll_fraud.allow_prefixes" ||
-            kp == "toll_fraud.out_of_hours.deny_prefixes") {
+            kp == "toll_fraud.out_of_hours.deny_prefixes" || kp == "toll_fraud.callback.risk_prefixes") {
             std::string matched;
             bool differs = false;
             for (const auto& v : vals) {
@@ -65,12 +65,14 @@ private:
             }
             return differs ? "matched as " + matched : "";
         }
-        if (kp == "toll_fraud.deny_prefix_files" || kp == "toll_fraud.allow_prefix_files") {
+        if (kp == "toll_fraud.deny_prefix_files" || kp == "toll_fraud.allow_prefix_files" ||
+            kp == "toll_fraud.callback.risk_prefix_files") {
             // How many entries each file gave, read from where.
             const bool deny = kp == "toll_fraud.deny_prefix_files";
+            const bool risk = kp == "toll_fraud.callback.risk_prefix_files";
             std::string s;
             for (const auto& f : tf.prefix_files) {
-                if (f.deny != deny) continue;
+                if (f.deny != deny || f.risk != risk) continue;
                 s += (s.empty() ? "" : "; ") + f.file + ": " + std::to_string(f.entries) +
                      (f.entries == 1 ? " prefix" : " prefixes") +
                      (f.labelled ? " (" + std::to_string(f.labelled) + " labelled)" : "") + ", named at " +
@@ -159,12 +161,14 @@ private:
                     const auto vals = list_vals();
                     const bool dflt = vals.empty() ? true : vals.front().is_default();
                     o_ << lead << key << ": [";
-                    if (kp == "toll_fraud.deny_prefix_files" || kp == "toll_fraud.allow_prefix_files") {
+                    if (kp == "toll_fraud.deny_prefix_files" || kp == "toll_fraud.allow_prefix_files" ||
+                        kp == "toll_fraud.callback.risk_prefix_files") {
                         // As resolved (relative to the file that named each),
                         // so that the printed policy reads the same files.
                         bool first = true;
                         for (const auto& f : p_.toll_fraud.prefix_files)
-                            if (f.deny == (kp == "toll_fraud.deny_prefix_files")) {
+                            if (f.deny == (kp == "toll_fraud.deny_prefix_files") &&
+                                f.risk == (kp == "toll_fraud.callback.risk_prefix_files")) {
                                 o_ << (first ? "" : ", ") << yaml_scalar(f.file, false);
                                 first = false;
                             }

@@ -204,6 +204,13 @@ const std::vector<KeyInfo> kSchema = {
      "Trunk prefix of national numbers (\"0\"; \"1\" in North America)."},
     {"toll_fraud.international_prefix", Type::digits, false, "\"00\"", 1, 4, "", 0, 0, 0,
      "International call prefix (\"00\"; \"011\" in North America)."},
+    {"toll_fraud.unprefixed_numbers", Type::enumeration, false, "local", 0, 0, "local|national", 0, 0, 0,
+     "How a number dialled without any prefix and longer than an extension (more than 6 digits) is read. `local`: "
+     "a local number of the caller's area, matched only by prefixes written without a prefix. `national`: a "
+     "national number, `+`, the country code and the digits (needs `country_code`): for ten-digit dialling in North "
+     "America (`2015550123` is `+12015550123`) and closed numbering plans, where it puts such numbers under the "
+     "`+1`/national prefixes of the deny and allow lists and profiles, and reads inbound caller numbers the same "
+     "way for `callback`."},
     {"toll_fraud.mode", Type::enumeration, false, "deny_list", 0, 0, "deny_list|allow_list", 0, 0, 0,
      "`deny_list`: every number except denied prefixes. `allow_list`: only `allow_prefixes` (and emergency numbers)."},
     {"toll_fraud.deny_builtin", Type::boolean, false, "true", 0, 0, "", 0, 0, 0,
@@ -296,6 +303,38 @@ const std::vector<KeyInfo> kSchema = {
                    "one handset")
     VG_FRAUD_SCOPE("per_site", "Thresholds counted for the whole site (every handset together).", "the site")
 
+    {"toll_fraud.callback", Type::map, false, "", 0, 0, "", 0, 0, 0,
+     "Callback (Wangiri) fraud: a call from a high-cost number rings a handset once and hangs up, hoping to be "
+     "called back at the caller's premium rate. An inbound call (the PBX calling a handset) whose caller number "
+     "(From and P-Asserted-Identity user parts, normalised with the dial plan) matches a risk prefix marks that "
+     "number when it ends unanswered within `max_ring` (CANCEL, or a failure response such as 487) or is answered "
+     "and ends within `short_call`. An outbound INVITE from any handset to a marked number (compared in normalised "
+     "form, whichever way it is dialled: `+`, the international prefix, national) within `window` is dropped "
+     "(reason `callback`, event `VG_CALLBACK_BLOCKED`) or, with `action: warn`, reported "
+     "(`VG_CALLBACK_WARNING`) and judged as any other call. See \"Callbacks\" below."},
+    {"toll_fraud.callback.enabled", Type::boolean, false, "true", 0, 0, "", 0, 0, 0,
+     "Mark callers and check callbacks."},
+    {"toll_fraud.callback.action", Type::enumeration, false, "block", 0, 0, "block|warn", 0, 0, 0,
+     "`block`: drop a callback to a marked number. `warn`: report it, let the other rules decide."},
+    {"toll_fraud.callback.risk_builtin", Type::boolean, false, "true", 0, 0, "", 0, 0, 0,
+     "The built-in high-risk destinations (see \"Built-in high-risk destinations\") are risk prefixes, whatever "
+     "`deny_builtin` says. The deny list (`deny_prefixes` and `deny_prefix_files`) always is."},
+    {"toll_fraud.callback.risk_prefixes", Type::prefix, true, "[]", 0, 0, "", kAppend, 0, 1024,
+     "More risk prefixes, written like `deny_prefixes` (`+882`, `+` for every international caller). A caller "
+     "whose number an `allow_prefixes` entry longer than its risk prefix matches is never marked."},
+    {"toll_fraud.callback.risk_prefix_files", Type::file, true, "[]", 0, 0, "", kAppend, 0, 16,
+     "Files of risk prefixes, added to `risk_prefixes` (the same format and limits as `deny_prefix_files`)."},
+    {"toll_fraud.callback.max_ring", Type::duration, false, "10s", 1, 5 * kMinute, "", 0, 0, 0,
+     "An unanswered inbound call from a risk prefix that ends (CANCEL, failure response) within this long of its "
+     "INVITE marks its caller. 10s is two ring cycles (the European cadence rings every 4 to 5 s, the North "
+     "American every 6 s): a one-ring call is well inside it, a caller who waits for an answer is not."},
+    {"toll_fraud.callback.short_call", Type::duration, false, "5s", 0, 5 * kMinute, "", 0, 0, 0,
+     "An answered inbound call from a risk prefix that ends within this long of its answer marks its caller (a "
+     "recorded 'please call back' or silence, then hang-up); 0s = off."},
+    {"toll_fraud.callback.window", Type::duration, false, "3d", kMinute, 30 * kDay, "", 0, 0, 0,
+     "How long a number stays marked, on monotonic time from the end of the call that marked it (a new such "
+     "call marks it again). 3 days: a missed call on a Friday evening is seen and returned on Monday morning."},
+
     {"dns", Type::map, false, "", 0, 0, "", 0, 0, 0,
      "Host names in `addresses`."},
     {"dns.refresh", Type::duration, false, "5m", 30, kDay, "", 0, 0, 0,
@@ -371,6 +410,7 @@ const std::vector<KeyInfo> kSchema = {
      "VG_SIP_UNKNOWN_METHOD|VG_MEDIA_DESTINATION_DENIED|VG_TLS_UNINSPECTED|VG_FORGED_SOURCE|VG_FOREIGN_SOURCE|"
      "VG_FRAUD_THRESHOLD_WARNING|VG_FRAUD_THRESHOLD_CRITICAL|VG_MEDIA_PORT_NOT_ALLOWED|VG_WEAK_CREDENTIAL|"
      "VG_HANDSET_UA_CHANGED|VG_AOR_SECOND_ADDRESS|VG_REGISTER_OUT_OF_HOURS|VG_OUTDATED_FIRMWARE_CALL|VG_CLEARTEXT_PROVISIONING|"
+     "VG_CALLBACK_MARKED|VG_CALLBACK_BLOCKED|VG_CALLBACK_WARNING|"
      "VG_RELOAD_FAILED",
      0, 0, 64,
      "The events that run the program, by their log ID (daemon/EVENTS.md): any engine event, and "
@@ -746,6 +786,37 @@ std::string reference_markdown() {
          "flooding handset's own; an evicted entry starts again from zero (`VG_TABLE_EVICTION\n"
          "detail=fraud_counters`), and the per-site counters, which are never evicted, are the backstop.\n"
          "A reload keeps the counters of profiles whose name it keeps.\n";
+    o << "\n## Callbacks (`toll_fraud.callback`)\n\n"
+         "Wangiri (\"one ring and cut\") fraud rings a phone once from a number on a premium or high-cost\n"
+         "range and hangs up; whoever calls the missed call back pays the caller's rate. voipguard marks the\n"
+         "caller of an inbound call when its number (From or P-Asserted-Identity, normalised like a dialled\n"
+         "number) is on the risk list and the call ends within `max_ring` without an answer (CANCEL, 487) or\n"
+         "within `short_call` of its answer. An outbound call to a marked number from any handset within\n"
+         "`window` is a callback: `VG_CALLBACK_BLOCKED` (reason `callback`) or, with `action: warn`,\n"
+         "`VG_CALLBACK_WARNING`. The comparison is on the whole normalised number, so `+88212345678`,\n"
+         "`0088212345678` and the national form of a number of the site's own country are the same number.\n\n"
+         "The risk list is the built-in high-risk list (`risk_builtin`), the deny list with its files,\n"
+         "`risk_prefixes` and `risk_prefix_files`. With the default deny list such callbacks are denied by\n"
+         "their prefix anyway; the callback check runs first so that the event names the call that baited it.\n"
+         "Its own value is where the deny list does not reach: a risk prefix such as `+` (every caller from\n"
+         "abroad) marks only the numbers that actually rang once, where denying `+` would stop every call abroad.\n\n"
+         "Defaults: `max_ring: 10s` is two ring cycles, `short_call: 5s` a recorded message or silence,\n"
+         "`window: 3d` covers a missed call on Friday evening returned on Monday morning; a call back after\n"
+         "three days is rare and the mark would otherwise deny a legitimate number for longer than needed.\n\n"
+         "Marks live in a table of `EngineLimits::max_callback_marks` numbers (1024 by default, about 100\n"
+         "bytes each), keyed by a keyed hash of the number under the daemon's random secret. Windows run on\n"
+         "monotonic time: setting the clock does not end or extend them. They are not kept across a restart.\n\n"
+         "What an attacker can do with this table:\n\n"
+         "- Deny service to a number: caller IDs are rarely verified, so anyone can ring a handset once\n"
+         "  \"from\" a partner's number and stop the site calling that partner for `window`. Only numbers on\n"
+         "  the risk list can be marked. An `allow_prefixes` entry longer than the risk prefix exempts a\n"
+         "  number (list the partners you call on such ranges), and `action: warn` reports without blocking.\n"
+         "- Flush a real mark: a burst of one-ring calls from distinct risk numbers fills the table, and the\n"
+         "  oldest marks nobody has called back go first (`VG_TABLE_EVICTION detail=callback_marks`). A\n"
+         "  number a handset already tried to call back is pushed out only after every other one. Each\n"
+         "  flooding call is a real call through the PBX's trunk, paid for and logged (`VG_CALLBACK_MARKED`).\n"
+         "- Spoof the inbound side: the caller numbers are read only from the PBX's INVITEs to handsets (a\n"
+         "  packet from elsewhere is dropped before it is read), so only what the trunk delivers marks.\n";
     o << "\n## Built-in scanner User-Agent patterns (`sip.scanner_user_agents`)\n\n"
          "Case-insensitive substrings of the User-Agent header sent by well-known SIP scanning tools:\n\n";
     for (const auto& s : kScanners) o << "- `" << s << "`\n";

@@ -237,7 +237,7 @@ void check_semantics(View& view, Policy& p, const LoadOptions& opt, std::vector<
     // dial plan refuses (country codes never start with 0).
     if (p.toll_fraud.enabled) {
         for (const char* list : {"toll_fraud.deny_prefixes", "toll_fraud.allow_prefixes",
-                                 "toll_fraud.out_of_hours.deny_prefixes"})
+                                 "toll_fraud.out_of_hours.deny_prefixes", "toll_fraud.callback.risk_prefixes"})
             for (const auto& it : view.items(list)) check_prefix(it, item_path(list, it.index), p.toll_fraud, at);
         // The prefix files' entries, at their lines (at most 20 findings a file).
         for (const auto& f : view.prefix_files()) {
@@ -256,6 +256,10 @@ void check_semantics(View& view, Policy& p, const LoadOptions& opt, std::vector<
                 check_prefix(Val{&entry, &file_layer, -1}, "", p.toll_fraud, capped);
             }
         }
+        if (p.toll_fraud.unprefixed_is_national && p.toll_fraud.country_code.empty())
+            at(view.get("toll_fraud.unprefixed_numbers"), "toll_fraud.unprefixed_numbers", kError,
+               "`national` needs toll_fraud.country_code: a number dialled without a prefix is read as the "
+               "country code and its digits");
         if (!p.toll_fraud.country_code.empty() && p.toll_fraud.country_code[0] == '0')
             at(view.get("toll_fraud.country_code"), "toll_fraud.country_code", kError,
                quote_value(p.toll_fraud.country_code) + " is not a country calling code: they never start with 0 "

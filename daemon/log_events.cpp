@@ -40,6 +40,9 @@ Severity event_severity(EventType t) noexcept {
     case EventType::foreign_source: return Severity::warning;
     case EventType::fraud_threshold_warning: return Severity::notice;
     case EventType::fraud_threshold_critical: return Severity::warning;
+    case EventType::callback_marked: return Severity::info;
+    case EventType::callback_blocked: return Severity::warning;
+    case EventType::callback_warning: return Severity::notice;
     case EventType::weak_credential: return Severity::warning;
     case EventType::handset_user_agent_changed: return Severity::warning;
     case EventType::aor_second_address: return Severity::warning;
@@ -152,6 +155,9 @@ std::string event_key_fields(const engine::Event& e) {
     case EventType::aor_second_address:
     case EventType::registered_out_of_hours:
     case EventType::outdated_firmware_call:
+    case EventType::callback_marked:
+    case EventType::callback_blocked:
+    case EventType::callback_warning:
         append_address(out, "handset", e.handset);
         break;
     case EventType::call_started:

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "daemon/json.h"
 #include "daemon/logging.h"
@@ -184,6 +185,40 @@ std::string render_status(const StatusView& v, bool js) {
     return o;
 }
 
+std::vector<NearLevel> near_levels(const engine::Engine& eng, const engine::Dialog& d,
+                                   const engine::CompiledProfile& prof) {
+    std::vector<NearLevel> out;
+    // The higher level first: a call at 80 % of its critical level is shown
+    // as near that one, not also near its warning level.
+    auto check = [&](const std::string& name, std::uint64_t value, const config::FraudLevels& l) {
+        for (const auto& [level, limit] : {std::pair<const char*, std::uint32_t>{"critical", l.critical},
+                                           std::pair<const char*, std::uint32_t>{"warning", l.warning}}) {
+            if (limit > 0 && value * 5 >= std::uint64_t{limit} * 4) {
+                out.push_back(NearLevel{name, level, value, limit});
+                return;
+            }
+        }
+    };
+    const engine::Timestamp now = eng.last_now().mono;
+    const long long secs = d.state == engine::DialogState::confirmed && now > d.answered
+                               ? static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(now - d.answered).count())
+                               : 0;
+    config::FraudLevels duration;
+    duration.warning = static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(prof.max_call_warning).count());
+    duration.critical = static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(prof.max_call_critical).count());
+    check("max_call_duration", static_cast<std::uint64_t>(secs), duration);
+    if (!d.counted) return out;
+    const engine::FraudValues v = eng.fraud_profiles().current(d.limit_keys, prof, eng.rules(), eng.last_now());
+    for (const bool site : {false, true}) {
+        const auto& levels = site ? prof.per_site : prof.per_handset;
+        const std::uint32_t* values = site ? v.site : v.handset;
+        for (std::size_t t = 0; t < config::kFraudThresholdCount; ++t)
+            check(std::string(site ? "per_site." : "per_handset.") + config::to_string(static_cast<config::FraudThreshold>(t)),
+                  values[t], levels[t]);
+    }
+    return out;
+}
+
 std::string render_calls(const engine::Engine& eng, bool js) {
     std::string o = js ? "{\"calls\":[" : "";
     bool first = true;
@@ -191,22 +226,12 @@ std::string render_calls(const engine::Engine& eng, bool js) {
     eng.for_each_dialog([&](const engine::Dialog& d) {
         if (d.state == engine::DialogState::ended) return;
         // The destination profile, how long the call has been answered, and
-        // its max_call_duration level when it is at 80 % of it or more.
+        // the profile's levels it is close to (calls.h: near_levels).
         const engine::CompiledProfile* prof = d.profile != 0 ? eng.rules().profile_by_id(d.profile) : nullptr;
         const long long secs = d.state == engine::DialogState::confirmed && now > d.answered
                                    ? static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(now - d.answered).count())
                                    : 0;
-        std::string near;
-        if (prof != nullptr) {
-            for (const auto& [name, level] : {std::pair<const char*, engine::Duration>{"critical", prof->max_call_critical},
-                                              std::pair<const char*, engine::Duration>{"warning", prof->max_call_warning}}) {
-                const long long l = std::chrono::duration_cast<std::chrono::seconds>(level).count();
-                if (l > 0 && secs * 5 >= l * 4) {
-                    near = "max_call_duration." + std::string(name) + " " + std::to_string(secs) + "/" + std::to_string(l) + "s";
-                    break;
-                }
-            }
-        }
+        const std::vector<NearLevel> near = prof != nullptr ? near_levels(eng, d, *prof) : std::vector<NearLevel>{};
         if (js) {
             if (!first) o.push_back(',');
             o.push_back('{');
@@ -218,7 +243,18 @@ std::string render_calls(const engine::Engine& eng, bool js) {
             json::field(o, "state", engine::dialog_state_name(d.state));
             json::field(o, "profile", prof != nullptr ? std::string_view(prof->name) : std::string_view());
             json::field(o, "duration", static_cast<std::uint64_t>(secs));
-            json::field(o, "near", near);
+            json::append_key(o, "near");
+            o.push_back('[');
+            for (std::size_t i = 0; i < near.size(); ++i) {
+                if (i) o.push_back(',');
+                o.push_back('{');
+                json::field(o, "threshold", near[i].threshold);
+                json::field(o, "level", near[i].level);
+                json::field(o, "value", static_cast<std::uint64_t>(near[i].value));
+                json::field(o, "limit", static_cast<std::uint64_t>(near[i].limit));
+                o.push_back('}');
+            }
+            o.push_back(']');
             json::append_key(o, "media");
             o.push_back('[');
             for (std::size_t i = 0; i < d.media_count; ++i) {
@@ -242,7 +278,10 @@ std::string render_calls(const engine::Engine& eng, bool js) {
             o += "  " + std::string(engine::dialog_state_name(d.state));
             if (prof != nullptr) o += "  profile " + prof->name;
             if (secs > 0) o += "  " + std::to_string(secs) + "s";
-            if (!near.empty()) o += "  near " + near;
+            for (std::size_t i = 0; i < near.size(); ++i)
+                o += (i == 0 ? "  near " : ", ") + near[i].threshold + "." + near[i].level + " " +
+                     std::to_string(near[i].value) + "/" + std::to_string(near[i].limit) +
+                     (near[i].threshold == "max_call_duration" ? "s" : "");
             for (std::size_t i = 0; i < d.media_count; ++i) {
                 const engine::MediaLeg& m = d.media[i];
                 if (!m.handset_known) continue;

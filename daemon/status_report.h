@@ -84,6 +84,22 @@ struct StatusView {
 };
 
 std::string render_status(const StatusView& v, bool json);
+// A threshold of a call's destination profile at 80 % of one of its levels
+// or above: the running call's duration against max_call_duration, the
+// counters it counts against (fraud_profiles.h, current()) against the
+// per_handset and per_site levels. The critical level when it is that
+// close, else the warning level.
+struct NearLevel {
+    std::string threshold;   // "max_call_duration", "per_handset.calls_per_day", "per_site.concurrent_calls"
+    std::string level;       // "critical" | "warning"
+    std::uint64_t value = 0; // seconds for max_call_duration
+    std::uint32_t limit = 0;
+};
+std::vector<NearLevel> near_levels(const engine::Engine& engine, const engine::Dialog& d,
+                                   const engine::CompiledProfile& prof);
+
+// Each running call: its direction, number, state, destination profile,
+// duration and the profile's levels it is near (near_levels).
 std::string render_calls(const engine::Engine& engine, bool json);
 // Times are shown as wall-clock seconds since the Unix epoch, as of `now`.
 std::string render_handsets(const engine::Engine& engine, const engine::Now& now, bool json);

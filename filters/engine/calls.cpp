@@ -6,6 +6,7 @@
 #include <string>
 
 #include "filters/engine/sip_content.h"
+#include "filters/sip/sip_uri.h"
 #include "filters/sdp/sdp_parser.h"
 
 namespace vg::engine {
@@ -131,6 +132,7 @@ bool CallTable::request(const net::DecodedPacket& p, const sip::SipMessage& m, b
                 else assign_truncated(d->number, m.request_uri.user);
             } else {
                 assign_truncated(d->number, m.from.uri.user);
+                note_callback_callers(*d, m);
             }
             handsets_.touch(handset, now, ev);
         }
@@ -540,8 +542,90 @@ void CallTable::close_leg_pinholes(const Dialog& d, const MediaLeg& leg, Timesta
     }
 }
 
+void CallTable::note_callback_callers(Dialog& d, const sip::SipMessage& m) noexcept {
+    const CompiledPolicy& r = ctx_.r();
+    const config::Policy::TollFraud& tf = r.p().toll_fraud;
+    if (!tf.enabled || !tf.callback.enabled || !r.dial_plan || r.callback_risk.empty()) return;
+    std::size_t n = 0;
+    auto note = [&](std::string_view user) {
+        if (user.empty() || n >= 2) return;
+        const DialReadings reads = read_dial_string(user, *r.dial_plan);
+        if (reads.doubt != DialDoubt::none) return;
+        if (!CallbackGuard::risk_prefix(reads.primary, r)) return;
+        for (std::size_t i = 0; i < n; ++i)
+            if (d.callback_caller[i] == reads.primary.view()) return;
+        d.callback_caller[n++].assign(reads.primary.view());
+    };
+    if (m.has_from) note(dial_target(m.from));
+    m.for_each_header(sip::HeaderId::p_asserted_identity, [&](const sip::Header& h) {
+        // A list of name-addrs (RFC 3325 §9.1: at most one sip and one tel).
+        sip::CommaIterator it(h.value);
+        std::string_view element;
+        while (it.next(element)) {
+            sip::NameAddr na;
+            sip::parse_name_addr(element, na);
+            note(dial_target(na));
+        }
+    });
+}
+
+// An inbound call from a risky caller ended: a one-ring call (CANCEL or 487
+// within callback.max_ring of the INVITE) or a short answered call (ended
+// within callback.short_call of its answer) marks its caller numbers.
+void CallTable::mark_callback(const Dialog& d, Timestamp now, EventSink& ev, std::string_view why) {
+    if (d.handset_is_caller || d.callback_caller[0].empty()) return;
+    const CompiledPolicy& r = ctx_.r();
+    const config::Policy::TollFraud::Callback& cb = r.p().toll_fraud.callback;
+    if (!r.p().toll_fraud.enabled || !cb.enabled || !r.dial_plan) return;
+    CallbackMark mk;
+    Duration lasted{};
+    if (d.state != DialogState::confirmed) {
+        if (why == "cancel") {
+            mk.how = CallbackHow::cancel;
+        } else if (why == "failure_487") {
+            mk.how = CallbackHow::failure;
+            mk.status = 487;
+        } else {
+            return;
+        }
+        lasted = now - d.created;
+        if (lasted > std::chrono::seconds(cb.max_ring.count())) return;
+    } else {
+        if (cb.short_call.count() == 0 || (why != "bye" && why != "bye_timeout")) return;
+        mk.how = CallbackHow::short_call;
+        lasted = now - d.answered;
+        if (lasted > std::chrono::seconds(cb.short_call.count())) return;
+    }
+    mk.handset = d.handset;
+    mk.ended = now;
+    mk.wall = toll_.profiles().wall_at(now);
+    mk.call_hash = static_cast<std::uint32_t>(hash_bytes(d.call_id.view()) >> 32);
+    mk.seconds = static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(lasted).count());
+    for (const FixedString<16>& caller : d.callback_caller) {
+        if (caller.empty()) continue;
+        NormalisedNumber n;
+        n.cls = NumberClass::e164;
+        n.error = NumberError::none;
+        n.number.assign(caller.view());
+        const auto prefix = CallbackGuard::risk_prefix(n, r);   // the policy may have been reloaded
+        if (!prefix) continue;
+        mk.number = caller;
+        assign_truncated(mk.prefix, *prefix);
+        if (toll_.callbacks().mark(mk)) ctx_.eviction("callback_marks", now, ev);
+        Event e = ctx_.event(EventType::callback_marked, nullptr, now);
+        e.handset = d.handset;
+        assign_truncated(e.number, caller.view());
+        e.call_id = d.call_id;
+        e.rule.assign("callback_risk:");
+        e.rule.append(std::string_view(mk.prefix.view()).substr(0, 48 - 14));
+        describe_mark(mk, e.detail);
+        ev.on_event(e);
+    }
+}
+
 void CallTable::end_dialog(Dialog& d, Timestamp now, EventSink& ev, std::string_view why, bool leaving, bool linger) {
     if (d.state == DialogState::ended) return;
+    mark_callback(d, now, ev, why);
     if (!leaving) dialogs_.move_to_list(d.key, kListPending);
     d.bye_pending = false;
     d.bye_refused = false;

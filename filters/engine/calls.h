@@ -173,6 +173,10 @@ struct Dialog {
     std::uint64_t profile = 0;            // outbound: its destination profile's id (0: none)
     std::uint8_t profile_reported = 0;    // max_call_duration reported: 1 warning, 2 critical (mode: monitor)
     FixedString<32> number;               // outbound: normalised dialled number
+    // Inbound: the caller numbers (From, P-Asserted-Identity; E.164) on the
+    // callback risk list, marked if the call ends as a one-ring call
+    // (callback_guard.h).
+    FixedString<16> callback_caller[2];
     // A BYE passed and has no 2xx yet: pending (no final response; the call
     // ends kByeTimeout after bye_at) or refused (a failure response: the
     // call goes on). (Here they fill what `number` leaves before `created`.)
@@ -342,6 +346,10 @@ private:
     // VG_CALL_ENDED of a challenged attempt that no retry followed.
     void report_unanswered_challenge(const Dialog& d, Timestamp now, EventSink& ev);
     void bye_response(Dialog& d, const sip::SipMessage& m, bool outbound, Timestamp now, EventSink& ev);
+    // Inbound calls: note the risky caller numbers; at the end, mark them
+    // if the call was a one-ring call (callback_guard.h).
+    void note_callback_callers(Dialog& d, const sip::SipMessage& m) noexcept;
+    void mark_callback(const Dialog& d, Timestamp now, EventSink& ev, std::string_view why);
 
     EngineContext& ctx_;
     HandsetInventory& handsets_;

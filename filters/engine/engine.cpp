@@ -72,7 +72,7 @@ void EngineContext::eviction(std::string_view table, Timestamp now, EventSink& e
 Engine::Engine(std::shared_ptr<const CompiledPolicy> rules, const EngineLimits& limits)
     : ctx_(std::move(rules)),
       limits_(limits),
-      toll_(limits.max_limit_keys),
+      toll_(limits.max_limit_keys, limits.max_callback_marks, limits.dialog_key),
       handsets_(ctx_, limits.max_handsets),
       calls_(ctx_, handsets_, toll_, limits.max_dialogs, limits.max_pinholes, DialogKeyer(limits.dialog_key)),
       guard_(ctx_, toll_, calls_),
@@ -142,6 +142,7 @@ void Engine::tick(const Now& now, EventSink& ev) {
     egress_.tick(now.mono);
     tcp_.expire(now.mono);
     handsets_.tick(now.mono, ev);
+    toll_.callbacks().expire(now.mono, std::chrono::seconds(ctx_.p().toll_fraud.callback.window.count()));
 }
 
 void Engine::reload(std::shared_ptr<const CompiledPolicy> rules, const Now& now, EventSink& ev) {

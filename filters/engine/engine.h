@@ -134,6 +134,9 @@ struct EngineLimits {
     // Keys of the toll-fraud limits (toll_guard.h): a handset's address, the
     // AOR it claims and its digest user name.
     std::size_t max_limit_keys = 2048;
+    // Numbers marked by one-ring calls from risk prefixes (callback_guard.h):
+    // about 100 bytes each; a site gets a few such calls a week.
+    std::size_t max_callback_marks = 1024;
     // Per direction, and at least sip.max_message_size. Stays at 64 KiB: with
     // GSO one queued segment can be that large.
     std::size_t max_tcp_stream_bytes = 65536;
@@ -203,6 +206,10 @@ public:
     const Now& last_now() const noexcept { return toll_.profiles().last(); }
     // Return-traffic flows of handset egress the engine remembers.
     std::size_t egress_flow_count() const noexcept { return egress_.flow_count(); }
+    // The destination profiles' counters (fraud_profiles.h).
+    const FraudProfiles& fraud_profiles() const noexcept { return toll_.profiles(); }
+    // The numbers marked by one-ring calls (callback_guard.h).
+    const CallbackGuard& callback_marks() const noexcept { return toll_.callbacks(); }
     // The table capacities it was built with (metrics: how full each table is).
     const EngineLimits& limits() const noexcept { return limits_; }
 

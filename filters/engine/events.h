@@ -58,6 +58,10 @@ enum class EventType : std::uint8_t {
     outdated_firmware_call,     // a call from a handset whose firmware is below the minimum
     cleartext_provisioning,     // a handset fetched a configuration or firmware file over TFTP or
                                 // plain HTTP (rule: "tftp" or "http"; detail: the file); never blocked
+    callback_marked,            // an inbound call from a risk prefix rang briefly (or was a short answered
+                                // call): its caller is marked (callback_guard.h; number, detail)
+    callback_blocked,           // an outbound INVITE to a marked number was dropped (reason callback)
+    callback_warning,           // an outbound INVITE to a marked number (callback.action: warn)
     count_
 };
 

@@ -241,6 +241,26 @@ void FraudProfiles::call_ended(const LimitKeys& keys, std::uint64_t id, bool ans
     end(site(id));
 }
 
+FraudValues FraudProfiles::current(const LimitKeys& keys, const CompiledProfile& prof, const CompiledPolicy& r,
+                                   const Now& now) const noexcept {
+    FraudValues v;
+    // fill() counts a new call on top; take it off again.
+    auto as_now = [&](const Counters& c, std::uint32_t* out) {
+        std::uint32_t k[config::kFraudThresholdCount];
+        const std::uint64_t run = c.run_prefix;   // the run the counters are in
+        fill(c, prof, run, r, now, k);
+        for (std::size_t t = 0; t < config::kFraudThresholdCount; ++t) {
+            const std::uint32_t value = t == idx(FraudThreshold::minutes_per_day) ? k[t] : k[t] - 1;
+            out[t] = std::max(out[t], value);
+        }
+    };
+    for (std::uint8_t i = 0; i < keys.count; ++i)
+        if (const Counters* c = table_.find(mix(keys.key[i], prof.id))) as_now(*c, v.handset);
+    for (const SiteEntry& s : site_)
+        if (s.id == prof.id) as_now(s.c, v.site);
+    return v;
+}
+
 std::uint32_t FraudProfiles::site_minutes_today(std::uint64_t id, const CompiledPolicy& r, const Now& now) const noexcept {
     for (const SiteEntry& s : site_) {
         if (s.id != id) continue;

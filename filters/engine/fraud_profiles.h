@@ -115,6 +115,13 @@ public:
     void call_ended(const LimitKeys& keys, std::uint64_t id, bool answered, Timestamp answered_at,
                     Timestamp now, const CompiledPolicy& r) noexcept;
 
+    // The counters a running call of `prof` counts against, as they stand
+    // now (the call itself included, nothing counted): for `voipguard
+    // calls`. calls_per_minute, calls_per_day and same_prefix_calls are the
+    // calls already started, concurrent_calls those in progress,
+    // minutes_per_day as above.
+    FraudValues current(const LimitKeys& keys, const CompiledProfile& prof, const CompiledPolicy& r,
+                        const Now& now) const noexcept;
     // Minutes used today by the site in profile `id` (for display).
     std::uint32_t site_minutes_today(std::uint64_t id, const CompiledPolicy& r, const Now& now) const noexcept;
 

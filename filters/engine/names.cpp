@@ -42,6 +42,7 @@ std::string_view reason_name(Reason r) noexcept {
     case Reason::icmp_related: return "icmp_related";
     case Reason::icmp_unsolicited: return "icmp_unsolicited";
     case Reason::fraud_threshold: return "fraud_threshold";
+    case Reason::callback: return "callback";
     case Reason::media_refused_by_policy: return "media_refused_by_policy";
     case Reason::media_static_allowance: return "media_static_allowance";
     case Reason::count_: break;
@@ -104,6 +105,9 @@ std::string_view event_name(EventType t) noexcept {
     case EventType::foreign_source: return "foreign_source";
     case EventType::fraud_threshold_warning: return "fraud_threshold_warning";
     case EventType::fraud_threshold_critical: return "fraud_threshold_critical";
+    case EventType::callback_marked: return "callback_marked";
+    case EventType::callback_blocked: return "callback_blocked";
+    case EventType::callback_warning: return "callback_warning";
     case EventType::media_port_not_allowed: return "media_port_not_allowed";
     case EventType::weak_credential: return "weak_credential";
     case EventType::handset_user_agent_changed: return "handset_user_agent_changed";
@@ -145,6 +149,9 @@ std::string_view event_id(EventType t) noexcept {
     case EventType::foreign_source: return "VG_FOREIGN_SOURCE";
     case EventType::fraud_threshold_warning: return "VG_FRAUD_THRESHOLD_WARNING";
     case EventType::fraud_threshold_critical: return "VG_FRAUD_THRESHOLD_CRITICAL";
+    case EventType::callback_marked: return "VG_CALLBACK_MARKED";
+    case EventType::callback_blocked: return "VG_CALLBACK_BLOCKED";
+    case EventType::callback_warning: return "VG_CALLBACK_WARNING";
     case EventType::media_port_not_allowed: return "VG_MEDIA_PORT_NOT_ALLOWED";
     case EventType::weak_credential: return "VG_WEAK_CREDENTIAL";
     case EventType::handset_user_agent_changed: return "VG_HANDSET_UA_CHANGED";

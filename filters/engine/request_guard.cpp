@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "filters/engine/request_guard.h"
 
+#include <algorithm>
+
 #include "filters/engine/sip_content.h"
 #include "filters/sip/sip_uri.h"
 #include "filters/util/text.h"
@@ -227,6 +229,11 @@ Decision RequestGuard::request(const net::DecodedPacket& p, const sip::SipMessag
     const bool challenged_retry = d != nullptr && d->state == DialogState::ended && d->challenged &&
                                   m.cseq.number > d->invite_cseq && d->invite_ruri == ruri;
 
+    // A callback to a number a one-ring call marked (callback_guard.h):
+    // before the prefix rules, so the event names the inbound call.
+    if (const Decision cb = callback(p, m, ruri_user, now, ev, challenged_retry); cb.verdict == Verdict::drop)
+        return cb;
+
     // The destinations: the Request-URI, and every To that names another
     // (some PBXs route by To when the Request-URI has no user).
     bool routable = false;
@@ -289,6 +296,46 @@ Decision RequestGuard::request(const net::DecodedPacket& p, const sip::SipMessag
     iv.new_call = true;
     iv.counted = !already_counted;
     return {Verdict::accept, Reason::sip_inspected};
+}
+
+// An INVITE whose dial string (any reading of its Request-URI user, or of
+// its To when the Request-URI has none) is a marked number within the
+// window: dropped (action block) or reported (action warn).
+Decision RequestGuard::callback(const net::DecodedPacket& p, const sip::SipMessage& m, std::string_view ruri_user,
+                                const Now& now, EventSink& ev, bool repeated) {
+    const Decision pass{Verdict::accept, Reason::sip_inspected};
+    const CompiledPolicy& r = ctx_.r();
+    const config::Policy::TollFraud& tf = r.p().toll_fraud;
+    if (!tf.enabled || !tf.callback.enabled || !r.dial_plan || toll_.callbacks().size() == 0) return pass;
+    const std::string_view target = !ruri_user.empty() ? ruri_user : m.has_to ? dial_target(m.to) : std::string_view();
+    if (target.empty()) return pass;
+    const DialReadings reads = read_dial_string(target, *r.dial_plan);
+    const Duration window = std::chrono::seconds(tf.callback.window.count());
+    const CallbackMark* mk = nullptr;
+    const NormalisedNumber* hit = nullptr;
+    for (std::size_t i = 0; i <= reads.alternative_count && mk == nullptr; ++i) {
+        const NormalisedNumber& n = i == 0 ? reads.primary : reads.alternatives[i - 1];
+        if (n.cls != NumberClass::e164) continue;
+        mk = toll_.callbacks().find(n.view(), now.mono, window, !repeated);
+        hit = &n;
+    }
+    if (mk == nullptr) return pass;
+    if (repeated && !tf.callback.block) return pass;   // the challenged retry of a call reported already
+    Event e = ctx_.event(tf.callback.block ? EventType::callback_blocked : EventType::callback_warning, &p, now.mono);
+    e.handset = p.src;
+    assign_truncated(e.method, m.method_text);
+    assign_truncated(e.number, hit->view());
+    assign_truncated(e.dialled, reads.decoded.view());
+    e.rule.assign("callback:");
+    e.rule.append(std::string_view(mk->prefix.view()).substr(0, 48 - 9));
+    assign_truncated(e.call_id, m.call_id);
+    assign_truncated(e.user_agent, m.user_agent);
+    describe_mark(*mk, e.detail);
+    const auto ago = std::chrono::duration_cast<std::chrono::seconds>(now.mono - mk->ended).count();
+    e.count = static_cast<std::uint32_t>(std::max<std::int64_t>(0, std::min<std::int64_t>(ago, 0xffffffff)));
+    ev.on_event(e);
+    if (!tf.callback.block) return pass;
+    return {Verdict::drop, Reason::callback};
 }
 
 // A handset answering the PBX's INVITE with a redirect: the PBX calls the

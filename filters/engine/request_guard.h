@@ -44,6 +44,10 @@ private:
     Decision block(const net::DecodedPacket& p, const sip::SipMessage& m, const TollDecision& d, const Now& now,
                    EventSink& ev);
     LimitKeys limit_keys(const net::DecodedPacket& p, const sip::SipMessage& m) const noexcept;
+    // A callback to a marked number (callback_guard.h). `repeated`: the
+    // credentialed retry of a challenged INVITE.
+    Decision callback(const net::DecodedPacket& p, const sip::SipMessage& m, std::string_view ruri_user,
+                      const Now& now, EventSink& ev, bool repeated);
 
     EngineContext& ctx_;
     TollGuard& toll_;

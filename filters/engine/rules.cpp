@@ -104,7 +104,9 @@ std::shared_ptr<const CompiledPolicy> CompiledPolicy::compile(std::shared_ptr<co
             return nullptr;
         }
         for (const std::string& e : tf.emergency_numbers) c->dial_plan->add_service_number(e);
+        c->dial_plan->set_unprefixed_is_national(tf.unprefixed_is_national && !tf.country_code.empty());
         if (!fill_prefixes(c->deny, tf.deny_prefixes, *c->dial_plan, error) ||
+            (tf.callback.enabled && !fill_prefixes(c->callback_risk, tf.callback.risk_prefixes, *c->dial_plan, error)) ||
             !fill_prefixes(c->allow, tf.allow_prefixes, *c->dial_plan, error) ||
             !fill_prefixes(c->out_of_hours_deny, tf.out_of_hours.deny_prefixes, *c->dial_plan, error) ||
             !fill_prefixes(c->nanp_international, tf.nanp_international, *c->dial_plan, error))

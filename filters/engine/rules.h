@@ -103,6 +103,9 @@ struct CompiledPolicy {
     // NANP area codes billed internationally (config nanp_international),
     // "+1809"; empty unless the site's country code is 1.
     PrefixList nanp_international;
+    // Callers whose one-ring calls mark their number (callback_guard.h):
+    // config TollFraud::Callback::risk_prefixes.
+    PrefixList callback_risk;
     // Destination profiles: every profile's prefixes in one list, the rule
     // id's profile in profile_of.
     std::vector<CompiledProfile> profiles;

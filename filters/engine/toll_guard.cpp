@@ -37,7 +37,8 @@ std::uint64_t limit_key(std::string_view kind, std::string_view value) noexcept 
     return h == 0 ? 1 : h;
 }
 
-TollGuard::TollGuard(std::size_t max_keys) : limits_(std::max<std::size_t>(16, max_keys)), profiles_(max_keys) {}
+TollGuard::TollGuard(std::size_t max_keys, std::size_t max_callback_marks, const SipHashKey& secret)
+    : limits_(std::max<std::size_t>(16, max_keys)), profiles_(max_keys), callbacks_(max_callback_marks, secret) {}
 
 namespace {
 

@@ -39,6 +39,7 @@
 #include <string_view>
 
 #include "filters/engine/bounded_table.h"
+#include "filters/engine/callback_guard.h"
 #include "filters/engine/dialled_number.h"
 #include "filters/engine/events.h"
 #include "filters/engine/fixed_string.h"
@@ -77,7 +78,11 @@ struct LimitKeys {
 
 class TollGuard {
 public:
-    explicit TollGuard(std::size_t max_keys);
+    explicit TollGuard(std::size_t max_keys, std::size_t max_callback_marks = 1024, const SipHashKey& secret = {});
+
+    // The numbers marked by one-ring calls (callback_guard.h).
+    CallbackGuard& callbacks() noexcept { return callbacks_; }
+    const CallbackGuard& callbacks() const noexcept { return callbacks_; }
 
     // The destination profiles' counters (fraud_profiles.h).
     FraudProfiles& profiles() noexcept { return profiles_; }
@@ -102,7 +107,9 @@ public:
     std::size_t site_active_calls() const noexcept { return site_active_; }
     std::size_t key_count() const noexcept { return limits_.size(); }
     std::uint64_t evictions() const noexcept { return evictions_; }
-    std::size_t memory_bytes() const noexcept { return limits_.memory_bytes() + profiles_.memory_bytes(); }
+    std::size_t memory_bytes() const noexcept {
+        return limits_.memory_bytes() + profiles_.memory_bytes() + callbacks_.memory_bytes();
+    }
     // A reload keeps the hourly budgets: what a key used stays used (a
     // reload mid-attack hands out no fresh budget). A raised limit adds the
     // difference, a lowered one caps what is left; a limit the old policy
@@ -120,6 +127,7 @@ private:
 
     BoundedTable<std::uint64_t, Counters> limits_;
     FraudProfiles profiles_;
+    CallbackGuard callbacks_;
     std::uint64_t evictions_ = 0;
     std::size_t site_active_ = 0;
     TokenBucketState site_hourly_{};

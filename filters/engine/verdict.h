@@ -67,6 +67,8 @@ enum class Reason : std::uint8_t {
                            // when the SDP passed): one-way audio from a policy mismatch, not an attack
     media_static_allowance,  // accept: media from a PBX media range to a handset under media.static_allowance,
                              // no pinhole (the SDP was not read: TLS): inspection is blind for it
+    callback,              // INVITE to a number marked by a one-ring call from a risk prefix within
+                           // toll_fraud.callback.window (callback_guard.h)
     count_
 };
 

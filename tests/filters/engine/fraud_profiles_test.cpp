@@ -381,5 +381,42 @@ TEST_F(FraudProfilesTest, AReloadKeepsTheCountsOfProfilesByName) {
     EXPECT_EQ(quick("r3", "0033123450003").reason, Reason::fraud_threshold);
 }
 
+// toll_fraud.unprefixed_numbers (dialled_number.h, rule 11): in North
+// America a ten-digit number dialled without the "1" is a national number.
+// Read as "local" (the default) it matched neither the national profile nor a
+// "+1..." deny prefix; read as national it is "+1" and its ten digits, the
+// same number as "1 900 ..." and "+1 900 ...".
+std::string north_america(const std::string& unprefixed) {
+    std::string s = with_profiles("    - name: national\n      prefixes: [\"1\"]\n"
+                                  "      per_handset:\n        calls_per_day: {critical: 2}\n");
+    s.replace(s.find("country_code: \"44\""), 20, "country_code: \"1\"");
+    s.replace(s.find("national_prefix: \"0\""), 20, "national_prefix: \"1\"");
+    s.replace(s.find("international_prefix: \"00\""), 26, "international_prefix: \"011\"");
+    s.replace(s.find("[\"+881\", \"+882\", \"+883\", \"09\"]"), 32, "[\"+1900\"]");
+    if (!unprefixed.empty()) s.replace(s.find("toll_fraud:\n") + 12, 0, "  unprefixed_numbers: " + unprefixed + "\n");
+    return s;
+}
+
+TEST_F(FraudProfilesTest, TenDigitDiallingIsNationalWhenThePolicySaysSo) {
+    make(north_america("national"));
+    ASSERT_TRUE(rules_->dial_plan->unprefixed_is_national());
+    EXPECT_EQ(quick("u1", "9005550123").reason, Reason::toll_fraud);
+    EXPECT_EQ(rec_.last(EventType::toll_fraud)->rule.view(), "deny_prefix:+1900");
+    EXPECT_EQ(rec_.last(EventType::toll_fraud)->number.view(), "+19005550123");
+    // The national profile counts ten-digit calls like "1" + ten digits.
+    EXPECT_EQ(quick("u2", "2015550123").verdict, Verdict::accept);
+    EXPECT_EQ(quick("u3", "12015550124").verdict, Verdict::accept);
+    EXPECT_EQ(quick("u4", "2015550125").reason, Reason::fraud_threshold);
+}
+
+TEST_F(FraudProfilesTest, TenDigitDiallingStaysLocalByDefault) {
+    make(north_america(""));
+    ASSERT_FALSE(rules_->dial_plan->unprefixed_is_national());
+    EXPECT_EQ(quick("u1", "9005550123").verdict, Verdict::accept);   // "local 9005550123": no +1900
+    EXPECT_EQ(quick("u2", "2015550123").verdict, Verdict::accept);
+    EXPECT_EQ(quick("u3", "2015550124").verdict, Verdict::accept);
+    EXPECT_EQ(quick("u4", "2015550125").verdict, Verdict::accept);   // no profile counts them
+}
+
 }  // namespace
 }  // namespace vg::engine
