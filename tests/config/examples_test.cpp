@@ -34,7 +34,7 @@ TEST(ExamplesDir, EveryExampleIsCovered) {
     for (const auto& e : std::filesystem::directory_iterator(test::config_dir() + "/examples"))
         files.insert(e.path().filename().string());
     EXPECT_EQ(files, (std::set<std::string>{"allow-prefixes.csv", "demo.yaml", "deny-prefixes.txt", "full.yaml", "ipv6.yaml", "minimal.yaml", "office.yaml",
-                                            "provider-full.yaml", "provider.yaml", "site.yaml"}));
+                                            "provider-full.yaml", "provider.yaml", "risk-prefixes.txt", "site.yaml"}));
 }
 
 // Collects every schema pattern used by a tree of the given file.

@@ -53,6 +53,21 @@ const ErrorCase kErrorCases[] = {
       "'0' matches only numbers dialled without any prefix, as written (\"4915...\"), never a number of country code "
       "49 (dialled nationally or internationally, they are matched as \"+49...\"); did you mean \"+4915\" or "
       "\"015\"?"}},
+    {"CallbackValues",
+     kBase + "toll_fraud:\n  callback:\n    window: 0s\n    max_ring: 6m\n    action: drop\n"
+             "    risk_prefixes: [\"+88x\"]\n",
+     {"t.yaml:12:13: toll_fraud.callback.window: \"0s\" is out of range (1m..30d)",
+      "t.yaml:13:15: toll_fraud.callback.max_ring: \"6m\" is out of range (1s..5m)",
+      "t.yaml:14:13: toll_fraud.callback.action: \"drop\" is not one of block, warn",
+      "t.yaml:15:21: toll_fraud.callback.risk_prefixes[0]: \"+88x\" is not a dialling prefix (expected digits with "
+      "an optional leading +, e.g. +881)"}},
+    {"CallbackRiskPrefixesAreCheckedLikeDenyPrefixes",
+     kBase + "toll_fraud:\n  country_code: \"44\"\n  callback:\n    risk_prefixes: [\"+09\"]\n",
+     {"t.yaml:13:21: toll_fraud.callback.risk_prefixes[0]: \"+09\" never matches: country codes never start with 0, "
+      "so no number in international form starts with +0; did you mean \"09\"?"}},
+    {"UnprefixedNationalNeedsACountryCode", kBase + "toll_fraud:\n  unprefixed_numbers: national\n",
+     {"t.yaml:11:23: toll_fraud.unprefixed_numbers: `national` needs toll_fraud.country_code: a number dialled "
+      "without a prefix is read as the country code and its digits"}},
     {"PlusZeroNeverMatches", kBase + "toll_fraud:\n  country_code: \"44\"\n  deny_prefixes: [\"+09\", \"+00881\"]\n",
      {"t.yaml:12:19: toll_fraud.deny_prefixes[0]: \"+09\" never matches: country codes never start with 0, so no "
       "number in international form starts with +0; did you mean \"09\"?",

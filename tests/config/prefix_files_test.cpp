@@ -50,6 +50,47 @@ TEST(PrefixFiles, PlainAndCsvListsAreAddedWithTheirLines) {
     EXPECT_EQ(tf.prefix_files[1].named_at.line, 13);
 }
 
+// toll_fraud.callback.risk_prefix_files: the same format, added to the
+// callback risk list (with the built-ins, the deny list and risk_prefixes),
+// never to the deny or allow list; a bad line is an error at its line.
+TEST(PrefixFiles, RiskFilesFeedTheCallbackRiskList) {
+    TempDir d;
+    d.write("risk.csv", "prefix,label\n+263,Zimbabwe\n+677\n");
+    d.write("deny.txt", "+2392\n");
+    const auto path = d.write("site.yaml", policy("  country_code: \"44\"\n  deny_prefix_files: [deny.txt]\n"
+                                                  "  callback:\n    risk_prefixes: [\"+224\"]\n"
+                                                  "    risk_prefix_files: [risk.csv]\n"));
+    const auto r = load_policy_file(path, test_options());
+    ASSERT_TRUE(r.ok()) << ::testing::PrintToString(errors_of(r));
+    const auto& tf = r.policy->toll_fraud;
+    const auto& risk = tf.callback.risk_prefixes;
+    for (const char* p : {"+263", "+677", "+224", "+2392", "+882", "+979"}) EXPECT_TRUE(has_prefix(risk, p)) << p;
+    EXPECT_FALSE(has_prefix(tf.deny_prefixes, "+263"));
+    EXPECT_FALSE(has_prefix(tf.allow_prefixes, "+263"));
+    ASSERT_EQ(tf.prefix_files.size(), 2u);
+    const auto rf = std::find_if(tf.prefix_files.begin(), tf.prefix_files.end(), [](const PrefixFile& f) { return f.risk; });
+    ASSERT_NE(rf, tf.prefix_files.end());
+    EXPECT_FALSE(rf->deny);
+    EXPECT_EQ(rf->entries, 2u);
+    EXPECT_EQ(rf->labelled, 1u);
+
+    d.write("risk.csv", "+263\n+26x\n");
+    const auto bad = load_policy_file(path, test_options());
+    EXPECT_FALSE(bad.policy);
+    EXPECT_EQ(errors_of(bad), std::vector<std::string>{d.path() + "/risk.csv:2:1: bad prefix \"+26x\" (expected digits "
+                                                       "with an optional leading +, e.g. +881)"});
+}
+
+// Without risk_builtin, the built-ins come only through the deny list.
+TEST(PrefixFiles, RiskBuiltinOffLeavesTheDenyList) {
+    const auto r = test::load(policy("  deny_builtin: false\n  deny_prefixes: [\"+8816\"]\n"
+                                     "  callback:\n    risk_builtin: false\n"));
+    ASSERT_TRUE(r.ok()) << ::testing::PrintToString(errors_of(r));
+    const auto& risk = r.policy->toll_fraud.callback.risk_prefixes;
+    EXPECT_TRUE(has_prefix(risk, "+8816"));
+    EXPECT_FALSE(has_prefix(risk, "+882"));
+}
+
 TEST(PrefixFiles, BadPrefixIsAnErrorAtItsLineAndNothingLoads) {
     TempDir d;
     d.write("deny.txt", "+881\n+88x1\n\n12a,label\n");

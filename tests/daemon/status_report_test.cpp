@@ -9,7 +9,10 @@
 #include <memory>
 #include <string>
 
+#include "daemon/log_events.h"
+#include "filters/net/packet.h"
 #include "tests/support/engine_policy.h"
+#include "tests/support/sip_packets.h"
 
 namespace vg::daemon {
 namespace {
@@ -117,6 +120,114 @@ TEST_F(StatusReportTest, NoCallsAndNoHandsetsSayWhatTheyMean) {
     const engine::Now now = engine::Now::at(engine::Timestamp{} + std::chrono::seconds(100));
     EXPECT_EQ(render_handsets(*engine_, now, false), "no handsets seen\n");
     EXPECT_EQ(render_handsets(*engine_, now, true), "{\"handsets\":[]}\n");
+}
+
+// A running call with a destination profile: its profile, duration and the
+// levels it is at 80 % of or more (the critical one when that close, else
+// the warning one), per handset and per site, text and JSON.
+class CallsNearTest : public testing::Test {
+protected:
+    void make(const std::string& profiles) {
+        std::string yaml = test::site_policy("enforce", "", "      calls_per_hour: 1000\n");
+        yaml.replace(yaml.find("toll_fraud:\n") + 12, 0, "  profiles:\n" + profiles);
+        rules_ = test::compile_policy(yaml);
+        ASSERT_NE(rules_, nullptr);
+        engine_ = std::make_unique<engine::Engine>(rules_);
+    }
+    void feed(const test::Bytes& b) {
+        packets_.push_back(b);
+        const net::DecodedPacket p = net::decode_ip(packets_.back().data(), packets_.back().size());
+        engine_->process(p, engine::Now::at(now_), rec_);
+    }
+    void out(const std::string& m) { feed(test::sip_packets::v4udp("192.168.20.10", 5060, "203.0.113.10", 5060, m)); }
+    void in(const std::string& m) { feed(test::sip_packets::v4udp("203.0.113.10", 5060, "192.168.20.10", 5060, m)); }
+    void call(const std::string& id, const std::string& number) {
+        out(test::sip_packets::request("INVITE", "sip:" + number + "@pbx.example.net", id, "f1", "", 1));
+    }
+    void advance(std::chrono::seconds d) {
+        now_ += d;
+        engine_->tick(engine::Now::at(now_), rec_);
+    }
+    std::shared_ptr<const engine::CompiledPolicy> rules_;
+    std::unique_ptr<engine::Engine> engine_;
+    test::EventRecorder rec_;
+    engine::Timestamp now_ = engine::Timestamp{} + std::chrono::seconds(1700000000);
+    std::vector<test::Bytes> packets_;
+};
+
+TEST_F(CallsNearTest, ARunningCallShowsTheLevelsItIsNear) {
+    make("    - name: intl\n      prefixes: [\"+\"]\n"
+         "      max_call_duration: {warning: 10m, critical: 20m}\n"
+         "      per_handset:\n        calls_per_day: {warning: 4, critical: 5}\n"
+         "        minutes_per_day: {critical: 10}\n"
+         "      per_site:\n        concurrent_calls: {critical: 2}\n");
+    for (const char* id : {"c1", "c2", "c3"}) {
+        call(id, "0033123450001");
+        out(test::sip_packets::request("CANCEL", "sip:0033123450001@pbx.example.net", id, "f1", "", 1));
+    }
+    call("live", "0033123450002");
+    in(test::sip_packets::response(200, "OK", "INVITE", 1, "live", "t1"));
+    advance(std::chrono::seconds(540));
+
+    const std::string text = render_calls(*engine_, false);
+    EXPECT_NE(text.find("live  192.168.20.10 -> +33123450002  confirmed  profile intl  540s  near "
+                        "max_call_duration.warning 540/600s, per_handset.calls_per_day.critical 4/5, "
+                        "per_handset.minutes_per_day.critical 9/10\n"),
+              std::string::npos)
+        << text;
+    const std::string js = render_calls(*engine_, true);
+    EXPECT_NE(js.find("\"profile\":\"intl\",\"duration\":540,\"near\":["
+                      "{\"threshold\":\"max_call_duration\",\"level\":\"warning\",\"value\":540,\"limit\":600},"
+                      "{\"threshold\":\"per_handset.calls_per_day\",\"level\":\"critical\",\"value\":4,\"limit\":5},"
+                      "{\"threshold\":\"per_handset.minutes_per_day\",\"level\":\"critical\",\"value\":9,\"limit\":10}]"),
+              std::string::npos)
+        << js;
+    // The levels move with the counters: one more running call of the site
+    // brings per_site.concurrent_calls to its critical level.
+    call("live2", "0033123450003");
+    in(test::sip_packets::response(200, "OK", "INVITE", 1, "live2", "t2"));
+    advance(std::chrono::seconds(1));
+    EXPECT_NE(render_calls(*engine_, false).find("per_site.concurrent_calls.critical 2/2"), std::string::npos)
+        << render_calls(*engine_, false);
+}
+
+TEST_F(CallsNearTest, ACallFarFromItsLevelsShowsNone) {
+    make("    - name: intl\n      prefixes: [\"+\"]\n      per_handset:\n        calls_per_day: {warning: 10}\n");
+    call("live", "0033123450002");
+    in(test::sip_packets::response(200, "OK", "INVITE", 1, "live", "t1"));
+    advance(std::chrono::seconds(30));
+    const std::string text = render_calls(*engine_, false);
+    EXPECT_NE(text.find("profile intl  30s"), std::string::npos) << text;
+    EXPECT_EQ(text.find("near"), std::string::npos) << text;
+    EXPECT_NE(render_calls(*engine_, true).find("\"near\":[]"), std::string::npos);
+}
+
+// The callback events as the daemon logs them (the examples of EVENTS.md).
+TEST_F(CallsNearTest, CallbackEventsAsLogged) {
+    make("    - name: intl\n      prefixes: [\"+\"]\n");
+    const std::string id = "4711@pbx.example.net";
+    in("INVITE sip:201@192.168.20.10:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 203.0.113.10:5060;branch=z9hG4bKw1\r\n"
+       "From: <sip:+88213000001@pbx.example.net>;tag=p1\r\nTo: <sip:201@pbx.example.net>\r\nCall-ID: " + id +
+       "\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
+    advance(std::chrono::seconds(3));
+    in("CANCEL sip:201@192.168.20.10:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 203.0.113.10:5060;branch=z9hG4bKw1\r\n"
+       "From: <sip:+88213000001@pbx.example.net>;tag=p1\r\nTo: <sip:201@pbx.example.net>\r\nCall-ID: " + id +
+       "\r\nCSeq: 1 CANCEL\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
+    ASSERT_NE(rec_.last(engine::EventType::callback_marked), nullptr);
+    const engine::Event marked = *rec_.last(engine::EventType::callback_marked);   // a copy: rec_ grows
+    const engine::Event* m = &marked;
+    EXPECT_EQ(format_event(*m, "acme-london"),
+              "VG_CALLBACK_MARKED site=acme-london handset=192.168.20.10 number=+88213000001 "
+              "rule=callback_risk:+882 call_id=4711@pbx.example.net detail=\"inbound:f7045b71 cancel:3s handset:192.168.20.10\"");
+    advance(std::chrono::seconds(1260));
+    call("a91@192.168.20.10", "0088213000001");
+    const engine::Event* b = rec_.last(engine::EventType::callback_blocked);
+    ASSERT_NE(b, nullptr);
+    const std::string line = format_event(*b, "acme-london");
+    EXPECT_EQ(line, "VG_CALLBACK_BLOCKED site=acme-london handset=192.168.20.10 src_port=5060 dst=203.0.113.10 "
+                    "dst_port=5060 proto=udp method=INVITE number=+88213000001 dialled=0088213000001 "
+                    "rule=callback:+882 call_id=a91@192.168.20.10 ua=\"Yealink SIP-T46S 66.86.0.15\" detail=\"" +
+                        std::string(m->detail.view()) + "\" count=1260");
 }
 
 }  // namespace

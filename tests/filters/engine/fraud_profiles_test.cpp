@@ -386,14 +386,20 @@ TEST_F(FraudProfilesTest, AReloadKeepsTheCountsOfProfilesByName) {
 // Read as "local" (the default) it matched neither the national profile nor a
 // "+1..." deny prefix; read as national it is "+1" and its ten digits, the
 // same number as "1 900 ..." and "+1 900 ...".
+void swap_text(std::string& s, const std::string& from, const std::string& to) {
+    const auto at = s.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    s.replace(at, from.size(), to);
+}
+
 std::string north_america(const std::string& unprefixed) {
     std::string s = with_profiles("    - name: national\n      prefixes: [\"1\"]\n"
                                   "      per_handset:\n        calls_per_day: {critical: 2}\n");
-    s.replace(s.find("country_code: \"44\""), 20, "country_code: \"1\"");
-    s.replace(s.find("national_prefix: \"0\""), 20, "national_prefix: \"1\"");
-    s.replace(s.find("international_prefix: \"00\""), 26, "international_prefix: \"011\"");
-    s.replace(s.find("[\"+881\", \"+882\", \"+883\", \"09\"]"), 32, "[\"+1900\"]");
-    if (!unprefixed.empty()) s.replace(s.find("toll_fraud:\n") + 12, 0, "  unprefixed_numbers: " + unprefixed + "\n");
+    swap_text(s, "country_code: \"44\"", "country_code: \"1\"");
+    swap_text(s, "national_prefix: \"0\"", "national_prefix: \"1\"");
+    swap_text(s, "international_prefix: \"00\"", "international_prefix: \"011\"");
+    swap_text(s, "[\"+881\", \"+882\", \"+883\", \"09\"]", "[\"+1900\"]");
+    if (!unprefixed.empty()) swap_text(s, "toll_fraud:\n", "toll_fraud:\n  unprefixed_numbers: " + unprefixed + "\n");
     return s;
 }
 
