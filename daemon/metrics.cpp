@@ -158,6 +158,7 @@ std::string render_metrics(const StatusView& v) {
         {"pinholes", eng.pinhole_count(), lim.max_pinholes, s.evictions_pinholes},
         {"handsets", eng.handset_count(), lim.max_handsets, s.evictions_handsets},
         {"egress_flows", eng.egress_flow_count(), lim.max_egress_flows, s.evictions_egress},
+        {"callback_marks", eng.callback_marks().size(), eng.callback_marks().capacity(), eng.callback_marks().evictions()},
     };
     w.family("voipguard_table_entries", "gauge", "Entries in the engine's bounded tables.");
     for (const Table& t : tables) w.sample("voipguard_table_entries", "table", t.name, t.entries);

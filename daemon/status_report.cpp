@@ -82,7 +82,9 @@ std::string render_status(const StatusView& v, bool js) {
         json::field(o, "pinholes", s.evictions_pinholes);
         json::field(o, "handsets", s.evictions_handsets);
         json::field(o, "egress_flows", s.evictions_egress);
+        json::field(o, "callback_marks", eng.callback_marks().evictions());
         o.push_back('}');
+        json::field(o, "callback_marks", eng.callback_marks().size());
         json::append_key(o, "password_audit");
         o.push_back('{');
         json::field(o, "checks", s.audit_checks);
@@ -161,6 +163,8 @@ std::string render_status(const StatusView& v, bool js) {
     }
     o += "\ncalls " + std::to_string(eng.active_calls()) + ", pinholes " + std::to_string(eng.pinhole_count()) +
          ", handsets " + std::to_string(eng.handset_count()) + ", sip messages " + std::to_string(s.sip_messages) + "\n";
+    o += "callback marks " + std::to_string(eng.callback_marks().size()) + " (" +
+         std::to_string(eng.callback_marks().evictions()) + " pushed out)\n";
     o += "password audit: " + std::to_string(s.audit_checks) + " checks, " + std::to_string(s.audit_passwords_tested) +
          " passwords tested, " + std::to_string(s.audit_deferred) + " deferred by the budget, " +
          std::to_string(s.audit_skipped_auth_int) + " skipped (qop=auth-int), " +

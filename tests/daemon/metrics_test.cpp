@@ -138,6 +138,10 @@ TEST_F(MetricsTest, FiguresComeFromTheEngineAndTheView) {
     EXPECT_EQ(s.at("voipguard_table_entries{table=\"handsets\"}"), "1");
     EXPECT_EQ(s.at("voipguard_table_capacity_entries{table=\"dialogs\"}"),
               std::to_string(engine::EngineLimits{}.max_dialogs));
+    EXPECT_EQ(s.at("voipguard_table_capacity_entries{table=\"callback_marks\"}"),
+              std::to_string(engine::EngineLimits{}.max_callback_marks));
+    EXPECT_EQ(s.at("voipguard_table_entries{table=\"callback_marks\"}"), "0");
+    EXPECT_EQ(s.at("voipguard_table_evictions_total{table=\"callback_marks\"}"), "0");
     EXPECT_EQ(s.at("voipguard_kernel_dropped_packets_total{rule=\"inbound\"}"), "17");
     EXPECT_EQ(s.at("voipguard_kernel_dropped_bytes_total{rule=\"inbound\"}"), "1700");
     EXPECT_EQ(s.at("voipguard_queue_kernel_dropped_packets_total{cause=\"queue_full\"}"), "3");

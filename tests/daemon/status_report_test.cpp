@@ -52,6 +52,7 @@ TEST_F(StatusReportTest, CountersReadAreShownInTextAndJson) {
     EXPECT_NE(text.find("voice interfaces: lan1,lan2"), std::string::npos) << text;
     EXPECT_NE(text.find("kernel: 17 inbound drops"), std::string::npos) << text;
     EXPECT_NE(text.find("1234 queued\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("\ncallback marks 0 (0 pushed out)\n"), std::string::npos) << text;
     EXPECT_EQ(text.find("could not be read"), std::string::npos) << text;
     const std::string js = render_status(view_, true);
     EXPECT_NE(js.find("\"inbound_drop_packets\":17"), std::string::npos) << js;
@@ -61,6 +62,7 @@ TEST_F(StatusReportTest, CountersReadAreShownInTextAndJson) {
     EXPECT_NE(js.find("\"alerts\":{\"started\":3,\"failed\":0,\"rate_limited\":0,\"queue_full\":2}"),
               std::string::npos)
         << js;
+    EXPECT_NE(js.find("\"egress_flows\":0,\"callback_marks\":0},\"callback_marks\":0,"), std::string::npos) << js;
     EXPECT_NE(js.find("\"voice_interfaces\":[\"lan1\",\"lan2\"]"), std::string::npos) << js;
     EXPECT_EQ(js.back(), '\n');
 }
