@@ -609,6 +609,11 @@ void CallTable::mark_callback(const Dialog& d, Timestamp now, EventSink& ev, std
         n.number.assign(caller.view());
         const auto prefix = CallbackGuard::risk_prefix(n, r);   // the policy may have been reloaded
         if (!prefix) continue;
+        // A ring group: the PBX rang several handsets with one call (one
+        // Call-ID) and cancelled them all; the first one marked it.
+        if (const CallbackMark* had = toll_.callbacks().find(caller.view(), now, std::chrono::seconds(cb.window.count()), false);
+            had != nullptr && had->call_hash == mk.call_hash && now - had->ended < std::chrono::seconds(cb.max_ring.count()))
+            continue;
         mk.number = caller;
         assign_truncated(mk.prefix, *prefix);
         if (toll_.callbacks().mark(mk)) ctx_.eviction("callback_marks", now, ev);

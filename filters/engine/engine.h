@@ -135,7 +135,7 @@ struct EngineLimits {
     // AOR it claims and its digest user name.
     std::size_t max_limit_keys = 2048;
     // Numbers marked by one-ring calls from risk prefixes (callback_guard.h):
-    // about 100 bytes each; a site gets a few such calls a week.
+    // 132 bytes each (64-bit); a site gets a few such calls a week.
     std::size_t max_callback_marks = 1024;
     // Per direction, and at least sip.max_message_size. Stays at 64 KiB: with
     // GSO one queued segment can be that large.

@@ -339,6 +339,27 @@ TEST_F(CallbackTest, TheTableIsBoundedAndAFloodDoesNotPushOutANumberCalledBack) 
     EXPECT_EQ(call("new", "+263780001039").reason, Reason::callback);
 }
 
+TEST_F(CallbackTest, ARingGroupCancelledTogetherMarksOnce) {
+    make(policy());
+    for (const char* h : {kHandset, kHandset2, "192.168.20.12"})
+        ASSERT_EQ(from_pbx(inbound_invite("group", "+263771234567"), h).verdict, Verdict::accept);
+    advance(2s);
+    for (const char* h : {kHandset, kHandset2, "192.168.20.12"}) from_pbx(inbound_cancel("group"), h);
+    EXPECT_EQ(marked(), 1u);
+    EXPECT_EQ(engine_->callback_marks().size(), 1u);
+    // The same number ringing once more, later, is a new mark (a new window).
+    advance(1min);
+    one_ring("again", "+263771234567");
+    EXPECT_EQ(marked(), 2u);
+}
+
+TEST_F(CallbackTest, TheTableCostsItsEntriesOnly) {
+    make(policy());
+    const CallbackGuard& g = engine_->callback_marks();
+    EXPECT_EQ(g.capacity(), EngineLimits{}.max_callback_marks);
+    EXPECT_LE(g.memory_bytes(), g.capacity() * 160u) << g.memory_bytes() / g.capacity() << " bytes an entry";
+}
+
 TEST_F(CallbackTest, MarkingAgainRestartsTheWindow) {
     make(policy("    window: 1h\n"));
     one_ring("w1", "+263771234567");
