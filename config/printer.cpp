@@ -219,7 +219,7 @@ std::vector<std::string> toll_fraud_enforcement(const Policy& p) {
     for (const auto& d : tf.deny_prefixes) builtin += d.origin.file == "(built-in)";
     std::string from_files;
     for (const auto& f : tf.prefix_files)
-        if (f.deny == !tf.allow_list)
+        if (f.deny == !tf.allow_list && !f.risk)
             from_files += ", " + std::to_string(f.entries) + " from " + f.file;
     out.push_back("judged: INVITE Request-URI and To, every Refer-To of a REFER, every Contact of a 3xx a handset "
                   "sends; every reading of the dial string (escapes, separators, terminators, feature codes, digits "
@@ -241,7 +241,22 @@ std::vector<std::string> toll_fraud_enforcement(const Policy& p) {
         out.push_back("dial plan: country code " + tf.country_code + ", national prefix " +
                       (tf.national_prefix.empty() ? std::string("(none)") : tf.national_prefix) +
                       ", international prefix " + tf.international_prefix +
-                      ": national and international numbers are both normalised to +" + tf.country_code + "...");
+                      ": national and international numbers are both normalised to +" + tf.country_code + "..." +
+                      (tf.unprefixed_is_national ? "; so are numbers dialled without a prefix (unprefixed_numbers: national)"
+                                                 : ""));
+    if (tf.callback.enabled) {
+        std::size_t risk_files = 0;
+        for (const auto& f : tf.prefix_files) risk_files += f.risk ? f.entries : 0;
+        out.push_back("callbacks: a call from one of " + std::to_string(tf.callback.risk_prefixes.size()) +
+                      " risk prefixes (" + (tf.callback.risk_builtin ? "built-ins, " : "") + "the deny list" +
+                      (risk_files ? ", " + std::to_string(risk_files) + " from files" : "") + "): " +
+                      join(tf.callback.risk_prefixes, 12) + " that rings at most " +
+                      format_duration(tf.callback.max_ring) + " unanswered" +
+                      (tf.callback.short_call.count() ? " or is answered for at most " + format_duration(tf.callback.short_call)
+                                                      : std::string()) +
+                      " marks its caller for " + format_duration(tf.callback.window) + "; calling it back is " +
+                      (tf.callback.block ? "blocked" : "reported"));
+    }
     if (tf.out_of_hours.enabled)
         out.push_back("out of hours, in " + tf.out_of_hours.zone_source + ": also denied " +
                       join(tf.out_of_hours.deny_prefixes, 12) +

@@ -65,6 +65,21 @@ TEST(Printer, TollFraudEnforcementSaysWhatNeedsADialPlan) {
     EXPECT_TRUE(has(lines2, "dial plan: country code 44, national prefix 0, international prefix 00"));
     EXPECT_FALSE(has(lines2, "no country_code"));
     EXPECT_EQ(summary_line(*with.policy).find("no country_code"), std::string::npos);
+    EXPECT_TRUE(has(lines2, "callbacks: a call from one of 6 risk prefixes (built-ins, the deny list): +870 +881 +882 "
+                            "+883 +979 +808 that rings at most 10s unanswered or is answered for at most 5s marks its "
+                            "caller for 3d; calling it back is blocked"));
+    EXPECT_FALSE(has(lines2, "unprefixed_numbers"));
+    const auto warn = load(kBase + "toll_fraud:\n  country_code: \"1\"\n  national_prefix: \"1\"\n"
+                                   "  unprefixed_numbers: national\n  callback:\n    action: warn\n"
+                                   "    short_call: 0s\n    risk_prefixes: [\"+263\"]\n");
+    ASSERT_TRUE(warn.ok()) << ::testing::PrintToString(test::errors_of(warn));
+    const auto lines3 = toll_fraud_enforcement(*warn.policy);
+    EXPECT_TRUE(has(lines3, "so are numbers dialled without a prefix (unprefixed_numbers: national)"));
+    EXPECT_TRUE(has(lines3, "+263 that rings at most 10s unanswered marks its caller for 3d; calling it back is "
+                            "reported"));
+    const auto off = load(kBase + "toll_fraud:\n  callback:\n    enabled: false\n");
+    ASSERT_TRUE(off.ok());
+    EXPECT_FALSE(has(toll_fraud_enforcement(*off.policy), "callbacks:"));
 }
 
 TEST(Printer, EffectivePolicyMarksDefaultsAndIncludedFiles) {
