@@ -711,6 +711,8 @@ std::string reference_markdown() {
          "  never a national or international number: did you mean `\"+881\"` or `\"0881\"`? In North\n"
          "  America (national prefix `1`, the country code) `\"900\"` matches ten-digit dialling, and\n"
          "  `\"+1900\"` is needed as well for `1 900...` and `+1 900...`.\n"
+         "- error: any such prefix with `unprefixed_numbers: national`, which reads every number dialled\n"
+         "  without a prefix as `+<country code>...` (`\"+1900\"` alone then covers all three forms).\n"
          "- warning: without `country_code`, any prefix not in international form (see `country_code`).\n\n"
          "## Keys\n";
     for (const auto& k : kSchema) {

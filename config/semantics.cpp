@@ -156,6 +156,14 @@ void check_prefix(const Val& v, const std::string& path, const Policy::TollFraud
         return;
     }
     const std::string without = q(pre) + ": a prefix without '+' or the national prefix '" + nat + "' ";
+    if (tf.unprefixed_is_national) {
+        // Every number dialled without a prefix is read as national
+        // (+CC...), extensions are never judged: nothing is left to match.
+        at(v, path, kError,
+           without + "never matches with unprefixed_numbers: national (a number dialled without a prefix is read as " +
+               q("+" + cc + "...") + "); did you mean " + q("+" + cc + pre) + "?");
+        return;
+    }
     if (cc == nat) {
         // North America: the national prefix is the country code ("1").
         at(v, path, kWarning,

@@ -65,6 +65,12 @@ const ErrorCase kErrorCases[] = {
      kBase + "toll_fraud:\n  country_code: \"44\"\n  callback:\n    risk_prefixes: [\"+09\"]\n",
      {"t.yaml:13:21: toll_fraud.callback.risk_prefixes[0]: \"+09\" never matches: country codes never start with 0, "
       "so no number in international form starts with +0; did you mean \"09\"?"}},
+    {"UnprefixedPrefixNeverMatchesWithNationalReading",
+     kBase + "toll_fraud:\n  country_code: \"1\"\n  national_prefix: \"1\"\n  unprefixed_numbers: national\n"
+             "  deny_prefixes: [\"900\"]\n",
+     {"t.yaml:14:19: toll_fraud.deny_prefixes[0]: \"900\": a prefix without '+' or the national prefix '1' never "
+      "matches with unprefixed_numbers: national (a number dialled without a prefix is read as \"+1...\"); did you "
+      "mean \"+1900\"?"}},
     {"UnprefixedNationalNeedsACountryCode", kBase + "toll_fraud:\n  unprefixed_numbers: national\n",
      {"t.yaml:11:23: toll_fraud.unprefixed_numbers: `national` needs toll_fraud.country_code: a number dialled "
       "without a prefix is read as the country code and its digits"}},
