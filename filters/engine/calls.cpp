@@ -306,7 +306,11 @@ void CallTable::apply_sdp(Dialog& d, std::string_view body, bool outbound, Times
                        md.transport == sdp::Transport::udp_tls_rtp_savp ||
                        md.transport == sdp::Transport::udp_tls_rtp_savpf;
             if (same) continue;
-            if (leg.handset_known) close_leg_pinholes(d, leg, now, ev);
+            // The old endpoint closes (events, fast path deleted) but lingers
+            // for kMediaGrace: the media server sends there until the new SDP
+            // reaches it, and the phone listens there until then (RFC 3264
+            // §8.3.1); a change of port must not cut the audio in flight.
+            if (leg.handset_known) close_leg_pinholes(d, leg, now, ev, true);
             leg.handset_known = receive;
             leg.handset = addr;
             leg.handset_rtp = rtp;

@@ -33,7 +33,8 @@
 //
 // Pinholes open when the handset's SDP is seen (offer or answer, INVITE,
 // 18x/2xx, ACK, PRACK, UPDATE), are updated by re-offers (new ports, hold
-// with port 0) and close when the dialog ends (CANCEL, failure response,
+// with port 0: the old port's pinholes close and linger for kMediaGrace, as
+// after a BYE, for the media in flight to them) and close when the dialog ends (CANCEL, failure response,
 // transaction or call timeout) or, before any media was seen, after
 // media.idle_timeout without SIP activity. Closing emits pinhole_closed (for
 // the log) and asks for the conntrack entries of every flow the engine
@@ -218,9 +219,10 @@ struct Pinhole {
     bool rtcp = false;
     bool srtp = false;
     // open: no media yet; verified: media seen, the kernel fast path has
-    // the flow; lingering: closed after its call's BYE (events and effects
-    // given), media in flight still let through until `last_activity`
-    // (kMediaGrace after the BYE's 2xx).
+    // the flow; lingering: closed after its call's BYE or a re-offer that
+    // moved the port (events and effects given), media in flight still let
+    // through until `last_activity` (kMediaGrace after the BYE's 2xx or the
+    // re-offer).
     enum class State : std::uint8_t { open, verified, lingering };
     State state = State::open;
     bool remote_known = false;

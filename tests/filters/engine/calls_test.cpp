@@ -388,7 +388,18 @@ TEST_F(CallsTest, ReInviteWithANewPortMovesThePinhole) {
                                     sdp(kHandset, 40100))));
     EXPECT_EQ(ports(EventType::pinhole_closed), (std::multiset<unsigned>{40000, 40001}));
     EXPECT_EQ(ports(EventType::pinhole_opened), (std::multiset<unsigned>{40100, 40101}));
+    // The old port's pinholes are closed (reported, not listed, not
+    // counted) but linger for kMediaGrace: the media server sends there
+    // until the offer reaches it (RFC 3264 §8.3.1).
+    ASSERT_NE(pinhole(40000), nullptr);
+    EXPECT_EQ(pinhole(40000)->state, Pinhole::State::lingering);
+    EXPECT_EQ(calls_->pinhole_count(), 2u);
+    std::size_t listed = 0;
+    calls_->for_each_pinhole([&](const PinholeKey& k, const Pinhole&) { listed += k.port == 40000 || k.port == 40001; });
+    EXPECT_EQ(listed, 0u);
+    now_ += kMediaGrace + 1ms;
     EXPECT_EQ(pinhole(40000), nullptr);
+    EXPECT_EQ(pinhole(40001), nullptr);
     ASSERT_NE(pinhole(40100), nullptr);
     // What the PBX's answer said is kept for the new port.
     EXPECT_TRUE(pinhole(40100)->remote_known);
@@ -397,6 +408,22 @@ TEST_F(CallsTest, ReInviteWithANewPortMovesThePinhole) {
     EXPECT_EQ(dialog("c1")->media[0].handset_rtp, 40100);
     EXPECT_EQ(calls_->active_calls(), 1u);
     EXPECT_EQ(rec_.count(EventType::call_ended), 0u);
+}
+
+// A phone that moves its media back to the port it just left, within the
+// grace: the lingering pinhole is taken over, open again, counted once.
+TEST_F(CallsTest, ReInviteBackToALingeringPortReopensIt) {
+    confirmed_call("c1");
+    out_request(request("INVITE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2, sdp(kHandset, 40100)));
+    out_request(request("INVITE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 3, sdp(kHandset, 40000)));
+    ASSERT_NE(pinhole(40000), nullptr);
+    EXPECT_NE(pinhole(40000)->state, Pinhole::State::lingering);
+    EXPECT_EQ(calls_->pinhole_count(), 2u);
+    advance(kMediaGrace + 1ms);
+    ASSERT_NE(pinhole(40000), nullptr);
+    EXPECT_EQ(pinhole(40100), nullptr);
+    EXPECT_EQ(calls_->pinhole_count(), 2u);
+    EXPECT_EQ(dialog("c1")->media[0].handset_rtp, 40000);
 }
 
 TEST_F(CallsTest, ReInviteWithTheSameSdpChangesNothing) {
