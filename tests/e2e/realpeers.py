@@ -408,17 +408,18 @@ class Pbx(v.Kamailio):
                 if user is None or e["user"] == user]
 
 
-class RtpEngine:
+class RtpEngine(v.PeerProcess):
     """rtpengine (Debian's `rtpengine-daemon`) in userspace mode in the
     internet namespace: media on ADDRESS (the policy's PBX media), ports
     10000-20000, its ng control socket on the namespace's loopback."""
+    STOP_TIMEOUT = 10
 
     def __init__(self, site, address=v.PBX_MEDIA, label="rtpengine"):
         self.site = site
         self.address = address
         self.dir = os.path.join(site.tmp, label)
         os.makedirs(self.dir, exist_ok=True)
-        self.log_file = os.path.join(self.dir, "rtpengine.log")
+        self.log_file = self.out_file = os.path.join(self.dir, "rtpengine.log")
         self.proc = None
         site.peers.append(self)
 
@@ -466,41 +467,20 @@ class RtpEngine:
         finally:
             s.close()
 
-    def stop(self, check=True, timeout=10):
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        return self.proc.returncode
-
-    def output(self):
-        try:
-            with open(self.log_file, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
-
-    def diagnostics(self):
-        lines = self.output().splitlines()
-        print("--- %s (last %d lines)" % (self.log_file, min(30, len(lines))))
-        print("\n".join(lines[-30:]))
 
 
 def _netstring(data):
     return b"%d:%s," % (len(data), data)
 
 
-class Phone:
+class Phone(v.PeerProcess):
     """baresip (Debian's `baresip-core`) headless as a SIP phone in namespace
     NS on ADDRESS:5060: registers as USER with its password at the PBX over
     TRANSPORT (udp, tcp, tls), a sine tone as its audio source, no player
     needed; answers automatically (ANSWERMODE auto) or on accept(). Driven
     through its ctrl_tcp module (netstring JSON on CTRL_PORT on the
     namespace's loopback); events() are its JSON events in order."""
+    DIAGNOSTIC_LINES = 40
 
     def __init__(self, site, ns, address, user, transport="udp", regint=3600, answermode="auto",
                  mediaenc=None, ctrl_port=4444, label=None, codecs=("PCMU", "PCMA"), extra_account=""):
@@ -704,27 +684,10 @@ class Phone:
             except OSError:
                 pass
             self.ctrl = None
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        return self.proc.returncode
-
-    def output(self):
-        try:
-            with open(self.out_file, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return super().stop(check, timeout)
 
     def diagnostics(self):
-        lines = self.output().splitlines()
-        print("--- %s (last %d lines)" % (self.out_file, min(40, len(lines))))
-        print("\n".join(lines[-40:]))
+        super().diagnostics()
         print("--- %s events: %s" % (self.label, [(e.get("type"), e.get("param", "")) for e in self.events()][-20:]))
 
 

@@ -1031,29 +1031,16 @@ class Kamailio:
         return self
 
     def stop(self, check=True, timeout=10):
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            if check:
-                raise RuntimeError("kamailio did not stop on SIGTERM")
-        return self.proc.returncode
+        code, killed = stop_process(self.proc, timeout)
+        if killed and check:
+            raise RuntimeError("kamailio did not stop on SIGTERM")
+        return code
 
     def stderr(self):
-        try:
-            with open(self.stderr_file, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return read_text(self.stderr_file)
 
     def diagnostics(self):
-        lines = self.stderr().splitlines()
-        print("--- %s (last %d lines)" % (self.stderr_file, min(60, len(lines))))
-        print("\n".join(lines[-60:]))
+        print_tail(self.stderr_file, self.stderr(), 60)
 
     def events(self, kind=None):
         """Its VGPBX log lines as dicts {kind, method/status, user, src, proto}, in order."""
@@ -1122,8 +1109,61 @@ def sipsak_register(site, ns, user, password, src, sport, pbx=PBX, transport="ud
     return r.returncode, r.stdout + r.stderr
 
 
+# -- peer processes (Kamailio, baresip, rtpengine) ------------------------------------
+def stop_process(proc, timeout):
+    """SIGTERM to PROC (a Popen or None), SIGKILL after TIMEOUT seconds;
+    (its exit code, whether it had to be killed). One that has exited
+    already keeps its code; None stands for 0."""
+    if proc is None or proc.poll() is not None:
+        return (proc.returncode if proc else 0), False
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+        return proc.returncode, False
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return proc.returncode, True
+
+
+def read_text(path):
+    """The text of PATH ("" when it does not exist)."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def print_tail(path, text, lines):
+    """What diagnostics print of a peer's log: its last LINES lines."""
+    got = text.splitlines()
+    print("--- %s (last %d lines)" % (path, min(lines, len(got))))
+    print("\n".join(got[-lines:]))
+
+
+class PeerProcess:
+    """What the site's peer programs (baresip, rtpengine) share: one process
+    (self.proc) whose output goes to self.out_file, stopped by SIGTERM (killed
+    after STOP_TIMEOUT seconds), the last DIAGNOSTIC_LINES lines of that file
+    printed after a failure (Site.diagnostics)."""
+    STOP_TIMEOUT = 5
+    DIAGNOSTIC_LINES = 30
+    proc = None
+    out_file = None
+
+    def stop(self, check=True, timeout=None):
+        return stop_process(self.proc, self.STOP_TIMEOUT if timeout is None else timeout)[0]
+
+    def output(self):
+        return read_text(self.out_file)
+
+    def diagnostics(self):
+        print_tail(self.out_file, self.output(), self.DIAGNOSTIC_LINES)
+
+
 # -- baresip as a handset ------------------------------------------------------------
-class Baresip:
+class Baresip(PeerProcess):
     """baresip (Debian's `baresip-core`), headless, as the SIP phone of a
     handset address: listens on ADDRESS:PORT (UDP and TCP), answers OPTIONS,
     rings on INVITE; no audio device (files). Config in the test's temp dir."""
@@ -1182,29 +1222,6 @@ class Baresip:
             time.sleep(0.1)
         raise RuntimeError("baresip does not listen on %s:%d:\n%s" % (self.address, self.port,
                                                                      self.output()[-3000:]))
-
-    def stop(self, check=True, timeout=5):
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        return self.proc.returncode
-
-    def output(self):
-        try:
-            with open(self.out_file, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
-
-    def diagnostics(self):
-        lines = self.output().splitlines()
-        print("--- %s (last %d lines)" % (self.out_file, min(30, len(lines))))
-        print("\n".join(lines[-30:]))
 
 
 # -- packet capture --------------------------------------------------------------------
