@@ -398,7 +398,8 @@ class ScriptPhone:
 
     # -- answering ---------------------------------------------------------------------
     def incoming(self, timeout=20):
-        """The next INVITE (text) and its source; (None, None) on timeout."""
+        """The next INVITE (text) and where its responses go (the PBX: every
+        request reaches the phone through it); (None, None) on timeout."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             msg = self.wait_request("INVITE", timeout=end - time.monotonic())
