@@ -5,8 +5,10 @@
 #include <array>
 #include <climits>
 #include <cstring>
+#include <memory>
 
 #include "filters/engine/engine.h"
+#include "filters/engine/site_history.h"
 
 namespace vg::engine {
 
@@ -160,7 +162,141 @@ std::uint32_t crc32(const std::uint8_t* data, std::size_t size) noexcept {
 }
 
 struct StateCodec {
-    static std::vector<std::uint8_t> save(const Engine& e, std::string_view site, const Now& now) {
+    // Version 2's section: the report's hourly ring (site_history.h), the
+    // hours of the week before the save, and the handset findings, oldest first.
+    static void save_history(Writer& w, const SiteHistory* h, const Now& now) {
+        const std::int64_t saved_hour = SiteHistory::hour_of(now.wall);
+        auto kept = [&](const HourBucket& b) {
+            return h != nullptr && b.hour >= 0 && b.hour <= saved_hour &&
+                   b.hour > saved_hour - static_cast<std::int64_t>(SiteHistory::kHours);
+        };
+        std::uint16_t n = 0;
+        if (h != nullptr)
+            for (const HourBucket& b : h->ring_) n += kept(b) ? 1 : 0;
+        w.u16(n);
+        if (h != nullptr) {
+            for (const HourBucket& b : h->ring_) {
+                if (!kept(b)) continue;
+                w.i64(b.hour);
+                w.u8(static_cast<std::uint8_t>(kEventTypeCount));
+                for (std::uint32_t c : b.events) w.u32(c);
+                w.u32(b.reloads_ok);
+                w.u32(b.reloads_failed);
+                for (std::uint64_t d : {b.drops.inbound, b.drops.egress, b.drops.forged, b.drops.foreign, b.drops.queue})
+                    w.u64(d);
+                for (const auto* t : {&b.blocked_reason, &b.blocked_group}) {
+                    w.u8(t->size);
+                    for (std::size_t i = 0; i < t->size; ++i) {
+                        w.str(t->keys[i].view());
+                        w.u32(t->counts[i]);
+                    }
+                }
+                w.u8(b.scanners.size);
+                for (std::size_t i = 0; i < b.scanners.size; ++i) {
+                    w.u8(static_cast<std::uint8_t>(b.scanners.keys[i].family()));
+                    w.bytes(b.scanners.keys[i].bytes(), b.scanners.keys[i].byte_length());
+                    w.u32(b.scanners.counts[i]);
+                }
+            }
+        }
+        const std::size_t nf = h != nullptr ? h->findings_count_ : 0;
+        w.u8(static_cast<std::uint8_t>(nf));
+        for (std::size_t k = nf; k-- > 0;) {
+            const HandsetFinding& f = h->findings_[(h->findings_next_ + SiteHistory::kFindings - 1 - k) % SiteHistory::kFindings];
+            w.i64(f.wall);
+            w.u8(static_cast<std::uint8_t>(f.type));
+            w.u8(static_cast<std::uint8_t>(f.handset.family()));
+            w.bytes(f.handset.bytes(), f.handset.byte_length());
+            w.str(f.detail.view());
+        }
+    }
+
+    static bool failed(std::string& what, const char* why) {
+        what = why;
+        return false;
+    }
+
+    // An address as the handsets' are saved: the family (net::Family: 0, 4
+    // or 6) and its bytes.
+    static bool read_address(Reader& r, net::IpAddress& out, bool allow_none) {
+        const std::uint8_t fam = r.u8();
+        if (fam == 0 && allow_none) {
+            out = net::IpAddress();
+            return r.ok();
+        }
+        if (fam == 4) {
+            if (const std::uint8_t* b = r.take(4)) out = net::IpAddress::v4(b);
+            return r.ok();
+        }
+        if (fam == 6) {
+            if (const std::uint8_t* b = r.take(16)) out = net::IpAddress::v6(b);
+            return r.ok();
+        }
+        return false;
+    }
+
+    // Decodes the section into `out`; false with `what` on a field out of range.
+    static bool load_history(Reader& r, SiteHistory& out, std::int64_t saved_ms, std::string& what) {
+        const std::int64_t saved_hour = SiteHistory::hour_of(saved_ms / kMsPerSecond);
+        const std::uint16_t n = r.u16();
+        if (r.ok() && n > SiteHistory::kHours) return failed(what, "history_count");
+        for (std::uint16_t i = 0; i < n && r.ok(); ++i) {
+            HourBucket b;
+            b.hour = r.i64();
+            if (r.ok() && (b.hour < 0 || b.hour > saved_hour ||
+                           b.hour <= saved_hour - static_cast<std::int64_t>(SiteHistory::kHours)))
+                return failed(what, "history_hour");
+            HourBucket& slot = out.ring_[static_cast<std::size_t>(b.hour % static_cast<std::int64_t>(SiteHistory::kHours))];
+            if (r.ok() && slot.hour >= 0) return failed(what, "history_hour");   // twice the same hour
+            const std::uint8_t types = r.u8();
+            if (r.ok() && types > kEventTypeCount) return failed(what, "history_types");
+            for (std::size_t t = 0; t < types; ++t) b.events[t] = r.u32();
+            b.reloads_ok = r.u32();
+            b.reloads_failed = r.u32();
+            b.drops.inbound = r.u64();
+            b.drops.egress = r.u64();
+            b.drops.forged = r.u64();
+            b.drops.foreign = r.u64();
+            b.drops.queue = r.u64();
+            for (auto* t : {&b.blocked_reason, &b.blocked_group}) {
+                const std::uint8_t m = r.u8();
+                if (r.ok() && m > HourBucket::kTop) return failed(what, "history_top");
+                t->size = m;
+                for (std::size_t k = 0; k < m; ++k) {
+                    t->keys[k].assign(r.str(ReportLabel::kCapacity));
+                    t->counts[k] = r.u32();
+                }
+            }
+            const std::uint8_t m = r.u8();
+            if (r.ok() && m > HourBucket::kTop) return failed(what, "history_top");
+            b.scanners.size = m;
+            for (std::size_t k = 0; k < m && r.ok(); ++k) {
+                if (!read_address(r, b.scanners.keys[k], false)) return failed(what, "history_scanner");
+                b.scanners.counts[k] = r.u32();
+            }
+            if (r.ok()) slot = b;
+        }
+        const std::uint8_t nf = r.u8();
+        if (r.ok() && nf > SiteHistory::kFindings) return failed(what, "finding_count");
+        for (std::uint8_t i = 0; i < nf && r.ok(); ++i) {
+            HandsetFinding f;
+            f.wall = r.i64();
+            const std::uint8_t type = r.u8();
+            if (r.ok() && (f.wall < 0 || f.wall > saved_ms / kMsPerSecond || type >= kEventTypeCount ||
+                           !is_handset_finding(static_cast<EventType>(type))))
+                return failed(what, "finding");
+            f.type = static_cast<EventType>(type);
+            if (r.ok() && !read_address(r, f.handset, true)) return failed(what, "finding_address");
+            f.detail.assign(r.str(64));
+            out.findings_[out.findings_next_] = f;
+            out.findings_next_ = (out.findings_next_ + 1) % SiteHistory::kFindings;
+            out.findings_count_ = std::min(out.findings_count_ + 1, SiteHistory::kFindings);
+        }
+        return true;
+    }
+
+    static std::vector<std::uint8_t> save(const Engine& e, std::string_view site, const Now& now,
+                                          const SiteHistory* history) {
         Writer w;
         w.bytes(kMagic, sizeof kMagic);
         w.u16(kStateVersion);
@@ -227,6 +363,7 @@ struct StateCodec {
         fp.table_.for_each([&](const std::uint64_t& k, const FraudProfiles::Counters& c) {
             if (worth(c)) day(k, c);
         });
+        save_history(w, history, now);
 
         w.patch_u32(len_at, static_cast<std::uint32_t>(w.out.size() - payload));
         w.u32(crc32(w.out.data(), w.out.size()));
@@ -235,7 +372,7 @@ struct StateCodec {
     }
 
     static StateLoad load(Engine& e, const std::uint8_t* data, std::size_t size, std::string_view site,
-                          const Now& now) {
+                          const Now& now, SiteHistory* history) {
         StateLoad res;
         auto fail = [&](StateError err, std::string_view detail = {}) {
             res = StateLoad{};
@@ -249,7 +386,8 @@ struct StateCodec {
         head.take(sizeof kMagic);
         const std::uint16_t version = head.u16();
         if (!head.ok()) return fail(StateError::truncated, "header");
-        if (version != kStateVersion) return fail(StateError::version, std::to_string(version));
+        // Version 1 (before the report's history) is read as well.
+        if (version != kStateVersion && version != 1) return fail(StateError::version, std::to_string(version));
         head.u16();
         const std::string_view saved_site = head.str(kMaxSite);
         const std::int64_t saved_ms = head.i64();
@@ -353,6 +491,11 @@ struct StateCodec {
         };
         const std::vector<DayRecord> site_days = days(kMaxSiteProfiles, "site_day");
         const std::vector<DayRecord> key_days = days(kMaxKeys, "key_day");
+        auto hist = std::make_unique<SiteHistory>();
+        if (version >= 2 && r.ok()) {
+            std::string what;
+            if (!load_history(r, *hist, saved_ms, what) && r.ok()) bad(what);
+        }
         if (r.ok() && r.left() != 0) bad("trailing");
         if (!r.ok()) return fail(detail.empty() ? StateError::truncated : StateError::range, detail);
 
@@ -418,17 +561,20 @@ struct StateCodec {
             ins.value->seconds_today = it->seconds;
             ++res.day_counters;
         }
+        res.history_hours = hist->hours_kept();
+        if (history != nullptr) *history = *hist;
         return res;
     }
 };
 
-std::vector<std::uint8_t> save_state(const Engine& engine, std::string_view site, const Now& now) {
-    return StateCodec::save(engine, site, now);
+std::vector<std::uint8_t> save_state(const Engine& engine, std::string_view site, const Now& now,
+                                     const SiteHistory* history) {
+    return StateCodec::save(engine, site, now, history);
 }
 
 StateLoad load_state(Engine& engine, const std::uint8_t* data, std::size_t size, std::string_view site,
-                     const Now& now) {
-    return StateCodec::load(engine, data, size, site, now);
+                     const Now& now, SiteHistory* history) {
+    return StateCodec::load(engine, data, size, site, now, history);
 }
 
 }  // namespace vg::engine

@@ -6,10 +6,12 @@
 // the site, and the destination profiles' day counters). Pure functions:
 // the daemon reads and writes the file (daemon/state_store.h).
 //
-// Format (little-endian, version 1):
+// Format (little-endian, version 2; version 1 files load, without history):
 //   "VGSTATE\n" magic, u16 version, u16 0, u8 site length + the site's
 //   name, i64 wall-clock time of the save (Unix ms), u32 payload length,
-//   the payload, u32 CRC-32 (IEEE) of everything before it.
+//   the payload, u32 CRC-32 (IEEE) of everything before it. Version 2 ends
+//   the payload with the report's history (site_history.h): the hourly
+//   buckets of the week before the save and the handset findings.
 // Monotonic time means nothing after a reboot: every time is stored as
 // wall-clock Unix milliseconds (0: never) and put back on the monotonic
 // clock at load, so a handset last seen 2 h before the save is last seen
@@ -34,8 +36,9 @@
 namespace vg::engine {
 
 class Engine;
+class SiteHistory;
 
-inline constexpr std::uint16_t kStateVersion = 1;
+inline constexpr std::uint16_t kStateVersion = 2;
 inline constexpr std::size_t kStateMaxBytes = 16u << 20;   // refused beyond, on save and load
 inline constexpr std::int64_t kStateFutureSlackSeconds = 300;
 
@@ -60,17 +63,21 @@ struct StateLoad {
     std::size_t day_counters = 0;  // restored (today's)
     std::size_t day_dropped = 0;   // saved on another local day
     std::int64_t saved_at = 0;     // Unix seconds
+    std::size_t history_hours = 0; // hourly report buckets restored (0 from a version 1 file)
     bool ok() const noexcept { return error == StateError::none; }
 };
 
 // The engine's state as bytes. Empty when it would exceed kStateMaxBytes
 // (it cannot with the engine's table limits).
-std::vector<std::uint8_t> save_state(const Engine& engine, std::string_view site, const Now& now);
+// `history` (may be null: none saved) is the report's ring.
+std::vector<std::uint8_t> save_state(const Engine& engine, std::string_view site, const Now& now,
+                                     const SiteHistory* history = nullptr);
 
 // Restores a state into `engine` (normally a new one, before its first
 // packet). On error nothing of `engine` changed.
+// `history` (may be null) receives the saved ring (emptied when the file has none).
 StateLoad load_state(Engine& engine, const std::uint8_t* data, std::size_t size, std::string_view site,
-                     const Now& now);
+                     const Now& now, SiteHistory* history = nullptr);
 
 std::uint32_t crc32(const std::uint8_t* data, std::size_t size) noexcept;
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "filters/engine/engine.h"
+#include "filters/engine/site_history.h"
 #include "filters/engine/state_file.h"
 #include "filters/net/packet.h"
 #include "tests/support/engine_policy.h"
@@ -216,7 +217,7 @@ TEST_F(StateFileTest, ForeignFilesAreNamed) {
     magic[0] = 'X';
     EXPECT_EQ(b->load(magic).error, StateError::magic);
     auto version = bytes;
-    version[8] = 2;
+    version[8] = kStateVersion + 1;
     reseal(version);
     EXPECT_EQ(b->load(version).error, StateError::version);
     EXPECT_EQ(load_state(*b->engine, bytes.data(), bytes.size(), "other-site", b->now()).error, StateError::site);
@@ -259,6 +260,132 @@ TEST_F(StateFileTest, CountsAndFieldsOutOfRangeAreRejectedEvenWithAGoodChecksum)
     reseal(seen);
     EXPECT_EQ(b->load(seen).error, StateError::range);
     EXPECT_EQ(b->engine->handset_count(), 0u);
+}
+
+// The report's hourly history (site_history.h) is saved with the state and
+// comes back with it: a restart does not forget what `voipguard report` says.
+TEST_F(StateFileTest, TheReportHistoryComesBackWithTheState) {
+    const UnixSeconds saved = kWall - 7200 + 1800;
+    Boot a(rules_, Timestamp{} + 86400s, saved);
+    a.register_handset();
+    SiteHistory h;
+    Event scan;
+    scan.type = EventType::scanner;
+    scan.source = *net::IpAddress::parse("198.51.100.7");
+    for (int i = 0; i < 3; ++i) h.note(scan, saved - 7200);   // two hours before the save
+    Event fraud;
+    fraud.type = EventType::toll_fraud;
+    fraud.rule.assign("deny_prefix:+882");
+    h.note(fraud, saved - 60);
+    Event weak;
+    weak.type = EventType::weak_credential;
+    weak.handset = *net::IpAddress::parse(kHandset);
+    weak.rule.assign("extension_number");
+    h.note(weak, saved - 30);
+    h.note_reload(false, saved - 10);
+    KernelDropTotals k;
+    k.inbound = 500;
+    h.note_kernel(k, saved - 5);
+    const auto bytes = save_state(*a.engine, kSite, a.now(), &h);
+    ASSERT_FALSE(bytes.empty());
+
+    auto b = reboot(600s);
+    SiteHistory back;
+    back.note_reload(true, b->wall);   // replaced by what the file has
+    const StateLoad l = load_state(*b->engine, bytes.data(), bytes.size(), kSite, b->now(), &back);
+    ASSERT_TRUE(l.ok()) << to_string(l.error) << " " << l.detail;
+    EXPECT_EQ(l.history_hours, h.hours_kept());
+    EXPECT_EQ(l.handsets, 1u);
+    const HistorySummary want = h.summarize(b->wall, 86400);
+    const HistorySummary got = back.summarize(b->wall, 86400);
+    EXPECT_EQ(got.event(EventType::scanner), 3u);
+    EXPECT_EQ(got.events, want.events);
+    EXPECT_EQ(got.reloads_ok, 0u);
+    EXPECT_EQ(got.reloads_failed, 1u);
+    EXPECT_EQ(got.drops.inbound, 500u);
+    ASSERT_EQ(got.scanners.size(), 1u);
+    EXPECT_EQ(got.scanners[0].first.to_string(), "198.51.100.7");
+    EXPECT_EQ(got.scanners[0].second, 3u);
+    EXPECT_EQ(got.blocked_reason, want.blocked_reason);
+    ASSERT_EQ(got.findings.size(), 1u);
+    EXPECT_EQ(got.findings[0].handset.to_string(), kHandset);
+    EXPECT_EQ(got.findings[0].detail.view(), "extension_number");
+    EXPECT_EQ(got.findings[0].wall, saved - 30);
+    // Saved again, the same bytes.
+    b->wall = saved;
+    EXPECT_EQ(save_state(*b->engine, kSite, Now{b->mono, saved}, &back).size(), bytes.size());
+}
+
+// A file of the format before the history (version 1) still loads: its
+// handsets and counters come back, the history starts empty.
+TEST_F(StateFileTest, AVersionOneFileLoadsWithoutHistory) {
+    const auto v2 = first_boot(1);
+    // Version 2 with no history ends its payload with 00 00 (no hours) and 00
+    // (no findings): without them, and with version 1, it is a version 1 file.
+    ASSERT_GE(v2.size(), 7u);
+    const std::size_t end = v2.size() - 4;
+    ASSERT_EQ(v2[end - 1], 0);
+    ASSERT_EQ(v2[end - 2], 0);
+    ASSERT_EQ(v2[end - 3], 0);
+    std::vector<std::uint8_t> v1(v2.begin(), v2.begin() + static_cast<std::ptrdiff_t>(end - 3));
+    v1.insert(v1.end(), 4, 0);
+    v1[8] = 1;
+    v1[9] = 0;
+    const std::size_t len_at = payload_at() - 4;
+    std::uint32_t len = 0;
+    for (int i = 0; i < 4; ++i) len |= std::uint32_t{v1[len_at + i]} << (8 * i);
+    len -= 3;
+    for (int i = 0; i < 4; ++i) v1[len_at + i] = static_cast<std::uint8_t>(len >> (8 * i));
+    reseal(v1);
+    auto b = reboot();
+    SiteHistory h;
+    h.note_reload(true, b->wall);
+    const StateLoad l = load_state(*b->engine, v1.data(), v1.size(), kSite, b->now(), &h);
+    ASSERT_TRUE(l.ok()) << to_string(l.error) << " " << l.detail;
+    EXPECT_EQ(l.handsets, 1u);
+    EXPECT_EQ(l.history_hours, 0u);
+    EXPECT_EQ(h.hours_kept(), 0u);
+    // The same bytes as version 2 are short of the history: refused.
+    auto short2 = v1;
+    short2[8] = 2;
+    reseal(short2);
+    EXPECT_FALSE(b->load(short2).ok());
+}
+
+// A history bucket dated after the save, or a finding of a type that is no
+// handset finding, is refused whole even with a good checksum.
+TEST_F(StateFileTest, AHistoryOutOfRangeIsRefusedWhole) {
+    const UnixSeconds saved = kWall - 7200 + 1800;
+    Boot a(rules_, Timestamp{} + 86400s, saved);
+    a.register_handset();
+    SiteHistory h;
+    h.note_reload(true, saved - 10);
+    auto bytes = save_state(*a.engine, kSite, a.now(), &h);
+    // The payload ends: u16 1 (one hour), i64 hour, ... u8 0 (no findings).
+    // Find the hour: the 8 bytes after the u16 count, which is the first of
+    // the history section; search for the hour value.
+    const std::int64_t hour = SiteHistory::hour_of(saved - 10);
+    std::size_t at = 0;
+    for (std::size_t i = payload_at(); i + 8 <= bytes.size(); ++i) {
+        std::int64_t v = 0;
+        for (int k = 0; k < 8; ++k) v |= std::int64_t{bytes[i + k]} << (8 * k);
+        if (v == hour && bytes[i - 2] == 1 && bytes[i - 1] == 0) at = i;
+    }
+    ASSERT_NE(at, 0u);
+    auto future = bytes;
+    future[at] = static_cast<std::uint8_t>(hour + 1);
+    reseal(future);
+    auto b = reboot();
+    SiteHistory back;
+    EXPECT_EQ(load_state(*b->engine, future.data(), future.size(), kSite, b->now(), &back).error, StateError::range);
+    EXPECT_EQ(b->engine->handset_count(), 0u);
+    EXPECT_EQ(back.hours_kept(), 0u);
+    auto types = bytes;
+    types[at + 8] = static_cast<std::uint8_t>(kEventTypeCount + 1);
+    reseal(types);
+    EXPECT_EQ(load_state(*b->engine, types.data(), types.size(), kSite, b->now(), &back).error, StateError::range);
+    ASSERT_TRUE(load_state(*b->engine, bytes.data(), bytes.size(), kSite, b->now(), &back).ok());
+    EXPECT_EQ(back.hours_kept(), 1u);
 }
 
 }  // namespace
