@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // `voipguard status|calls|handsets|reload [--json] [--socket PATH] [--timeout SECONDS]`
+// `voipguard report [--since DURATION] [--json] [--socket PATH] [--timeout SECONDS]`
 // and `voipguard metrics [--socket PATH] [--timeout SECONDS]` (Prometheus text):
 // ask the running daemon over its control socket and print the answer.
 // Exit 0 when it answered, 1 when it is not running or answered with an
 // error, 2 for a wrong command line.
 #include "daemon/control.h"
+#include "daemon/site_report.h"
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,12 +22,17 @@ namespace {
 void usage(std::FILE* to, std::string_view command) {
     std::fprintf(to,
                  "usage: voipguard %.*s [--json] [--socket PATH] [--timeout SECONDS]\n"
+                 "       voipguard report [--since DURATION] [--json] [--socket PATH] [--timeout SECONDS]\n"
                  "Asks the running voipguard daemon over its control socket.\n"
                  "  status     version, site, mode, counters\n"
                  "  calls      the calls in progress\n"
                  "  handsets   the handset inventory\n"
                  "  reload     load the policy again (like SIGHUP); exit 1 if it is refused\n"
                  "  metrics    the counters in Prometheus text format (no --json)\n"
+                 "  report     what happened at this site and what needs doing: handsets to fix,\n"
+                 "             calls and blocked calls, scanners, kernel drops, reloads, blind spots\n"
+                 "  --since DURATION  report: the window, 1m to 7d (e.g. 1h, 24h, 7d; default 24h),\n"
+                 "                  counted in whole hours\n"
                  "  --json          answer as JSON\n"
                  "  --socket PATH   control socket (default %s)\n"
                  "  --timeout SECS  give up after this long (default 10; reload 90: a reload waits\n"
@@ -61,6 +69,7 @@ int cmd_control(int argc, char** argv) {
     // The daemon answers a reload once the policy is loaded (DNS) and its
     // rules are installed; it gives up on a deferred answer after 90 s.
     long timeout_s = command == "reload" ? 90 : 10;
+    std::int64_t since_s = daemon::control::kReportDefaultSince;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i] != nullptr ? argv[i] : "";
         if (arg == "-h" || arg == "--help") {
@@ -88,6 +97,29 @@ int cmd_control(int argc, char** argv) {
                              value.data());
                 return 2;
             }
+        } else if (arg == "--since" || arg.rfind("--since=", 0) == 0) {
+            if (command != "report") {
+                std::fprintf(stderr, "voipguard %.*s: --since is for report only\n", static_cast<int>(command.size()),
+                             command.data());
+                return 2;
+            }
+            std::string_view value;
+            if (arg == "--since") {
+                if (i + 1 >= argc || argv[i + 1] == nullptr) {
+                    std::fprintf(stderr, "voipguard report: --since needs a value (e.g. 1h, 24h, 7d)\n");
+                    return 2;
+                }
+                value = argv[++i];
+            } else {
+                value = arg.substr(8);
+            }
+            std::string error;
+            const std::optional<std::int64_t> s = daemon::parse_report_window(value, error);
+            if (!s) {
+                std::fprintf(stderr, "voipguard report: --since: %s\n", error.c_str());
+                return 2;
+            }
+            since_s = *s;
         } else if (arg.rfind("--socket=", 0) == 0) {
             path = arg.substr(9);
         } else {
@@ -104,6 +136,7 @@ int cmd_control(int argc, char** argv) {
     }
 
     std::string line(command);
+    if (command == "report") line += " since=" + std::to_string(since_s);
     if (json) line += " json";
     const ClientResult r = daemon::control::request(path, line, std::chrono::seconds(timeout_s));
     switch (r.status) {

@@ -81,12 +81,14 @@ std::string_view command_name(Command c) noexcept {
     case Command::handsets: return "handsets";
     case Command::reload: return "reload";
     case Command::metrics: return "metrics";
+    case Command::report: return "report";
     }
     return "status";
 }
 
 std::optional<Command> parse_command(std::string_view name) noexcept {
-    for (Command c : {Command::status, Command::calls, Command::handsets, Command::reload, Command::metrics}) {
+    for (Command c :
+         {Command::status, Command::calls, Command::handsets, Command::reload, Command::metrics, Command::report}) {
         if (command_name(c) == name) return c;
     }
     return std::nullopt;
@@ -95,6 +97,7 @@ std::optional<Command> parse_command(std::string_view name) noexcept {
 std::string_view rejection_name(Rejection r) noexcept {
     switch (r) {
     case Rejection::malformed: return "malformed";
+    case Rejection::bad_argument: return "bad_argument";
     case Rejection::oversized: return "oversized";
     case Rejection::unknown_command: return "unknown_command";
     case Rejection::too_many_clients: return "too_many_clients";
@@ -137,7 +140,7 @@ std::optional<Request> parse_request(std::string_view line, Rejection& why, std:
         json = true;
         words.pop_back();
     }
-    if (words.size() != 1) {
+    if (words.empty() || words.size() > 2) {
         why = Rejection::malformed;
         detail = raw_detail(line);
         return std::nullopt;
@@ -148,7 +151,30 @@ std::optional<Request> parse_request(std::string_view line, Rejection& why, std:
         detail = raw_detail(words[0]);
         return std::nullopt;
     }
-    return Request{*c, json};
+    Request req{*c, json, kReportDefaultSince};
+    if (words.size() == 2) {
+        // Only report takes an argument: since=SECONDS.
+        constexpr std::string_view kSince = "since=";
+        if (*c != Command::report || words[1].substr(0, kSince.size()) != kSince) {
+            why = Rejection::malformed;
+            detail = raw_detail(line);
+            return std::nullopt;
+        }
+        const std::string_view digits = words[1].substr(kSince.size());
+        std::int64_t v = 0;
+        bool ok = !digits.empty() && digits.size() <= 7;
+        for (char d : digits) {
+            if (d < '0' || d > '9') ok = false;
+            else v = v * 10 + (d - '0');
+        }
+        if (!ok || v < 1 || v > kReportMaxSince) {
+            why = Rejection::bad_argument;
+            detail = raw_detail(words[1]);
+            return std::nullopt;
+        }
+        req.since_s = v;
+    }
+    return req;
 }
 
 std::string error_response(std::string_view message, bool json) {
@@ -481,12 +507,16 @@ std::size_t Server::waiting_count() const noexcept {
 void Server::reject(Client& c, Rejection why, std::string_view detail, bool json, engine::Timestamp now) {
     std::string message;
     switch (why) {
-    case Rejection::malformed: message = "malformed request (expected: COMMAND [json])"; break;
+    case Rejection::malformed: message = "malformed request (expected: COMMAND [json], report [since=SECONDS] [json])"; break;
+    case Rejection::bad_argument:
+        message = "report: '" + printable(detail) + "' is not since=SECONDS with 1 to " +
+                  std::to_string(kReportMaxSince) + " seconds (7 days)";
+        break;
     case Rejection::oversized:
         message = "request too long (max " + std::to_string(options_.max_line) + " bytes)";
         break;
     case Rejection::unknown_command:
-        message = "unknown command '" + printable(detail) + "' (expected status, calls, handsets, reload or metrics)";
+        message = "unknown command '" + printable(detail) + "' (expected status, calls, handsets, reload, metrics or report)";
         break;
     case Rejection::response_too_large: message = "answer too large"; break;
     case Rejection::handler_failed: message = "internal error"; break;

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The control socket: `voipguard status|calls|handsets|reload [--json]` and
+// The control socket: `voipguard status|calls|handsets|reload [--json]`,
+// `voipguard report [--since DURATION] [--json]` and
 // `voipguard metrics` (Prometheus text; its json form is refused) talk
 // to the running daemon over a Unix stream socket.
 //
 // Protocol: the client sends one line, "COMMAND" or "COMMAND json" (at most
-// 512 bytes, LF or CRLF; end of input ends the line too); the daemon answers
+// 512 bytes, LF or CRLF; end of input ends the line too), and for report an
+// optional window before "json": "report since=SECONDS [json]" (1 to
+// 604800, 7 days; default 86400); the daemon answers
 // once, text or JSON, and closes. An error answer is one line starting with
 // "error: " (JSON requests: {"error":"..."}).
 //
@@ -34,11 +37,15 @@ namespace vg::daemon::control {
 
 constexpr const char* kDefaultSocketPath = "/run/voipguard/control.sock";
 
-enum class Command : std::uint8_t { status, calls, handsets, reload, metrics };
+enum class Command : std::uint8_t { status, calls, handsets, reload, metrics, report };
+
+constexpr std::int64_t kReportDefaultSince = 24 * 3600;
+constexpr std::int64_t kReportMaxSince = 7 * 24 * 3600;
 
 struct Request {
     Command command = Command::status;
     bool json = false;
+    std::int64_t since_s = kReportDefaultSince;   // report: the window, seconds
 };
 
 std::string_view command_name(Command c) noexcept;
@@ -47,6 +54,7 @@ std::optional<Command> parse_command(std::string_view name) noexcept;
 // Why a request was refused or a client dropped (stable names, for the log).
 enum class Rejection : std::uint8_t {
     malformed,          // not "COMMAND [json]" in printable ASCII
+    bad_argument,       // report: since= is not 1..604800 seconds
     oversized,          // longer than max_line before its end
     unknown_command,
     too_many_clients,

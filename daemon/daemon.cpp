@@ -35,6 +35,7 @@
 #include "daemon/status_report.h"
 #include "daemon/worker.h"
 #include "daemon/control.h"
+#include "daemon/site_report.h"
 #include "daemon/json.h"
 #include "daemon/kernel/backend.h"
 #include "daemon/kernel/rule_spec.h"
@@ -45,6 +46,7 @@
 #include "daemon/netlink/route.h"
 #include "daemon/privileges.h"
 #include "filters/engine/engine.h"
+#include "filters/engine/site_history.h"
 #include "filters/engine/state_file.h"
 #include "filters/net/packet.h"
 
@@ -189,6 +191,12 @@ public:
     }
     void on_event(const engine::Event& e) override {
         ++counts[static_cast<std::size_t>(e.type)];
+        if (history != nullptr) {
+            // The coarse clock (vDSO, no system call): an hour bucket needs no more.
+            timespec wall{};
+            clock_gettime(CLOCK_REALTIME_COARSE, &wall);
+            history->note(e, static_cast<std::int64_t>(wall.tv_sec));
+        }
         if (events.size() < kMaxEvents) events.push_back(e);
         else log_.on_event(e);
     }
@@ -197,6 +205,8 @@ public:
     std::vector<engine::Effect> effects;
     // Every event by type, since start (metrics).
     std::array<std::uint64_t, engine::kEventTypeCount> counts{};
+    // The report's hourly history (the daemon's; null: none).
+    engine::SiteHistory* history = nullptr;
 
 private:
     Log& log_;
@@ -254,6 +264,7 @@ private:
 
     std::optional<std::string> handle(const control::Request& r, control::Server::Ticket ticket);
     std::string status_text(bool json, const kernel::Counters& counters) const;
+    std::string report_text(const control::Request& r, const kernel::Counters& counters) const;
     StatusView status_view(const kernel::Counters& counters) const;
     // metrics.file: rendered on the loop, written on the kernel worker.
     void write_metrics();
@@ -347,6 +358,9 @@ private:
     std::string metrics_file_;          // the file last written (it exists)
     enum class MetricsState : std::uint8_t { unknown, ok, failing } metrics_state_ = MetricsState::unknown;
     std::string metrics_error_;         // the failure last logged
+    // What `voipguard report` tells: events, reloads and kernel drops by
+    // hour for 7 days (saved with --state).
+    std::unique_ptr<engine::SiteHistory> history_ = std::make_unique<engine::SiteHistory>();
     kernel::Counters counters_;   // the last read
     bool counters_busy_ = false;
     std::vector<std::function<void(const kernel::Counters&)>> counter_waiters_;
@@ -478,6 +492,7 @@ int Daemon::run() {
         return fail_start(pol, false);
     }
     sink_ = std::make_unique<DaemonSink>(*log_);
+    sink_->history = history_.get();
     engine::EngineLimits limits;
     if (opt_.max_dialogs != 0) limits.max_dialogs = opt_.max_dialogs;
     limits.dialog_key = dialog_secret();
@@ -874,9 +889,9 @@ void Daemon::restore_state() {
     ::close(fd);
     const engine::Now now = clock_now();
     const engine::StateLoad l =
-        too_big ? engine::StateLoad{engine::StateError::oversized, {}, 0, 0, 0, 0, 0}
+        too_big ? engine::StateLoad{engine::StateError::oversized, {}, 0, 0, 0, 0, 0, 0}
                 : engine::load_state(*engine_, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(),
-                                     current_.policy->site, now);
+                                     current_.policy->site, now, history_.get());
     if (!l.ok()) {
         log_->write(Severity::warning, "VG_STATE_REJECTED file=\"" + path + "\" error=" +
                                            std::string(engine::to_string(l.error)) + " detail=\"" + l.detail + "\"");
@@ -886,6 +901,7 @@ void Daemon::restore_state() {
                                     " limit_keys=" + std::to_string(l.limit_keys) +
                                     " day_counters=" + std::to_string(l.day_counters) +
                                     " day_dropped=" + std::to_string(l.day_dropped) +
+                                    " history_hours=" + std::to_string(l.history_hours) +
                                     " age=" + std::to_string(now.wall - l.saved_at));
 }
 
@@ -907,7 +923,8 @@ void Daemon::write_state(bool stopping) {
     if (opt_.state_path.empty() || !engine_) return;
     auto text = std::make_shared<std::string>();
     {
-        const std::vector<std::uint8_t> b = engine::save_state(*engine_, current_.policy->site, clock_now());
+        const std::vector<std::uint8_t> b =
+            engine::save_state(*engine_, current_.policy->site, clock_now(), history_.get());
         text->assign(b.begin(), b.end());
     }
     const std::string path = opt_.state_path;
@@ -1115,6 +1132,7 @@ void Daemon::policy_installed(const std::shared_ptr<LoadedPolicy>& next, const R
 
 void Daemon::finish_reload(bool ok, const std::string& summary) {
     const Timestamp now = mono_now();
+    history_->note_reload(ok, clock_now().wall);
     for (const ReloadWaiter& w : reload_waiters_)
         if (w.ticket != 0 && control_) control_->respond(w.ticket, reload_reply(ok, summary, w.json), now);
     reload_waiters_.clear();
@@ -1286,6 +1304,17 @@ bool Daemon::with_counters(std::function<void(const kernel::Counters&)> f) {
         return [this, c] {
             counters_ = c;
             counters_busy_ = false;
+            if (c.ok) {
+                // What the kernel dropped since the last read goes to this hour.
+                engine::KernelDropTotals t;
+                t.inbound = c.inbound_drop_packets;
+                t.egress = c.egress_drop_packets;
+                t.forged = c.forged_drop_packets;
+                t.foreign = c.foreign_drop_packets;
+                if (auto k = netlink::read_queue_stats(opt_.queue)) t.queue = k->queue_dropped + k->user_dropped;
+                t.queue += queue_.stats().enobufs;
+                history_->note_kernel(t, clock_now().wall);
+            }
             std::vector<std::function<void(const kernel::Counters&)>> waiters;
             waiters.swap(counter_waiters_);
             for (auto& w : waiters) w(c);
@@ -1333,6 +1362,14 @@ std::optional<std::string> Daemon::handle(const control::Request& r, control::Se
         return render_calls(*engine_, r.json);
     case control::Command::handsets: return render_handsets(*engine_, clock_now(), r.json);
     case control::Command::reload: request_reload(ReloadWaiter{ticket, r.json}); return std::nullopt;
+    case control::Command::report: {
+        // The kernel's drops since the last read are counted in first.
+        if (with_counters([this, ticket, r](const kernel::Counters& c) {
+                if (control_) control_->respond(ticket, report_text(r, c), mono_now());
+            }))
+            return std::nullopt;
+        return report_text(r, counters_);
+    }
     case control::Command::metrics:
         if (r.json) return control::error_response("metrics: there is no JSON form (Prometheus text only)", true);
         if (with_counters([this, ticket](const kernel::Counters& c) {
@@ -1346,6 +1383,39 @@ std::optional<std::string> Daemon::handle(const control::Request& r, control::Se
 
 std::string Daemon::status_text(bool js, const kernel::Counters& counters) const {
     return render_status(status_view(counters), js);
+}
+
+std::string Daemon::report_text(const control::Request& r, const kernel::Counters& counters) const {
+    const engine::Now now = clock_now();
+    const engine::Engine& eng = *engine_;
+    const engine::EngineStats& s = eng.stats();
+    ReportView v;
+    v.version = VOIPGUARD_VERSION;
+    v.site = current_.policy->site;
+    v.now = now.wall;
+    v.uptime_s = mono_seconds() - started_;
+    v.history = history_->summarize(now.wall, r.since_s);
+    eng.for_each_handset([&](const engine::Handset& h) {
+        ++v.handsets_total;
+        const bool registered = h.registered_until > now.mono;
+        v.handsets_registered += registered ? 1 : 0;
+        if (!h.firmware_outdated && !h.stale && h.audit.weak == engine::WeakRule::none) return;
+        ReportHandset rh;
+        rh.address = h.address.to_string();
+        rh.aor = std::string(h.aor.view());
+        rh.user_agent = std::string(h.user_agent.view());
+        rh.firmware_outdated = h.firmware_outdated;
+        rh.stale = h.stale;
+        if (h.audit.weak != engine::WeakRule::none) rh.weak_password = std::string(engine::weak_rule_text(h.audit.weak));
+        rh.registered = registered;
+        v.handsets.push_back(std::move(rh));
+    });
+    v.calls_active = eng.active_calls();
+    v.tls_flows_since_start = s.reasons[static_cast<std::size_t>(engine::Reason::tls_uninspected)];
+    v.static_allowance = current_.policy->media.static_allowance;
+    v.static_allowance_flows_since_start = s.reasons[static_cast<std::size_t>(engine::Reason::media_static_allowance)];
+    v.kernel_counters_read = counters.ok;
+    return render_report(v, r.json);
 }
 
 StatusView Daemon::status_view(const kernel::Counters& counters) const {

@@ -30,7 +30,10 @@ constexpr const char* kUsage =
     "  handsets [--json]                handset inventory, firmware and stale flags\n"
     "  reload [--json]                  reload the policy (as SIGHUP does)\n"
     "  metrics                          the counters as Prometheus text\n"
-    "                                   (these five take --socket PATH)\n"
+    "  report [--since DURATION] [--json]\n"
+    "                                   what happened at the site and what needs doing\n"
+    "                                   (1m to 7d, default 24h)\n"
+    "                                   (these six take --socket PATH)\n"
     "  uninstall [--force] [--quiet]    remove every kernel rule and set of voipguard's\n"
     "                                   (the barrier on_failure: closed leaves included)\n"
     "\n"
@@ -53,6 +56,7 @@ constexpr Command kCommands[] = {
     {"handsets", vg::cli::cmd_control},
     {"reload", vg::cli::cmd_control},
     {"metrics", vg::cli::cmd_control},
+    {"report", vg::cli::cmd_control},
     {"uninstall", vg::cli::cmd_uninstall},
 #ifdef VOIPGUARD_WITH_PCAP
     {"replay", vg::cli::cmd_replay},

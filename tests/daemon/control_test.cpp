@@ -40,6 +40,8 @@ using engine::Timestamp;
 
 const Timestamp t0 = Timestamp{} + 1000s;
 
+int run_cli(std::vector<std::string> args);   // the CLI, below
+
 struct Rejected {
     Rejection why;
     std::string detail;
@@ -74,6 +76,9 @@ protected:
             return error_response("reload failed: policy.yaml:3:1: site: required", r.json);
         case Command::metrics:
             return "# HELP voipguard_up x\n# TYPE voipguard_up gauge\nvoipguard_up 1\n";
+        case Command::report:
+            last_since_ = r.since_s;
+            return r.json ? "{\"since_s\":" + std::to_string(r.since_s) + "}\n" : "report\n";
         }
         return {};
     }
@@ -178,6 +183,7 @@ protected:
     ServerOptions options_;
     std::unique_ptr<Server> server_;
     std::map<Command, int> handled_;
+    std::int64_t last_since_ = 0;
     bool last_json_ = false;
     std::string big_answer_ = "no calls\n";
     std::vector<Rejected> rejected_;
@@ -202,6 +208,69 @@ TEST(ControlParse, CommandsWithAndWithoutJson_Parse) {
     r = parse_request("  reload\t json ", why, detail, json);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->command, Command::reload);
+}
+
+TEST(ControlParse, Report_TakesAWindowInSeconds) {
+    Rejection why{};
+    std::string detail;
+    bool json = false;
+    auto r = parse_request("report", why, detail, json);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->command, Command::report);
+    EXPECT_EQ(r->since_s, kReportDefaultSince);
+    r = parse_request("report since=3600 json", why, detail, json);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->since_s, 3600);
+    EXPECT_TRUE(r->json);
+    r = parse_request("report since=604800", why, detail, json);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->since_s, kReportMaxSince);
+    for (const char* bad : {"report since=0", "report since=604801", "report since=", "report since=1h",
+                            "report since=99999999", "report since=-5 json"}) {
+        EXPECT_FALSE(parse_request(bad, why, detail, json)) << bad;
+        EXPECT_EQ(why, Rejection::bad_argument) << bad;
+    }
+    EXPECT_TRUE(json);   // the last one asked for JSON: its error is JSON
+    // Only report takes an argument, and only since=.
+    EXPECT_FALSE(parse_request("status since=60", why, detail, json));
+    EXPECT_EQ(why, Rejection::malformed);
+    EXPECT_FALSE(parse_request("report window=60", why, detail, json));
+    EXPECT_EQ(why, Rejection::malformed);
+    EXPECT_FALSE(parse_request("report since=60 since=60", why, detail, json));
+    EXPECT_EQ(why, Rejection::malformed);
+}
+
+TEST_F(ControlTest, Report_BadWindowGetsAnErrorNamingIt) {
+    ASSERT_TRUE(open_server());
+    EXPECT_EQ(ask("report since=0 json\n"),
+              "{\"error\":\"report: 'since=0' is not since=SECONDS with 1 to 604800 seconds (7 days)\"}\n");
+    EXPECT_EQ(ask("report since=3600 json\n"), "{\"since_s\":3600}\n");
+    EXPECT_EQ(last_since_, 3600);
+    ASSERT_EQ(rejected_.size(), 1u);
+    EXPECT_EQ(rejected_[0].why, Rejection::bad_argument);
+}
+
+TEST_F(ControlTest, Cli_ReportSendsTheWindowAndRefusesABadOne) {
+    ASSERT_TRUE(open_server());
+    int rc = -1;
+    testing::internal::CaptureStdout();
+    with_server_running([&] { rc = run_cli({"report", "--since", "7d", "--json", "--socket", options_.path}); });
+    EXPECT_EQ(testing::internal::GetCapturedStdout(), "{\"since_s\":604800}\n");
+    EXPECT_EQ(rc, 0);
+    testing::internal::CaptureStdout();
+    with_server_running([&] { rc = run_cli({"report", "--socket", options_.path}); });
+    EXPECT_EQ(testing::internal::GetCapturedStdout(), "report\n");
+    EXPECT_EQ(last_since_, kReportDefaultSince);
+    for (const char* bad : {"8d", "1x", "", "0m"}) {
+        testing::internal::CaptureStderr();
+        EXPECT_EQ(run_cli({"report", "--since", bad, "--socket", options_.path}), 2) << bad;
+        EXPECT_NE(testing::internal::GetCapturedStderr().find("voipguard report: --since: '"), std::string::npos) << bad;
+    }
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(run_cli({"report", "--since"}), 2);
+    EXPECT_EQ(run_cli({"status", "--since", "1h"}), 2);
+    EXPECT_NE(testing::internal::GetCapturedStderr().find("voipguard status: --since is for report only"), std::string::npos);
+    EXPECT_EQ(handled_[Command::report], 2);
 }
 
 TEST(ControlParse, BadLines_AreRefusedWithAReason) {
@@ -340,7 +409,7 @@ TEST_F(ControlTest, HugeStreamWithoutNewline_IsCutOffAtTheLimit) {
 TEST_F(ControlTest, BinaryGarbage_GetsMalformedErrorWithEscapedDetail) {
     ASSERT_TRUE(open_server());
     EXPECT_EQ(ask(std::string("\x16\x03\x01\x02\x00\x01\x00\n", 8)),
-              "error: malformed request (expected: COMMAND [json])\n");
+              "error: malformed request (expected: COMMAND [json], report [since=SECONDS] [json])\n");
     ASSERT_EQ(rejected_.size(), 1u);
     EXPECT_EQ(rejected_[0].why, Rejection::malformed);
     EXPECT_EQ(rejected_[0].detail, std::string("\x16\x03\x01\x02\x00\x01\x00", 7));
@@ -348,9 +417,9 @@ TEST_F(ControlTest, BinaryGarbage_GetsMalformedErrorWithEscapedDetail) {
 
 TEST_F(ControlTest, UnknownCommand_GetsErrorNamingIt) {
     ASSERT_TRUE(open_server());
-    EXPECT_EQ(ask("stauts\n"), "error: unknown command 'stauts' (expected status, calls, handsets, reload or metrics)\n");
+    EXPECT_EQ(ask("stauts\n"), "error: unknown command 'stauts' (expected status, calls, handsets, reload, metrics or report)\n");
     EXPECT_EQ(ask("stauts json\n"),
-              "{\"error\":\"unknown command 'stauts' (expected status, calls, handsets, reload or metrics)\"}\n");
+              "{\"error\":\"unknown command 'stauts' (expected status, calls, handsets, reload, metrics or report)\"}\n");
     ASSERT_EQ(rejected_.size(), 2u);
     EXPECT_EQ(rejected_[0].why, Rejection::unknown_command);
     EXPECT_EQ(rejected_[0].detail, "stauts");
