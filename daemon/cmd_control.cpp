@@ -20,9 +20,9 @@ namespace vg::cli {
 namespace {
 
 void usage(std::FILE* to, std::string_view command) {
+    const bool report = command == "report";
     std::fprintf(to,
-                 "usage: voipguard %.*s [--json] [--socket PATH] [--timeout SECONDS]\n"
-                 "       voipguard report [--since DURATION] [--json] [--socket PATH] [--timeout SECONDS]\n"
+                 "usage: voipguard %.*s%s [--json] [--socket PATH] [--timeout SECONDS]\n"
                  "Asks the running voipguard daemon over its control socket.\n"
                  "  status     version, site, mode, counters\n"
                  "  calls      the calls in progress\n"
@@ -31,14 +31,17 @@ void usage(std::FILE* to, std::string_view command) {
                  "  metrics    the counters in Prometheus text format (no --json)\n"
                  "  report     what happened at this site and what needs doing: handsets to fix,\n"
                  "             calls and blocked calls, scanners, kernel drops, reloads, blind spots\n"
-                 "  --since DURATION  report: the window, 1m to 7d (e.g. 1h, 24h, 7d; default 24h),\n"
-                 "                  counted in whole hours\n"
+                 "%s"
                  "  --json          answer as JSON\n"
                  "  --socket PATH   control socket (default %s)\n"
                  "  --timeout SECS  give up after this long (default 10; reload 90: a reload waits\n"
                  "                  for DNS and the kernel's rule tools, the daemon's traffic does not)\n"
                  "exit codes: 0 answered, 1 daemon not running or error answer, 2 usage\n",
-                 static_cast<int>(command.size()), command.data(), daemon::control::kDefaultSocketPath);
+                 static_cast<int>(command.size()), command.data(), report ? " [--since DURATION]" : "",
+                 report ? "  --since DURATION  the window, 1m to 7d (e.g. 1h, 24h, 7d; default 24h),\n"
+                          "                  counted in whole hours\n"
+                        : "",
+                 daemon::control::kDefaultSocketPath);
 }
 
 bool parse_seconds(std::string_view s, long& out) {
