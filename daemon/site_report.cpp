@@ -33,7 +33,7 @@ std::string duration_text(std::int64_t s) {
 }
 
 std::string window_text(std::int64_t s) {
-    if (s % 86400 == 0) return std::to_string(s / 86400) + "d";
+    if (s % 86400 == 0 && s > 86400) return std::to_string(s / 86400) + "d";
     if (s % 3600 == 0) return std::to_string(s / 3600) + "h";
     if (s % 60 == 0) return std::to_string(s / 60) + "m";
     return std::to_string(s) + "s";
@@ -187,9 +187,12 @@ std::string render_json(const ReportView& v, const std::vector<Attention>& att) 
     json::field(o, "ended", h.event(EventType::call_ended));
     json::field(o, "active", v.calls_active);
     json::field(o, "blocked", h.blocked_calls());
-    json::field(o, "toll_fraud", h.event(EventType::toll_fraud));
-    json::field(o, "call_limit", h.event(EventType::call_limit));
-    json::field(o, "fraud_threshold_critical", h.event(EventType::fraud_threshold_critical));
+    json::field(o, "toll_fraud", h.blocked_by(EventType::toll_fraud));
+    json::field(o, "call_limit", h.blocked_by(EventType::call_limit));
+    json::field(o, "fraud_threshold_critical", h.blocked_by(EventType::fraud_threshold_critical));
+    // Blocked requests, retransmissions included (the events).
+    json::field(o, "blocked_requests", h.event(EventType::toll_fraud) + h.event(EventType::call_limit) +
+                                           h.event(EventType::fraud_threshold_critical));
     json::field(o, "fraud_threshold_warning", h.event(EventType::fraud_threshold_warning));
     json::field(o, "outdated_firmware_calls", h.event(EventType::outdated_firmware_call));
     json_pairs(o, "blocked_by_reason", "reason", h.blocked_reason);

@@ -8,8 +8,21 @@ namespace vg::engine {
 
 namespace {
 
-bool is_blocked_call(EventType t) noexcept {
-    return t == EventType::toll_fraud || t == EventType::call_limit || t == EventType::fraud_threshold_critical;
+// The index of a blocked-call type in HourBucket::blocked, or -1.
+int blocked_index(EventType t) noexcept {
+    switch (t) {
+    case EventType::toll_fraud: return 0;
+    case EventType::call_limit: return 1;
+    case EventType::fraud_threshold_critical: return 2;
+    default: return -1;
+    }
+}
+
+// FNV-1a of the Call-ID, never 0 (0 marks an empty slot).
+std::uint64_t call_hash(std::string_view call_id) noexcept {
+    std::uint64_t h = 1469598103934665603ull;
+    for (char c : call_id) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    return h == 0 ? 1 : h;
 }
 
 std::uint64_t delta(std::uint64_t now, std::uint64_t before) noexcept { return now >= before ? now - before : now; }
@@ -37,8 +50,9 @@ bool is_handset_finding(EventType t) noexcept {
     }
 }
 
-std::uint64_t HistorySummary::blocked_calls() const noexcept {
-    return event(EventType::toll_fraud) + event(EventType::call_limit) + event(EventType::fraud_threshold_critical);
+std::uint64_t HistorySummary::blocked_by(EventType t) const noexcept {
+    const int i = blocked_index(t);
+    return i < 0 ? 0 : blocked[static_cast<std::size_t>(i)];
 }
 
 HourBucket& SiteHistory::bucket(std::int64_t wall) noexcept {
@@ -56,7 +70,18 @@ void SiteHistory::note(const Event& e, std::int64_t wall) noexcept {
     const auto i = static_cast<std::size_t>(e.type);
     if (i >= kEventTypeCount) return;
     b.events[i] = TopCounts<ReportLabel, 1>::sat_add(b.events[i], 1);
-    if (is_blocked_call(e.type) && !e.monitor) {
+    const int bi = blocked_index(e.type);
+    bool counted_before = false;
+    if (bi >= 0 && !e.monitor && !e.call_id.empty()) {
+        const std::uint64_t h = call_hash(e.call_id.view());
+        for (std::uint64_t r : recent_blocked_) counted_before = counted_before || r == h;
+        if (!counted_before) {
+            recent_blocked_[recent_next_] = h;
+            recent_next_ = (recent_next_ + 1) % recent_blocked_.size();
+        }
+    }
+    if (bi >= 0 && !e.monitor && !counted_before) {
+        ++b.blocked[static_cast<std::size_t>(bi)];
         ReportLabel reason;
         reason.assign(event_name(e.type));
         if (!e.rule.empty()) {
@@ -121,6 +146,7 @@ HistorySummary SiteHistory::summarize(std::int64_t now, std::int64_t since_s, st
         if (b.hour < first || b.hour > last) continue;
         ++s.hours_with_data;
         for (std::size_t i = 0; i < kEventTypeCount; ++i) s.events[i] += b.events[i];
+        for (std::size_t i = 0; i < b.blocked.size(); ++i) s.blocked[i] += b.blocked[i];
         s.reloads_ok += b.reloads_ok;
         s.reloads_failed += b.reloads_failed;
         s.drops.inbound += b.drops.inbound;

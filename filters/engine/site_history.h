@@ -16,6 +16,10 @@
 // the other time outside any window: they are neither shown nor kept beyond
 // 7 days of the new time.
 //
+// A blocked call is counted once per Call-ID (the INVITE's retransmissions,
+// each blocked again, are counted as events only): the last 32 blocked
+// Call-IDs are remembered.
+//
 // Each bucket's top tables keep their 8 largest entries (space-saving: a
 // new entry in a full table takes the place of the smallest, starting from
 // its count), so counts are exact up to 8 distinct entries an hour and an
@@ -83,6 +87,8 @@ struct HourBucket {
     static constexpr std::size_t kTop = 8;
     std::int64_t hour = -1;   // Unix hours; -1: empty
     std::array<std::uint32_t, kEventTypeCount> events{};
+    // Calls blocked (once per Call-ID): toll_fraud, call_limit, fraud_threshold_critical.
+    std::array<std::uint32_t, 3> blocked{};
     std::uint32_t reloads_ok = 0;
     std::uint32_t reloads_failed = 0;
     KernelDropTotals drops;   // added during this hour
@@ -105,6 +111,7 @@ struct HistorySummary {
     std::int64_t to = 0;        // now
     std::uint32_t hours_with_data = 0;
     std::array<std::uint64_t, kEventTypeCount> events{};
+    std::array<std::uint64_t, 3> blocked{};   // calls: toll_fraud, call_limit, fraud_threshold_critical
     std::uint64_t reloads_ok = 0;
     std::uint64_t reloads_failed = 0;
     KernelDropTotals drops;
@@ -114,7 +121,9 @@ struct HistorySummary {
     std::vector<std::pair<net::IpAddress, std::uint64_t>> scanners;      // at most `top`
     std::uint64_t scanner_sources = 0;   // distinct sources seen (bounded by the tables)
     std::vector<HandsetFinding> findings;   // newest first
-    std::uint64_t blocked_calls() const noexcept;
+    std::uint64_t blocked_calls() const noexcept { return blocked[0] + blocked[1] + blocked[2]; }
+    // Blocked calls of one type (0 for other types).
+    std::uint64_t blocked_by(EventType t) const noexcept;
     std::uint64_t event(EventType t) const noexcept { return events[static_cast<std::size_t>(t)]; }
 };
 
@@ -148,6 +157,8 @@ private:
     std::size_t findings_next_ = 0;    // slot of the next finding
     std::size_t findings_count_ = 0;
     KernelDropTotals last_kernel_{};
+    std::array<std::uint64_t, 32> recent_blocked_{};   // hashes of the last blocked Call-IDs
+    std::size_t recent_next_ = 0;
 };
 
 // The event types kept as handset findings.

@@ -180,6 +180,7 @@ struct StateCodec {
                 w.i64(b.hour);
                 w.u8(static_cast<std::uint8_t>(kEventTypeCount));
                 for (std::uint32_t c : b.events) w.u32(c);
+                for (std::uint32_t c : b.blocked) w.u32(c);
                 w.u32(b.reloads_ok);
                 w.u32(b.reloads_failed);
                 for (std::uint64_t d : {b.drops.inbound, b.drops.egress, b.drops.forged, b.drops.foreign, b.drops.queue})
@@ -251,6 +252,7 @@ struct StateCodec {
             const std::uint8_t types = r.u8();
             if (r.ok() && types > kEventTypeCount) return failed(what, "history_types");
             for (std::size_t t = 0; t < types; ++t) b.events[t] = r.u32();
+            for (std::uint32_t& c : b.blocked) c = r.u32();
             b.reloads_ok = r.u32();
             b.reloads_failed = r.u32();
             b.drops.inbound = r.u64();

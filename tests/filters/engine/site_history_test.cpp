@@ -108,12 +108,29 @@ TEST_F(SiteHistoryTest, BlockedCallsAreCountedByReasonAndGroup) {
     monitored.monitor = true;   // mode: monitor: counted as an event, not as a blocked call
     h_->note(monitored, kT0 + 5);
     const HistorySummary s = h_->summarize(kT0 + 100, kHour);
-    EXPECT_EQ(s.blocked_calls(), 5u);   // events of those types
+    EXPECT_EQ(s.blocked_calls(), 4u);
+    EXPECT_EQ(s.blocked_by(EventType::toll_fraud), 2u);
+    EXPECT_EQ(s.event(EventType::toll_fraud), 3u);   // the monitored one is an event
     ASSERT_EQ(s.blocked_reason.size(), 3u);
     EXPECT_EQ(s.blocked_reason[0], (std::pair<std::string, std::uint64_t>{"toll_fraud deny_prefix:+882", 2}));
     ASSERT_EQ(s.blocked_group.size(), 2u);
     EXPECT_EQ(s.blocked_group[0], (std::pair<std::string, std::uint64_t>{"-", 3}));
     EXPECT_EQ(s.blocked_group[1], (std::pair<std::string, std::uint64_t>{"premium", 1}));
+}
+
+TEST_F(SiteHistoryTest, ABlockedCallIsCountedOncePerCallId) {
+    // An INVITE and its retransmissions, each blocked: one call, four events.
+    Event e = blocked(EventType::toll_fraud, "deny_prefix:+882");
+    e.call_id.assign("a84b4c76e66710@192.168.20.10");
+    for (int i = 0; i < 4; ++i) h_->note(e, kT0 + i);
+    Event other = e;
+    other.call_id.assign("second-call");
+    h_->note(other, kT0 + 10);
+    const HistorySummary s = h_->summarize(kT0 + 100, kHour);
+    EXPECT_EQ(s.blocked_calls(), 2u);
+    EXPECT_EQ(s.event(EventType::toll_fraud), 5u);
+    ASSERT_EQ(s.blocked_reason.size(), 1u);
+    EXPECT_EQ(s.blocked_reason[0].second, 2u);
 }
 
 TEST_F(SiteHistoryTest, TopScannersAreBoundedAndSumAcrossHours) {
