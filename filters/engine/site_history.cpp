@@ -82,11 +82,13 @@ void SiteHistory::note(const Event& e, std::int64_t wall) noexcept {
     }
     if (bi >= 0 && !e.monitor && !counted_before) {
         ++b.blocked[static_cast<std::size_t>(bi)];
+        // The rule says why ("deny_prefix:+882", "limit:per_handset_calls_per_hour",
+        // "fraud_threshold:PROFILE" and its threshold); the event type when there is none.
         ReportLabel reason;
-        reason.assign(event_name(e.type));
-        if (!e.rule.empty()) {
+        reason.assign(e.rule.empty() ? event_name(e.type) : e.rule.view());
+        if (!e.threshold.empty() && reason.size() + 1 + e.threshold.size() <= ReportLabel::kCapacity) {
             reason.append(" ");
-            (void)reason.append(e.rule.view().substr(0, ReportLabel::kCapacity - reason.size()));
+            reason.append(e.threshold.view());
         }
         b.blocked_reason.add(reason);
         ReportLabel group;

@@ -72,7 +72,7 @@ struct TopCounts {
     }
 };
 
-using ReportLabel = FixedString<40>;
+using ReportLabel = FixedString<48>;
 
 // The kernel's drop counters as read (cumulative since the rules were installed).
 struct KernelDropTotals {
@@ -92,7 +92,7 @@ struct HourBucket {
     std::uint32_t reloads_ok = 0;
     std::uint32_t reloads_failed = 0;
     KernelDropTotals drops;   // added during this hour
-    TopCounts<ReportLabel, kTop> blocked_reason;   // "toll_fraud deny_prefix:+882"
+    TopCounts<ReportLabel, kTop> blocked_reason;   // the rule: "deny_prefix:+882", "limit:..."
     TopCounts<ReportLabel, kTop> blocked_group;    // the destination profile's group ("-": none)
     TopCounts<net::IpAddress, kTop> scanners;      // sources of scanner events
 };

@@ -105,7 +105,7 @@ TEST_F(SiteReportTest, TextPutsWhatNeedsDoingFirstAndFitsAScreen) {
     ASSERT_NE(calls, std::string::npos) << text;
     EXPECT_LT(attention, calls);
     EXPECT_NE(text.find("  ! 4 call(s) blocked"), std::string::npos) << text;
-    EXPECT_NE(text.find("most: toll_fraud deny_prefix:+882, 3"), std::string::npos) << text;
+    EXPECT_NE(text.find("most: deny_prefix:+882, 3"), std::string::npos) << text;
     EXPECT_NE(text.find("1 handset(s) with a weak password"), std::string::npos) << text;
     EXPECT_NE(text.find("1 handset(s) with firmware below the minimum"), std::string::npos) << text;
     EXPECT_NE(text.find("40 scanner detection(s) from 2 source(s), most from 203.0.113.9"), std::string::npos) << text;
@@ -139,7 +139,7 @@ TEST_F(SiteReportTest, JsonParsesWithItsStableKeys) {
     EXPECT_EQ(j["calls"]["blocked"].u64(), 4u);
     EXPECT_EQ(j["calls"]["toll_fraud"].u64(), 3u);
     EXPECT_EQ(j["calls"]["answered"].u64(), 12u);
-    EXPECT_EQ(j["calls"]["blocked_by_reason"][0]["reason"].str, "toll_fraud deny_prefix:+882");
+    EXPECT_EQ(j["calls"]["blocked_by_reason"][0]["reason"].str, "deny_prefix:+882");
     EXPECT_EQ(j["calls"]["blocked_by_reason"][0]["count"].u64(), 3u);
     EXPECT_EQ(j["calls"]["blocked_by_group"][1]["group"].str, "international");
     EXPECT_EQ(j["scanning"]["detections"].u64(), 40u);

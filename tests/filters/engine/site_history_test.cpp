@@ -112,7 +112,7 @@ TEST_F(SiteHistoryTest, BlockedCallsAreCountedByReasonAndGroup) {
     EXPECT_EQ(s.blocked_by(EventType::toll_fraud), 2u);
     EXPECT_EQ(s.event(EventType::toll_fraud), 3u);   // the monitored one is an event
     ASSERT_EQ(s.blocked_reason.size(), 3u);
-    EXPECT_EQ(s.blocked_reason[0], (std::pair<std::string, std::uint64_t>{"toll_fraud deny_prefix:+882", 2}));
+    EXPECT_EQ(s.blocked_reason[0], (std::pair<std::string, std::uint64_t>{"deny_prefix:+882", 2}));
     ASSERT_EQ(s.blocked_group.size(), 2u);
     EXPECT_EQ(s.blocked_group[0], (std::pair<std::string, std::uint64_t>{"-", 3}));
     EXPECT_EQ(s.blocked_group[1], (std::pair<std::string, std::uint64_t>{"premium", 1}));
