@@ -766,6 +766,7 @@ void Daemon::on_nflog(const engine::Now& now) {
             if (lp.indev != 0 && if_indextoname(lp.indev, name) != nullptr) engine::assign_truncated(e.detail, name);
             else if (lp.indev != 0) engine::assign_truncated(e.detail, "ifindex" + std::to_string(lp.indev));
             e.monitor = current_.policy->mode == config::Mode::monitor;
+            history_->note(e, now.wall);   // the report's count of these events
             log_->on_event(e);
             return;
         }

@@ -12,6 +12,7 @@
 
 #include "config/loader.h"
 #include "filters/engine/engine.h"
+#include "filters/engine/site_history.h"
 #include "filters/engine/state_file.h"
 
 namespace {
@@ -87,16 +88,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     engine::EngineLimits limits;
     limits.max_handsets = 64;
     engine::Engine e(rules(), limits);
-    const engine::StateLoad l = engine::load_state(e, bytes.data(), bytes.size(), "fuzz", now);
+    // The report's history (version 2 files) comes along.
+    auto history = std::make_unique<engine::SiteHistory>();
+    const engine::StateLoad l = engine::load_state(e, bytes.data(), bytes.size(), "fuzz", now, history.get());
     NullSink sink;
     if (!l.ok()) {
         if (e.handset_count() != 0) __builtin_trap();   // a rejected file changed the engine
+        if (history->hours_kept() != 0) __builtin_trap();   // or the history
         return 0;
     }
+    (void)history->summarize(now.wall, engine::SiteHistory::kMaxWindow);
     e.tick(now, sink);
-    const std::vector<std::uint8_t> again = engine::save_state(e, "fuzz", now);
+    const std::vector<std::uint8_t> again = engine::save_state(e, "fuzz", now, history.get());
     engine::Engine e2(rules(), limits);
-    if (!engine::load_state(e2, again.data(), again.size(), "fuzz", now).ok()) __builtin_trap();
+    auto history2 = std::make_unique<engine::SiteHistory>();
+    if (!engine::load_state(e2, again.data(), again.size(), "fuzz", now, history2.get()).ok()) __builtin_trap();
     if (e2.handset_count() != e.handset_count()) __builtin_trap();
+    if (history2->hours_kept() > history->hours_kept()) __builtin_trap();
     return 0;
 }
