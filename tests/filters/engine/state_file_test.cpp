@@ -311,7 +311,7 @@ TEST_F(StateFileTest, TheReportHistoryComesBackWithTheState) {
     EXPECT_EQ(got.findings[0].handset.to_string(), kHandset);
     EXPECT_EQ(got.findings[0].detail.view(), "extension_number");
     EXPECT_EQ(got.findings[0].wall, saved - 30);
-    // Saved again, the same bytes.
+    // Saved again: as many bytes (the same hours, findings and tables).
     b->wall = saved;
     EXPECT_EQ(save_state(*b->engine, kSite, Now{b->mono, saved}, &back).size(), bytes.size());
 }
