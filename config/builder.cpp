@@ -104,6 +104,13 @@ public:
         }
         for (const auto& it : v_.items("handsets.weak_passwords")) p_.handsets.weak_passwords.push_back(text_of(it));
         p_.handsets.password_audit_rate = u32("handsets.password_audit_rate");
+        for (const auto& it : v_.items("handsets.audit_ports")) {
+            std::uint16_t port = 0;
+            auto& ports = p_.handsets.audit_ports;
+            if (text::parse_uint_as<std::uint16_t>(text_of(it), 65535, port) &&
+                std::find(ports.begin(), ports.end(), port) == ports.end())
+                ports.push_back(port);
+        }
 
         for (const auto& it : v_.items("peers.pbx")) {
             PbxPeer pbx;

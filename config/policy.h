@@ -180,6 +180,8 @@ struct Policy {
         // The passive password audit (filters/engine/password_audit.h).
         std::vector<std::string> weak_passwords;     // the policy's own candidates
         std::uint32_t password_audit_rate = 0;       // hashes per second; 0 = off
+        // The interface audit's extra TCP ports (daemon/interface_audit.h), no duplicates.
+        std::vector<std::uint16_t> audit_ports;
     } handsets;
 
     struct Peers {

@@ -99,6 +99,11 @@ const std::vector<KeyInfo> kSchema = {
      "More candidates for the password audit, besides the built-in ones: the site's or the provider's old "
      "provisioning passwords, the company name. Tested after the built-ins; a match says `policy list entry`. "
      "Anyone who can read the policy reads these: they are weak passwords to find, never real ones."},
+    {"handsets.audit_ports", Type::port, true, "[]", 0, 0, "", kAppend, 0, 16,
+     "More TCP ports for the interface audit (`voipguard audit`), besides the management ports it always probes "
+     "(telnet 23, ssh 22, http 80 and 8080, https 443): a vendor's provisioning or debug port (`[8443, 5000]`). "
+     "The audit runs only when the engineer asks for it; it connects from the router to every handset of the "
+     "inventory and reports which ports answer (`VG_HANDSET_OPEN_INTERFACE`)."},
 
     {"peers", Type::map, false, "", 0, 0, "", 0, 0, 0,
      "The allow-listed peers. Every inbound packet for the handsets that does not come from one of them is dropped."},
