@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// `voipguard status|calls|handsets|reload [--json] [--socket PATH] [--timeout SECONDS]`
+// `voipguard status|calls|handsets|reload|audit [--json] [--socket PATH] [--timeout SECONDS]`
 // `voipguard report [--since DURATION] [--json] [--socket PATH] [--timeout SECONDS]`
 // and `voipguard metrics [--socket PATH] [--timeout SECONDS]` (Prometheus text):
 // ask the running daemon over its control socket and print the answer.
@@ -28,14 +28,17 @@ void usage(std::FILE* to, std::string_view command) {
                  "  calls      the calls in progress\n"
                  "  handsets   the handset inventory\n"
                  "  reload     load the policy again (like SIGHUP); exit 1 if it is refused\n"
+                 "  audit      probe every handset's management ports from the router (telnet, ssh,\n"
+                 "             http, https, handsets.audit_ports) and report which answer (at most 60 s)\n"
                  "  metrics    the counters in Prometheus text format (no --json)\n"
                  "  report     what happened at this site and what needs doing: handsets to fix,\n"
                  "             calls and blocked calls, scanners, kernel drops, reloads, blind spots\n"
                  "%s"
                  "  --json          answer as JSON\n"
                  "  --socket PATH   control socket (default %s)\n"
-                 "  --timeout SECS  give up after this long (default 10; reload 90: a reload waits\n"
-                 "                  for DNS and the kernel's rule tools, the daemon's traffic does not)\n"
+                 "  --timeout SECS  give up after this long (default 10; reload and audit 90: a reload\n"
+                 "                  waits for DNS and the kernel's rule tools, an audit for the handsets,\n"
+                 "                  the daemon's traffic does not)\n"
                  "exit codes: 0 answered, 1 daemon not running or error answer, 2 usage\n",
                  static_cast<int>(command.size()), command.data(), report ? " [--since DURATION]" : "",
                  report ? "  --since DURATION  the window, 1m to 7d (e.g. 1h, 24h, 7d; default 24h),\n"
@@ -58,7 +61,7 @@ bool parse_seconds(std::string_view s, long& out) {
 
 }  // namespace
 
-// argv[0] is the command: status, calls, handsets, reload or metrics.
+// argv[0] is the command: status, calls, handsets, reload, metrics or audit.
 int cmd_control(int argc, char** argv) {
     using daemon::control::ClientResult;
     const std::string_view command = argc > 0 && argv[0] != nullptr ? argv[0] : "";
@@ -70,8 +73,9 @@ int cmd_control(int argc, char** argv) {
     bool json = false;
     std::string path = daemon::control::kDefaultSocketPath;
     // The daemon answers a reload once the policy is loaded (DNS) and its
-    // rules are installed; it gives up on a deferred answer after 90 s.
-    long timeout_s = command == "reload" ? 90 : 10;
+    // rules are installed, an audit when its probes are done (at most 60 s);
+    // it gives up on a deferred answer after 90 s.
+    long timeout_s = command == "reload" || command == "audit" ? 90 : 10;
     std::int64_t since_s = daemon::control::kReportDefaultSince;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i] != nullptr ? argv[i] : "";

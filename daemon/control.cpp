@@ -82,13 +82,14 @@ std::string_view command_name(Command c) noexcept {
     case Command::reload: return "reload";
     case Command::metrics: return "metrics";
     case Command::report: return "report";
+    case Command::audit: return "audit";
     }
     return "status";
 }
 
 std::optional<Command> parse_command(std::string_view name) noexcept {
-    for (Command c :
-         {Command::status, Command::calls, Command::handsets, Command::reload, Command::metrics, Command::report}) {
+    for (Command c : {Command::status, Command::calls, Command::handsets, Command::reload, Command::metrics,
+                      Command::report, Command::audit}) {
         if (command_name(c) == name) return c;
     }
     return std::nullopt;
@@ -516,7 +517,7 @@ void Server::reject(Client& c, Rejection why, std::string_view detail, bool json
         message = "request too long (max " + std::to_string(options_.max_line) + " bytes)";
         break;
     case Rejection::unknown_command:
-        message = "unknown command '" + printable(detail) + "' (expected status, calls, handsets, reload, metrics or report)";
+        message = "unknown command '" + printable(detail) + "' (expected status, calls, handsets, reload, metrics, report or audit)";
         break;
     case Rejection::response_too_large: message = "answer too large"; break;
     case Rejection::handler_failed: message = "internal error"; break;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The control socket: `voipguard status|calls|handsets|reload [--json]`,
+// The control socket: `voipguard status|calls|handsets|reload|audit [--json]`,
 // `voipguard report [--since DURATION] [--json]` and
 // `voipguard metrics` (Prometheus text; its json form is refused) talk
 // to the running daemon over a Unix stream socket.
@@ -37,7 +37,7 @@ namespace vg::daemon::control {
 
 constexpr const char* kDefaultSocketPath = "/run/voipguard/control.sock";
 
-enum class Command : std::uint8_t { status, calls, handsets, reload, metrics, report };
+enum class Command : std::uint8_t { status, calls, handsets, reload, metrics, report, audit };
 
 constexpr std::int64_t kReportDefaultSince = 24 * 3600;
 constexpr std::int64_t kReportMaxSince = 7 * 24 * 3600;

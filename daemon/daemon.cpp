@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -31,6 +32,8 @@
 #include "daemon/log_structured.h"
 #include "daemon/loop_priority.h"
 #include "daemon/metrics.h"
+#include "daemon/interface_audit.h"
+#include "daemon/interface_probe.h"
 #include "daemon/policy_lifecycle.h"
 #include "daemon/status_report.h"
 #include "daemon/worker.h"
@@ -218,12 +221,15 @@ struct ReloadWaiter {
     bool json = false;
 };
 
-// The daemon: one epoll loop that serves the queue, and two workers for what
+// The daemon: one epoll loop that serves the queue, and workers for what
 // must not hold it up (worker.h):
 //   dns_     policy loads and DNS refreshes (a lookup can wait seconds for a
 //            server that never answers);
 //   kernel_  the rule backend (installs, updates, counters: forked tools)
 //            and conntrack table dumps. One at a time, in order.
+//   audit_   the interface audit (`voipguard audit`, interface_audit.h): up
+//            to a minute of TCP probes to the handsets, on a thread of its
+//            own so that it holds up neither a reload nor `status`.
 // Their results are applied on the loop between drains: a reload's new
 // rules reach the engine in one step, after the kernel took them.
 class Daemon {
@@ -263,6 +269,11 @@ private:
     bool with_counters(std::function<void(const kernel::Counters&)> f);
 
     std::optional<std::string> handle(const control::Request& r, control::Server::Ticket ticket);
+    // `audit`: starts the interface audit on audit_ (or joins the one running);
+    // audit_done() stores its finding in the inventory, logs each open port
+    // and answers every client waiting.
+    std::optional<std::string> start_audit(control::Server::Ticket ticket, bool json);
+    void audit_done(const audit::Report& report);
     std::string status_text(bool json, const kernel::Counters& counters) const;
     std::string report_text(const control::Request& r, const kernel::Counters& counters) const;
     StatusView status_view(const kernel::Counters& counters) const;
@@ -312,6 +323,11 @@ private:
     std::unique_ptr<control::Server> control_;
     Worker dns_{"vg-dns"};
     Worker kernel_{"vg-kernel"};
+    Worker audit_{"vg-audit", 2};
+    // Set at shutdown: a running audit ends within 0.1 s.
+    std::shared_ptr<std::atomic<bool>> audit_cancel_ = std::make_shared<std::atomic<bool>>(false);
+    bool audit_busy_ = false;
+    std::vector<std::pair<control::Server::Ticket, bool>> audit_waiters_;   // ticket, json
     std::unique_ptr<AlertGate> alert_gate_;
     std::unique_ptr<AlertRunner> alerts_;
     // Real-time while the loop uses less than half a CPU; 10 s below it
@@ -531,16 +547,18 @@ int Daemon::run() {
         std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
         return fail_start(pol, false);
     }
-    if (!dns_.start(error) || !kernel_.start(error)) {
+    if (!dns_.start(error) || !kernel_.start(error) || !audit_.start(error)) {
         log_->write(Severity::error, "VG_LOOP_FAILED error=\"" + error + "\"");
         std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
         (void)dns_.stop();
         (void)kernel_.stop();
+        (void)audit_.stop();
         return fail_start(pol, false);
     }
     watch(dns_.fd(), control::kRead);
     configure_alerts(pol);   // its thread, like the workers', with the reduced privileges
     watch(kernel_.fd(), control::kRead);
+    watch(audit_.fd(), control::kRead);
     StartInfo si;
     si.version = VOIPGUARD_VERSION;
     si.mode = config::to_string(pol.mode);
@@ -577,6 +595,9 @@ int Daemon::run() {
             } else if (fd == dns_.fd()) {
                 step = "dns_results";
                 dns_.run_completions();
+            } else if (fd == audit_.fd()) {
+                step = "audit_results";
+                audit_.run_completions();
             } else if (fd == timer_fd_) {
                 step = "timer";
                 std::uint64_t expirations = 0;
@@ -606,6 +627,8 @@ int Daemon::run() {
     // progress is abandoned; a rule install in progress is waited for (the
     // backend gives up on its tools after its timeout).
     const Timestamp now = mono_now();
+    audit_cancel_->store(true);
+    (void)audit_.stop();
     (void)dns_.stop();
     const bool kernel_idle = kernel_.stop(std::chrono::seconds(90));
     report_alerts();
@@ -1371,6 +1394,7 @@ std::optional<std::string> Daemon::handle(const control::Request& r, control::Se
             return std::nullopt;
         return report_text(r, counters_);
     }
+    case control::Command::audit: return start_audit(ticket, r.json);
     case control::Command::metrics:
         if (r.json) return control::error_response("metrics: there is no JSON form (Prometheus text only)", true);
         if (with_counters([this, ticket](const kernel::Counters& c) {
@@ -1380,6 +1404,74 @@ std::optional<std::string> Daemon::handle(const control::Request& r, control::Se
         return render_metrics(status_view(counters_));
     }
     return control::error_response("unknown command", r.json);
+}
+
+// ---- the interface audit -------------------------------------------------------
+
+std::optional<std::string> Daemon::start_audit(control::Server::Ticket ticket, bool js) {
+    if (audit_busy_) {
+        audit_waiters_.emplace_back(ticket, js);   // the answer of the audit running
+        return std::nullopt;
+    }
+    // Copies of what the job needs: it runs on the audit thread.
+    std::vector<audit::Target> targets;
+    engine_->for_each_handset([&](const engine::Handset& h) {
+        targets.push_back(audit::Target{h.address, std::string(h.aor.view()), std::string(h.user_agent.view())});
+    });
+    std::sort(targets.begin(), targets.end(),
+              [](const audit::Target& a, const audit::Target& b) { return a.address < b.address; });
+    std::vector<std::uint16_t> ports = audit::ports_to_probe(current_.policy->handsets.audit_ports);
+    std::shared_ptr<std::atomic<bool>> cancel = audit_cancel_;
+    const bool posted = audit_.post([this, targets = std::move(targets), ports = std::move(ports), cancel]() mutable
+                                    -> Worker::Completion {
+        auto report = std::make_shared<audit::Report>(
+            audit::run_audit(std::move(targets), ports, audit::Limits{}, cancel.get(), audit::monotonic_now));
+        return [this, report] { audit_done(*report); };
+    });
+    if (!posted) {
+        busy("audit");
+        return control::error_response("audit: the audit worker cannot take it now", js);
+    }
+    audit_busy_ = true;
+    audit_waiters_.emplace_back(ticket, js);
+    return std::nullopt;
+}
+
+void Daemon::audit_done(const audit::Report& report) {
+    audit_busy_ = false;
+    const Timestamp now = mono_now();
+    const std::size_t np = report.ports.size();
+    for (std::size_t t = 0; t < report.targets.size(); ++t) {
+        engine::OpenInterfaces found;
+        bool probed = false;
+        for (std::size_t p = 0; p < np; ++p) {
+            const audit::Finding& f = report.findings[t * np + p];
+            if (f.state != audit::PortState::not_probed) probed = true;
+            if (f.state != audit::PortState::open) continue;
+            if (found.count < engine::OpenInterfaces::kMax) found.ports[found.count++] = f.port;
+            else if (found.more < 255) ++found.more;
+            const audit::Target& target = report.targets[t];
+            const std::string address = target.address.to_string();
+            OpenInterfaceInfo info;
+            info.handset = address;
+            info.port = f.port;
+            info.service = audit::service_name(audit::service_of(f.port));
+            info.user_agent = target.user_agent;
+            info.banner = f.banner;
+            log_->write(kOpenInterfaceLine.severity, open_interface_line(log_->site(), info));
+        }
+        if (!probed) continue;   // the time bound ended first: what is known stays
+        found.audited = now;
+        engine_->set_open_interfaces(report.targets[t].address, found);
+    }
+    std::vector<std::pair<control::Server::Ticket, bool>> waiters;
+    waiters.swap(audit_waiters_);
+    std::string text[2];
+    for (const auto& [ticket, js] : waiters) {
+        std::string& answer = text[js ? 1 : 0];
+        if (answer.empty()) answer = audit::render_report(report, js);
+        if (control_) control_->respond(ticket, answer, now);
+    }
 }
 
 std::string Daemon::status_text(bool js, const kernel::Counters& counters) const {

@@ -297,4 +297,15 @@ std::string log_lost_line(std::string_view site, std::uint64_t lines) {
     return line;
 }
 
+std::string open_interface_line(std::string_view site, const OpenInterfaceInfo& i) {
+    std::string line = begin_line(kOpenInterfaceLine, site);
+    append_field(line, "handset", i.handset);
+    append_field(line, "dst_port", i.port);
+    append_field(line, "proto", "tcp");
+    append_field(line, "rule", i.service);
+    append_field(line, "ua", i.user_agent);
+    append_field(line, "detail", i.banner);
+    return line;
+}
+
 }  // namespace vg::daemon

@@ -53,11 +53,13 @@ inline constexpr LineKind kShutdownLine{"VG_SHUTDOWN", Severity::notice, false};
 inline constexpr LineKind kKernelDropLine{"VG_KERNEL_DROP", Severity::info, true};         // per src
 inline constexpr LineKind kControlRejectedLine{"VG_CONTROL_REJECTED", Severity::notice, true};   // per reason
 inline constexpr LineKind kLogLostLine{"VG_LOG_LOST", Severity::warning, false};
+inline constexpr LineKind kOpenInterfaceLine{"VG_HANDSET_OPEN_INTERFACE", Severity::warning, false};
 
 // Every daemon line kind, in the order of EVENTS.md.
 inline constexpr LineKind kDaemonLines[] = {kStartLine,    kBackendLine,      kReloadOkLine,
                                             kReloadFailedLine, kStatsLine,    kShutdownLine,
-                                            kKernelDropLine,   kControlRejectedLine, kLogLostLine};
+                                            kKernelDropLine,   kControlRejectedLine, kLogLostLine,
+                                            kOpenInterfaceLine};
 
 // What VG_START reports.
 struct StartInfo {
@@ -108,5 +110,16 @@ std::string control_rejected_line(std::string_view site, std::string_view reason
                                   std::int64_t peer_uid, std::int64_t peer_pid);
 std::string control_rejected_key(std::string_view reason);   // " reason=..."
 std::string log_lost_line(std::string_view site, std::uint64_t lines);
+// One open management port the interface audit found (`voipguard audit`):
+// the handset, the port, its service (rule=telnet|ssh|http|https|tcp), the
+// handset's User-Agent and the banner the port sent (detail).
+struct OpenInterfaceInfo {
+    std::string_view handset;     // address text
+    std::uint16_t port = 0;
+    std::string_view service;
+    std::string_view user_agent;
+    std::string_view banner;
+};
+std::string open_interface_line(std::string_view site, const OpenInterfaceInfo& i);
 
 }  // namespace vg::daemon

@@ -33,6 +33,7 @@ constexpr const char* kUsage =
     "  report [--since DURATION] [--json]\n"
     "                                   what happened at the site and what needs doing\n"
     "                                   (1m to 7d, default 24h)\n"
+    "  audit [--json]                   probe the handsets' management ports from the router\n"
     "                                   (these six take --socket PATH)\n"
     "  uninstall [--force] [--quiet]    remove every kernel rule and set of voipguard's\n"
     "                                   (the barrier on_failure: closed leaves included)\n"
@@ -57,6 +58,7 @@ constexpr Command kCommands[] = {
     {"reload", vg::cli::cmd_control},
     {"metrics", vg::cli::cmd_control},
     {"report", vg::cli::cmd_control},
+    {"audit", vg::cli::cmd_control},
     {"uninstall", vg::cli::cmd_uninstall},
 #ifdef VOIPGUARD_WITH_PCAP
     {"replay", vg::cli::cmd_replay},

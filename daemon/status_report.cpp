@@ -302,6 +302,15 @@ std::string render_calls(const engine::Engine& eng, bool js) {
     return o.empty() ? "no active calls\n" : o;
 }
 
+// "  OPEN PORTS 23,80" after an interface audit found some, else "".
+static std::string open_ports_text(const engine::OpenInterfaces& oi) {
+    if (oi.count == 0) return {};
+    std::string t = "  OPEN PORTS ";
+    for (std::size_t i = 0; i < oi.count; ++i) t += (i ? "," : "") + std::to_string(oi.ports[i]);
+    if (oi.more != 0) t += " +" + std::to_string(oi.more);
+    return t;
+}
+
 std::string render_handsets(const engine::Engine& eng, const engine::Now& clocks, bool js) {
     const Timestamp now = clocks.mono;
     std::string o = js ? "{\"handsets\":[" : "";
@@ -329,6 +338,15 @@ std::string render_handsets(const engine::Engine& eng, const engine::Now& clocks
             // The rule the password audit matched ("" when none): never the password.
             json::field(o, "weak_password", engine::weak_rule_text(h.audit.weak));
             json::field(o, "active_calls", h.active_calls);
+            // The last interface audit (voipguard audit): its open ports.
+            json::field(o, "interfaces_audited", secs(h.interfaces.audited));
+            json::append_key(o, "open_ports");
+            o.push_back('[');
+            for (std::size_t i = 0; i < h.interfaces.count; ++i) {
+                if (i > 0) o.push_back(',');
+                o += std::to_string(h.interfaces.ports[i]);
+            }
+            o.push_back(']');
             o.push_back('}');
         } else {
             // AOR and User-Agent come from packets: escaped.
@@ -338,8 +356,7 @@ std::string render_handsets(const engine::Engine& eng, const engine::Now& clocks
                  (h.audit.weak != engine::WeakRule::none
                       ? "  WEAK PASSWORD (" + std::string(engine::weak_rule_text(h.audit.weak)) + ")"
                       : "") +
-                 "  calls " +
-                 std::to_string(h.active_calls) + "\n";
+                 open_ports_text(h.interfaces) + "  calls " + std::to_string(h.active_calls) + "\n";
         }
         first = false;
     });

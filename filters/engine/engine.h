@@ -219,6 +219,10 @@ public:
     void for_each_pinhole(F&& f) const { calls_.for_each_pinhole(std::forward<F>(f)); }
     template <typename F>
     void for_each_handset(F&& f) const { handsets_.for_each(std::forward<F>(f)); }
+    // The interface audit's finding for a handset (daemon/interface_audit.h).
+    void set_open_interfaces(const net::IpAddress& a, const OpenInterfaces& found) {
+        handsets_.set_open_interfaces(a, found);
+    }
 
     // Bytes of table memory reserved up front (for the footprint report).
     std::size_t table_bytes() const noexcept;

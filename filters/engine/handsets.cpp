@@ -28,6 +28,10 @@ Handset* HandsetInventory::insert(const net::IpAddress& a, Timestamp now, EventS
 
 Handset* HandsetInventory::touch(const net::IpAddress& a, Timestamp now, EventSink& ev) { return insert(a, now, ev); }
 
+void HandsetInventory::set_open_interfaces(const net::IpAddress& a, const OpenInterfaces& found) {
+    if (Handset* h = table_.find(a)) h->interfaces = found;
+}
+
 void HandsetInventory::registered(const net::IpAddress& a, std::uint32_t expires, Timestamp now) {
     if (Handset* h = table_.find(a)) h->registered_until = now + std::chrono::seconds(expires);
 }

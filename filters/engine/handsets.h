@@ -17,6 +17,7 @@
 // digest credentials of REGISTERs and INVITEs (password_audit.h).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -28,6 +29,18 @@
 #include "filters/sip/sip_message.h"
 
 namespace vg::engine {
+
+// The management ports of a handset that answered the last interface audit
+// (`voipguard audit`, daemon/interface_audit.h; the router connects to them
+// only when the engineer asks). Not kept in the --state file: it is as old
+// as the audit that found it.
+struct OpenInterfaces {
+    static constexpr std::size_t kMax = 8;
+    std::array<std::uint16_t, kMax> ports{};   // the first kMax open ports, in audit order
+    std::uint8_t count = 0;                    // ports listed
+    std::uint8_t more = 0;                     // open ports beyond kMax
+    Timestamp audited{};                       // when; {} = never audited
+};
 
 struct Handset {
     net::IpAddress address;
@@ -43,6 +56,7 @@ struct Handset {
     bool stale = false;
     std::uint64_t last_outdated_call = 0; // Call-ID hash of the last outdated_firmware_call
     AuditState audit;                     // the password audit's progress and finding
+    OpenInterfaces interfaces;            // the last interface audit's finding (voipguard audit)
 };
 
 class HandsetInventory {
@@ -62,6 +76,9 @@ public:
     const Handset* find(const net::IpAddress& a) const noexcept { return table_.find(a); }
     // Handsets that stopped registering for handsets.stale_after.
     void tick(Timestamp now, EventSink& ev);
+    // The interface audit's finding for `a` (open ports, none for a clean
+    // handset), when `a` is still in the inventory.
+    void set_open_interfaces(const net::IpAddress& a, const OpenInterfaces& found);
     // Policy reload (the audit's budget).
     void reload(Timestamp now) { audit_.reload(now); }
     const PasswordAudit& audit() const noexcept { return audit_; }

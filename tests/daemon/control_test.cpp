@@ -79,6 +79,8 @@ protected:
         case Command::report:
             last_since_ = r.since_s;
             return r.json ? "{\"since_s\":" + std::to_string(r.since_s) + "}\n" : "report\n";
+        case Command::audit:
+            return "no handsets in the inventory\n";
         }
         return {};
     }
@@ -208,6 +210,10 @@ TEST(ControlParse, CommandsWithAndWithoutJson_Parse) {
     r = parse_request("  reload\t json ", why, detail, json);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->command, Command::reload);
+    r = parse_request("audit json", why, detail, json);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->command, Command::audit);
+    EXPECT_TRUE(r->json);
 }
 
 TEST(ControlParse, Report_TakesAWindowInSeconds) {
@@ -417,9 +423,9 @@ TEST_F(ControlTest, BinaryGarbage_GetsMalformedErrorWithEscapedDetail) {
 
 TEST_F(ControlTest, UnknownCommand_GetsErrorNamingIt) {
     ASSERT_TRUE(open_server());
-    EXPECT_EQ(ask("stauts\n"), "error: unknown command 'stauts' (expected status, calls, handsets, reload, metrics or report)\n");
+    EXPECT_EQ(ask("stauts\n"), "error: unknown command 'stauts' (expected status, calls, handsets, reload, metrics, report or audit)\n");
     EXPECT_EQ(ask("stauts json\n"),
-              "{\"error\":\"unknown command 'stauts' (expected status, calls, handsets, reload, metrics or report)\"}\n");
+              "{\"error\":\"unknown command 'stauts' (expected status, calls, handsets, reload, metrics, report or audit)\"}\n");
     ASSERT_EQ(rejected_.size(), 2u);
     EXPECT_EQ(rejected_[0].why, Rejection::unknown_command);
     EXPECT_EQ(rejected_[0].detail, "stauts");
