@@ -64,7 +64,7 @@ mentions() {   # TEXT OPTION: OPTION as a whole word
 }
 
 checked=0
-for cmd in run check replay status calls handsets reload uninstall; do
+for cmd in run check replay status calls handsets reload audit uninstall; do
     # shellcheck disable=SC2086 # VG_EMULATOR: command and options
     if ! help=$(${VG_EMULATOR:-} "$VG" "$cmd" --help 2>&1); then
         # A router build leaves out replay.
