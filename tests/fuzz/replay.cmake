@@ -30,6 +30,7 @@ vg_add_fuzz_replay(fuzz_time_zone LIBS voipguard_config INPUTS ${_data}/fuzz-see
 vg_add_fuzz_replay(fuzz_digest LIBS voipguard_engine voipguard_config INPUTS ${_data}/fuzz-seeds/digest)
 vg_add_fuzz_replay(fuzz_engine LIBS voipguard_engine voipguard_config INPUTS ${_data}/fuzz-seeds/engine)
 vg_add_fuzz_replay(fuzz_log_structured LIBS voipguard_daemon_support INPUTS ${_data}/fuzz-seeds/log_structured)
+vg_add_fuzz_replay(fuzz_audit_banner LIBS voipguard_daemon_core INPUTS ${_data}/fuzz-seeds/audit_banner)
 
 # The differential target against libosip2 (only where libosip2 is installed).
 include(${CMAKE_CURRENT_LIST_DIR}/differential.cmake)
