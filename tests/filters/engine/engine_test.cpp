@@ -1368,6 +1368,30 @@ TEST_F(EngineTest, RegistrationFeedsTheInventory) {
     });
 }
 
+TEST_F(EngineTest, InterfaceAuditFindingIsStoredForKnownHandsetsOnly) {
+    out_sip(request("REGISTER", "sip:pbx.example.net", "reg1", "f1", "", 1));
+    OpenInterfaces found;
+    found.ports[0] = 23;
+    found.ports[1] = 80;
+    found.count = 2;
+    found.audited = now_;
+    engine_->set_open_interfaces(*net::IpAddress::parse(kHandset), found);
+    // An address the inventory does not hold gets no entry.
+    engine_->set_open_interfaces(*net::IpAddress::parse("192.168.20.99"), found);
+    EXPECT_EQ(engine_->handset_count(), 1u);
+    engine_->for_each_handset([&](const Handset& h) {
+        EXPECT_EQ(h.interfaces.count, 2u);
+        EXPECT_EQ(h.interfaces.ports[0], 23u);
+        EXPECT_EQ(h.interfaces.ports[1], 80u);
+        EXPECT_EQ(h.interfaces.audited, now_);
+    });
+    // A later audit that finds nothing replaces the finding.
+    OpenInterfaces clean;
+    clean.audited = now_ + 1s;
+    engine_->set_open_interfaces(*net::IpAddress::parse(kHandset), clean);
+    engine_->for_each_handset([&](const Handset& h) { EXPECT_EQ(h.interfaces.count, 0u); });
+}
+
 TEST_F(EngineTest, OutdatedFirmwareIsReported) {
     out_sip(request("REGISTER", "sip:pbx.example.net", "reg1", "f1", "", 1, "", "Yealink SIP-T46S 66.85.0.5"));
     const Event* e = rec_.last(EventType::firmware_outdated);
