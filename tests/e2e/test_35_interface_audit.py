@@ -149,6 +149,30 @@ def exact_check(c, s, d):
     c.that(hs[v.HANDSET2].get("open_ports") == [] and hs[v.HANDSET2]["interfaces_audited"] > 0,
            "handsets --json: %s audited, nothing open" % v.HANDSET2)
     c.that("OPEN PORTS 23,80,5000" in d.ctl("handsets").stdout, "voipguard handsets shows OPEN PORTS")
+
+    # Two clients at once: the second joins the audit running, so the
+    # handsets are probed once and both get the same answer.
+    before = len(listeners[1].clients)
+    both = [v.subprocess.Popen([v.voipguard_binary(), "audit", "--json", "--socket", d.control],
+                               stdout=v.subprocess.PIPE, stderr=v.subprocess.PIPE, text=True) for _ in range(2)]
+    answers = [p.communicate(timeout=150) for p in both]
+    results = [v.json.loads(out)["results"] if p.returncode == 0 else None for p, (out, _) in zip(both, answers)]
+    c.figure("joined_audit_http_clients", len(listeners[1].clients) - before)
+    c.that(results[0] is not None and results[0] == results[1], "two audits at once get the same answer")
+    c.that(len(listeners[1].clients) - before == 1, "two audits at once probe port 80 once (%d)"
+           % (len(listeners[1].clients) - before))
+
+    # SIGTERM during an audit: it is cancelled, the daemon stops cleanly and
+    # the waiting client is told it got no answer.
+    late = v.subprocess.Popen([v.voipguard_binary(), "audit", "--socket", d.control],
+                              stdout=v.subprocess.PIPE, stderr=v.subprocess.PIPE, text=True)
+    v.wait_until(lambda: len(listeners[1].clients) > before + 1 or late.poll() is not None, 10, 0.01)
+    t0 = v.time.monotonic()
+    c.that(d.stop() == 0, "voipguard stopped cleanly during an audit")
+    c.figure("stop_during_audit_seconds", round(v.time.monotonic() - t0, 2))
+    _, err = late.communicate(timeout=30)
+    c.figure("late_client", [late.returncode, err.strip()])
+    c.that(late.returncode == 1, "the client of the cancelled audit exits 1 (%s)" % err.strip())
     for l in listeners:
         l.close()
 
@@ -196,9 +220,9 @@ def main():
         c.figure("backend", d.status()["backend"])
         if n:
             scale_figure(c, s, d, n)
+            c.that(d.stop() == 0, "voipguard stopped cleanly")
         else:
             exact_check(c, s, d)
-        c.that(d.stop() == 0, "voipguard stopped cleanly")
     c.finish()
 
 
