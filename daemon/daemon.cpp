@@ -229,7 +229,8 @@ struct ReloadWaiter {
 //            and conntrack table dumps. One at a time, in order.
 //   audit_   the interface audit (`voipguard audit`, interface_audit.h): up
 //            to a minute of TCP probes to the handsets, on a thread of its
-//            own so that it holds up neither a reload nor `status`.
+//            own so that it holds up neither a reload nor `status`. Started
+//            at the first audit: a daemon nobody asks has no such thread.
 // Their results are applied on the loop between drains: a reload's new
 // rules reach the engine in one step, after the kernel took them.
 class Daemon {
@@ -547,18 +548,16 @@ int Daemon::run() {
         std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
         return fail_start(pol, false);
     }
-    if (!dns_.start(error) || !kernel_.start(error) || !audit_.start(error)) {
+    if (!dns_.start(error) || !kernel_.start(error)) {
         log_->write(Severity::error, "VG_LOOP_FAILED error=\"" + error + "\"");
         std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
         (void)dns_.stop();
         (void)kernel_.stop();
-        (void)audit_.stop();
         return fail_start(pol, false);
     }
     watch(dns_.fd(), control::kRead);
     configure_alerts(pol);   // its thread, like the workers', with the reduced privileges
     watch(kernel_.fd(), control::kRead);
-    watch(audit_.fd(), control::kRead);
     StartInfo si;
     si.version = VOIPGUARD_VERSION;
     si.mode = config::to_string(pol.mode);
@@ -1412,6 +1411,13 @@ std::optional<std::string> Daemon::start_audit(control::Server::Ticket ticket, b
     if (audit_busy_) {
         audit_waiters_.emplace_back(ticket, js);   // the answer of the audit running
         return std::nullopt;
+    }
+    if (!audit_.running()) {
+        // With the loop's reduced privileges and 19 nice levels below it,
+        // as the other workers.
+        std::string error;
+        if (!audit_.start(error)) return control::error_response("audit: cannot start its worker: " + error, js);
+        watch(audit_.fd(), control::kRead);
     }
     // Copies of what the job needs: it runs on the audit thread.
     std::vector<audit::Target> targets;

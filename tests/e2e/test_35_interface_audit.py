@@ -76,6 +76,27 @@ class Listener:
         self.sock.close()
 
 
+def thread_nice(control_path):
+    """{thread name: nice value} of the voipguard serving CONTROL_PATH."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+            if not argv[0].endswith(b"voipguard") or control_path.encode() not in argv:
+                continue
+            out = {}
+            for tid in os.listdir("/proc/%s/task" % pid):
+                with open("/proc/%s/task/%s/stat" % (pid, tid)) as f:
+                    stat = f.read()
+                out[stat[stat.index("(") + 1:stat.rindex(")")]] = int(stat[stat.rindex(")") + 2:].split()[16])
+            return out
+        except OSError:
+            continue
+    return {}
+
+
 def register(s, addr, ua):
     req = v.sip_request("REGISTER", "201", v.PBX, addr, 5060, ua=ua)
     return v.send_udp(s, s.handset, addr, v.PBX, 5060, [req], listen=0.1, sport=5060)
@@ -91,6 +112,7 @@ def exact_check(c, s, d):
                  Listener(s, v.HANDSET, 5000, greeting=SSH_HELLO)]
     s.run(s.handset, "iptables", "-A", "INPUT", "-d", v.HANDSET, "-p", "tcp", "--dport", "8080", "-j", "DROP")
 
+    c.that("vg-audit" not in thread_nice(d.control), "no audit thread before the first audit")
     empty = audit(d, "--json")
     c.that(empty.returncode == 0 and v.json.loads(empty.stdout)["audit"]["handsets"] == 0,
            "audit with an empty inventory probes nothing (exit %d: %s)" % (empty.returncode, empty.stdout.strip()))
@@ -100,6 +122,9 @@ def exact_check(c, s, d):
     v.time.sleep(1.0)
     c.that(all(not l.clients for l in listeners), "nothing was probed before the command: the servers saw no client")
 
+    nice = thread_nice(d.control)
+    c.figure("thread_nice", nice)
+    c.that(nice.get("vg-audit") == 9, "the audit thread runs 19 nice levels below the loop (%s)" % nice)
     r = audit(d, "--json")
     c.that(r.returncode == 0, "voipguard audit --json exits 0 (%d: %s)" % (r.returncode, r.stderr.strip()))
     out = v.json.loads(r.stdout)
