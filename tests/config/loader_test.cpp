@@ -26,6 +26,17 @@ TEST(Loader, BasePolicyIsValid) {
     EXPECT_TRUE(errors_of(r).empty());
 }
 
+TEST(Loader, AuditPortsAreKeptInOrderWithoutDuplicates) {
+    const auto r = load("version: 1\nsite: t\nhandsets:\n  networks: [192.168.20.0/24]\n"
+                        "  audit_ports: [8443, 5000, 8443]\npeers:\n  pbx:\n    - name: p\n"
+                        "      addresses: [203.0.113.1]\n");
+    ASSERT_TRUE(r.ok()) << ::testing::PrintToString(errors_of(r));
+    EXPECT_EQ(r.policy->handsets.audit_ports, (std::vector<std::uint16_t>{8443, 5000}));
+    const auto none = load(kBase);
+    ASSERT_TRUE(none.ok());
+    EXPECT_TRUE(none.policy->handsets.audit_ports.empty());
+}
+
 class LoaderErrors : public ::testing::TestWithParam<ErrorCase> {};
 
 TEST_P(LoaderErrors, ReportsExactTextAndPosition) { test::expect_errors(GetParam()); }

@@ -71,6 +71,10 @@ const ErrorCase kErrorCases[] = {
      {"t.yaml:4:14: handsets.networks[0]: \"192.168.20.1/24\" has host bits set (did you mean 192.168.20.0/24?)"}},
     {"InvalidPort", kBase + "sip:\n  ports: [5060, 70000]\n",
      {"t.yaml:11:17: sip.ports[1]: \"70000\" is not a port (expected 1..65535)"}},
+    {"InvalidAuditPort",
+     "version: 1\nsite: t\nhandsets:\n  networks: [192.168.20.0/24]\n  audit_ports: [8443, 0]\npeers:\n  pbx:\n"
+     "    - name: p\n      addresses: [203.0.113.1]\n",
+     {"t.yaml:5:23: handsets.audit_ports[1]: \"0\" is not a port (expected 1..65535)"}},
     {"InvalidPortRange", kBase + "      media:\n        ports: \"20000-10000\"\n",
      {"t.yaml:11:16: peers.pbx[0].media.ports: \"20000-10000\" is not a port range (expected FIRST-LAST with 1 <= FIRST <= LAST <= 65535)"}},
     {"InvalidServicePort", kBase + "  support:\n    - name: noc\n      addresses: [198.51.100.7]\n      ports: [ssh/22]\n",
