@@ -6,7 +6,7 @@ telnet-like server on 23 (IAC negotiation, then a login prompt), an HTTP
 server on 80 sending `Server: Yealink embed httpd`, an SSH-like banner on
 5000 (the policy's handsets.audit_ports), nothing on 22 and 443 (closed),
 and drops tcp/8080 silently (filtered); 192.168.20.11 runs nothing (all
-closed). The audit reports exactly that, in text and JSON, logs
+closed); fd00:20::10 answers HTTP on 80 (IPv6). The audit reports exactly that, in text and JSON, logs
 VG_HANDSET_OPEN_INTERFACE per open port, `handsets --json` shows the open
 ports, and nothing was probed before the command (the servers counted no
 connection).
@@ -33,7 +33,7 @@ class Listener:
     its first bytes, for HTTP), counts them, closes."""
 
     def __init__(self, site, addr, port, greeting=b"", answer=b""):
-        self.sock = site.socket(site.handset, socket.AF_INET, socket.SOCK_STREAM)
+        self.sock = site.socket(site.handset, v.family_of(addr), socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((addr, port))
         self.sock.listen(64)
@@ -98,8 +98,9 @@ def thread_nice(control_path):
 
 
 def register(s, addr, ua):
-    req = v.sip_request("REGISTER", "201", v.PBX, addr, 5060, ua=ua)
-    return v.send_udp(s, s.handset, addr, v.PBX, 5060, [req], listen=0.1, sport=5060)
+    pbx = v.PBX6 if ":" in addr else v.PBX
+    req = v.sip_request("REGISTER", "201", pbx, addr, 5060, ua=ua)
+    return v.send_udp(s, s.handset, addr, pbx, 5060, [req], listen=0.1, sport=5060)
 
 
 def audit(d, *args, timeout=150):
@@ -109,7 +110,8 @@ def audit(d, *args, timeout=150):
 def exact_check(c, s, d):
     listeners = [Listener(s, v.HANDSET, 23, greeting=TELNET_HELLO),
                  Listener(s, v.HANDSET, 80, answer=HTTP_ANSWER),
-                 Listener(s, v.HANDSET, 5000, greeting=SSH_HELLO)]
+                 Listener(s, v.HANDSET, 5000, greeting=SSH_HELLO),
+                 Listener(s, v.HANDSET6, 80, answer=HTTP_ANSWER)]
     s.run(s.handset, "iptables", "-A", "INPUT", "-d", v.HANDSET, "-p", "tcp", "--dport", "8080", "-j", "DROP")
 
     c.that("vg-audit" not in thread_nice(d.control), "no audit thread before the first audit")
@@ -118,7 +120,9 @@ def exact_check(c, s, d):
            "audit with an empty inventory probes nothing (exit %d: %s)" % (empty.returncode, empty.stdout.strip()))
     register(s, v.HANDSET, "Yealink SIP-T46S 66.86.0.15")
     register(s, v.HANDSET2, "Grandstream GXP2170 1.0.11.3")
-    v.wait_until(lambda: len(v.json.loads(d.ctl("handsets", "--json").stdout)["handsets"]) == 2, 5)
+    register(s, v.HANDSET6, "snom D785 10.1.159.12")
+    c.that(v.wait_until(lambda: len(v.json.loads(d.ctl("handsets", "--json").stdout)["handsets"]) == 3, 5),
+           "the three handsets are in the inventory")
     v.time.sleep(1.0)
     c.that(all(not l.clients for l in listeners), "nothing was probed before the command: the servers saw no client")
 
@@ -141,9 +145,10 @@ def exact_check(c, s, d):
     }
     for port in (23, 22, 80, 8080, 443, 5000):
         want[(v.HANDSET2, port)] = ("closed", "")
+        want[(v.HANDSET6, port)] = ("open", "Yealink embed httpd") if port == 80 else ("closed", "")
     for key in sorted(want):
         c.that(got.get(key) == want[key], "%s port %d: %s (got %s)" % (key[0], key[1], want[key], got.get(key)))
-    c.that(len(got) == len(want), "exactly the 12 probes reported (%d)" % len(got))
+    c.that(len(got) == len(want), "exactly the 18 probes reported (%d)" % len(got))
     c.that(out["audit"]["complete"] and out["audit"]["not_probed"] == 0, "the audit completed within its bound")
     uas = {x["address"]: x["user_agent"] for x in out["results"]}
     c.that(uas.get(v.HANDSET) == "Yealink SIP-T46S 66.86.0.15", "the report names the handset's User-Agent")
@@ -153,10 +158,10 @@ def exact_check(c, s, d):
     text = audit(d)
     c.figure("audit_text", text.stdout)
     c.that(text.returncode == 0 and "Yealink embed httpd" in text.stdout and "filtered" in text.stdout
-           and "3 open, 8 closed, 1 filtered, 0 not probed" in text.stdout,
+           and "4 open, 13 closed, 1 filtered, 0 not probed" in text.stdout,
            "voipguard audit prints the table and its summary")
 
-    v.wait_until(lambda: len(d.log_lines("VG_HANDSET_OPEN_INTERFACE")) >= 6, 5)
+    v.wait_until(lambda: len(d.log_lines("VG_HANDSET_OPEN_INTERFACE")) >= 8, 5)
     lines = d.log_lines("VG_HANDSET_OPEN_INTERFACE")
     c.figure("open_interface_lines", lines)
     first_run = [l for l in lines if "handset=%s " % v.HANDSET in l][:3]
@@ -164,8 +169,9 @@ def exact_check(c, s, d):
            "VG_HANDSET_OPEN_INTERFACE for port 80 with the Server banner")
     c.that(any("dst_port=23 " in l and "rule=telnet" in l for l in first_run), "VG_HANDSET_OPEN_INTERFACE for 23")
     c.that(any("dst_port=5000 " in l and "rule=tcp" in l for l in first_run), "VG_HANDSET_OPEN_INTERFACE for 5000")
-    c.that(len(lines) == 6 and not any("handset=%s " % v.HANDSET2 in l for l in lines),
-           "one line per open port and audit (3 x 2 runs), none for the clean handset")
+    c.that(any("handset=%s dst_port=80 " % v.HANDSET6 in l for l in lines), "VG_HANDSET_OPEN_INTERFACE for IPv6")
+    c.that(len(lines) == 8 and not any("handset=%s " % v.HANDSET2 in l for l in lines),
+           "one line per open port and audit (4 x 2 runs), none for the clean handset")
 
     hs = {h["address"]: h for h in v.json.loads(d.ctl("handsets", "--json").stdout)["handsets"]}
     c.figure("handsets_open_ports", {a: h.get("open_ports") for a, h in hs.items()})
@@ -173,6 +179,7 @@ def exact_check(c, s, d):
            "handsets --json stores the open ports of %s" % v.HANDSET)
     c.that(hs[v.HANDSET2].get("open_ports") == [] and hs[v.HANDSET2]["interfaces_audited"] > 0,
            "handsets --json: %s audited, nothing open" % v.HANDSET2)
+    c.that(hs[v.HANDSET6].get("open_ports") == [80], "handsets --json: %s has 80 open" % v.HANDSET6)
     c.that("OPEN PORTS 23,80,5000" in d.ctl("handsets").stdout, "voipguard handsets shows OPEN PORTS")
 
     # Two clients at once: the second joins the audit running, so the
@@ -244,7 +251,8 @@ def main():
     with v.Site() as s:
         c.attach(s)
         policy = v.demo_policy(replace=[('  networks: [192.168.20.0/24, "fd00:20::/64"]\n',
-                                         '  networks: [192.168.20.0/24, "fd00:20::/64"]\n' + POLICY_PORTS)])
+                                         '  networks: [192.168.20.0/24, "fd00:20::/64"]\n' + POLICY_PORTS),
+                                        ("addresses: [203.0.113.10]", 'addresses: [203.0.113.10, "%s"]' % v.PBX6)])
         d = v.Daemon(s, s.file("policy.yaml", policy))
         d.start()
         c.figure("backend", d.status()["backend"])
