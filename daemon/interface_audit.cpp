@@ -228,8 +228,8 @@ void Scheduler::finished() {
     if (in_flight_ > 0) --in_flight_;
 }
 
-std::optional<Timestamp> Scheduler::next_slot() const {
-    if (next_ >= count_ || in_flight_ >= limits_.max_in_flight) return std::nullopt;
+std::optional<Timestamp> Scheduler::next_slot(Timestamp now) const {
+    if (next_ >= count_ || in_flight_ >= limits_.max_in_flight || now > last_start_) return std::nullopt;
     const Timestamp s = slot(next_);
     if (s > last_start_) return std::nullopt;
     return s;

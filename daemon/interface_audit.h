@@ -99,10 +99,11 @@ public:
     // A started probe ended.
     void finished();
 
-    // When next() can give a probe without a finished() first; nullopt
-    // when it cannot (max_in_flight running) or none will start again (all
-    // started, or past the last start).
-    std::optional<Timestamp> next_slot() const;
+    // When next() can give a probe without a finished() first (a time
+    // before `now` when it can at once); nullopt when it cannot
+    // (max_in_flight running) or none will start again (all started, or
+    // `now` or the next slot past the last start).
+    std::optional<Timestamp> next_slot(Timestamp now) const;
     // No probe runs and none will start again.
     bool done(Timestamp now) const;
     // The latest time a probe may start, and the bound's end.

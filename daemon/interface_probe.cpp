@@ -161,7 +161,7 @@ Report run_audit(std::vector<Target> targets, const std::vector<std::uint16_t>& 
         }
 
         Timestamp wake = now + kMaxWait;
-        if (const auto s = sched.next_slot(); s && *s < wake) wake = *s;
+        if (const auto s = sched.next_slot(now); s && *s < wake) wake = *s;
         pfds.clear();
         for (const Probe& pr : flight) {
             wake = std::min(wake, pr.deadline);

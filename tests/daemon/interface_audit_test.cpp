@@ -114,7 +114,7 @@ TEST(AuditScheduler, StartsAtMostConnectsPerSecondEvenlySpaced) {
     Scheduler s(l, 100, at(0s));
     EXPECT_EQ(s.next(at(0s)), std::optional<std::size_t>(0));
     EXPECT_EQ(s.next(at(0s)), std::nullopt);
-    EXPECT_EQ(s.next_slot(), std::optional<Timestamp>(at(40ms)));
+    EXPECT_EQ(s.next_slot(at(0s)), std::optional<Timestamp>(at(40ms)));
     EXPECT_EQ(s.next(at(39ms)), std::nullopt);
     EXPECT_EQ(s.next(at(40ms)), std::optional<std::size_t>(1));
     // The slots follow the rate from the audit's start.
@@ -140,7 +140,7 @@ TEST(AuditScheduler, NoMoreThanMaxInFlight) {
     Scheduler s(l, 10, at(0s));
     for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(s.next(at(5ms)), std::optional<std::size_t>(i));
     EXPECT_EQ(s.next(at(5ms)), std::nullopt);
-    EXPECT_EQ(s.next_slot(), std::nullopt);   // nothing to wait for but a finished probe
+    EXPECT_EQ(s.next_slot(at(5ms)), std::nullopt);   // nothing to wait for but a finished probe
     EXPECT_EQ(s.in_flight(), 3u);
     s.finished();
     EXPECT_EQ(s.next(at(5ms)), std::optional<std::size_t>(3));
@@ -165,7 +165,7 @@ TEST(AuditScheduler, NothingStartsThatCouldNotFinishWithinTheBound) {
         }
     }
     EXPECT_EQ(started, 8u);   // at 0, 1, ..., 7 s
-    EXPECT_EQ(s.next_slot(), std::nullopt);
+    EXPECT_EQ(s.next_slot(at(7s)), std::nullopt);
     EXPECT_TRUE(s.done(at(7s)));   // the next slot (8 s) is past the last start
 }
 
@@ -174,8 +174,11 @@ TEST(AuditScheduler, LateLoopStartsNothingAfterTheLastStart) {
     l.total = 10s;
     l.probe_timeout = 1s;
     Scheduler s(l, 5, at(0s));
-    // The loop was held up (a busy CPU) until after the last start.
+    // The loop was held up (a busy CPU) until after the last start: no slot
+    // to wait for either (a slot in the past would make the loop spin).
+    EXPECT_EQ(s.next_slot(at(8s)), std::optional<Timestamp>(at(0s)));
     EXPECT_EQ(s.next(at(8001ms)), std::nullopt);
+    EXPECT_EQ(s.next_slot(at(8001ms)), std::nullopt);
     EXPECT_TRUE(s.done(at(8001ms)));
 }
 
