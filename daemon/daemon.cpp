@@ -274,7 +274,11 @@ private:
     // audit_done() stores its finding in the inventory, logs each open port
     // and answers every client waiting.
     std::optional<std::string> start_audit(control::Server::Ticket ticket, bool json);
-    void audit_done(const audit::Report& report);
+    struct AuditResult {
+        audit::Report report;
+        std::string text, json;   // the answer in both forms
+    };
+    void audit_done(const AuditResult& result);
     std::string status_text(bool json, const kernel::Counters& counters) const;
     std::string report_text(const control::Request& r, const kernel::Counters& counters) const;
     StatusView status_view(const kernel::Counters& counters) const;
@@ -1430,9 +1434,12 @@ std::optional<std::string> Daemon::start_audit(control::Server::Ticket ticket, b
     std::shared_ptr<std::atomic<bool>> cancel = audit_cancel_;
     const bool posted = audit_.post([this, targets = std::move(targets), ports = std::move(ports), cancel]() mutable
                                     -> Worker::Completion {
-        auto report = std::make_shared<audit::Report>(
-            audit::run_audit(std::move(targets), ports, audit::Limits{}, cancel.get(), audit::monotonic_now));
-        return [this, report] { audit_done(*report); };
+        auto done = std::make_shared<AuditResult>();
+        done->report = audit::run_audit(std::move(targets), ports, audit::Limits{}, cancel.get(), audit::monotonic_now);
+        // Rendered here, not on the loop: a large site's table is thousands of rows.
+        done->text = audit::render_report(done->report, false);
+        done->json = audit::render_report(done->report, true);
+        return [this, done] { audit_done(*done); };
     });
     if (!posted) {
         busy("audit");
@@ -1443,7 +1450,8 @@ std::optional<std::string> Daemon::start_audit(control::Server::Ticket ticket, b
     return std::nullopt;
 }
 
-void Daemon::audit_done(const audit::Report& report) {
+void Daemon::audit_done(const AuditResult& result) {
+    const audit::Report& report = result.report;
     audit_busy_ = false;
     const Timestamp now = mono_now();
     const std::size_t np = report.ports.size();
@@ -1472,11 +1480,8 @@ void Daemon::audit_done(const audit::Report& report) {
     }
     std::vector<std::pair<control::Server::Ticket, bool>> waiters;
     waiters.swap(audit_waiters_);
-    std::string text[2];
     for (const auto& [ticket, js] : waiters) {
-        std::string& answer = text[js ? 1 : 0];
-        if (answer.empty()) answer = audit::render_report(report, js);
-        if (control_) control_->respond(ticket, answer, now);
+        if (control_) control_->respond(ticket, js ? result.json : result.text, now);
     }
 }
 
