@@ -230,6 +230,8 @@ def scale_figure(c, s, d, n):
     c.figure("scale_summary", out["audit"])
     c.that(r.returncode == 0 and out["audit"]["handsets"] == n, "audited %d handsets in %.1f s" % (n, took))
     dropping = (n + 4) // 5
+    # What the loop's longest step was (the audit's completion included).
+    c.figure("scale_loop", d.status().get("loop"))
     # The same as an engineer types it, timed by the shell.
     timed = v.sh("bash", "-c", "time %s audit --socket %s > /dev/null" % (v.voipguard_binary(), d.control),
                  check=False, timeout=150)
