@@ -215,6 +215,11 @@ std::string render_table(const RuleSpec& spec, bool with_elements) {
     if (spec.egress_allow_list) {
         o << "\t\tip daddr . meta l4proto . th dport @egress4 return\n";
         o << "\t\tip6 daddr . meta l4proto . th dport @egress6 return\n";
+        // Packets of flows conntrack already tracks (as the iptables
+        // backend): a handset's ICMP error about a SIP flow with the PBX
+        // (RELATED, in either direction of it), its echo reply to the PBX's
+        // ping. A flow is established only once its first packet passed.
+        o << "\t\tct state established,related return\n";
         drop("drop_out", "drop-out");
     }
     o << "\t}\n";

@@ -111,6 +111,7 @@ table inet voipguard {
 		meta l4proto sctp jump drop_sctp
 		ip daddr . meta l4proto . th dport @egress4 return
 		ip6 daddr . meta l4proto . th dport @egress6 return
+		ct state established,related return
 		limit rate 10/second burst 20 packets log prefix "voipguard-drop-out" group 5060
 		counter name "drop_out" drop
 	}
@@ -179,6 +180,30 @@ TEST(NftablesRender, NoVariantEverAccepts) {
                     EXPECT_EQ(count(text, "policy accept;"), 3u);   // base chains let what we do not drop pass
                     EXPECT_EQ(count(text, " accept"), 3u);
                 }
+}
+
+TEST(NftablesRender, TrackedFlowsPassTheEgressAllowListBeforeItsDrop) {
+    // A handset's ICMP error about a SIP flow with the PBX is RELATED to a
+    // tracked flow; the PBX is no egress destination. Same order as the
+    // iptables backend: allow-list, tracked flows, drop.
+    RuleSpec s = representative_spec();
+    const std::string text = nft::render_table(s);
+    const auto chain = text.find("\tchain from_handsets {\n");
+    ASSERT_NE(chain, std::string::npos) << text;
+    const std::string body = text.substr(chain, text.find("\t}\n", chain) - chain);
+    const auto allow = body.find("\t\tip6 daddr . meta l4proto . th dport @egress6 return\n");
+    const auto tracked = body.find("\t\tct state established,related return\n");
+    const auto dropped = body.find("counter name \"drop_out\" drop\n");
+    ASSERT_NE(allow, std::string::npos) << body;
+    ASSERT_NE(tracked, std::string::npos) << body;
+    ASSERT_NE(dropped, std::string::npos) << body;
+    EXPECT_LT(allow, tracked);
+    EXPECT_LT(tracked, dropped);
+    // Open egress: nothing is dropped there, so nothing to let through.
+    s.egress_allow_list = false;
+    const std::string open = nft::render_table(s);
+    const std::string open_body = open.substr(open.find("\tchain from_handsets {\n"));
+    EXPECT_EQ(open_body.substr(0, open_body.find("\t}\n")).find("ct state"), std::string::npos) << open;
 }
 
 TEST(NftablesRender, MonitorModeCountsWithoutDropping) {
