@@ -95,6 +95,9 @@ std::string render_status(const StatusView& v, bool js) {
         json::field(o, "skipped_auth_int", s.audit_skipped_auth_int);
         json::field(o, "skipped_unsupported", s.audit_skipped_unsupported);
         json::field(o, "skipped_malformed", s.audit_skipped_malformed);
+        json::field(o, "parsed", s.audit_parsed);
+        json::field(o, "unparsed_budget", s.audit_unparsed_budget);
+        json::field(o, "unparsed_repeat", s.audit_unparsed_repeat);
         o.push_back('}');
         json::append_key(o, "queue");
         o.push_back('{');
@@ -166,7 +169,8 @@ std::string render_status(const StatusView& v, bool js) {
     o += "callback marks " + std::to_string(eng.callback_marks().size()) + " (" +
          std::to_string(eng.callback_marks().evictions()) + " pushed out)\n";
     o += "password audit: " + std::to_string(s.audit_checks) + " checks, " + std::to_string(s.audit_passwords_tested) +
-         " passwords tested, " + std::to_string(s.audit_deferred) + " deferred by the budget, " +
+         " passwords tested, " + std::to_string(s.audit_deferred) + " deferred by the budget (" +
+         std::to_string(s.audit_unparsed_budget) + " not parsed), " +
          std::to_string(s.audit_skipped_auth_int) + " skipped (qop=auth-int), " +
          std::to_string(s.audit_skipped_unsupported + s.audit_skipped_malformed) + " skipped (other)\n";
     o += "queue " + std::to_string(v.queue) + ": " + std::to_string(q.packets) + " packets, enobufs " +

@@ -48,6 +48,9 @@ struct EngineStats {
     std::uint64_t audit_skipped_auth_int = 0;      // qop=auth-int: needs the body
     std::uint64_t audit_skipped_unsupported = 0;   // other algorithm, hidden user name, bad response
     std::uint64_t audit_skipped_malformed = 0;     // credentials that did not parse
+    std::uint64_t audit_parsed = 0;                // credentials headers parsed (one token each)
+    std::uint64_t audit_unparsed_budget = 0;       // not parsed: the budget was spent (also deferred)
+    std::uint64_t audit_unparsed_repeat = 0;       // not parsed: (AOR, nonce) already checked
 };
 
 // SIP response counts by exact code are kept for replay's summary.

@@ -89,6 +89,42 @@ std::string_view PasswordAudit::candidate(std::size_t i, std::string_view user, 
     return {};
 }
 
+std::string_view PasswordAudit::scan_nonce(std::string_view v) noexcept {
+    // "Digest" LWS, then name = value pairs separated by commas; quoted
+    // values end at an unescaped quote.
+    auto lws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+    std::size_t i = 0;
+    while (i < v.size() && lws(v[i])) ++i;
+    if (v.size() - i < 6 || !text::iequals(v.substr(i, 6), "digest")) return {};
+    i += 6;
+    while (i < v.size()) {
+        while (i < v.size() && (lws(v[i]) || v[i] == ',')) ++i;
+        const std::size_t name = i;
+        while (i < v.size() && v[i] != '=' && v[i] != ',' && !lws(v[i])) ++i;
+        const std::string_view n = v.substr(name, i - name);
+        while (i < v.size() && lws(v[i])) ++i;
+        if (i >= v.size() || v[i] != '=') {
+            if (n.empty()) return {};
+            continue;
+        }
+        ++i;
+        while (i < v.size() && lws(v[i])) ++i;
+        std::size_t start = i;
+        std::size_t end = i;
+        if (i < v.size() && v[i] == '"') {
+            start = ++i;
+            while (i < v.size() && v[i] != '"') i += v[i] == '\\' ? 2 : 1;
+            if (i >= v.size()) return {};
+            end = i++;
+        } else {
+            while (i < v.size() && v[i] != ',' && !lws(v[i])) ++i;
+            end = i;
+        }
+        if (text::iequals(n, "nonce")) return v.substr(start, end - start);
+    }
+    return {};
+}
+
 bool PasswordAudit::take(Timestamp now, std::uint32_t hashes, std::uint32_t& used) noexcept {
     if (used + hashes > kMaxHashesPerPacket) return false;
     if (!bucket_.allow(now, hashes)) return false;
@@ -108,6 +144,28 @@ void PasswordAudit::check(const net::IpAddress& handset, std::string_view aor, A
         if (h != nullptr) break;
     }
     if (h == nullptr) return;
+    // Before parsing: a nonce this handset's finished check covered costs
+    // nothing; anything else costs a token, or waits when there is none.
+    const std::string_view nonce = scan_nonce(h->value);
+    std::uint64_t seen = 0;
+    if (!nonce.empty()) {
+        seen = 14695981039346656037ull;
+        for (std::string_view part : {aor, std::string_view("\0", 1), nonce})
+            for (char c : part) seen = (seen ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+        if (seen == 0) seen = 1;
+        if (seen == st.seen && st.next == AuditState::kDone) {
+            ++ctx_.stats.audit_unparsed_repeat;
+            return;
+        }
+    }
+    std::uint32_t used = 0;
+    if (!bucket_.allow(now, 1)) {
+        ++ctx_.stats.audit_unparsed_budget;
+        ++ctx_.stats.audit_deferred;
+        return;
+    }
+    ++used;
+    ++ctx_.stats.audit_parsed;
     const sip::DigestResult pr = sip::parse_digest_credentials(h->value, creds_);
     if (pr.status != sip::DigestStatus::ok) {
         ++ctx_.stats.audit_skipped_malformed;
@@ -119,14 +177,17 @@ void PasswordAudit::check(const net::IpAddress& handset, std::string_view aor, A
                                   std::string_view("\0", 1), creds_.nonce.raw})
         for (char c : part) key = (key ^ static_cast<unsigned char>(c)) * 1099511628211ull;
     if (key == 0) key = 1;
-    if (key == st.key && st.next == AuditState::kDone) return;   // this nonce was checked
+    if (key == st.key && st.next == AuditState::kDone) {   // this nonce was checked
+        st.seen = seen;
+        return;
+    }
     if (key != st.key) {
         st.key = key;
         st.next = 0;
         ++ctx_.stats.audit_checks;
     }
+    st.seen = seen;
 
-    std::uint32_t used = 0;
     if (!take(now, 1, used)) {
         ++ctx_.stats.audit_deferred;
         return;

@@ -22,6 +22,13 @@
 // the handset's next message with the same nonce; a new nonce starts over.
 // A finished check is not repeated for the same nonce. The audit never
 // changes a verdict and never blocks: it only spends what the budget allows.
+//
+// Reading a credentials header (parse_digest_credentials, about as dear as a
+// hash) is paid from the same budget, one token, so a REGISTER flood costs
+// bounded CPU: with the budget spent the header is not parsed at all
+// (counted as unparsed), and a message whose (AOR, nonce) the handset's
+// finished check already covered is recognised by a light scan for the
+// nonce, without parsing or spending (counted as repeated).
 #pragma once
 
 #include <cstddef>
@@ -56,6 +63,7 @@ std::string_view weak_rule_text(WeakRule r) noexcept;
 struct AuditState {
     static constexpr std::uint16_t kDone = 0xffff;
     std::uint64_t key = 0;          // hash of the user, realm and nonce last checked (0: none)
+    std::uint64_t seen = 0;         // hash of the AOR and nonce of that check, by the light scan (0: none)
     std::uint16_t next = 0;         // next candidate, or kDone
     WeakRule weak = WeakRule::none; // what the last finished check found
 };
@@ -80,6 +88,14 @@ private:
     // Candidate i for this user name; empty when it does not apply.
     std::string_view candidate(std::size_t i, std::string_view user, WeakRule& rule) noexcept;
     bool take(Timestamp now, std::uint32_t hashes, std::uint32_t& used) noexcept;
+
+public:
+    // The raw nonce of a Digest credentials value by a light scan (no
+    // validation; "" when there is none): only a key for skipping a nonce
+    // already checked, never what the check itself reads.
+    static std::string_view scan_nonce(std::string_view value) noexcept;
+
+private:
 
     EngineContext& ctx_;
     std::uint32_t rate_ = 0;

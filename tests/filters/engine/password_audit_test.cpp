@@ -178,6 +178,68 @@ TEST_F(PasswordAuditTest, ABudgetThatIsOutDefersTheCheckWhichResumesLater) {
     EXPECT_LE(stats().audit_hashes, 10u + 10u * 10u);
 }
 
+// A REGISTER flood with the budget spent: the credentials are not even
+// parsed (each parse costs a token); the check resumes once the budget is back.
+TEST_F(PasswordAuditTest, AnExhaustedBudgetSkipsParsingAndTheDeferredCheckResumes) {
+    make("  password_audit_rate: 10\n");
+    registers("22222");   // spends the burst, deferred
+    EXPECT_EQ(stats().audit_parsed, 1u);
+    EXPECT_EQ(stats().audit_unparsed_budget, 0u);
+    const std::uint64_t deferred = stats().audit_deferred;
+    const std::uint16_t stopped_at = handset().audit.next;
+    ASSERT_NE(stopped_at, AuditState::kDone);
+    for (int i = 0; i < 1000; ++i) registers("22222");   // no time passes: nothing to spend
+    EXPECT_EQ(stats().audit_parsed, 1u);
+    EXPECT_EQ(stats().audit_unparsed_budget, 1000u);
+    EXPECT_EQ(stats().audit_deferred, deferred + 1000u);
+    EXPECT_EQ(handset().audit.next, stopped_at);
+    EXPECT_LE(stats().audit_hashes, 10u);
+    // The budget comes back: the same nonce resumes where it stopped.
+    now_ += 1s;
+    registers("22222");
+    EXPECT_EQ(stats().audit_parsed, 2u);
+    EXPECT_EQ(stats().audit_checks, 1u);   // the same check, not a new one
+    EXPECT_GT(handset().audit.next, stopped_at);
+    for (int i = 0; i < 20 && rec_.count(EventType::weak_credential) == 0; ++i) {
+        now_ += 1s;
+        registers("22222");
+    }
+    ASSERT_EQ(rec_.count(EventType::weak_credential), 1u);
+    EXPECT_EQ(rec_.last(EventType::weak_credential)->rule, "vendor default list entry");
+}
+
+// A nonce the handset's finished check covered is recognised without
+// parsing and without spending; a new nonce is parsed and checked.
+TEST_F(PasswordAuditTest, ANonceAlreadyCheckedIsNotParsedAgain) {
+    registers("not-a-weak-one");
+    ASSERT_EQ(handset().audit.next, AuditState::kDone);
+    EXPECT_EQ(stats().audit_parsed, 1u);
+    const std::uint64_t hashes = stats().audit_hashes;
+    test::DigestParams p;
+    for (int i = 2; i < 102; ++i) {
+        p.nc = "0000" + std::to_string(1000 + i);   // the handset counts its uses of the nonce
+        registers("not-a-weak-one", p);
+    }
+    EXPECT_EQ(stats().audit_parsed, 1u);
+    EXPECT_EQ(stats().audit_unparsed_repeat, 100u);
+    EXPECT_EQ(stats().audit_hashes, hashes);
+    EXPECT_EQ(stats().audit_checks, 1u);
+    p.nonce = "77aa0f3e";
+    registers("not-a-weak-one", p);
+    EXPECT_EQ(stats().audit_parsed, 2u);
+    EXPECT_EQ(stats().audit_checks, 2u);
+}
+
+TEST(PasswordAuditScan, TheLightScanFindsTheNonceParameterOnly) {
+    EXPECT_EQ(PasswordAudit::scan_nonce("Digest username=\"201\", nonce=\"abc\", cnonce=\"x\""), "abc");
+    EXPECT_EQ(PasswordAudit::scan_nonce("digest cnonce=\"x\",nonce=tok , realm=r"), "tok");
+    EXPECT_EQ(PasswordAudit::scan_nonce("Digest realm=\"a, nonce=fake\", nonce = \"real\\\"q\""), "real\\\"q");
+    EXPECT_EQ(PasswordAudit::scan_nonce("Digest username=\"201\""), "");
+    EXPECT_EQ(PasswordAudit::scan_nonce("Basic nonce=abc"), "");
+    EXPECT_EQ(PasswordAudit::scan_nonce("Digest nonce=\"unterminated"), "");
+    EXPECT_EQ(PasswordAudit::scan_nonce("Digest ,,, = , nonce"), "");
+}
+
 // At most kMaxHashesPerPacket per packet however much budget there is.
 TEST_F(PasswordAuditTest, OnePacketSpendsAtMostTheCapAndTheNextGoesOn) {
     std::string list = "  weak_passwords: [";
