@@ -111,6 +111,19 @@ public:
                 std::find(ports.begin(), ports.end(), port) == ports.end())
                 ports.push_back(port);
         }
+        for (const auto& it : v_.items("handsets.known")) {
+            KnownHandset k;
+            k.aor = field(it, "aor", "handsets.known[].aor");
+            if (auto a = parse_aor(k.aor)) {
+                k.user = std::move(a->first);
+                k.domain = std::move(a->second);
+            }
+            const std::string address = field(it, "address", "handsets.known[].address");
+            if (!address.empty()) k.address = net::IpAddress::parse(address);
+            k.model = field(it, "model", "handsets.known[].model");
+            k.origin = origin_of(it);
+            p_.handsets.known.push_back(std::move(k));
+        }
 
         for (const auto& it : v_.items("peers.pbx")) {
             PbxPeer pbx;

@@ -95,6 +95,18 @@ struct FirmwareMinimum {
     Origin origin;
 };
 
+// An entry of the handset inventory (handsets.known): the AOR a handset
+// registers ("201@pbx.example.net", or "201" for that user at any domain),
+// where it is expected to register from and what it should say it is.
+struct KnownHandset {
+    std::string aor;                         // as written
+    std::string user;                        // before '@' (the whole AOR when there is none)
+    std::string domain;                      // after '@', lower case; "" = any
+    std::optional<net::IpAddress> address;   // expected address; none = any
+    std::string model;                       // case-insensitive User-Agent substring; "" = any
+    Origin origin;
+};
+
 // A weekly window "mon-fri 08:00-18:00". days: bit 0 = Monday .. bit 6 = Sunday.
 // end_minute may be 1440 ("24:00").
 struct WeeklyWindow {
@@ -182,6 +194,8 @@ struct Policy {
         std::uint32_t password_audit_rate = 0;       // hashes per second; 0 = off
         // The interface audit's extra TCP ports (daemon/interface_audit.h), no duplicates.
         std::vector<std::uint16_t> audit_ports;
+        // The inventory; empty: no inventory (no unknown/forgotten reports).
+        std::vector<KnownHandset> known;
     } handsets;
 
     struct Peers {

@@ -106,6 +106,23 @@ const std::vector<KeyInfo> kSchema = {
      "(telnet 23, ssh 22, http 80 and 8080, https 443): a vendor's provisioning or debug port (`[8443, 5000]`). "
      "The audit runs only when the engineer asks for it; it connects from the router to every handset of the "
      "inventory and reports which ports answer (`VG_HANDSET_OPEN_INTERFACE`)."},
+    {"handsets.known", Type::map_list, false, "[]", 0, 0, "", kAppend, 0, 1024,
+     "The handset inventory: every handset the site should have. When it lists any, a REGISTER for an AOR it does "
+     "not list is `VG_UNKNOWN_HANDSET` (a phone nobody accounts for: one forgotten in a cupboard, or a stolen "
+     "account registering from a new device), a listed AOR registering from another address or with another "
+     "model is `VG_HANDSET_MISMATCH`, and a listed handset that has not registered for `handsets.stale_after` "
+     "(or never since the list was loaded) is `VG_HANDSET_FORGOTTEN`, again every `stale_after` while it stays "
+     "away; `voipguard handsets` shows each handset as known or unknown and lists the forgotten ones. Nothing is "
+     "blocked for it. There is no MAC address key: the engine sees IP packets, and a MAC address is no proof on "
+     "the handsets' own segment (anyone there can take another's); the AOR, the address and the model are what "
+     "the engine can compare."},
+    {"handsets.known[].aor", Type::aor, false, "", 0, 0, "", kRequired, 0, 0,
+     "The AOR the handset registers (the `To` of its REGISTER): `user@domain` (the domain compared without case), "
+     "or a bare extension (`201`) for that user at any domain. Unique in the list."},
+    {"handsets.known[].address", Type::ip_address, false, "any", 0, 0, "", kDescriptiveDefault, 0, 0,
+     "The address it should register from (a DHCP reservation), inside `handsets.networks`."},
+    {"handsets.known[].model", Type::text_pattern, false, "any", 0, 0, "", kDescriptiveDefault, 0, 0,
+     "What its User-Agent should contain (case-insensitive), e.g. \"Yealink SIP-T54W\"."},
 
     {"peers", Type::map, false, "", 0, 0, "", 0, 0, 0,
      "The allow-listed peers. Every inbound packet for the handsets that does not come from one of them is dropped."},
@@ -418,10 +435,11 @@ const std::vector<KeyInfo> kSchema = {
      "VG_FRAUD_THRESHOLD_WARNING|VG_FRAUD_THRESHOLD_CRITICAL|VG_MEDIA_PORT_NOT_ALLOWED|VG_WEAK_CREDENTIAL|"
      "VG_HANDSET_UA_CHANGED|VG_AOR_SECOND_ADDRESS|VG_REGISTER_OUT_OF_HOURS|VG_OUTDATED_FIRMWARE_CALL|VG_CLEARTEXT_PROVISIONING|"
      "VG_CALLBACK_MARKED|VG_CALLBACK_BLOCKED|VG_CALLBACK_WARNING|"
+     "VG_UNKNOWN_HANDSET|VG_HANDSET_MISMATCH|VG_HANDSET_FORGOTTEN|VG_HANDSET_OPEN_INTERFACE|"
      "VG_RELOAD_FAILED",
      0, 0, 64,
-     "The events that run the program, by their log ID (daemon/EVENTS.md): any engine event, and "
-     "`VG_RELOAD_FAILED`. A policy that fails at start is reported by the service manager, not by an alert."},
+     "The events that run the program, by their log ID (daemon/EVENTS.md): any engine event, "
+     "`VG_RELOAD_FAILED`, and `VG_HANDSET_OPEN_INTERFACE` (what `voipguard audit` found). A policy that fails at start is reported by the service manager, not by an alert."},
     {"alerts.rate", Type::rate, false, "10/h burst 5", 1, 3600, "", 0, 0, 0,
      "Alerts per event ID (a token bucket on the monotonic clock, one per ID): a scanner that keeps scanning "
      "sends `burst` mails, then one per `rate`. Those over it are counted in `VG_ALERT_DROPPED`."},
@@ -622,6 +640,8 @@ std::string scalar_type_name(Type t) {
     case Type::password_text: return "password";
     case Type::file: return "file name";
     case Type::interface_name: return "interface name";
+    case Type::aor: return "AOR";
+    case Type::ip_address: return "IP address";
     }
     return "?";
 }
@@ -1055,6 +1075,25 @@ bool is_valid_host_name(std::string_view s) {
         pos = dot + 1;
     }
     return !all_numeric;   // "300.1.2.3" is a bad address, not a name
+}
+
+std::optional<std::pair<std::string, std::string>> parse_aor(std::string_view s) {
+    const auto at = s.find('@');
+    const std::string_view user = s.substr(0, at);
+    // RFC 3261 §25.1 user: unreserved, escaped and user-unreserved characters.
+    if (user.empty() || user.size() > 64) return std::nullopt;
+    for (char c : user)
+        if (!text::is_alnum(c) && std::string_view("-_.!~*'()&=+$,;?/%#").find(c) == std::string_view::npos)
+            return std::nullopt;
+    if (at == std::string_view::npos) return std::make_pair(std::string(user), std::string());
+    std::string_view domain = s.substr(at + 1);
+    const bool literal = domain.size() > 2 && domain.front() == '[' && domain.back() == ']';
+    if (literal ? !net::IpAddress::parse(domain.substr(1, domain.size() - 2))
+                : !is_valid_host_name(domain) && !net::IpAddress::parse(domain))
+        return std::nullopt;
+    std::string d(domain);
+    for (char& c : d) c = text::ascii_lower(c);
+    return std::make_pair(std::string(user), std::move(d));
 }
 
 std::string format_duration(Seconds d) {

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace vg::config {
@@ -45,6 +46,8 @@ enum class Type {
     password_text,  // a candidate password: 1..64 printable characters
     file,           // include file name
     interface_name, // network interface: 1..15 of [A-Za-z0-9._@-]
+    aor,            // "201@pbx.example.net" or an extension "201"
+    ip_address,     // one IPv4 or IPv6 address, no prefix
 };
 
 enum KeyFlags : unsigned {
@@ -145,6 +148,9 @@ bool is_valid_number(std::string_view s);
 bool is_valid_timezone(std::string_view s);
 // RFC 1123 host name with at least one dot or a single label; not an IP.
 bool is_valid_host_name(std::string_view s);
+// An AOR of handsets.known: "user@domain" -> {user, lower-case domain},
+// an extension "201" -> {"201", ""}.
+std::optional<std::pair<std::string, std::string>> parse_aor(std::string_view s);
 // "30s", "5m", "2h", "1d" (largest unit that divides evenly).
 std::string format_duration(Seconds d);
 

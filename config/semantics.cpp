@@ -220,6 +220,57 @@ void check_semantics(View& view, Policy& p, const LoadOptions& opt, std::vector<
         }
     }
 
+    // The handset inventory: an AOR once (a bare extension and a user@domain
+    // of the same user overlap: the extension would take both); an
+    // expected address inside the handset networks.
+    {
+        std::map<std::string, Val> aors;
+        std::map<std::string, Val> users_anywhere;
+        for (const auto& it : view.items("handsets.known")) {
+            const std::string base = item_path("handsets.known", it.index);
+            const Val aor = view.field(it, "aor", "handsets.known[].aor");
+            const auto parsed = parse_aor(text_of(aor));
+            if (aor.node && !aor.is_default() && parsed) {
+                auto where = [&](const Val& first) {
+                    const Origin o = origin_of(first);
+                    return first.layer == aor.layer ? std::to_string(o.line) + ":" + std::to_string(o.column)
+                                                    : o.to_string();
+                };
+                const std::string key = parsed->first + "@" + parsed->second;
+                const auto [pos, inserted] = aors.emplace(key, aor);
+                if (!inserted) {
+                    at(aor, base + ".aor", kError,
+                       "duplicate AOR '" + aor.node->value + "' (first at " + where(pos->second) + ")");
+                } else if (parsed->second.empty()) {
+                    users_anywhere.emplace(parsed->first, aor);
+                }
+            }
+            const Val address = view.field(it, "address", "handsets.known[].address");
+            if (address.node && !address.is_default()) {
+                const auto a = net::IpAddress::parse(text_of(address));
+                bool inside = false;
+                for (const auto& n : p.handsets.networks) inside = inside || (a && n.contains(*a));
+                if (a && !inside)
+                    at(address, base + ".address", kError,
+                       quote_value(text_of(address)) + " is not inside handsets.networks");
+            }
+        }
+        for (const auto& it : view.items("handsets.known")) {
+            const Val aor = view.field(it, "aor", "handsets.known[].aor");
+            const auto parsed = parse_aor(text_of(aor));
+            if (!parsed || parsed->second.empty()) continue;
+            const auto pos = users_anywhere.find(parsed->first);
+            if (pos != users_anywhere.end()) {
+                const Origin o = origin_of(pos->second);
+                at(aor, item_path("handsets.known", it.index) + ".aor", kError,
+                   "AOR '" + text_of(aor) + "' overlaps the extension '" + parsed->first + "' (at " +
+                       (pos->second.layer == aor.layer ? std::to_string(o.line) + ":" + std::to_string(o.column)
+                                                       : o.to_string()) +
+                       "), which stands for that user at any domain");
+            }
+        }
+    }
+
     // Host names: resolved now; a name that never resolved is an error.
     if (opt.resolve_host_names) resolve_host_names(p, opt, out);
 

@@ -391,6 +391,15 @@ private:
                 error(n, path, quote_value(v) + " is not an interface name (1..15 letters, digits, '.', '_', '-', '@')");
             return;
         }
+        case Type::aor:
+            if (!parse_aor(v))
+                error(n, path, quote_value(v) + " is not an AOR (expected user@domain or an extension, e.g. "
+                                                "201@pbx.example.net or 201)");
+            return;
+        case Type::ip_address:
+            if (!net::IpAddress::parse(v))
+                error(n, path, quote_value(v) + " is not an IP address (expected one address, e.g. 192.168.20.10)");
+            return;
         case Type::map:
         case Type::map_list:
         case Type::rate_map:

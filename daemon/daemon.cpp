@@ -1472,7 +1472,9 @@ void Daemon::audit_done(const AuditResult& result) {
             info.service = audit::service_name(audit::service_of(f.port));
             info.user_agent = target.user_agent;
             info.banner = f.banner;
-            log_->write(kOpenInterfaceLine.severity, open_interface_line(log_->site(), info));
+            const std::string line = open_interface_line(log_->site(), info);
+            log_->write(kOpenInterfaceLine.severity, line);
+            if (alerts_) alert("VG_HANDSET_OPEN_INTERFACE", kOpenInterfaceLine.severity, line);
         }
         if (!probed) continue;   // the time bound ended first: what is known stays
         found.audited = now;

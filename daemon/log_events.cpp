@@ -49,6 +49,9 @@ Severity event_severity(EventType t) noexcept {
     case EventType::registered_out_of_hours: return Severity::notice;
     case EventType::outdated_firmware_call: return Severity::notice;
     case EventType::cleartext_provisioning: return Severity::notice;
+    case EventType::unknown_handset: return Severity::warning;
+    case EventType::handset_mismatch: return Severity::warning;
+    case EventType::handset_forgotten: return Severity::notice;
     case EventType::count_: break;
     }
     return Severity::info;
@@ -158,7 +161,13 @@ std::string event_key_fields(const engine::Event& e) {
     case EventType::callback_marked:
     case EventType::callback_blocked:
     case EventType::callback_warning:
+    case EventType::unknown_handset:     // per address: one trying many AORs is one line a window
+    case EventType::handset_mismatch:
         append_address(out, "handset", e.handset);
+        break;
+    case EventType::handset_forgotten:
+        // Per AOR: a forgotten handset may have no address at all.
+        append_field(out, "detail", e.detail.view());
         break;
     case EventType::call_started:
     case EventType::call_ended:

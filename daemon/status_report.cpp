@@ -315,6 +315,28 @@ static std::string open_ports_text(const engine::OpenInterfaces& oi) {
     return t;
 }
 
+namespace {
+
+std::string_view listing_text(engine::Listing l) {
+    switch (l) {
+    case engine::Listing::known: return "known";
+    case engine::Listing::unknown: return "unknown";
+    case engine::Listing::none: break;
+    }
+    return "";
+}
+
+std::string_view known_status_text(engine::KnownStatus s) {
+    switch (s) {
+    case engine::KnownStatus::registering: return "registering";
+    case engine::KnownStatus::forgotten: return "forgotten";
+    case engine::KnownStatus::never_seen: return "never_seen";
+    }
+    return "";
+}
+
+}  // namespace
+
 std::string render_handsets(const engine::Engine& eng, const engine::Now& clocks, bool js) {
     const Timestamp now = clocks.mono;
     std::string o = js ? "{\"handsets\":[" : "";
@@ -351,12 +373,17 @@ std::string render_handsets(const engine::Engine& eng, const engine::Now& clocks
                 o += std::to_string(h.interfaces.ports[i]);
             }
             o.push_back(']');
+            // handsets.known: "known", "unknown", or "" (no inventory / no REGISTER since it was loaded).
+            json::field(o, "inventory", listing_text(h.listed));
             o.push_back('}');
         } else {
             // AOR and User-Agent come from packets: escaped.
             o += h.address.to_string() + "  " + escape_text(h.aor.view()) + "  \"" + escape_text(h.user_agent.view()) +
                  "\"  " + (h.registered_until > now ? "registered" : "not registered") +
                  (h.firmware_outdated ? "  FIRMWARE OUTDATED" : "") + (h.stale ? "  STALE" : "") +
+                 (h.listed == engine::Listing::known     ? "  KNOWN"
+                  : h.listed == engine::Listing::unknown ? "  UNKNOWN"
+                                                         : "") +
                  (h.audit.weak != engine::WeakRule::none
                       ? "  WEAK PASSWORD (" + std::string(engine::weak_rule_text(h.audit.weak)) + ")"
                       : "") +
@@ -364,8 +391,46 @@ std::string render_handsets(const engine::Engine& eng, const engine::Now& clocks
         }
         first = false;
     });
-    if (js) return o + "]}\n";
-    return o.empty() ? "no handsets seen\n" : o;
+    // The inventory (handsets.known): every entry with where it stands.
+    const auto& known = eng.known_handsets();
+    if (js) {
+        o += "],\"known\":[";
+        bool first_known = true;
+        for (const engine::KnownHandsetState& k : known) {
+            if (!first_known) o.push_back(',');
+            first_known = false;
+            o.push_back('{');
+            json::field(o, "aor", k.aor);
+            json::field(o, "address", k.address.valid() ? k.address.to_string() : std::string());
+            json::field(o, "model", k.model);
+            json::field(o, "status", known_status_text(eng.known_status(k, now)));
+            json::field(o, "last_register", k.seen() ? secs(k.last_register) : 0);
+            json::field(o, "last_address", k.seen() ? k.last_address.to_string() : std::string());
+            o.push_back('}');
+        }
+        return o + "]}\n";
+    }
+    if (o.empty()) o = "no handsets seen\n";
+    if (!known.empty()) {
+        std::size_t away = 0;
+        std::string rows;
+        for (const engine::KnownHandsetState& k : known) {
+            const engine::KnownStatus st = eng.known_status(k, now);
+            if (st == engine::KnownStatus::registering) continue;
+            ++away;
+            rows += "  " + k.aor + (k.address.valid() ? "  expected " + k.address.to_string() : std::string()) +
+                    (st == engine::KnownStatus::never_seen
+                         ? "  NEVER SEEN"
+                         : "  FORGOTTEN (last registered from " + k.last_address.to_string() + ", " +
+                               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - k.last_register)
+                                                  .count()) +
+                               " s ago)") +
+                    "\n";
+        }
+        o += "inventory: " + std::to_string(known.size()) + " known, " + std::to_string(known.size() - away) +
+             " registering, " + std::to_string(away) + " forgotten or never seen\n" + rows;
+    }
+    return o;
 }
 
 }  // namespace vg::daemon

@@ -223,6 +223,11 @@ public:
     void set_open_interfaces(const net::IpAddress& a, const OpenInterfaces& found) {
         handsets_.set_open_interfaces(a, found);
     }
+    // handsets.known and what was seen of each entry; empty without an inventory.
+    const std::vector<KnownHandsetState>& known_handsets() const noexcept { return handsets_.known(); }
+    KnownStatus known_status(const KnownHandsetState& k, Timestamp now) const noexcept {
+        return handsets_.status(k, now);
+    }
 
     // Bytes of table memory reserved up front (for the footprint report).
     std::size_t table_bytes() const noexcept;

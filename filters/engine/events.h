@@ -62,6 +62,10 @@ enum class EventType : std::uint8_t {
                                 // call): its caller is marked (callback_guard.h; number, detail)
     callback_blocked,           // an outbound INVITE to a marked number was dropped (reason callback)
     callback_warning,           // an outbound INVITE to a marked number (callback.action: warn)
+    unknown_handset,            // handsets.known is set and a REGISTER is for an AOR it does not list
+    handset_mismatch,           // a listed AOR registered from another address or with another model
+                                // (rule: "address:EXPECTED" or "model:EXPECTED")
+    handset_forgotten,          // a listed handset has not registered for handsets.stale_after (or never)
     count_
 };
 

@@ -7,7 +7,107 @@
 namespace vg::engine {
 
 HandsetInventory::HandsetInventory(EngineContext& ctx, std::size_t capacity)
-    : ctx_(ctx), table_(capacity), audit_(ctx) {}
+    : ctx_(ctx), table_(capacity), audit_(ctx) {
+    load_known();
+}
+
+Duration HandsetInventory::stale_after() const noexcept {
+    return std::chrono::seconds(ctx_.p().handsets.stale_after.count());
+}
+
+void HandsetInventory::load_known() {
+    std::vector<KnownHandsetState> next;
+    const auto& listed = ctx_.p().handsets.known;
+    next.reserve(listed.size());
+    for (const config::KnownHandset& k : listed) {
+        KnownHandsetState s;
+        // What was seen of an AOR that stays listed is kept.
+        for (const KnownHandsetState& old : known_)
+            if (old.user == k.user && old.domain == k.domain) s = old;
+        s.aor = k.aor;
+        s.user = k.user;
+        s.domain = k.domain;
+        s.address = k.address.value_or(net::IpAddress{});
+        s.model = k.model;
+        next.push_back(std::move(s));
+    }
+    known_ = std::move(next);
+    known_unstamped_ = !known_.empty();
+    known_by_user_.clear();
+    for (std::uint32_t i = 0; i < known_.size(); ++i) known_by_user_.emplace(hash_bytes(known_[i].user), i);
+    // Each handset's listing is decided again at its next REGISTER.
+    table_.for_each([](const net::IpAddress&, Handset& h) { h.listed = Listing::none; });
+}
+
+void HandsetInventory::stamp_known(Timestamp now) noexcept {
+    if (!known_unstamped_) return;
+    known_unstamped_ = false;
+    for (KnownHandsetState& k : known_) {
+        if (k.since_set) continue;
+        k.since = now;
+        k.since_set = true;
+    }
+}
+
+KnownHandsetState* HandsetInventory::find_known(std::string_view user, std::string_view host) noexcept {
+    const auto range = known_by_user_.equal_range(hash_bytes(user));
+    for (auto it = range.first; it != range.second; ++it) {
+        KnownHandsetState& k = known_[it->second];
+        if (k.user == user && (k.domain.empty() || text::iequals(k.domain, host))) return &k;
+    }
+    return nullptr;
+}
+
+KnownStatus HandsetInventory::status(const KnownHandsetState& k, Timestamp now) const noexcept {
+    if (k.forgotten) return k.seen() ? KnownStatus::forgotten : KnownStatus::never_seen;
+    if (!k.seen()) return KnownStatus::never_seen;
+    const Duration stale = stale_after();
+    return stale.count() > 0 && now - k.last_register > stale ? KnownStatus::forgotten : KnownStatus::registering;
+}
+
+void HandsetInventory::inventory_check(Handset& h, const sip::SipMessage& m, bool is_new, Timestamp now,
+                                       EventSink& ev) {
+    if (known_.empty()) {
+        h.listed = Listing::none;
+        return;
+    }
+    const std::string_view ua = m.user_agent;
+    KnownHandsetState* k = m.has_to ? find_known(m.to.uri.user, m.to.uri.host) : nullptr;
+    const Listing was = h.listed;
+    h.listed = k != nullptr ? Listing::known : Listing::unknown;
+    const bool news = is_new || was != h.listed;
+    if (k == nullptr) {
+        if (!news) return;
+        Event e = ctx_.event(EventType::unknown_handset, nullptr, now);
+        e.handset = h.address;
+        assign_truncated(e.user_agent, ua);
+        assign_truncated(e.detail, h.aor.view());
+        ev.on_event(e);
+        return;
+    }
+    k->last_register = now;
+    k->last_address = h.address;
+    k->forgotten = false;
+    if (news && k->address.valid() && k->address != h.address) {
+        Event e = ctx_.event(EventType::handset_mismatch, nullptr, now);
+        e.handset = h.address;
+        assign_truncated(e.user_agent, ua);
+        assign_truncated(e.detail, h.aor.view());
+        assign_truncated(e.rule, "address:" + k->address.to_string());
+        ev.on_event(e);
+    }
+    // The model: at news, and when the User-Agent of its REGISTERs changes.
+    const bool ua_changed = !ua.empty() && h.register_user_agent.view() != ua.substr(0, 64);
+    if ((news || ua_changed) && !k->model.empty() && !ua.empty() && !text::icontains(ua, k->model)) {
+        Event e = ctx_.event(EventType::handset_mismatch, nullptr, now);
+        e.handset = h.address;
+        assign_truncated(e.user_agent, ua);
+        assign_truncated(e.detail, h.aor.view());
+        e.rule.assign("model:");
+        e.rule.append(std::string_view(k->model).substr(0, 42));
+        ev.on_event(e);
+    }
+}
 
 Handset* HandsetInventory::insert(const net::IpAddress& a, Timestamp now, EventSink& ev) {
     auto ins = table_.find_or_insert(a);
@@ -130,6 +230,7 @@ void HandsetInventory::register_signs(Handset& h, std::string_view ua, bool is_n
 }
 
 void HandsetInventory::note_sip(const net::IpAddress& a, const sip::SipMessage& m, const Now& now, EventSink& ev) {
+    stamp_known(now.mono);
     Handset* found = insert(a, now.mono, ev);
     if (found == nullptr) return;
     Handset& h = *found;
@@ -160,6 +261,7 @@ void HandsetInventory::note_sip(const net::IpAddress& a, const sip::SipMessage& 
             assign_truncated(e.detail, h.aor.view());
             ev.on_event(e);
         }
+        inventory_check(h, m, first || aor_changed, now.mono, ev);
         register_signs(h, m.user_agent, first || aor_changed, now, ev);
     } else if (m.method == sip::Method::invite && h.firmware_outdated && m.has_call_id) {
         // Once per call: retransmissions and re-INVITEs share the Call-ID.
@@ -179,8 +281,24 @@ void HandsetInventory::note_sip(const net::IpAddress& a, const sip::SipMessage& 
 }
 
 void HandsetInventory::tick(Timestamp now, EventSink& ev) {
-    const Duration stale = std::chrono::seconds(ctx_.p().handsets.stale_after.count());
+    const Duration stale = stale_after();
     if (stale.count() <= 0) return;
+    // Listed handsets that stopped registering, or never did: once per
+    // staleness period while they stay away.
+    stamp_known(now);
+    for (KnownHandsetState& k : known_) {
+        const Timestamp last = k.seen() ? k.last_register : k.since;
+        if (now - last <= stale) continue;
+        if (k.forgotten && now - k.reported < stale) continue;
+        k.forgotten = true;
+        k.reported = now;
+        Event e = ctx_.event(EventType::handset_forgotten, nullptr, now);
+        e.handset = k.seen() ? k.last_address : k.address;
+        assign_truncated(e.detail, k.aor);
+        assign_truncated(e.rule, k.seen() ? "not_registering" : "never_seen");
+        e.count = static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(now - last).count());
+        ev.on_event(e);
+    }
     for (auto entry : table_) {
         Handset& h = entry.value;
         const Timestamp last = h.last_register == Timestamp{} ? h.first_seen : h.last_register;

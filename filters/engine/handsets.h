@@ -15,11 +15,22 @@
 // each new call from a handset whose firmware is below the policy's minimum
 // (outdated_firmware_call). It runs the passive password audit on the
 // digest credentials of REGISTERs and INVITEs (password_audit.h).
+//
+// With an inventory (handsets.known) it also says which registering AORs
+// are listed: an unlisted one is unknown_handset (the first REGISTER of an
+// address, or one for another AOR), a listed one from another address than
+// its expected one or with another model is handset_mismatch, and a listed
+// one that has not registered for handsets.stale_after (from any address;
+// never: since the list was loaded) is handset_forgotten, again every
+// stale_after while it stays away.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "filters/engine/bounded_table.h"
 #include "filters/engine/engine_context.h"
@@ -42,6 +53,32 @@ struct OpenInterfaces {
     Timestamp audited{};                       // when; {} = never audited
 };
 
+// Whether a handset's AOR is in handsets.known (as of its last REGISTER).
+enum class Listing : std::uint8_t {
+    none,      // no inventory, or no REGISTER since it was (re)listed
+    known,
+    unknown,
+};
+
+// One entry of handsets.known and what the inventory saw of it. Kept across
+// policy reloads for an AOR that stays listed.
+struct KnownHandsetState {
+    std::string aor;                   // as written in the policy
+    std::string user;
+    std::string domain;                // lower case; "" = any
+    net::IpAddress address;            // expected; invalid = any
+    std::string model;                 // "" = any
+    Timestamp since{};                 // listed since (the first packet or tick after loading)
+    bool since_set = false;
+    Timestamp last_register{};         // its last REGISTER, from any address
+    net::IpAddress last_address;       // where that came from (invalid: never seen)
+    Timestamp reported{};              // last handset_forgotten
+    bool forgotten = false;
+    bool seen() const noexcept { return last_address.valid(); }
+};
+
+enum class KnownStatus : std::uint8_t { registering, forgotten, never_seen };
+
 struct Handset {
     net::IpAddress address;
     FixedString<48> aor;                  // user@host of the To of its REGISTER
@@ -54,6 +91,7 @@ struct Handset {
     std::uint16_t active_calls = 0;       // outbound calls in progress (display)
     bool firmware_outdated = false;
     bool stale = false;
+    Listing listed = Listing::none;       // handsets.known: is its AOR listed
     std::uint64_t last_outdated_call = 0; // Call-ID hash of the last outdated_firmware_call
     AuditState audit;                     // the password audit's progress and finding
     OpenInterfaces interfaces;            // the last interface audit's finding (voipguard audit)
@@ -79,8 +117,16 @@ public:
     // The interface audit's finding for `a` (open ports, none for a clean
     // handset), when `a` is still in the inventory.
     void set_open_interfaces(const net::IpAddress& a, const OpenInterfaces& found);
-    // Policy reload (the audit's budget).
-    void reload(Timestamp now) { audit_.reload(now); }
+    // Policy reload (the audit's budget, the inventory).
+    void reload(Timestamp now) {
+        audit_.reload(now);
+        load_known();
+    }
+
+    // handsets.known and what was seen of each entry.
+    const std::vector<KnownHandsetState>& known() const noexcept { return known_; }
+    // Where a known handset stands at `now` (registering: within stale_after).
+    KnownStatus status(const KnownHandsetState& k, Timestamp now) const noexcept;
     const PasswordAudit& audit() const noexcept { return audit_; }
 
     std::size_t size() const noexcept { return table_.size(); }
@@ -93,10 +139,21 @@ private:
     Handset* insert(const net::IpAddress& a, Timestamp now, EventSink& ev);
     void firmware_audit(Handset& h, std::string_view ua, Timestamp now, EventSink& ev);
     void register_signs(Handset& h, std::string_view ua, bool is_new, const Now& now, EventSink& ev);
+    // The inventory's view of a REGISTER for user@host (before register_signs
+    // updates the handset's last REGISTER User-Agent).
+    void inventory_check(Handset& h, const sip::SipMessage& m, bool is_new, Timestamp now, EventSink& ev);
+    KnownHandsetState* find_known(std::string_view user, std::string_view host) noexcept;
+    void load_known();
+    // Entries (re)listed since the last call are listed from `now`.
+    void stamp_known(Timestamp now) noexcept;
+    Duration stale_after() const noexcept;
 
     EngineContext& ctx_;
     BoundedTable<net::IpAddress, Handset, net::IpAddressHash> table_;
     PasswordAudit audit_;
+    std::vector<KnownHandsetState> known_;
+    std::unordered_multimap<std::uint64_t, std::uint32_t> known_by_user_;   // hash of the user -> index
+    bool known_unstamped_ = false;   // entries without `since` (the engine's first packet or tick sets it)
 };
 
 // The product part of a User-Agent and its version ("Yealink SIP-T46S

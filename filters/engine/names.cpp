@@ -101,6 +101,9 @@ std::string_view event_name(EventType t) noexcept {
     case EventType::media_destination_denied: return "media_destination_denied";
     case EventType::tls_uninspected: return "tls_uninspected";
     case EventType::cleartext_provisioning: return "cleartext_provisioning";
+    case EventType::unknown_handset: return "unknown_handset";
+    case EventType::handset_mismatch: return "handset_mismatch";
+    case EventType::handset_forgotten: return "handset_forgotten";
     case EventType::forged_source: return "forged_source";
     case EventType::foreign_source: return "foreign_source";
     case EventType::fraud_threshold_warning: return "fraud_threshold_warning";
@@ -145,6 +148,9 @@ std::string_view event_id(EventType t) noexcept {
     case EventType::media_destination_denied: return "VG_MEDIA_DESTINATION_DENIED";
     case EventType::tls_uninspected: return "VG_TLS_UNINSPECTED";
     case EventType::cleartext_provisioning: return "VG_CLEARTEXT_PROVISIONING";
+    case EventType::unknown_handset: return "VG_UNKNOWN_HANDSET";
+    case EventType::handset_mismatch: return "VG_HANDSET_MISMATCH";
+    case EventType::handset_forgotten: return "VG_HANDSET_FORGOTTEN";
     case EventType::forged_source: return "VG_FORGED_SOURCE";
     case EventType::foreign_source: return "VG_FOREIGN_SOURCE";
     case EventType::fraud_threshold_warning: return "VG_FRAUD_THRESHOLD_WARNING";

@@ -32,6 +32,19 @@ TEST(Schema, FixedKeysOfTheIssueExist) {
         EXPECT_NE(find_key(p), nullptr) << p;
 }
 
+TEST(Schema, AorsOfTheInventory) {
+    using Aor = std::pair<std::string, std::string>;
+    EXPECT_EQ(parse_aor("201@PBX.Example.net"), Aor("201", "pbx.example.net"));
+    EXPECT_EQ(parse_aor("201"), Aor("201", ""));
+    EXPECT_EQ(parse_aor("alice.smith@203.0.113.10"), Aor("alice.smith", "203.0.113.10"));
+    EXPECT_EQ(parse_aor("201@[2001:db8::10]"), Aor("201", "[2001:db8::10]"));
+    EXPECT_EQ(parse_aor("+442079460000@pbx.example.net"), Aor("+442079460000", "pbx.example.net"));
+    for (const char* bad : {"", "@pbx.example.net", "201@", "201@pbx example", "2 01", "201@[pbx]", "sip:201@pbx",
+                            "201@pbx@x", "201@-pbx.example.net"})
+        EXPECT_FALSE(parse_aor(bad)) << bad;
+    EXPECT_FALSE(parse_aor(std::string(65, '1')));
+}
+
 TEST(Schema, ChildKeys) {
     const auto c = child_keys("peers.pbx[]");
     EXPECT_EQ(c, (std::vector<std::string_view>{"name", "addresses", "media"}));

@@ -22,6 +22,14 @@ using test::warnings_of;
 // 9 lines; cases append from line 10.
 const std::string kBase = test::base_policy();
 
+// A policy whose handsets.known lists `entries` (line 7 on).
+std::string known_policy(const std::string& entries) {
+    std::string s = kBase;
+    const std::string networks = "  networks: [192.168.20.0/24]\n";
+    s.replace(s.find(networks), networks.size(), networks + "  known:\n" + entries);
+    return s;
+}
+
 class SemanticsErrors : public ::testing::TestWithParam<test::ErrorCase> {};
 
 TEST_P(SemanticsErrors, ReportsExactTextAndPosition) { test::expect_errors(GetParam()); }
@@ -56,6 +64,25 @@ const test::ErrorCase kErrorCases[] = {
      kBase + "toll_fraud:\n  profiles:\n    - name: a\n      prefixes: [\"+53\"]\n    - name: a\n"
              "      prefixes: [\"+1\"]\n",
      {"t.yaml:14:13: toll_fraud.profiles[1].name: duplicate profile name 'a' (first at 12:13)"}},
+    // handsets.known (validator and semantics): positions of the entries' values.
+    {"KnownAorTwice", known_policy("    - aor: 201@pbx.example.net\n    - aor: 201@PBX.example.net\n"),
+     {"t.yaml:8:12: handsets.known[1].aor: duplicate AOR '201@PBX.example.net' (first at 7:12)"}},
+    {"KnownExtensionOverlapsAnAor", known_policy("    - aor: \"201\"\n    - aor: 201@pbx.example.net\n"),
+     {"t.yaml:8:12: handsets.known[1].aor: AOR '201@pbx.example.net' overlaps the extension '201' (at 7:12), which "
+      "stands for that user at any domain"}},
+    {"KnownBadAor", known_policy("    - aor: \"201 x@pbx\"\n"),
+     {"t.yaml:7:12: handsets.known[0].aor: \"201 x@pbx\" is not an AOR (expected user@domain or an extension, e.g. "
+      "201@pbx.example.net or 201)"}},
+    {"KnownBadAddress", known_policy("    - aor: \"201\"\n      address: 192.168.20.300\n"),
+     {"t.yaml:8:16: handsets.known[0].address: \"192.168.20.300\" is not an IP address (expected one address, e.g. "
+      "192.168.20.10)"}},
+    {"KnownAddressIsAPrefix", known_policy("    - aor: \"201\"\n      address: 192.168.20.0/24\n"),
+     {"t.yaml:8:16: handsets.known[0].address: \"192.168.20.0/24\" is not an IP address (expected one address, e.g. "
+      "192.168.20.10)"}},
+    {"KnownAddressOutsideTheHandsetNetworks", known_policy("    - aor: \"201\"\n      address: 10.1.2.3\n"),
+     {"t.yaml:8:16: handsets.known[0].address: \"10.1.2.3\" is not inside handsets.networks"}},
+    {"KnownWithoutAor", known_policy("    - address: 192.168.20.10\n"),
+     {"t.yaml:7:7: handsets.known[0].aor: required key is missing"}},
     {"MetricsFileRelative", kBase + "metrics:\n  file: voipguard.prom\n",
      {"t.yaml:11:9: metrics.file: \"voipguard.prom\" is not an absolute path of a .prom file (the textfile "
       "collector reads only *.prom, e.g. /var/lib/prometheus/node-exporter/voipguard.prom)"}},

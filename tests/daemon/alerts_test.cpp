@@ -70,7 +70,8 @@ TEST(AlertGate, OnlySelectedEventsEachWithItsOwnBucket) {
     EXPECT_EQ(g.rate_limited(), 2u);
 }
 
-// alerts.events offers every engine event and the daemon's VG_RELOAD_FAILED.
+// alerts.events offers every engine event and the daemon's VG_RELOAD_FAILED
+// and VG_HANDSET_OPEN_INTERFACE (the interface audit's finding).
 TEST(AlertsSchema, EventChoicesAreTheLogIds) {
     const config::KeyInfo* key = nullptr;
     for (const auto& k : config::schema())
@@ -87,6 +88,7 @@ TEST(AlertsSchema, EventChoicesAreTheLogIds) {
     for (std::size_t t = 0; t < engine::kEventTypeCount; ++t)
         expected.emplace_back(engine::event_id(static_cast<engine::EventType>(t)));
     expected.emplace_back(kReloadFailedLine.id);
+    expected.emplace_back(kOpenInterfaceLine.id);
     std::sort(choices.begin(), choices.end());
     std::sort(expected.begin(), expected.end());
     EXPECT_EQ(choices, expected);

@@ -108,6 +108,39 @@ TEST(LogEvents, EventKeys_FollowTheDocumentedFields) {
     EXPECT_EQ(key, " handset=192.168.20.10 dst=198.51.100.80");
     e.detail.assign("b.rom");
     EXPECT_EQ(event_key_fields(e), key);
+    // An unknown handset: per address, whichever AORs it tries.
+    e.type = EventType::unknown_handset;
+    e.detail.assign("203@pbx.example.net");
+    EXPECT_EQ(event_key_fields(e), " handset=192.168.20.10");
+    // A forgotten handset: per AOR (it may have no address).
+    e.type = EventType::handset_forgotten;
+    EXPECT_EQ(event_key_fields(e), " detail=203@pbx.example.net");
+}
+
+TEST(LogEvents, InventoryEvents_LineShapes) {
+    Event e;
+    e.type = EventType::unknown_handset;
+    e.handset = ip("192.168.20.77");
+    e.user_agent.assign("Yealink SIP-T46S 66.86.0.15");
+    e.detail.assign("209@pbx.example.net");
+    EXPECT_EQ(format_event(e, "acme-london"),
+              "VG_UNKNOWN_HANDSET site=acme-london handset=192.168.20.77 ua=\"Yealink SIP-T46S 66.86.0.15\" "
+              "detail=209@pbx.example.net");
+    e.type = EventType::handset_mismatch;
+    e.rule.assign("address:192.168.20.10");
+    e.detail.assign("201@pbx.example.net");
+    EXPECT_EQ(format_event(e, "acme-london"),
+              "VG_HANDSET_MISMATCH site=acme-london handset=192.168.20.77 rule=address:192.168.20.10 "
+              "ua=\"Yealink SIP-T46S 66.86.0.15\" detail=201@pbx.example.net");
+    Event f;
+    f.type = EventType::handset_forgotten;
+    f.rule.assign("never_seen");
+    f.detail.assign("202");
+    f.count = 2592001;
+    EXPECT_EQ(format_event(f, "acme-london"), "VG_HANDSET_FORGOTTEN site=acme-london rule=never_seen detail=202 count=2592001");
+    EXPECT_EQ(event_severity(EventType::unknown_handset), Severity::warning);
+    EXPECT_EQ(event_severity(EventType::handset_mismatch), Severity::warning);
+    EXPECT_EQ(event_severity(EventType::handset_forgotten), Severity::notice);
 }
 
 // ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 
 #include "daemon/log_events.h"
 #include "filters/net/packet.h"
+#include "tests/support/engine_packets.h"
 #include "tests/support/engine_policy.h"
 #include "tests/support/sip_packets.h"
 
@@ -121,7 +122,60 @@ TEST_F(StatusReportTest, NoCallsAndNoHandsetsSayWhatTheyMean) {
     EXPECT_EQ(render_calls(*engine_, true), "{\"calls\":[]}\n");
     const engine::Now now = engine::Now::at(engine::Timestamp{} + std::chrono::seconds(100));
     EXPECT_EQ(render_handsets(*engine_, now, false), "no handsets seen\n");
-    EXPECT_EQ(render_handsets(*engine_, now, true), "{\"handsets\":[]}\n");
+    EXPECT_EQ(render_handsets(*engine_, now, true), "{\"handsets\":[],\"known\":[]}\n");
+}
+
+TEST_F(StatusReportTest, TheInventoryShowsKnownUnknownAndForgottenHandsets) {
+    std::string yaml = test::site_policy();
+    yaml.replace(yaml.find("  stale_after: 1h\n"), 0,
+                 "  known:\n    - aor: 201@pbx.example.net\n      address: 192.168.20.10\n"
+                 "      model: Yealink\n    - aor: \"202\"\n    - aor: 203@pbx.example.net\n");
+    rules_ = test::compile_policy(yaml);
+    ASSERT_NE(rules_, nullptr);
+    engine_ = std::make_unique<engine::Engine>(rules_);
+    test::PacketJar jar;
+    test::EventRecorder rec;
+    engine::Timestamp t = engine::Timestamp{} + std::chrono::hours(10);
+    auto registers = [&](const char* handset, const std::string& user) {
+        using namespace test::sip_packets;
+        std::string msg = request("REGISTER", "sip:pbx.example.net", std::string("r-") + user, "f1", "", 1, "",
+                                  "Yealink SIP-T46S 66.86.0.15");
+        msg.replace(msg.find("To: <sip:pbx.example.net>"), 25, "To: <sip:" + user + "@pbx.example.net>");
+        engine_->process(jar.udp(handset, 5060, "203.0.113.10", 5060, msg), engine::Now::at(t), rec);
+    };
+    engine_->tick(engine::Now::at(t), rec);   // the list is loaded: 202 and 203 are away from now
+    registers("192.168.20.10", "201");
+    registers("192.168.20.11", "203");
+    t += std::chrono::minutes(30);
+    registers("192.168.20.12", "209");
+    registers("192.168.20.10", "201");
+    t += std::chrono::minutes(31);
+    engine_->tick(engine::Now::at(t), rec);
+    const engine::Now now{t, 1700000000};
+    const std::string text = render_handsets(*engine_, now, false);
+    EXPECT_NE(text.find("192.168.20.10  201@pbx.example.net  \"Yealink SIP-T46S 66.86.0.15\"  not registered  KNOWN"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("192.168.20.12  209@pbx.example.net  \"Yealink SIP-T46S 66.86.0.15\"  not registered  UNKNOWN"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("inventory: 3 known, 1 registering, 2 forgotten or never seen\n"
+                        "  202  NEVER SEEN\n"
+                        "  203@pbx.example.net  FORGOTTEN (last registered from 192.168.20.11, 3660 s ago)\n"),
+              std::string::npos)
+        << text;
+    const std::string js = render_handsets(*engine_, now, true);
+    EXPECT_NE(js.find("\"address\":\"192.168.20.12\",\"aor\":\"209@pbx.example.net\""), std::string::npos) << js;
+    EXPECT_NE(js.find("\"inventory\":\"unknown\""), std::string::npos) << js;
+    EXPECT_NE(js.find("\"inventory\":\"known\""), std::string::npos) << js;
+    EXPECT_NE(js.find("\"known\":[{\"aor\":\"201@pbx.example.net\",\"address\":\"192.168.20.10\",\"model\":\"Yealink\","
+                      "\"status\":\"registering\",\"last_register\":1699998140,\"last_address\":\"192.168.20.10\"},"
+                      "{\"aor\":\"202\",\"address\":\"\",\"model\":\"\",\"status\":\"never_seen\",\"last_register\":0,"
+                      "\"last_address\":\"\"},"
+                      "{\"aor\":\"203@pbx.example.net\",\"address\":\"\",\"model\":\"\",\"status\":\"forgotten\","
+                      "\"last_register\":1699996340,\"last_address\":\"192.168.20.11\"}]}\n"),
+              std::string::npos)
+        << js;
 }
 
 // A running call with a destination profile: its profile, duration and the

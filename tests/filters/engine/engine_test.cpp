@@ -1414,6 +1414,43 @@ TEST_F(EngineTest, StaleHandsetIsReportedOnceAndClearsOnRegister) {
     EXPECT_EQ(rec_.count(EventType::handset_registered), 2u);
 }
 
+// The inventory through the engine: REGISTERs decide known and unknown, the
+// tick reports the forgotten; nothing is dropped for it.
+TEST_F(EngineTest, TheInventoryReportsUnknownMismatchedAndForgottenHandsets) {
+    std::string yaml = policy_text();
+    yaml.replace(yaml.find("  stale_after: 1h\n"), 0,
+                 "  known:\n    - aor: 201@pbx.example.net\n      address: 192.168.20.10\n    - aor: \"202\"\n");
+    make(yaml);
+    auto registers = [&](const char* handset, const std::string& user, unsigned cseq) {
+        std::string msg = request("REGISTER", "sip:pbx.example.net", std::string("reg-") + handset + user, "f1", "",
+                                  cseq, "", "Yealink SIP-T46S 66.86.0.15");
+        msg.replace(msg.find("To: <sip:pbx.example.net>"), 25, "To: <sip:" + user + "@pbx.example.net>");
+        return out_sip(msg, handset);
+    };
+    EXPECT_EQ(registers(kHandset, "201", 1).verdict, Verdict::accept);
+    EXPECT_EQ(registers(kHandset2, "209", 1).verdict, Verdict::accept);   // not listed: reported, not dropped
+    ASSERT_EQ(rec_.count(EventType::unknown_handset), 1u);
+    EXPECT_EQ(rec_.last(EventType::unknown_handset)->detail.view(), "209@pbx.example.net");
+    EXPECT_EQ(registers(kHandset2, "201", 2).verdict, Verdict::accept);   // 201 from another address
+    ASSERT_EQ(rec_.count(EventType::handset_mismatch), 1u);
+    EXPECT_EQ(rec_.last(EventType::handset_mismatch)->rule.view(), "address:192.168.20.10");
+    // 202 never registers; 201 stops. Each is reported once the hour passes.
+    advance(30min);
+    EXPECT_EQ(rec_.count(EventType::handset_forgotten), 0u);
+    advance(31min);
+    EXPECT_EQ(rec_.count(EventType::handset_forgotten), 2u);
+    std::size_t shown = 0;
+    for (const KnownHandsetState& k : engine_->known_handsets()) {
+        ++shown;
+        EXPECT_EQ(engine_->known_status(k, now_), k.aor == "202" ? KnownStatus::never_seen : KnownStatus::forgotten);
+    }
+    EXPECT_EQ(shown, 2u);
+    advance(30min);
+    EXPECT_EQ(rec_.count(EventType::handset_forgotten), 2u);
+    advance(31min);
+    EXPECT_EQ(rec_.count(EventType::handset_forgotten), 4u);
+}
+
 TEST_F(EngineTest, UnansweredInviteTimesOut) {
     call("c1", "02079460000", 40000);
     advance(179s);

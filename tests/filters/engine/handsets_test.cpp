@@ -278,5 +278,173 @@ TEST_F(HandsetsTest, EachCallFromOutdatedFirmwareIsReportedOnce) {
     EXPECT_EQ(rec_.count(EventType::outdated_firmware_call), 2u);
 }
 
+// ---------------------------------------------------------------------------
+// The inventory (handsets.known)
+
+std::string with_known(const std::string& entries) {
+    std::string s = test::site_policy();
+    s.replace(s.find("  stale_after: 1h\n"), 0, "  known:\n" + entries);
+    return s;
+}
+
+// 201 belongs at 192.168.20.10 and is a Yealink SIP-T46S; 202 is any
+// device at any address and any domain.
+const std::string kKnown = "    - aor: 201@pbx.example.net\n      address: 192.168.20.10\n"
+                           "      model: \"yealink sip-t46s\"\n    - aor: \"202\"\n";
+
+const KnownHandsetState* known_entry(const HandsetInventory& inv, const std::string& aor) {
+    for (const KnownHandsetState& k : inv.known())
+        if (k.aor == aor) return &k;
+    return nullptr;
+}
+
+TEST_F(HandsetsTest, WithoutAnInventoryNoHandsetIsKnownOrUnknown) {
+    sends("REGISTER");
+    EXPECT_TRUE(inventory_->known().empty());
+    EXPECT_EQ(handset(kHandset)->listed, Listing::none);
+    advance(3h);
+    EXPECT_EQ(rec_.count(EventType::unknown_handset), 0u);
+    EXPECT_EQ(rec_.count(EventType::handset_forgotten), 0u);
+}
+
+TEST_F(HandsetsTest, AnUnlistedAorIsReportedOncePerAddressAndAor) {
+    make(64, with_known(kKnown));
+    sends("REGISTER", kHandset2, kCurrent, "203");
+    ASSERT_EQ(rec_.count(EventType::unknown_handset), 1u);
+    const Event* e = rec_.last(EventType::unknown_handset);
+    EXPECT_EQ(e->handset, ip(kHandset2));
+    EXPECT_EQ(e->detail, "203@pbx.example.net");
+    EXPECT_EQ(e->user_agent, kCurrent);
+    EXPECT_EQ(handset(kHandset2)->listed, Listing::unknown);
+    // Its refreshes are not news; another AOR from it is.
+    advance(5min);
+    sends("REGISTER", kHandset2, kCurrent, "203");
+    EXPECT_EQ(rec_.count(EventType::unknown_handset), 1u);
+    sends("REGISTER", kHandset2, kCurrent, "204");
+    EXPECT_EQ(rec_.count(EventType::unknown_handset), 2u);
+    EXPECT_EQ(rec_.last(EventType::unknown_handset)->detail, "204@pbx.example.net");
+    // Listed ones are not: 201 at its address, 202 (an extension: any domain) anywhere.
+    sends("REGISTER", kHandset, kCurrent, "201");
+    sends("REGISTER", kHandset3, "Fanvil X4U 2.12.1", "202");
+    EXPECT_EQ(rec_.count(EventType::unknown_handset), 2u);
+    EXPECT_EQ(rec_.count(EventType::handset_mismatch), 0u);
+    EXPECT_EQ(handset(kHandset)->listed, Listing::known);
+    EXPECT_EQ(handset(kHandset3)->listed, Listing::known);
+    // The user part is compared exactly: "2020" is not "202".
+    sends("REGISTER", kHandset3, "Fanvil X4U 2.12.1", "2020");
+    EXPECT_EQ(rec_.count(EventType::unknown_handset), 3u);
+    EXPECT_EQ(handset(kHandset3)->listed, Listing::unknown);
+}
+
+TEST_F(HandsetsTest, AListedAorFromAnotherAddressIsAMismatch) {
+    make(64, with_known(kKnown));
+    // The account of 201 registered from a new device (a stolen password).
+    sends("REGISTER", kHandset3, kCurrent, "201");
+    ASSERT_EQ(rec_.count(EventType::handset_mismatch), 1u);
+    const Event* e = rec_.last(EventType::handset_mismatch);
+    EXPECT_EQ(e->handset, ip(kHandset3));
+    EXPECT_EQ(e->rule, "address:192.168.20.10");
+    EXPECT_EQ(e->detail, "201@pbx.example.net");
+    EXPECT_EQ(e->user_agent, kCurrent);
+    EXPECT_EQ(rec_.count(EventType::unknown_handset), 0u);
+    advance(5min);
+    sends("REGISTER", kHandset3, kCurrent, "201");   // its refresh
+    EXPECT_EQ(rec_.count(EventType::handset_mismatch), 1u);
+    const KnownHandsetState* k = known_entry(*inventory_, "201@pbx.example.net");
+    ASSERT_NE(k, nullptr);
+    EXPECT_EQ(k->last_address, ip(kHandset3));
+    // From its own address: nothing to say.
+    sends("REGISTER", kHandset, kCurrent, "201");
+    EXPECT_EQ(rec_.count(EventType::handset_mismatch), 1u);
+}
+
+TEST_F(HandsetsTest, AListedAorWithAnotherModelIsAMismatch) {
+    make(64, with_known(kKnown));
+    sends("REGISTER", kHandset, "Grandstream GXP2170 1.0.11.3", "201");
+    ASSERT_EQ(rec_.count(EventType::handset_mismatch), 1u);
+    EXPECT_EQ(rec_.last(EventType::handset_mismatch)->rule, "model:yealink sip-t46s");
+    sends("REGISTER", kHandset, "Grandstream GXP2170 1.0.11.3", "201");
+    EXPECT_EQ(rec_.count(EventType::handset_mismatch), 1u);
+    // The listed model (case-insensitive) is fine; a change back away from it is news.
+    sends("REGISTER", kHandset, kCurrent, "201");
+    EXPECT_EQ(rec_.count(EventType::handset_mismatch), 1u);
+    sends("REGISTER", kHandset, "Grandstream GXP2170 1.0.11.3", "201");
+    EXPECT_EQ(rec_.count(EventType::handset_mismatch), 2u);
+}
+
+TEST_F(HandsetsTest, AListedHandsetThatStopsRegisteringIsForgottenOncePerPeriod) {
+    make(64, with_known(kKnown));
+    sends("REGISTER", kHandset, kCurrent, "201");
+    sends("REGISTER", kHandset2, kCurrent, "202");
+    advance(1h);
+    EXPECT_EQ(rec_.count(EventType::handset_forgotten), 0u);
+    sends("REGISTER", kHandset2, kCurrent, "202");   // 202 keeps registering
+    advance(1s);
+    ASSERT_EQ(rec_.count(EventType::handset_forgotten), 1u);
+    const Event* e = rec_.last(EventType::handset_forgotten);
+    EXPECT_EQ(e->handset, ip(kHandset));
+    EXPECT_EQ(e->detail, "201@pbx.example.net");
+    EXPECT_EQ(e->rule, "not_registering");
+    EXPECT_EQ(e->count, 3601u);
+    const KnownHandsetState* k = known_entry(*inventory_, "201@pbx.example.net");
+    ASSERT_NE(k, nullptr);
+    EXPECT_EQ(inventory_->status(*k, now_), KnownStatus::forgotten);
+    EXPECT_EQ(inventory_->status(*known_entry(*inventory_, "202"), now_), KnownStatus::registering);
+    // Again once per staleness period, not at every tick.
+    for (int i = 0; i < 59; ++i) advance(1min);
+    EXPECT_EQ(rec_.count(EventType::handset_forgotten), 1u);
+    sends("REGISTER", kHandset2, kCurrent, "202");
+    advance(1min);
+    ASSERT_EQ(rec_.count(EventType::handset_forgotten), 2u);
+    EXPECT_EQ(rec_.last(EventType::handset_forgotten)->count, 7201u);   // 2 h and 1 s since its last REGISTER
+    // It registers again: registering, and no report while it does.
+    sends("REGISTER", kHandset, kCurrent, "201");
+    EXPECT_EQ(inventory_->status(*k, now_), KnownStatus::registering);
+    advance(30min);
+    sends("REGISTER", kHandset, kCurrent, "201");
+    sends("REGISTER", kHandset2, kCurrent, "202");
+    advance(50min);
+    EXPECT_EQ(rec_.count(EventType::handset_forgotten), 2u);
+}
+
+TEST_F(HandsetsTest, AListedHandsetNeverSeenIsForgottenFromWhenTheListWasLoaded) {
+    make(64, with_known(kKnown));
+    advance(1s);   // the first tick: listed from now
+    const KnownHandsetState* k = known_entry(*inventory_, "202");
+    ASSERT_NE(k, nullptr);
+    EXPECT_EQ(inventory_->status(*k, now_), KnownStatus::never_seen);
+    advance(1h);
+    EXPECT_EQ(rec_.count(EventType::handset_forgotten), 0u);
+    advance(1s);
+    ASSERT_EQ(rec_.count(EventType::handset_forgotten), 2u);   // 201 and 202
+    const Event* e = rec_.last(EventType::handset_forgotten);
+    EXPECT_EQ(e->detail, "202");
+    EXPECT_EQ(e->rule, "never_seen");
+    EXPECT_FALSE(e->handset.valid());   // no expected address, never seen
+    EXPECT_EQ(rec_.all(EventType::handset_forgotten)[0].handset, ip(kHandset));   // 201's expected address
+    EXPECT_EQ(inventory_->status(*k, now_), KnownStatus::never_seen);
+}
+
+TEST_F(HandsetsTest, AReloadKeepsWhatWasSeenOfAnAorThatStaysListed) {
+    make(64, with_known(kKnown));
+    sends("REGISTER", kHandset, kCurrent, "201");
+    const Timestamp registered = now_;
+    advance(10min);
+    auto rules = test::compile_policy(with_known("    - aor: 201@PBX.example.net\n    - aor: 205@pbx.example.net\n"));
+    ASSERT_NE(rules, nullptr);
+    ctx_->rules = rules;
+    inventory_->reload(now_);
+    ASSERT_EQ(inventory_->known().size(), 2u);
+    const KnownHandsetState* k = known_entry(*inventory_, "201@PBX.example.net");
+    ASSERT_NE(k, nullptr);
+    EXPECT_EQ(k->last_register, registered);
+    EXPECT_EQ(k->last_address, ip(kHandset));
+    EXPECT_EQ(known_entry(*inventory_, "202"), nullptr);
+    EXPECT_FALSE(known_entry(*inventory_, "205@pbx.example.net")->seen());
+    // 202 is no longer listed: its next registration is unknown.
+    sends("REGISTER", kHandset2, kCurrent, "202");
+    EXPECT_EQ(rec_.count(EventType::unknown_handset), 1u);
+}
+
 }  // namespace
 }  // namespace vg::engine
