@@ -112,7 +112,8 @@ const std::vector<KeyInfo> kSchema = {
      "account registering from a new device), a listed AOR registering from another address or with another "
      "model is `VG_HANDSET_MISMATCH`, and a listed handset that has not registered for `handsets.stale_after` "
      "(or never since the list was loaded) is `VG_HANDSET_FORGOTTEN`, again every `stale_after` while it stays "
-     "away; `voipguard handsets` shows each handset as known or unknown and lists the forgotten ones. Nothing is "
+     "away; `voipguard handsets` shows each handset as known, not as listed or unknown and lists the forgotten "
+     "ones. Nothing is "
      "blocked for it. There is no MAC address key: the engine sees IP packets, and a MAC address is no proof on "
      "the handsets' own segment (anyone there can take another's); the AOR, the address and the model are what "
      "the engine can compare."},
@@ -122,7 +123,8 @@ const std::vector<KeyInfo> kSchema = {
     {"handsets.known[].address", Type::ip_address, false, "any", 0, 0, "", kDescriptiveDefault, 0, 0,
      "The address it should register from (a DHCP reservation), inside `handsets.networks`."},
     {"handsets.known[].model", Type::text_pattern, false, "any", 0, 0, "", kDescriptiveDefault, 0, 0,
-     "What its User-Agent should contain (case-insensitive), e.g. \"Yealink SIP-T54W\"."},
+     "What its User-Agent should contain (case-insensitive), e.g. \"Yealink SIP-T54W\". A REGISTER without a "
+     "User-Agent does not show it either."},
 
     {"peers", Type::map, false, "", 0, 0, "", 0, 0, 0,
      "The allow-listed peers. Every inbound packet for the handsets that does not come from one of them is dropped."},

@@ -320,6 +320,7 @@ namespace {
 std::string_view listing_text(engine::Listing l) {
     switch (l) {
     case engine::Listing::known: return "known";
+    case engine::Listing::mismatch: return "mismatch";
     case engine::Listing::unknown: return "unknown";
     case engine::Listing::none: break;
     }
@@ -373,7 +374,8 @@ std::string render_handsets(const engine::Engine& eng, const engine::Now& clocks
                 o += std::to_string(h.interfaces.ports[i]);
             }
             o.push_back(']');
-            // handsets.known: "known", "unknown", or "" (no inventory / no REGISTER since it was loaded).
+            // handsets.known: "known", "mismatch" (listed, another address or model), "unknown",
+            // or "" (no inventory / no REGISTER since it was loaded).
             json::field(o, "inventory", listing_text(h.listed));
             o.push_back('}');
         } else {
@@ -381,9 +383,10 @@ std::string render_handsets(const engine::Engine& eng, const engine::Now& clocks
             o += h.address.to_string() + "  " + escape_text(h.aor.view()) + "  \"" + escape_text(h.user_agent.view()) +
                  "\"  " + (h.registered_until > now ? "registered" : "not registered") +
                  (h.firmware_outdated ? "  FIRMWARE OUTDATED" : "") + (h.stale ? "  STALE" : "") +
-                 (h.listed == engine::Listing::known     ? "  KNOWN"
-                  : h.listed == engine::Listing::unknown ? "  UNKNOWN"
-                                                         : "") +
+                 (h.listed == engine::Listing::known      ? "  KNOWN"
+                  : h.listed == engine::Listing::mismatch ? "  KNOWN AOR, NOT AS LISTED"
+                  : h.listed == engine::Listing::unknown  ? "  UNKNOWN"
+                                                          : "") +
                  (h.audit.weak != engine::WeakRule::none
                       ? "  WEAK PASSWORD (" + std::string(engine::weak_rule_text(h.audit.weak)) + ")"
                       : "") +

@@ -74,10 +74,9 @@ void HandsetInventory::inventory_check(Handset& h, const sip::SipMessage& m, boo
     const std::string_view ua = m.user_agent;
     KnownHandsetState* k = m.has_to ? find_known(m.to.uri.user, m.to.uri.host) : nullptr;
     const Listing was = h.listed;
-    h.listed = k != nullptr ? Listing::known : Listing::unknown;
-    const bool news = is_new || was != h.listed;
     if (k == nullptr) {
-        if (!news) return;
+        h.listed = Listing::unknown;
+        if (!is_new && was == Listing::unknown) return;
         Event e = ctx_.event(EventType::unknown_handset, nullptr, now);
         e.handset = h.address;
         assign_truncated(e.user_agent, ua);
@@ -88,7 +87,12 @@ void HandsetInventory::inventory_check(Handset& h, const sip::SipMessage& m, boo
     k->last_register = now;
     k->last_address = h.address;
     k->forgotten = false;
-    if (news && k->address.valid() && k->address != h.address) {
+    const bool news = is_new || (was != Listing::known && was != Listing::mismatch);
+    const bool address_differs = k->address.valid() && k->address != h.address;
+    // No User-Agent at all cannot show the listed model: a mismatch too.
+    const bool model_differs = !k->model.empty() && !text::icontains(ua, k->model);
+    h.listed = address_differs || model_differs ? Listing::mismatch : Listing::known;
+    if (news && address_differs) {
         Event e = ctx_.event(EventType::handset_mismatch, nullptr, now);
         e.handset = h.address;
         assign_truncated(e.user_agent, ua);
@@ -98,7 +102,7 @@ void HandsetInventory::inventory_check(Handset& h, const sip::SipMessage& m, boo
     }
     // The model: at news, and when the User-Agent of its REGISTERs changes.
     const bool ua_changed = !ua.empty() && h.register_user_agent.view() != ua.substr(0, 64);
-    if ((news || ua_changed) && !k->model.empty() && !ua.empty() && !text::icontains(ua, k->model)) {
+    if ((news || ua_changed) && model_differs) {
         Event e = ctx_.event(EventType::handset_mismatch, nullptr, now);
         e.handset = h.address;
         assign_truncated(e.user_agent, ua);

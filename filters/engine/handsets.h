@@ -57,6 +57,7 @@ struct OpenInterfaces {
 enum class Listing : std::uint8_t {
     none,      // no inventory, or no REGISTER since it was (re)listed
     known,
+    mismatch,  // listed, but from another address or with another model than listed
     unknown,
 };
 

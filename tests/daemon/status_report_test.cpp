@@ -146,6 +146,7 @@ TEST_F(StatusReportTest, TheInventoryShowsKnownUnknownAndForgottenHandsets) {
     engine_->tick(engine::Now::at(t), rec);   // the list is loaded: 202 and 203 are away from now
     registers("192.168.20.10", "201");
     registers("192.168.20.11", "203");
+    registers("192.168.20.13", "201");   // 201's account from another address
     t += std::chrono::minutes(30);
     registers("192.168.20.12", "209");
     registers("192.168.20.10", "201");
@@ -159,6 +160,10 @@ TEST_F(StatusReportTest, TheInventoryShowsKnownUnknownAndForgottenHandsets) {
     EXPECT_NE(text.find("192.168.20.12  209@pbx.example.net  \"Yealink SIP-T46S 66.86.0.15\"  not registered  UNKNOWN"),
               std::string::npos)
         << text;
+    EXPECT_NE(text.find("192.168.20.13  201@pbx.example.net  \"Yealink SIP-T46S 66.86.0.15\"  not registered  "
+                        "STALE  KNOWN AOR, NOT AS LISTED"),
+              std::string::npos)
+        << text;
     EXPECT_NE(text.find("inventory: 3 known, 1 registering, 2 forgotten or never seen\n"
                         "  202  NEVER SEEN\n"
                         "  203@pbx.example.net  FORGOTTEN (last registered from 192.168.20.11, 3660 s ago)\n"),
@@ -168,6 +173,7 @@ TEST_F(StatusReportTest, TheInventoryShowsKnownUnknownAndForgottenHandsets) {
     EXPECT_NE(js.find("\"address\":\"192.168.20.12\",\"aor\":\"209@pbx.example.net\""), std::string::npos) << js;
     EXPECT_NE(js.find("\"inventory\":\"unknown\""), std::string::npos) << js;
     EXPECT_NE(js.find("\"inventory\":\"known\""), std::string::npos) << js;
+    EXPECT_NE(js.find("\"inventory\":\"mismatch\""), std::string::npos) << js;
     EXPECT_NE(js.find("\"known\":[{\"aor\":\"201@pbx.example.net\",\"address\":\"192.168.20.10\",\"model\":\"Yealink\","
                       "\"status\":\"registering\",\"last_register\":1699998140,\"last_address\":\"192.168.20.10\"},"
                       "{\"aor\":\"202\",\"address\":\"\",\"model\":\"\",\"status\":\"never_seen\",\"last_register\":0,"

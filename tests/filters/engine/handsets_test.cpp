@@ -347,6 +347,7 @@ TEST_F(HandsetsTest, AListedAorFromAnotherAddressIsAMismatch) {
     EXPECT_EQ(e->detail, "201@pbx.example.net");
     EXPECT_EQ(e->user_agent, kCurrent);
     EXPECT_EQ(rec_.count(EventType::unknown_handset), 0u);
+    EXPECT_EQ(handset(kHandset3)->listed, Listing::mismatch);
     advance(5min);
     sends("REGISTER", kHandset3, kCurrent, "201");   // its refresh
     EXPECT_EQ(rec_.count(EventType::handset_mismatch), 1u);
@@ -356,6 +357,7 @@ TEST_F(HandsetsTest, AListedAorFromAnotherAddressIsAMismatch) {
     // From its own address: nothing to say.
     sends("REGISTER", kHandset, kCurrent, "201");
     EXPECT_EQ(rec_.count(EventType::handset_mismatch), 1u);
+    EXPECT_EQ(handset(kHandset)->listed, Listing::known);
 }
 
 TEST_F(HandsetsTest, AListedAorWithAnotherModelIsAMismatch) {
@@ -363,13 +365,20 @@ TEST_F(HandsetsTest, AListedAorWithAnotherModelIsAMismatch) {
     sends("REGISTER", kHandset, "Grandstream GXP2170 1.0.11.3", "201");
     ASSERT_EQ(rec_.count(EventType::handset_mismatch), 1u);
     EXPECT_EQ(rec_.last(EventType::handset_mismatch)->rule, "model:yealink sip-t46s");
+    EXPECT_EQ(handset(kHandset)->listed, Listing::mismatch);
     sends("REGISTER", kHandset, "Grandstream GXP2170 1.0.11.3", "201");
     EXPECT_EQ(rec_.count(EventType::handset_mismatch), 1u);
     // The listed model (case-insensitive) is fine; a change back away from it is news.
     sends("REGISTER", kHandset, kCurrent, "201");
     EXPECT_EQ(rec_.count(EventType::handset_mismatch), 1u);
+    EXPECT_EQ(handset(kHandset)->listed, Listing::known);
     sends("REGISTER", kHandset, "Grandstream GXP2170 1.0.11.3", "201");
     EXPECT_EQ(rec_.count(EventType::handset_mismatch), 2u);
+    // A REGISTER that does not say what it is cannot show the listed model.
+    sends("REGISTER", kHandset2, "", "201");
+    EXPECT_EQ(rec_.count(EventType::handset_mismatch), 4u);   // another address, and no model
+    EXPECT_EQ(rec_.last(EventType::handset_mismatch)->rule, "model:yealink sip-t46s");
+    EXPECT_EQ(handset(kHandset2)->listed, Listing::mismatch);
 }
 
 TEST_F(HandsetsTest, AListedHandsetThatStopsRegisteringIsForgottenOncePerPeriod) {
