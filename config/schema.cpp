@@ -91,9 +91,10 @@ const std::vector<KeyInfo> kSchema = {
      "shows in `voipguard handsets`. The audit never changes a verdict. This is its CPU budget, in hashes per "
      "second for the whole router (MD5 or SHA-256; a candidate costs 2, or 3 with `-sess`), with at most 64 "
      "hashes per packet: when it is spent a check waits for the handset's next message with the same nonce "
-     "(counted as deferred). Reading a credentials header costs about as much as a hash and is paid the same way, one "
-     "token: with the budget spent a REGISTER flood is not even parsed, and a nonce the handset's finished check "
-     "covered is recognised without parsing. 1000/s is about 0.2 ms of CPU per second on an x86 core (`tests/bench/run`, "
+     "(counted as deferred). Reading a credentials header costs about as much as a hash and is bounded the same way: "
+     "with the budget spent a REGISTER flood is not even parsed, a header that leads to no hashing (malformed, a "
+     "nonce already checked) costs one, and a nonce the handset's finished check covered is recognised without "
+     "parsing. 1000/s is about 0.2 ms of CPU per second on an x86 core (`tests/bench/run`, "
      "`audit.*`); a slow router CPU pays proportionally more, within the same bound. 0 turns the audit off. MD5, MD5-sess, SHA-256 and SHA-256-sess with "
      "`qop=auth` or no qop are tested; `qop=auth-int` (it needs the body), other algorithms and hidden user "
      "names (`userhash`) are skipped and counted."},

@@ -144,8 +144,17 @@ void PasswordAudit::check(const net::IpAddress& handset, std::string_view aor, A
         if (h != nullptr) break;
     }
     if (h == nullptr) return;
-    // Before parsing: a nonce this handset's finished check covered costs
-    // nothing; anything else costs a token, or waits when there is none.
+    // Before parsing: nothing is read further while the budget is spent (a
+    // flood costs the header lookup and this test); then a nonce this
+    // handset's finished check covered is skipped. A parse that leads to
+    // hashing is paid by its hashes; one that does not (malformed, or a
+    // nonce already checked that the scan missed) costs a token itself, so
+    // parses never outnumber the budget.
+    if (bucket_.available(now) == 0) {
+        ++ctx_.stats.audit_unparsed_budget;
+        ++ctx_.stats.audit_deferred;
+        return;
+    }
     const std::string_view nonce = scan_nonce(h->value);
     std::uint64_t seen = 0;
     if (!nonce.empty()) {
@@ -158,17 +167,11 @@ void PasswordAudit::check(const net::IpAddress& handset, std::string_view aor, A
             return;
         }
     }
-    std::uint32_t used = 0;
-    if (!bucket_.allow(now, 1)) {
-        ++ctx_.stats.audit_unparsed_budget;
-        ++ctx_.stats.audit_deferred;
-        return;
-    }
-    ++used;
     ++ctx_.stats.audit_parsed;
     const sip::DigestResult pr = sip::parse_digest_credentials(h->value, creds_);
     if (pr.status != sip::DigestStatus::ok) {
         ++ctx_.stats.audit_skipped_malformed;
+        bucket_.allow(now, 1);   // the parse's token
         return;
     }
     // (user, realm, nonce): the key of one check.
@@ -179,6 +182,7 @@ void PasswordAudit::check(const net::IpAddress& handset, std::string_view aor, A
     if (key == 0) key = 1;
     if (key == st.key && st.next == AuditState::kDone) {   // this nonce was checked
         st.seen = seen;
+        bucket_.allow(now, 1);   // the parse's token
         return;
     }
     if (key != st.key) {
@@ -188,6 +192,7 @@ void PasswordAudit::check(const net::IpAddress& handset, std::string_view aor, A
     }
     st.seen = seen;
 
+    std::uint32_t used = 0;
     if (!take(now, 1, used)) {
         ++ctx_.stats.audit_deferred;
         return;

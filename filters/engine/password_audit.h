@@ -24,11 +24,13 @@
 // changes a verdict and never blocks: it only spends what the budget allows.
 //
 // Reading a credentials header (parse_digest_credentials, about as dear as a
-// hash) is paid from the same budget, one token, so a REGISTER flood costs
-// bounded CPU: with the budget spent the header is not parsed at all
-// (counted as unparsed), and a message whose (AOR, nonce) the handset's
-// finished check already covered is recognised by a light scan for the
-// nonce, without parsing or spending (counted as repeated).
+// hash) is bounded by the same budget, so a REGISTER flood costs bounded CPU:
+// with the budget spent the header is not parsed at all (counted as
+// unparsed); a parse that leads to hashing is paid by its hashes, one that
+// does not (malformed credentials, a nonce already checked) costs a token
+// of its own; and a message whose (AOR, nonce) the handset's finished check
+// already covered is recognised by a light scan for the nonce, without
+// parsing or spending (counted as repeated).
 #pragma once
 
 #include <cstddef>

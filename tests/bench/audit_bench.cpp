@@ -11,8 +11,10 @@
 //    its default budget (1000 hashes/s) and off. The difference of CPU time
 //    per simulated second is the daemon's extra CPU under the flood
 //    (audit.flood_extra_cpu_fraction), next to its bound: the budget times
-//    the cost of a hash, plus the parsing of the credentials of every
-//    REGISTER (audit.budget_cpu_bound_fraction counts only the hashes);
+//    the cost of a hash, plus the lookup of every REGISTER's credentials
+//    header and at most one parse of it per token of the budget (with the
+//    budget spent a header is not parsed; audit.budget_cpu_bound_fraction
+//    counts only the hashes);
 //    audit.max_packet_hash_us is the most one packet can spend hashing
 //    (kMaxHashesPerPacket hashes of SHA-256).
 //

@@ -182,22 +182,25 @@ TEST_F(PasswordAuditTest, ABudgetThatIsOutDefersTheCheckWhichResumesLater) {
 // parsed (each parse costs a token); the check resumes once the budget is back.
 TEST_F(PasswordAuditTest, AnExhaustedBudgetSkipsParsingAndTheDeferredCheckResumes) {
     make("  password_audit_rate: 10\n");
-    registers("22222");   // spends the burst, deferred
+    registers("22222");   // 1 hash for H(A2), 2 per candidate: 4 candidates, 1 token left
     EXPECT_EQ(stats().audit_parsed, 1u);
     EXPECT_EQ(stats().audit_unparsed_budget, 0u);
+    EXPECT_EQ(stats().audit_hashes, 9u);
     const std::uint64_t deferred = stats().audit_deferred;
     const std::uint16_t stopped_at = handset().audit.next;
     ASSERT_NE(stopped_at, AuditState::kDone);
-    for (int i = 0; i < 1000; ++i) registers("22222");   // no time passes: nothing to spend
-    EXPECT_EQ(stats().audit_parsed, 1u);
-    EXPECT_EQ(stats().audit_unparsed_budget, 1000u);
+    // No time passes: the last token goes to one more parse and its H(A2);
+    // after that nothing is parsed at all.
+    for (int i = 0; i < 1000; ++i) registers("22222");
+    EXPECT_EQ(stats().audit_parsed, 2u);
+    EXPECT_EQ(stats().audit_unparsed_budget, 999u);
     EXPECT_EQ(stats().audit_deferred, deferred + 1000u);
     EXPECT_EQ(handset().audit.next, stopped_at);
-    EXPECT_LE(stats().audit_hashes, 10u);
+    EXPECT_EQ(stats().audit_hashes, 10u);
     // The budget comes back: the same nonce resumes where it stopped.
     now_ += 1s;
     registers("22222");
-    EXPECT_EQ(stats().audit_parsed, 2u);
+    EXPECT_EQ(stats().audit_parsed, 3u);
     EXPECT_EQ(stats().audit_checks, 1u);   // the same check, not a new one
     EXPECT_GT(handset().audit.next, stopped_at);
     for (int i = 0; i < 20 && rec_.count(EventType::weak_credential) == 0; ++i) {
@@ -206,6 +209,22 @@ TEST_F(PasswordAuditTest, AnExhaustedBudgetSkipsParsingAndTheDeferredCheckResume
     }
     ASSERT_EQ(rec_.count(EventType::weak_credential), 1u);
     EXPECT_EQ(rec_.last(EventType::weak_credential)->rule, "vendor default list entry");
+}
+
+// Credentials that do not parse lead to no hashing: each parse costs a token
+// itself, so a flood of them is parsed no more often than the budget allows.
+TEST_F(PasswordAuditTest, MalformedCredentialsCostATokenPerParse) {
+    make("  password_audit_rate: 10\n");
+    for (int i = 0; i < 100; ++i) {
+        std::string msg = request("REGISTER", "sip:pbx.example.net", "reg-1", "f1", "", ++cseq_, "",
+                                  "Yealink SIP-T46S 66.86.0.15",
+                                  "Authorization: Digest username=\"201\", nonce=\"n1\", realm\r\n");
+        const net::DecodedPacket& pk = jar_.udp(kHandset, 5060, kPbx, 5060, msg);
+        inventory_->note_sip(ip(kHandset), jar_.sip(pk), Now::at(now_), rec_);
+    }
+    EXPECT_EQ(stats().audit_parsed, 10u);
+    EXPECT_EQ(stats().audit_skipped_malformed, 10u);
+    EXPECT_EQ(stats().audit_unparsed_budget, 90u);
 }
 
 // A nonce the handset's finished check covered is recognised without
