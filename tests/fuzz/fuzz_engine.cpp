@@ -35,6 +35,11 @@ handsets:
   firmware_minimums:
     - match: "Yealink"
       min_version: 66.86.0.15
+  known:
+    - aor: 201@pbx.example.net
+      address: 192.168.20.10
+      model: "Yealink"
+    - aor: "202"
 peers:
   pbx:
     - name: pbx
