@@ -4,6 +4,9 @@
 //                       less the same policy without it (fastest of the runs)
 //   fraud.list_rss_kb   resident set growth (VmRSS) while the policy with the
 //                       list is kept, over the policy without it
+//   fraud.list_lookup_ns  CPU time of one deny-list lookup (longest-prefix
+//                       match of a dialled number), fastest of the runs;
+//                       half the numbers extend a listed prefix
 // The list is generated here: E.164 prefixes (a real country code, then 3 to
 // 7 more digits), unique, in a file next to the generated policy.
 #include "config/loader.h"
@@ -140,6 +143,26 @@ int main(int argc, char** argv) {
     const double trie_bytes = static_cast<double>(listed->deny.set.memory_bytes());
     const double policy_list_bytes = static_cast<double>(listed->policy->toll_fraud.deny_prefixes.capacity() *
                                                          sizeof(config::DialPrefix));
+    // Lookups: numbers that extend a listed prefix and random E.164 numbers.
+    std::vector<std::string> numbers;
+    numbers.reserve(200000);
+    for (std::size_t i = 0; numbers.size() < 200000; ++i) {
+        std::string num = (i % 2 == 0) ? prefixes[rng() % prefixes.size()]
+                                       : "+" + std::string(kCountryCodes[rng() % (sizeof kCountryCodes /
+                                                                                  sizeof kCountryCodes[0])]);
+        while (num.size() < 13) num += static_cast<char>('0' + rng() % 10);
+        numbers.push_back(std::move(num));
+    }
+    double lookup_ns = 0;
+    std::size_t hits = 0;
+    for (int rep = 0; rep < (quick ? 3 : 7); ++rep) {
+        std::size_t h = 0;
+        const std::uint64_t t0 = bench::cpu_ns();
+        for (const auto& num : numbers) h += listed->deny.match(num, "44").has_value();
+        const double ns = static_cast<double>(bench::cpu_ns() - t0) / static_cast<double>(numbers.size());
+        if (rep == 0 || ns < lookup_ns) lookup_ns = ns;
+        hits = h;
+    }
     listed.reset();
     base.reset();
 
@@ -156,11 +179,12 @@ int main(int argc, char** argv) {
     const double w = *std::min_element(with_ms.begin(), with_ms.end());
     const double wo = *std::min_element(without_ms.begin(), without_ms.end());
     std::printf("fraud list: %zu prefixes (%zu deny prefixes in the policy): load %.1f ms (without the list %.1f ms), "
-                "RSS +%ld kB\n",
-                n, deny, w, wo, rss1 - rss0);
+                "RSS +%ld kB; lookup %.1f ns (%zu of %zu numbers matched)\n",
+                n, deny, w, wo, rss1 - rss0, lookup_ns, hits, numbers.size());
     out.number("fraud.list_prefixes", static_cast<double>(n));
     out.number("fraud.list_load_ms", w - wo);
     out.number("fraud.list_load_total_ms", w);
+    out.number("fraud.list_lookup_ns", lookup_ns);
     out.number("fraud.list_trie_bytes", trie_bytes);
     out.number("fraud.list_policy_entries_bytes", policy_list_bytes);
     if (rss0 < 0 || rss1 < 0) out.null("fraud.list_rss_kb", "/proc/self/status has no VmRSS");
