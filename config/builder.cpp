@@ -187,15 +187,16 @@ public:
             for (const auto& b : builtin_nanp_international_prefixes())
                 tf.nanp_international.push_back(DialPrefix{std::string(b.prefix), Origin{"(built-in)", 0, 0}, {}});
         {
-            // Inline prefixes, then the files' (a set: a file may hold 100,000).
-            std::unordered_set<std::string> deny_seen, allow_seen;
+            // Inline prefixes (built-ins first); the files' stay in their
+            // packed form, shared with the loader (a file may hold 100,000).
+            std::unordered_set<std::string> deny_seen;
             for (const auto& d : tf.deny_prefixes) deny_seen.insert(d.digits);
             for (auto& d : prefixes("toll_fraud.deny_prefixes"))
                 if (deny_seen.insert(d.digits).second) tf.deny_prefixes.push_back(std::move(d));
             tf.allow_prefixes = prefixes("toll_fraud.allow_prefixes");
-            for (const auto& d : tf.allow_prefixes) allow_seen.insert(d.digits);
-            // Callback risk prefixes: the built-ins, the deny list (after
-            // its files, below), the policy's own and the risk files.
+            // Callback risk prefixes given inline: the built-ins, the
+            // policy's own and the deny list's; the deny and risk files'
+            // are added where the engine compiles the list (rules.cpp).
             std::unordered_set<std::string> risk_seen;
             auto& risk = tf.callback.risk_prefixes;
             if (tf.callback.risk_builtin)
@@ -204,17 +205,9 @@ public:
                         risk.push_back(DialPrefix{std::string(b.prefix), Origin{"(built-in)", 0, 0}, {}});
             for (auto& d : prefixes("toll_fraud.callback.risk_prefixes"))
                 if (risk_seen.insert(d.digits).second) risk.push_back(std::move(d));
-            for (const auto& f : v_.prefix_files()) {
-                auto& list = f.meta.risk ? risk : f.meta.deny ? tf.deny_prefixes : tf.allow_prefixes;
-                auto& seen = f.meta.risk ? risk_seen : f.meta.deny ? deny_seen : allow_seen;
-                list.reserve(list.size() + f.entries.size());
-                for (const auto& e : f.entries)
-                    if (seen.insert(e.digits).second)
-                        list.push_back(DialPrefix{e.digits, Origin{f.meta.file, e.line, 1}, e.label});
-                tf.prefix_files.push_back(f.meta);
-            }
             for (const auto& d : tf.deny_prefixes)
                 if (risk_seen.insert(d.digits).second) risk.push_back(d);
+            for (const auto& f : v_.prefix_files()) tf.prefix_files.push_back(f.meta);
         }
         tf.callback.enabled = boolean("toll_fraud.callback.enabled");
         tf.callback.block = scalar("toll_fraud.callback.action") == "block";

@@ -153,7 +153,13 @@ void Loader::read_prefix_file(const YNode& item, const std::string& from_file, c
         return fail(larger_than(shown, kMaxPrefixFileBytes) + " (the most a prefix file may have)");
     std::ifstream in(target, std::ios::binary);
     if (!in) return fail("cannot read " + shown + ": " + std::strerror(errno));
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // Read at its size (no doubling buffer); a file that grew since stat() is
+    // read to the end and checked again.
+    std::string text(static_cast<std::size_t>(st.st_size), '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (in && in.peek() != std::char_traits<char>::eof())
+        text.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     if (text.size() > kMaxPrefixFileBytes)
         return fail(larger_than(shown, kMaxPrefixFileBytes) + " (the most a prefix file may have)");
     if (opt_.check_file_permissions && (st.st_mode & S_IWOTH))
@@ -165,6 +171,7 @@ void Loader::read_prefix_file(const YNode& item, const std::string& from_file, c
     data.meta.named_at = Origin{from_file, item.line, item.column};
     data.meta.deny = deny;
     data.meta.risk = risk;
+    auto entries = std::make_shared<PrefixFileEntries>();
     constexpr int kMaxFileErrors = 20;
     int errors = 0;
     auto bad = [&](int line, std::string msg) {
@@ -204,19 +211,23 @@ void Loader::read_prefix_file(const YNode& item, const std::string& from_file, c
             bad(line, "bad label " + quote_value(label) + " (at most 64 printable characters, no comma)");
             continue;
         }
-        if (data.entries.size() >= kMaxPrefixFileEntries) {
+        if (entries->size() >= kMaxPrefixFileEntries) {
             bad(line, shown + " has more than " + std::to_string(kMaxPrefixFileEntries) +
                           " prefixes (the most a prefix file may have)");
             break;
         }
-        data.entries.push_back({std::string(pre), std::string(label), line});
+        entries->add(pre, label, line);
         if (!label.empty()) ++data.meta.labelled;
     }
     if (errors > kMaxFileErrors)
         diags.push_back({kError, shown, 0, 0, "",
                          std::to_string(errors) + " bad lines; only the first " + std::to_string(kMaxFileErrors) +
                              " are shown"});
-    data.meta.entries = data.entries.size();
+    text.clear();
+    text.shrink_to_fit();   // the file's text is not kept
+    entries->finish();
+    data.meta.entries = entries->size();
+    data.meta.prefixes = std::move(entries);
     prefix_files.push_back(std::move(data));
 }
 

@@ -56,13 +56,7 @@ struct Layer {
 
 // A prefix file's contents (toll_fraud.deny_prefix_files / allow_prefix_files).
 struct PrefixFileData {
-    PrefixFile meta;
-    struct Entry {
-        std::string digits;
-        std::string label;
-        int line = 0;
-    };
-    std::vector<Entry> entries;
+    PrefixFile meta;   // meta.prefixes: the entries (shared with the policy built from them)
 };
 
 // Limits of one prefix file (the schema's descriptions say them).

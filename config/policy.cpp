@@ -3,6 +3,8 @@
 // policy spells them, and the prefixes an address entry stands for.
 #include "config/policy.h"
 
+#include <unordered_set>
+
 namespace vg::config {
 
 const char* to_string(Mode m) { return m == Mode::enforce ? "enforce" : "monitor"; }
@@ -37,6 +39,51 @@ std::vector<net::Cidr> AddressEntry::prefixes() const {
     std::vector<net::Cidr> out;
     for (const auto& a : resolved) out.push_back(net::Cidr{a, a.bit_length()});
     return out;
+}
+
+void PrefixFileEntries::add(std::string_view digits, std::string_view label, int line) {
+    chars_.append(digits);
+    ends_.push_back(static_cast<std::uint32_t>(chars_.size()));
+    lines_.push_back(static_cast<std::uint32_t>(line));
+    if (label.empty()) {
+        if (!labels_of_.empty()) labels_of_.push_back(0);
+        return;
+    }
+    if (labels_of_.empty()) {
+        labels_of_.reserve(ends_.capacity());
+        labels_of_.resize(lines_.size() - 1, 0);
+    }
+    auto it = label_index_.find(label);
+    if (it == label_index_.end()) {
+        labels_.emplace_back(label);
+        it = label_index_.emplace(std::string(label), static_cast<std::uint32_t>(labels_.size())).first;
+    }
+    labels_of_.push_back(it->second);
+}
+
+void PrefixFileEntries::finish() {
+    chars_.shrink_to_fit();
+    ends_.shrink_to_fit();
+    lines_.shrink_to_fit();
+    labels_of_.shrink_to_fit();
+    labels_.shrink_to_fit();
+    label_index_.clear();
+}
+
+std::size_t PrefixFileEntries::memory_bytes() const {
+    std::size_t n = chars_.capacity() + (ends_.capacity() + lines_.capacity() + labels_of_.capacity()) * 4 +
+                    labels_.capacity() * sizeof(std::string);
+    for (const auto& l : labels_) n += l.capacity() > 15 ? l.capacity() + 1 : 0;
+    return n;
+}
+
+std::size_t Policy::TollFraud::distinct_prefixes(bool deny) const {
+    std::unordered_set<std::string_view> seen;
+    for (const auto& d : deny ? deny_prefixes : allow_prefixes) seen.insert(d.digits);
+    for (const auto& f : prefix_files)
+        if (f.deny == deny && !f.risk && f.prefixes)
+            for (std::size_t i = 0; i < f.prefixes->size(); ++i) seen.insert(f.prefixes->digits(i));
+    return seen.size();
 }
 
 }  // namespace vg::config

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -121,6 +122,37 @@ struct DialPrefix {
     std::string label;    // from a prefix file's label column ("" = none)
 };
 
+// The prefixes of one prefix file, packed for lists of 100,000: the digits
+// back to back (no string per entry), a line number each, each distinct
+// label stored once. Read once by the loader and shared, never copied, by
+// the policy (PrefixFile::prefixes); the engine's lists point into it.
+class PrefixFileEntries {
+public:
+    void add(std::string_view digits, std::string_view label, int line);
+    // After the last add(): releases spare capacity and the label index.
+    void finish();
+
+    std::size_t size() const { return lines_.size(); }
+    std::string_view digits(std::size_t i) const {
+        const std::uint32_t begin = i == 0 ? 0 : ends_[i - 1];
+        return std::string_view(chars_).substr(begin, ends_[i] - begin);
+    }
+    std::string_view label(std::size_t i) const {   // "" = none
+        return labels_of_.empty() || labels_of_[i] == 0 ? std::string_view() : labels_[labels_of_[i] - 1];
+    }
+    int line(std::size_t i) const { return static_cast<int>(lines_[i]); }
+    std::size_t distinct_labels() const { return labels_.size(); }
+    std::size_t memory_bytes() const;
+
+private:
+    std::string chars_;
+    std::vector<std::uint32_t> ends_;        // end of entry i in chars_
+    std::vector<std::uint32_t> lines_;
+    std::vector<std::uint32_t> labels_of_;   // 1 + index into labels_, 0 = none; empty while no entry has one
+    std::vector<std::string> labels_;
+    std::map<std::string, std::uint32_t, std::less<>> label_index_;   // while adding
+};
+
 // A file of toll_fraud.deny_prefix_files / allow_prefix_files / callback.risk_prefix_files, as loaded.
 struct PrefixFile {
     std::string file;        // as shown in diagnostics (relative names joined to the policy file's directory)
@@ -129,6 +161,8 @@ struct PrefixFile {
     bool risk = false;       // toll_fraud.callback.risk_prefix_files
     std::size_t entries = 0; // prefixes read from it (duplicates included)
     std::size_t labelled = 0;   // of them, with a label
+    // Its prefixes as written (duplicates included), with their lines.
+    std::shared_ptr<const PrefixFileEntries> prefixes;
 };
 
 // A policy dial prefix in the form dialled numbers are compared in (the
@@ -235,12 +269,16 @@ struct Policy {
         std::string international_prefix;
         bool allow_list = false;                 // true: only allow_prefixes (and emergency numbers) may be called
         bool deny_builtin = true;                // add builtin_high_risk_prefixes() to deny_prefixes
-        std::vector<DialPrefix> deny_prefixes;   // effective: built-ins (if enabled) + listed
+        // Built-ins (if enabled) + listed inline; the prefix files' are in
+        // prefix_files (deny == true), after these in matching order.
+        std::vector<DialPrefix> deny_prefixes;
         // builtin_nanp_international_prefixes() when deny_builtin and
         // country_code is "1" (rule nanp_international), else empty.
         std::vector<DialPrefix> nanp_international;
-        std::vector<DialPrefix> allow_prefixes;
+        std::vector<DialPrefix> allow_prefixes;  // listed inline; the files' are in prefix_files (deny == false)
         std::vector<PrefixFile> prefix_files;    // deny_, allow_ and callback.risk_prefix_files, in load order
+        // Distinct prefixes of the deny (or allow) list: inline, built-in and files.
+        std::size_t distinct_prefixes(bool deny) const;
         // Dial-plan rule 11 (filters/engine/dialled_number.h): a number of
         // more digits than an extension dialled without any prefix is a
         // national number (NANP ten-digit dialling, closed numbering plans).

@@ -229,7 +229,7 @@ std::vector<std::string> toll_fraud_enforcement(const Policy& p) {
                       (from_files.empty() ? "" : " (" + from_files.substr(2) + ")") +
                       " (and emergency numbers, extensions) may be called; what cannot be classified is denied");
     else
-        out.push_back("deny list: " + std::to_string(tf.deny_prefixes.size()) + " prefixes (" + std::to_string(builtin) +
+        out.push_back("deny list: " + std::to_string(tf.distinct_prefixes(true)) + " prefixes (" + std::to_string(builtin) +
                       " built-in" + from_files + "): " + join(tf.deny_prefixes, 12) +
                       (tf.allow_prefixes.empty() ? "" : "; exceptions: " + join(tf.allow_prefixes, 12)));
     if (tf.country_code.empty())

@@ -308,10 +308,11 @@ void check_semantics(View& view, Policy& p, const LoadOptions& opt, std::vector<
             auto capped = [&](const Val& v, const std::string& path, Diagnostic::Severity sev, std::string msg) {
                 if (++found <= 20) at(v, path, sev, std::move(msg));
             };
-            for (const auto& e : f.entries) {
+            const PrefixFileEntries& entries = *f.meta.prefixes;
+            for (std::size_t i = 0; i < entries.size(); ++i) {
                 if (found > 20) break;
-                entry.value = e.digits;
-                entry.line = e.line;
+                entry.value = std::string(entries.digits(i));
+                entry.line = entries.line(i);
                 check_prefix(Val{&entry, &file_layer, -1}, "", p.toll_fraud, capped);
             }
         }
@@ -472,7 +473,7 @@ void check_semantics(View& view, Policy& p, const LoadOptions& opt, std::vector<
                            "; prefer an encrypted service such as tcp/22 or tcp/443");
         }
     }
-    if (p.toll_fraud.enabled && p.toll_fraud.allow_list && p.toll_fraud.allow_prefixes.empty()) {
+    if (p.toll_fraud.enabled && p.toll_fraud.allow_list && p.toll_fraud.distinct_prefixes(false) == 0) {
         at(view.get("toll_fraud.mode"), "toll_fraud.mode", kWarning,
            "allow_list with no allow_prefixes: only emergency numbers can be called");
     }

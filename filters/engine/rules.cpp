@@ -26,24 +26,59 @@ bool fill_trie(PrefixTrie<PeerIndex>& trie, const Peers& peers, Get&& addresses,
     return true;
 }
 
-bool fill_prefixes(PrefixList& out, const std::vector<config::DialPrefix>& list, const DialPlan& plan,
-                   std::string& error) {
-    for (const config::DialPrefix& d : list) {
-        const std::string norm = normalise_prefix(d.digits, plan);
-        const auto id = static_cast<std::uint32_t>(out.texts.size());
-        if (norm == "+") {
-            if (out.international) continue;
-            out.international = id;
-        } else {
-            if (out.set.find(norm)) continue;
-            if (out.set.insert(norm, id) == DigitPrefixSet::InsertResult::invalid) {
-                error = "invalid dial prefix \"" + d.digits + "\"";
-                return false;
-            }
-        }
-        out.texts.push_back(d.digits);
+bool add_prefix(PrefixList& out, std::string_view digits, const DialPlan& plan, std::string& error) {
+    const std::string norm = normalise_prefix(digits, plan);
+    const auto id = static_cast<std::uint32_t>(out.texts.size());
+    if (norm == "+") {
+        if (out.international) return true;
+        out.international = id;
+    } else if (out.set.insert(norm, id) == DigitPrefixSet::InsertResult::invalid) {
+        error = "invalid dial prefix \"" + std::string(digits) + "\"";
+        return false;
     }
+    // A prefix listed twice keeps its first rule id (DigitPrefixSet::build).
+    out.texts.push_back(digits);
     return true;
+}
+
+// Adds `list` (and, for the deny and allow lists, the prefix files' entries
+// after it); build_list() makes them visible to lookups.
+// Which prefix files feed a list: a deny list's, an allow list's, or the
+// callback risk list's (its own files and the deny files).
+enum class FileList : std::uint8_t { deny, allow, risk };
+
+bool file_feeds(const config::PrefixFile& f, FileList l) {
+    switch (l) {
+    case FileList::deny: return f.deny && !f.risk;
+    case FileList::allow: return !f.deny && !f.risk;
+    case FileList::risk: return f.risk || f.deny;
+    }
+    return false;
+}
+
+bool fill_prefixes(PrefixList& out, const std::vector<config::DialPrefix>& list, const DialPlan& plan,
+                   std::string& error, const config::Policy::TollFraud* files = nullptr,
+                   FileList which = FileList::deny) {
+    std::size_t n = out.texts.size() + list.size();
+    if (files)
+        for (const auto& f : files->prefix_files)
+            if (file_feeds(f, which) && f.prefixes) n += f.prefixes->size();
+    out.texts.reserve(n);
+    out.set.reserve(n);
+    for (const config::DialPrefix& d : list)
+        if (!add_prefix(out, d.digits, plan, error)) return false;
+    if (files)
+        for (const auto& f : files->prefix_files) {
+            if (!file_feeds(f, which) || !f.prefixes) continue;
+            for (std::size_t i = 0; i < f.prefixes->size(); ++i)
+                if (!add_prefix(out, f.prefixes->digits(i), plan, error)) return false;
+        }
+    return true;
+}
+
+void build_list(PrefixList& out) {
+    out.set.build();
+    out.texts.shrink_to_fit();
 }
 
 // Policy days: bit 0 = Monday .. bit 6 = Sunday; schedule: tm_wday bits.
@@ -105,9 +140,10 @@ std::shared_ptr<const CompiledPolicy> CompiledPolicy::compile(std::shared_ptr<co
         }
         for (const std::string& e : tf.emergency_numbers) c->dial_plan->add_service_number(e);
         c->dial_plan->set_unprefixed_is_national(tf.unprefixed_is_national && !tf.country_code.empty());
-        if (!fill_prefixes(c->deny, tf.deny_prefixes, *c->dial_plan, error) ||
-            (tf.callback.enabled && !fill_prefixes(c->callback_risk, tf.callback.risk_prefixes, *c->dial_plan, error)) ||
-            !fill_prefixes(c->allow, tf.allow_prefixes, *c->dial_plan, error) ||
+        if (!fill_prefixes(c->deny, tf.deny_prefixes, *c->dial_plan, error, &tf, FileList::deny) ||
+            (tf.callback.enabled &&
+             !fill_prefixes(c->callback_risk, tf.callback.risk_prefixes, *c->dial_plan, error, &tf, FileList::risk)) ||
+            !fill_prefixes(c->allow, tf.allow_prefixes, *c->dial_plan, error, &tf, FileList::allow) ||
             !fill_prefixes(c->out_of_hours_deny, tf.out_of_hours.deny_prefixes, *c->dial_plan, error) ||
             !fill_prefixes(c->nanp_international, tf.nanp_international, *c->dial_plan, error))
             return nullptr;
@@ -134,6 +170,9 @@ std::shared_ptr<const CompiledPolicy> CompiledPolicy::compile(std::shared_ptr<co
             if (!fill_prefixes(c->profile_prefixes, fp.prefixes, *c->dial_plan, error)) return nullptr;
             c->profile_of.resize(c->profile_prefixes.texts.size(), static_cast<std::uint8_t>(i));
         }
+        for (PrefixList* l : {&c->deny, &c->allow, &c->callback_risk, &c->out_of_hours_deny, &c->nanp_international,
+                               &c->profile_prefixes})
+            build_list(*l);
     }
     if (tf.out_of_hours.enabled) {
         BusinessHours& bh = c->business_hours;

@@ -51,8 +51,8 @@ struct FirmwareRule {
 // stands for every international number, i.e. every E.164 number outside
 // the site's own country code.
 struct PrefixList {
-    DigitPrefixSet set;               // rule id = index into texts
-    std::vector<std::string> texts;   // as written in the policy
+    DigitPrefixSet set;                    // rule id = index into texts
+    std::vector<std::string_view> texts;   // as written, in the policy (CompiledPolicy::policy keeps it)
     std::optional<std::uint32_t> international;   // rule id of "+"
 
     struct Match {

@@ -21,8 +21,15 @@ using test::warnings_of;
 
 std::string policy(const std::string& toll_fraud) { return base_policy() + "toll_fraud:\n" + toll_fraud; }
 
-bool has_prefix(const std::vector<DialPrefix>& v, const std::string& digits) {
-    return std::any_of(v.begin(), v.end(), [&](const DialPrefix& d) { return d.digits == digits; });
+// On the deny (allow) list: inline, or in one of the list's files.
+bool has_prefix(const Policy::TollFraud& tf, bool deny, const std::string& digits) {
+    const auto& v = deny ? tf.deny_prefixes : tf.allow_prefixes;
+    if (std::any_of(v.begin(), v.end(), [&](const DialPrefix& d) { return d.digits == digits; })) return true;
+    for (const auto& f : tf.prefix_files)
+        if (f.deny == deny)
+            for (std::size_t i = 0; i < f.prefixes->size(); ++i)
+                if (f.prefixes->digits(i) == digits) return true;
+    return false;
 }
 
 TEST(PrefixFiles, PlainAndCsvListsAreAddedWithTheirLines) {
@@ -34,14 +41,30 @@ TEST(PrefixFiles, PlainAndCsvListsAreAddedWithTheirLines) {
     const auto r = load_policy_file(path, test_options());
     ASSERT_TRUE(r.ok()) << ::testing::PrintToString(errors_of(r));
     const auto& tf = r.policy->toll_fraud;
-    EXPECT_TRUE(has_prefix(tf.deny_prefixes, "+8816"));
-    EXPECT_TRUE(has_prefix(tf.deny_prefixes, "+882"));
-    const auto it = std::find_if(tf.allow_prefixes.begin(), tf.allow_prefixes.end(),
-                                 [](const DialPrefix& p) { return p.digits == "+88399"; });
-    ASSERT_NE(it, tf.allow_prefixes.end());
-    EXPECT_EQ(it->label, "bridge");
-    EXPECT_EQ(it->origin.to_string(), d.path() + "/lists/allow.csv:3:1");
+    EXPECT_TRUE(has_prefix(tf, true, "+8816"));
+    EXPECT_TRUE(has_prefix(tf, true, "+882"));
+    EXPECT_FALSE(has_prefix(tf, true, "+88399"));
+    EXPECT_TRUE(has_prefix(tf, false, "+88399"));
     ASSERT_EQ(tf.prefix_files.size(), 2u);
+    const PrefixFileEntries& allow = *tf.prefix_files[1].prefixes;
+    ASSERT_EQ(allow.size(), 2u);
+    EXPECT_EQ(allow.digits(0), "+8821640");
+    EXPECT_EQ(allow.label(0), "office line");
+    EXPECT_EQ(allow.line(0), 2);
+    EXPECT_EQ(allow.digits(1), "+88399");
+    EXPECT_EQ(allow.label(1), "bridge");
+    EXPECT_EQ(allow.line(1), 3);
+    const PrefixFileEntries& deny = *tf.prefix_files[0].prefixes;
+    ASSERT_EQ(deny.size(), 3u);
+    EXPECT_EQ(deny.line(1), 4);
+    EXPECT_EQ(deny.label(1), "");
+    // The files' duplicates and those of the inline (built-in) list count once.
+    std::size_t from_file = 0;
+    for (const char* p : {"+8816", "+882"})
+        from_file += std::none_of(tf.deny_prefixes.begin(), tf.deny_prefixes.end(),
+                                  [&](const DialPrefix& d) { return d.digits == p; });
+    EXPECT_EQ(tf.distinct_prefixes(true), tf.deny_prefixes.size() + from_file);
+    EXPECT_EQ(tf.distinct_prefixes(false), 2u);
     EXPECT_EQ(tf.prefix_files[0].file, d.path() + "/deny.txt");
     EXPECT_TRUE(tf.prefix_files[0].deny);
     EXPECT_EQ(tf.prefix_files[0].entries, 3u);   // duplicates counted, kept once
@@ -136,7 +159,7 @@ TEST(PrefixFiles, RelativeToTheFileThatNamesThem) {
                                                base_policy().substr(std::string("version: 1\n").size()));
     const auto r = load_policy_file(path, test_options());
     ASSERT_TRUE(r.ok()) << ::testing::PrintToString(errors_of(r));
-    EXPECT_TRUE(has_prefix(r.policy->toll_fraud.deny_prefixes, "+8817"));
+    EXPECT_TRUE(has_prefix(r.policy->toll_fraud, true, "+8817"));
     EXPECT_EQ(r.policy->toll_fraud.prefix_files.at(0).file, d.path() + "/provider/deny.txt");
 }
 
