@@ -62,7 +62,7 @@ TEST(PrefixFiles, PlainAndCsvListsAreAddedWithTheirLines) {
     std::size_t from_file = 0;
     for (const char* p : {"+8816", "+882"})
         from_file += std::none_of(tf.deny_prefixes.begin(), tf.deny_prefixes.end(),
-                                  [&](const DialPrefix& d) { return d.digits == p; });
+                                  [&](const DialPrefix& x) { return x.digits == p; });
     EXPECT_EQ(tf.distinct_prefixes(true), tf.deny_prefixes.size() + from_file);
     EXPECT_EQ(tf.distinct_prefixes(false), 2u);
     EXPECT_EQ(tf.prefix_files[0].file, d.path() + "/deny.txt");
