@@ -268,6 +268,9 @@ public:
         p_.logging.aggregate_window = duration("logging.aggregate_window");
         p_.logging.format = scalar("logging.format");
         p_.logging.socket = scalar("logging.socket");
+        p_.logging.mask_numbers = boolean("logging.mask_numbers");
+        p_.logging.mask_keep_start = u32("logging.mask_keep_start");
+        p_.logging.mask_keep_end = u32("logging.mask_keep_end");
         p_.metrics.file = scalar("metrics.file");
         p_.metrics.interval = duration("metrics.interval");
         for (const auto& n : v_.items("alerts.command")) p_.alerts.command.push_back(text_of(n));

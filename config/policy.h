@@ -331,6 +331,9 @@ struct Policy {
         Seconds aggregate_window{0};
         std::string format = "rfc3164";   // rfc3164 | rfc5424 | json
         std::string socket = "/dev/log"; // read at start
+        bool mask_numbers = true;         // telephone numbers masked in logs and control output
+        std::uint32_t mask_keep_start = 4;   // digits left visible at the start
+        std::uint32_t mask_keep_end = 2;     // and at the end
     } logging;
 
     struct Metrics {

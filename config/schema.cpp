@@ -391,6 +391,22 @@ const std::vector<KeyInfo> kSchema = {
      "that are not UTF-8 are `\\xNN` in every format. "
      "The default stays `rfc3164`: it is what existing collectors parse and what every router's syslog takes."},
 
+    {"logging.mask_numbers", Type::boolean, false, "true", 0, 0, "", 0, 0, 0,
+     "Telephone numbers are masked wherever voipguard shows them: the `number` and `dialled` fields of log "
+     "lines, numbers in `detail` (a Request-URI, an AOR) and in the alert JSON built from those lines, the "
+     "numbers and AORs of `voipguard calls` and `handsets`, and `voipguard replay`. Only the first "
+     "`mask_keep_start` and the last `mask_keep_end` digits stay: `number=+4479xxxxxx78`; a number of no more "
+     "digits than those two together (an extension, `112`) stays whole. The rule and the listed prefix that "
+     "matched stay unmasked (`rule=deny_prefix:+882`: the prefix is the policy, not a person's data). "
+     "On by default: a managed-service provider collects every site's log in one central store, where a "
+     "dialled number is personal data kept for months (data minimisation, GDPR Art. 5(1)(c)); the country "
+     "code, the network prefix and the matched rule are what a fraud alert needs. An engineer investigating "
+     "a case sets `false` on that site for the investigation (or reads the call records of the PBX)."},
+    {"logging.mask_keep_start", Type::integer, false, "4", 0, 16, "", 0, 0, 0,
+     "Digits left visible at the start of a masked number (a leading `+` is not counted): 4 keeps a 1-3 digit "
+     "country code and the start of the network prefix."},
+    {"logging.mask_keep_end", Type::integer, false, "2", 0, 8, "", 0, 0, 0,
+     "Digits left visible at the end of a masked number (to tell numbers apart in one investigation)."},
     {"logging.socket", Type::string, false, "/dev/log", 0, 0, "", 0, 0, 0,
      "The Unix datagram socket the lines are sent to (absolute path, at most 107 bytes). Read at start: a "
      "reload that changes it takes effect at the next restart. `/dev/log` suits `rfc3164` and `json`; for "

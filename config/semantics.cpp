@@ -390,6 +390,16 @@ void check_semantics(View& view, Policy& p, const LoadOptions& opt, std::vector<
                quote_value(f) + " is not an absolute path of at most 107 bytes (a Unix socket, e.g. /dev/log)");
     }
 
+    // logging.mask_keep_*: kept digits that leave a whole E.164 number (at
+    // most 15 digits) visible mask nothing.
+    if (p.logging.mask_numbers && p.logging.mask_keep_start + p.logging.mask_keep_end >= 15) {
+        const char* key = view.get("logging.mask_keep_end").is_default() ? "logging.mask_keep_start"
+                                                                          : "logging.mask_keep_end";
+        at(view.get(key), key, kWarning,
+           "mask_keep_start + mask_keep_end = " + std::to_string(p.logging.mask_keep_start + p.logging.mask_keep_end) +
+               ": every number of up to 15 digits is shown whole (set logging.mask_numbers: false to say so)");
+    }
+
     // metrics.file: an absolute path the node exporter's textfile collector
     // reads (it takes only *.prom files). Whether the directory exists is
     // the daemon's to find out: `check` may run on another machine.

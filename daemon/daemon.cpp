@@ -1036,7 +1036,7 @@ void Daemon::metrics_written(const std::string& file, bool ok, const std::string
 void Daemon::carry_out() {
     for (const engine::Event& e : sink_->events) {
         log_->on_event(e);
-        if (alerts_) alert(engine::event_id(e.type), event_severity(e.type), format_event(e, log_->site()));
+        if (alerts_) alert(engine::event_id(e.type), event_severity(e.type), format_event(e, log_->site(), log_->numbers()));
     }
     sink_->events.clear();
     for (const engine::Effect& f : sink_->effects) carry_out(f);
@@ -1386,8 +1386,8 @@ std::optional<std::string> Daemon::handle(const control::Request& r, control::Se
     }
     case control::Command::calls:
         engine_->tick(clock_now(), *sink_);
-        return render_calls(*engine_, r.json);
-    case control::Command::handsets: return render_handsets(*engine_, clock_now(), r.json);
+        return render_calls(*engine_, r.json, log_->numbers());
+    case control::Command::handsets: return render_handsets(*engine_, clock_now(), r.json, log_->numbers());
     case control::Command::reload: request_reload(ReloadWaiter{ticket, r.json}); return std::nullopt;
     case control::Command::report: {
         // The kernel's drops since the last read are counted in first.

@@ -97,7 +97,7 @@ std::string begin_line(const LineKind& kind, std::string_view site) {
 
 }  // namespace
 
-std::string format_event(const engine::Event& e, std::string_view site) {
+std::string format_event(const engine::Event& e, std::string_view site, const NumberMask& numbers) {
     std::string out;
     out.reserve(256);
     out += engine::event_id(e.type);
@@ -111,8 +111,8 @@ std::string format_event(const engine::Event& e, std::string_view site) {
     append_port(out, "dst_port", e.destination_port);
     append_protocol(out, e.protocol);
     append_field(out, "method", e.method.view());
-    append_field(out, "number", e.number.view());
-    append_field(out, "dialled", mask_secrets(e.dialled.view()));
+    append_field(out, "number", mask_number(e.number.view(), numbers));
+    append_field(out, "dialled", mask_number(mask_secrets(e.dialled.view()), numbers));
     append_field(out, "rule", e.rule.view());
     append_field(out, "group", e.group.view());
     append_field(out, "threshold", e.threshold.view());
@@ -120,7 +120,7 @@ std::string format_event(const engine::Event& e, std::string_view site) {
     if (e.level != 0) append_field(out, "level", e.level);
     append_field(out, "call_id", e.call_id.view());
     append_field(out, "ua", e.user_agent.view());
-    append_field(out, "detail", mask_secrets(e.detail.view()));
+    append_field(out, "detail", mask_numbers_in_text(mask_secrets(e.detail.view()), numbers));
     if (e.count != 0) append_field(out, "count", e.count);
     // mode: monitor: what the line reports was logged, not blocked.
     if (e.monitor) append_field(out, "action", "monitor_only");

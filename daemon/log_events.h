@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/log_format.h"
 #include "daemon/log_severity.h"
 #include "filters/engine/events.h"
 
@@ -28,8 +29,11 @@ Severity event_severity(engine::EventType t) noexcept;
 
 // The line for one event (without syslog header): ID, site, then the fields
 // that are set, in a fixed order. detail and dialled are passed through
-// mask_secrets().
-std::string format_event(const engine::Event& e, std::string_view site);
+// mask_secrets(). Telephone numbers are masked here, where the fields are
+// rendered (every log line, and the alert JSON built from it): `number` and
+// `dialled` with mask_number(), `detail` with mask_numbers_in_text(); `rule`
+// (a listed prefix: policy, not personal data) never.
+std::string format_event(const engine::Event& e, std::string_view site, const NumberMask& numbers);
 
 // The fields that identify what an event is about, formatted as in the line
 // (" src=203.0.113.5", " handset=192.168.20.10 handset_port=40000"); events

@@ -2,6 +2,10 @@
 // Escaping, quoting and masking of log field values (see log_format.h).
 #include "daemon/log_format.h"
 
+#include <vector>
+
+#include "config/policy.h"
+
 namespace vg::daemon {
 
 namespace {
@@ -121,6 +125,98 @@ std::string mask_secrets(std::string_view text) {
         copied = at;
     }
     out.append(text.substr(copied));
+    return out;
+}
+
+NumberMask number_mask_of(const config::Policy& policy) {
+    NumberMask m;
+    m.enabled = policy.logging.mask_numbers;
+    m.keep_start = policy.logging.mask_keep_start;
+    m.keep_end = policy.logging.mask_keep_end;
+    return m;
+}
+
+namespace {
+
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+// Masks the digits of text[begin, end) in place in `out` (which holds text
+// at the same offsets).
+void mask_range(std::string& out, std::size_t begin, std::size_t end, const NumberMask& m) {
+    std::size_t digits = 0;
+    for (std::size_t i = begin; i < end; ++i) digits += is_digit(out[i]);
+    if (digits <= static_cast<std::size_t>(m.keep_start) + m.keep_end) return;
+    std::size_t n = 0;
+    for (std::size_t i = begin; i < end; ++i) {
+        if (!is_digit(out[i])) continue;
+        if (n >= m.keep_start && n < digits - m.keep_end) out[i] = 'x';
+        ++n;
+    }
+}
+
+bool starts_with_nocase(std::string_view s, std::size_t at, std::string_view prefix) noexcept {
+    if (s.size() - at < prefix.size()) return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i) {
+        char c = s[at + i];
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        if (c != prefix[i]) return false;
+    }
+    return true;
+}
+
+bool in_number_run(char c) noexcept {
+    return is_digit(c) || c == '+' || c == '*' || c == '#' || c == '-' || c == '(' || c == ')';
+}
+
+}  // namespace
+
+std::string mask_number(std::string_view number, const NumberMask& mask) {
+    std::string out(number);
+    if (mask.enabled) mask_range(out, 0, out.size(), mask);
+    return out;
+}
+
+std::string mask_numbers_in_text(std::string_view text, const NumberMask& mask) {
+    std::string out(text);
+    if (!mask.enabled) return out;
+    std::vector<bool> done(text.size(), false);
+    auto mask_part = [&](std::size_t begin, std::size_t end) {
+        mask_range(out, begin, end, mask);
+        for (std::size_t i = begin; i < end; ++i) done[i] = true;
+    };
+    // User info: back from each '@' to a delimiter, past a URI scheme.
+    for (std::size_t at = text.find('@'); at != std::string_view::npos; at = text.find('@', at + 1)) {
+        std::size_t b = at;
+        while (b > 0 && !ends_userinfo(text[b - 1]) && text[b - 1] != ';' && text[b - 1] != ',' &&
+               text[b - 1] != '=')
+            --b;
+        for (std::string_view scheme : {"sips:", "sip:", "tel:"})
+            if (starts_with_nocase(text, b, scheme)) {
+                b += scheme.size();
+                break;
+            }
+        mask_part(b, at);
+    }
+    // tel: URIs have no '@': the number runs to a parameter or the end.
+    for (std::size_t i = 0; i + 4 <= text.size(); ++i) {
+        if (!starts_with_nocase(text, i, "tel:") || (i > 0 && !ends_userinfo(text[i - 1]) && text[i - 1] != ';' &&
+                                                     text[i - 1] != ',' && text[i - 1] != '=' && text[i - 1] != ':'))
+            continue;
+        std::size_t e = i + 4;
+        while (e < text.size() && !ends_userinfo(text[e]) && text[e] != ';' && text[e] != ',' && text[e] != '?') ++e;
+        mask_part(i + 4, e);
+    }
+    // Anything else that looks like a telephone number.
+    for (std::size_t i = 0; i < text.size();) {
+        if (done[i] || !in_number_run(text[i])) {
+            ++i;
+            continue;
+        }
+        std::size_t e = i, digits = 0;
+        while (e < text.size() && !done[e] && in_number_run(text[e])) digits += is_digit(text[e++]);
+        if (digits >= 7) mask_range(out, i, e, mask);
+        i = e;
+    }
     return out;
 }
 

@@ -10,6 +10,10 @@
 #include <string>
 #include <string_view>
 
+namespace vg::config {
+struct Policy;
+}
+
 namespace vg::daemon {
 
 // Writes `value` so that a key=value parser gets it back and a log line can
@@ -35,5 +39,28 @@ void append_key(std::string& out, std::string_view name);
 // RFC 3986 §3.2.1, which RFC 3261 §19.1.1 keeps for SIP URIs) as "***":
 // "sip:alice:secret@pbx" -> "sip:alice:***@pbx". Anything else is unchanged.
 std::string mask_secrets(std::string_view text);
+
+// logging.mask_numbers: telephone numbers in log lines, alerts and control
+// output, shortened to their first keep_start and last keep_end digits
+// ("+447912345678" -> "+4479xxxxxx78"). Off: shown whole.
+struct NumberMask {
+    bool enabled = false;
+    unsigned keep_start = 4;
+    unsigned keep_end = 2;
+};
+// The mask of a policy's logging section.
+NumberMask number_mask_of(const config::Policy& policy);
+
+// `number` (a number field, a Request-URI user part) with every digit after
+// the first keep_start and before the last keep_end replaced by 'x'; other
+// characters stay ('+', '*', '#', separators). A number of at most
+// keep_start + keep_end digits (an extension, a service number) is unchanged.
+std::string mask_number(std::string_view number, const NumberMask& mask);
+// Free text (a `detail`, an AOR, a Request-URI): the user info before every
+// '@' and after every "tel:" is masked as one number (so "+44.20.7946.0000"
+// with visual separators is one number), and so is every other run of
+// digits, '+', '*', '#', '-', '(' and ')' holding at least 7 digits (longer
+// than a port, an IPv4 octet or a version part, which stay).
+std::string mask_numbers_in_text(std::string_view text, const NumberMask& mask);
 
 }  // namespace vg::daemon

@@ -106,6 +106,7 @@ void Log::reconfigure(const LogOptions& options) {
     options_.facility = options.facility;
     options_.aggregate_window = options.aggregate_window;
     options_.format = options.format;
+    options_.numbers = options.numbers;
     impl_->logger->set_level(to_spdlog(options_.level));
     if (impl_->syslog) {
         impl_->syslog->sink().set_facility(options_.facility);
@@ -130,7 +131,7 @@ void Log::on_event(const engine::Event& e) {
     const Severity s = event_severity(e.type);
     if (!enabled(s)) return;
     const std::string key = event_key_fields(e);
-    if (aggregator_.admit(engine::event_id(e.type), key, s, e.time)) write(s, format_event(e, options_.site));
+    if (aggregator_.admit(engine::event_id(e.type), key, s, e.time)) write(s, format_event(e, options_.site, options_.numbers));
 }
 
 void Log::write_summaries(const std::vector<Aggregator::Summary>& summaries) {
@@ -209,6 +210,7 @@ bool apply_policy(LogOptions& o, const config::Policy& p, std::string* error) {
     o.level = *level;
     o.facility = *facility;
     o.aggregate_window = p.logging.aggregate_window;
+    o.numbers = number_mask_of(p);
     return true;
 }
 

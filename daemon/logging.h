@@ -56,6 +56,7 @@ struct LogOptions {
     std::string ident = "voipguard";
     LogFormat format = LogFormat::rfc3164;          // of the syslog lines (log_structured.h)
     bool to_stderr = false;                         // --log-stderr: copy every line
+    NumberMask numbers;                             // logging.mask_numbers (format_event)
 };
 
 // Takes site, level, facility, window and format from the policy. False (and a
@@ -105,6 +106,7 @@ public:
     // Lines the syslog socket did not take (full, or no syslog daemon).
     std::uint64_t lines_lost() const noexcept;
     const std::string& site() const noexcept { return options_.site; }
+    const NumberMask& numbers() const noexcept { return options_.numbers; }
 
 private:
     void emit_aggregated(const LineKind& kind, std::string_view key_fields, const std::string& line,

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "daemon/json.h"
+#include "daemon/log_format.h"
 #include "daemon/pcap_reader.h"
 #include "filters/engine/dialled_number.h"
 #include "filters/engine/engine.h"
@@ -225,6 +226,7 @@ std::string short_call_id(std::string_view call_id) {
 int run_replay(const config::Policy& policy_in, const ReplayOptions& options, std::ostream& out, std::ostream& err,
                ReplaySummary* summary_out) {
     auto policy = std::make_shared<config::Policy>(policy_in);
+    const NumberMask numbers = number_mask_of(policy_in);
     for (const net::Cidr& c : options.inside) policy->handsets.networks.push_back(c);
     std::string error;
     auto rules = engine::CompiledPolicy::compile(policy, error);
@@ -364,6 +366,8 @@ int run_replay(const config::Policy& policy_in, const ReplayOptions& options, st
                 call_id = sipf.call_id;
                 if (number.empty()) number = sipf.number;
             }
+            // Shown (per packet and per call) masked as the log masks it.
+            number = mask_number(number, numbers);
             if (rule.empty() && verdict.reason == "media_refused_by_policy")
                 rule = hints.refused_key(endpoint(pkt.src, pkt.src_port));
             // Without one, the policy entry that let it through (a drop names

@@ -227,7 +227,7 @@ std::vector<NearLevel> near_levels(const engine::Engine& eng, const engine::Dial
     return out;
 }
 
-std::string render_calls(const engine::Engine& eng, bool js) {
+std::string render_calls(const engine::Engine& eng, bool js, const NumberMask& numbers) {
     std::string o = js ? "{\"calls\":[" : "";
     bool first = true;
     const engine::Timestamp now = eng.last_now().mono;
@@ -247,7 +247,7 @@ std::string render_calls(const engine::Engine& eng, bool js) {
             json::field(o, "handset", d.handset.to_string());
             json::field(o, "pbx", d.pbx.to_string());
             json::field(o, "direction", d.handset_is_caller ? "outbound" : "inbound");
-            json::field(o, "number", d.number.view());
+            json::field(o, "number", mask_number(d.number.view(), numbers));
             json::field(o, "state", engine::dialog_state_name(d.state));
             json::field(o, "profile", prof != nullptr ? std::string_view(prof->name) : std::string_view());
             json::field(o, "duration", static_cast<std::uint64_t>(secs));
@@ -282,7 +282,7 @@ std::string render_calls(const engine::Engine& eng, bool js) {
             // control sequences reach the operator's screen).
             append_escaped(o, d.call_id.view());
             o += "  " + d.handset.to_string() + (d.handset_is_caller ? " -> " : " <- ");
-            append_escaped(o, d.number.view());
+            append_escaped(o, mask_number(d.number.view(), numbers));
             o += "  " + std::string(engine::dialog_state_name(d.state));
             if (prof != nullptr) o += "  profile " + prof->name;
             if (secs > 0) o += "  " + std::to_string(secs) + "s";
@@ -338,7 +338,8 @@ std::string_view known_status_text(engine::KnownStatus s) {
 
 }  // namespace
 
-std::string render_handsets(const engine::Engine& eng, const engine::Now& clocks, bool js) {
+std::string render_handsets(const engine::Engine& eng, const engine::Now& clocks, bool js,
+                            const NumberMask& numbers) {
     const Timestamp now = clocks.mono;
     std::string o = js ? "{\"handsets\":[" : "";
     bool first = true;
@@ -354,7 +355,7 @@ std::string render_handsets(const engine::Engine& eng, const engine::Now& clocks
             if (!first) o.push_back(',');
             o.push_back('{');
             json::field(o, "address", h.address.to_string());
-            json::field(o, "aor", h.aor.view());
+            json::field(o, "aor", mask_numbers_in_text(h.aor.view(), numbers));
             json::field(o, "user_agent", h.user_agent.view());
             json::field(o, "first_seen", secs(h.first_seen));
             json::field(o, "last_seen", secs(h.last_seen));
@@ -380,7 +381,7 @@ std::string render_handsets(const engine::Engine& eng, const engine::Now& clocks
             o.push_back('}');
         } else {
             // AOR and User-Agent come from packets: escaped.
-            o += h.address.to_string() + "  " + escape_text(h.aor.view()) + "  \"" + escape_text(h.user_agent.view()) +
+            o += h.address.to_string() + "  " + escape_text(mask_numbers_in_text(h.aor.view(), numbers)) + "  \"" + escape_text(h.user_agent.view()) +
                  "\"  " + (h.registered_until > now ? "registered" : "not registered") +
                  (h.firmware_outdated ? "  FIRMWARE OUTDATED" : "") + (h.stale ? "  STALE" : "") +
                  (h.listed == engine::Listing::known      ? "  KNOWN"

@@ -15,6 +15,7 @@
 
 #include "config/policy.h"
 #include "daemon/kernel/backend.h"
+#include "daemon/log_format.h"
 #include "daemon/netlink/nfqueue.h"
 #include "filters/engine/engine.h"
 
@@ -100,8 +101,11 @@ std::vector<NearLevel> near_levels(const engine::Engine& engine, const engine::D
 
 // Each running call: its direction, number, state, destination profile,
 // duration and the profile's levels it is near (near_levels).
-std::string render_calls(const engine::Engine& engine, bool json);
+// Numbers (calls) and AORs (handsets) are masked with `numbers`
+// (logging.mask_numbers), as in the log.
+std::string render_calls(const engine::Engine& engine, bool json, const NumberMask& numbers);
 // Times are shown as wall-clock seconds since the Unix epoch, as of `now`.
-std::string render_handsets(const engine::Engine& engine, const engine::Now& now, bool json);
+std::string render_handsets(const engine::Engine& engine, const engine::Now& now, bool json,
+                            const NumberMask& numbers);
 
 }  // namespace vg::daemon

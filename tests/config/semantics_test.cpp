@@ -95,6 +95,8 @@ const test::ErrorCase kErrorCases[] = {
     {"LoggingSocketRelative", kBase + "logging:\n  socket: dev/log\n",
      {"t.yaml:11:11: logging.socket: \"dev/log\" is not an absolute path of at most 107 bytes (a Unix socket, "
       "e.g. /dev/log)"}},
+    {"LoggingMaskKeepStartOutOfRange", kBase + "logging:\n  mask_keep_start: 17\n", {"t.yaml:11:20: logging.mask_keep_start: \"17\" is out of range (0..16)"}},
+    {"LoggingMaskNumbersNotBoolean", kBase + "logging:\n  mask_numbers: partly\n", {"t.yaml:11:17: logging.mask_numbers: \"partly\" is not a boolean (expected true or false)"}},
     {"AlertsCommandRelative", kBase + "alerts:\n  command: [alert-mail, noc@example.net]\n",
      {"t.yaml:11:12: alerts.command: \"alert-mail\" is not an absolute path of a program (the command runs "
       "without a shell, e.g. /usr/libexec/voipguard/alert-mail)"}},
@@ -102,6 +104,30 @@ const test::ErrorCase kErrorCases[] = {
 
 INSTANTIATE_TEST_SUITE_P(Table, SemanticsErrors, ::testing::ValuesIn(kErrorCases),
                          test::case_name);
+
+// Kept digits that leave every number whole: said where they are set.
+TEST(SemanticsWarnings, MaskKeepingWholeNumbersIsWarned) {
+    const auto r = load(kBase + "logging:\n  mask_keep_start: 10\n  mask_keep_end: 6\n");
+    ASSERT_TRUE(r.ok()) << ::testing::PrintToString(errors_of(r));
+    // (The base policy has no country code: that warning comes too.)
+    auto about_mask = [](const std::vector<std::string>& w) {
+        std::vector<std::string> out;
+        for (const auto& x : w)
+            if (x.find("mask_keep") != std::string::npos) out.push_back(x);
+        return out;
+    };
+    EXPECT_EQ(about_mask(warnings_of(r)),
+              (std::vector<std::string>{"t.yaml:12:18: warning: logging.mask_keep_end: mask_keep_start + mask_keep_end "
+                                        "= 16: every number of up to 15 digits is shown whole (set "
+                                        "logging.mask_numbers: false to say so)"}));
+    const auto off = load(kBase + "logging:\n  mask_numbers: false\n  mask_keep_start: 10\n  mask_keep_end: 6\n");
+    EXPECT_TRUE(about_mask(warnings_of(off)).empty()) << ::testing::PrintToString(warnings_of(off));
+    EXPECT_FALSE(off.policy->logging.mask_numbers);
+    const auto dflt = load(kBase);
+    EXPECT_TRUE(dflt.policy->logging.mask_numbers);
+    EXPECT_EQ(dflt.policy->logging.mask_keep_start, 4u);
+    EXPECT_EQ(dflt.policy->logging.mask_keep_end, 2u);
+}
 
 TEST(Semantics, HandsetsOverlapAResolvedHostName) {
     const auto r = load("version: 1\nsite: t\nhandsets:\n  networks: [192.0.2.0/24]\npeers:\n  pbx:\n    - name: p\n"

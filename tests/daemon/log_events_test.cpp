@@ -23,14 +23,14 @@ using test::toll_fraud_event;
 using test::unlisted;
 
 TEST(LogEvents, TollFraudEvent_HasIdSiteAndFieldsInFixedOrder) {
-    EXPECT_EQ(format_event(toll_fraud_event(), "acme-london"),
+    EXPECT_EQ(format_event(toll_fraud_event(), "acme-london", NumberMask{}),
               "VG_TOLL_FRAUD_BLOCKED site=acme-london handset=192.168.20.10 src_port=5060 dst=198.51.100.10 "
               "dst_port=5060 proto=udp method=INVITE number=+88213000001 dialled=0088213000001 "
               "rule=deny_prefix:+882 call_id=8f2d1c@192.168.20.10 ua=\"Yealink SIP-T46S 66.86.0.15\"");
 }
 
 TEST(LogEvents, EventWithOnlySource_PrintsOnlyIdSiteAndSource) {
-    EXPECT_EQ(format_event(unlisted("203.0.113.7"), "s1"), "VG_DROP_UNLISTED_SOURCE site=s1 src=203.0.113.7");
+    EXPECT_EQ(format_event(unlisted("203.0.113.7"), "s1", NumberMask{}), "VG_DROP_UNLISTED_SOURCE site=s1 src=203.0.113.7");
 }
 
 TEST(LogEvents, CountAndHandsetPort_PrintedWhenNonZero) {
@@ -42,20 +42,20 @@ TEST(LogEvents, CountAndHandsetPort_PrintedWhenNonZero) {
     e.destination_port = 40000;
     e.protocol = 17;
     e.count = 3;
-    EXPECT_EQ(format_event(e, "s"),
+    EXPECT_EQ(format_event(e, "s", NumberMask{}),
               "VG_PINHOLE_CLOSED site=s handset=2001:db8::10 handset_port=40000 dst_port=40000 proto=udp count=3");
 }
 
 TEST(LogEvents, UnknownProtocol_PrintedAsNumber) {
     Event e = unlisted("203.0.113.7");
     e.protocol = 47;
-    EXPECT_EQ(format_event(e, "s"), "VG_DROP_UNLISTED_SOURCE site=s src=203.0.113.7 proto=47");
+    EXPECT_EQ(format_event(e, "s", NumberMask{}), "VG_DROP_UNLISTED_SOURCE site=s src=203.0.113.7 proto=47");
 }
 
 TEST(LogEvents, UserAgentWithNewline_CannotStartAForgedLine) {
     Event e = unlisted("203.0.113.7");
     e.user_agent.assign("x\nVG_START site=evil");
-    const std::string line = format_event(e, "s");
+    const std::string line = format_event(e, "s", NumberMask{});
     EXPECT_EQ(line.find('\n'), std::string::npos);
     EXPECT_EQ(line, "VG_DROP_UNLISTED_SOURCE site=s src=203.0.113.7 ua=\"x\\x0aVG_START site=evil\"");
 }
@@ -63,11 +63,11 @@ TEST(LogEvents, UserAgentWithNewline_CannotStartAForgedLine) {
 TEST(LogEvents, UnbalancedQuoteInValue_CannotCloseTheQuote) {
     Event e = unlisted("203.0.113.7");
     e.user_agent.assign("a\" rule=forged \"");
-    EXPECT_EQ(format_event(e, "s"), "VG_DROP_UNLISTED_SOURCE site=s src=203.0.113.7 ua=\"a\\\" rule=forged \\\"\"");
+    EXPECT_EQ(format_event(e, "s", NumberMask{}), "VG_DROP_UNLISTED_SOURCE site=s src=203.0.113.7 ua=\"a\\\" rule=forged \\\"\"");
 }
 
 TEST(LogEvents, SiteWithSpace_IsQuoted) {
-    EXPECT_EQ(format_event(unlisted("203.0.113.7"), "acme london"),
+    EXPECT_EQ(format_event(unlisted("203.0.113.7"), "acme london", NumberMask{}),
               "VG_DROP_UNLISTED_SOURCE site=\"acme london\" src=203.0.113.7");
 }
 
@@ -77,7 +77,7 @@ TEST(LogEvents, DetailAndDialledOfEvent_AreMasked) {
     e.handset = ip("192.168.20.11");
     e.detail.assign("sip:201:hunter2@203.0.113.50");
     e.dialled.assign("x:y@z");
-    const std::string line = format_event(e, "s");
+    const std::string line = format_event(e, "s", NumberMask{});
     EXPECT_EQ(line, "VG_ROGUE_SIP_DESTINATION site=s handset=192.168.20.11 dialled=x:***@z detail=sip:201:***@203.0.113.50");
     EXPECT_EQ(line.find("hunter2"), std::string::npos);
 }
@@ -85,7 +85,7 @@ TEST(LogEvents, DetailAndDialledOfEvent_AreMasked) {
 TEST(LogEvents, MonitorMode_SaysTheEventWasOnlyLogged) {
     Event e = toll_fraud_event();
     e.monitor = true;
-    const std::string line = format_event(e, "s");
+    const std::string line = format_event(e, "s", NumberMask{});
     EXPECT_EQ(line.substr(line.size() - 20), " action=monitor_only");
 }
 

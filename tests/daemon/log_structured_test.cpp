@@ -72,7 +72,7 @@ TEST(LogStructured, ParseLineOfEveryEngineEventKeepsItsIdAndFields) {
     e.source_port = 5060;
     for (std::size_t i = 0; i < engine::kEventTypeCount; ++i) {
         e.type = static_cast<engine::EventType>(i);
-        const ParsedLine p = parse_line(format_event(e, "acme"));
+        const ParsedLine p = parse_line(format_event(e, "acme", NumberMask{}));
         EXPECT_EQ(p.id, engine::event_id(e.type));
         EXPECT_LE(p.id.size(), 32u) << "RFC 5424 MSGID holds at most 32 characters: " << p.id;
         EXPECT_TRUE(p.text.empty()) << p.text;

@@ -225,23 +225,38 @@ TEST(ReplaySite, MappedCaptureCallsWithItsMediaAsOnSite) {
     EXPECT_EQ(r.sum.drop, 1u);
     // Each SIP line names the message, the number, the rule and the call.
     EXPECT_EQ(r.lines[0].substr(r.lines[0].find(" UDP ")),
-              " UDP 192.168.20.10:5060 > 203.0.113.10:5060 accept sip_inspected sip=INVITE number=+442079460000 "
+              " UDP 192.168.20.10:5060 > 203.0.113.10:5060 accept sip_inspected sip=INVITE number=+4420xxxxxx00 "
               "rule=peers.pbx[0] call=call-one");
     // The answer starts the call: its line has the number as VG_CALL_STARTED logs it.
     EXPECT_EQ(r.lines[2].substr(r.lines[2].find(" UDP ")),
-              " UDP 203.0.113.10:5060 > 192.168.20.10:5060 accept sip_inspected sip=200/INVITE number=+442079460000 "
+              " UDP 203.0.113.10:5060 > 192.168.20.10:5060 accept sip_inspected sip=200/INVITE number=+4420xxxxxx00 "
               "rule=peers.pbx[0] call=call-one");
     EXPECT_EQ(r.lines[4].substr(r.lines[4].find(" UDP ")),
               " UDP 203.0.113.70:12000 > 192.168.20.10:40000 accept media_pinhole rule=peers.pbx[0].media "
               "call=call-one");
     EXPECT_EQ(r.lines[14].substr(r.lines[14].find(" UDP ")),
-              " UDP 192.168.20.10:5060 > 203.0.113.10:5060 drop toll_fraud sip=INVITE number=+88213000001 "
+              " UDP 192.168.20.10:5060 > 203.0.113.10:5060 drop toll_fraud sip=INVITE number=+8821xxxxx01 "
               "rule=deny_prefix:+882 call=fraud-tw");
     // The table of calls, after the summary.
     const auto table = std::find(r.lines.begin(), r.lines.end(), "  calls: 2");
     ASSERT_NE(table, r.lines.end());
     ASSERT_GE(r.lines.end() - table, 4);
     EXPECT_EQ(table[1], "    call      dir  number         verdict       rule              packets  dropped");
+    EXPECT_EQ(table[2], "    call-one  out  +4420xxxxxx00  answered      -                 16       0");
+    EXPECT_EQ(table[3], "    fraud-tw  out  +8821xxxxx01   blocked       deny_prefix:+882  1        1 (toll_fraud)");
+}
+
+// Numbers are masked as the log masks them (logging.mask_numbers, on by
+// default: above); with it off they are shown whole.
+TEST(ReplaySite, NumbersAreWholeWithMaskingOff) {
+    Capture c;
+    write_call_v4(c);
+    config::Policy p = load_text(kSite);
+    p.logging.mask_numbers = false;
+    const ReplayRun r = replay(p, c.path(), kMapV4);
+    const auto table = std::find(r.lines.begin(), r.lines.end(), "  calls: 2");
+    ASSERT_NE(table, r.lines.end());
+    ASSERT_GE(r.lines.end() - table, 4);
     EXPECT_EQ(table[2], "    call-one  out  +442079460000  answered      -                 16       0");
     EXPECT_EQ(table[3], "    fraud-tw  out  +88213000001   blocked       deny_prefix:+882  1        1 (toll_fraud)");
 }
@@ -256,16 +271,16 @@ TEST(ReplaySite, JsonLinesCarryTheAddressesAndTheCallsTable) {
     EXPECT_EQ(r.lines[0], head +
                               "\"index\":1,\"proto\":\"UDP\",\"src\":\"192.168.20.10\",\"src_port\":5060,\"dst\":"
                               "\"203.0.113.10\",\"dst_port\":5060,\"verdict\":\"accept\",\"reason\":\"sip_inspected\","
-                              "\"sip\":\"INVITE\",\"number\":\"+442079460000\",\"rule\":\"peers.pbx[0]\",\"call\":"
+                              "\"sip\":\"INVITE\",\"number\":\"+4420xxxxxx00\",\"rule\":\"peers.pbx[0]\",\"call\":"
                               "\"call-one\"}");
     EXPECT_EQ(r.lines[5], head +
                               "\"index\":6,\"proto\":\"UDP\",\"src\":\"192.168.20.10\",\"src_port\":40000,\"dst\":"
                               "\"203.0.113.70\",\"dst_port\":12000,\"verdict\":\"accept\",\"reason\":\"media_outbound\","
                               "\"rule\":\"peers.pbx[0].media\",\"call\":\"call-one\"}");
     const std::string& s = r.lines.back();
-    EXPECT_NE(s.find("\"calls\":[{\"call\":\"call-one\",\"direction\":\"out\",\"number\":\"+442079460000\","
+    EXPECT_NE(s.find("\"calls\":[{\"call\":\"call-one\",\"direction\":\"out\",\"number\":\"+4420xxxxxx00\","
                      "\"verdict\":\"answered\",\"rule\":\"\",\"packets\":16,\"dropped\":0},{\"call\":\"fraud-tw\","
-                     "\"direction\":\"out\",\"number\":\"+88213000001\",\"verdict\":\"blocked\",\"rule\":"
+                     "\"direction\":\"out\",\"number\":\"+8821xxxxx01\",\"verdict\":\"blocked\",\"rule\":"
                      "\"deny_prefix:+882\",\"packets\":1,\"dropped\":1,\"drop_reason\":\"toll_fraud\"}]"),
               std::string::npos)
         << s;
@@ -346,7 +361,7 @@ TEST(ReplaySite, PacketTextInLinesIsEscaped) {
     ASSERT_EQ(r.rc, 0) << r.err;
     ASSERT_FALSE(r.lines.empty());
     EXPECT_EQ(r.lines[0].substr(r.lines[0].find(" UDP ")),
-              " UDP 192.168.20.10:5060 > 203.0.113.10:5060 accept sip_inspected sip=INVITE number=+442079460000 "
+              " UDP 192.168.20.10:5060 > 203.0.113.10:5060 accept sip_inspected sip=INVITE number=+4420xxxxxx00 "
               "rule=peers.pbx[0] call=\\x1b[2J\\xc3");
 }
 

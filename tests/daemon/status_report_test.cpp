@@ -118,11 +118,11 @@ TEST_F(StatusReportTest, LoopStepsAreShownInTextAndJson) {
 }
 
 TEST_F(StatusReportTest, NoCallsAndNoHandsetsSayWhatTheyMean) {
-    EXPECT_EQ(render_calls(*engine_, false), "no active calls\n");
-    EXPECT_EQ(render_calls(*engine_, true), "{\"calls\":[]}\n");
+    EXPECT_EQ(render_calls(*engine_, false, NumberMask{}), "no active calls\n");
+    EXPECT_EQ(render_calls(*engine_, true, NumberMask{}), "{\"calls\":[]}\n");
     const engine::Now now = engine::Now::at(engine::Timestamp{} + std::chrono::seconds(100));
-    EXPECT_EQ(render_handsets(*engine_, now, false), "no handsets seen\n");
-    EXPECT_EQ(render_handsets(*engine_, now, true), "{\"handsets\":[],\"known\":[]}\n");
+    EXPECT_EQ(render_handsets(*engine_, now, false, NumberMask{}), "no handsets seen\n");
+    EXPECT_EQ(render_handsets(*engine_, now, true, NumberMask{}), "{\"handsets\":[],\"known\":[]}\n");
 }
 
 TEST_F(StatusReportTest, TheInventoryShowsKnownUnknownAndForgottenHandsets) {
@@ -153,7 +153,7 @@ TEST_F(StatusReportTest, TheInventoryShowsKnownUnknownAndForgottenHandsets) {
     t += std::chrono::minutes(31);
     engine_->tick(engine::Now::at(t), rec);
     const engine::Now now{t, 1700000000};
-    const std::string text = render_handsets(*engine_, now, false);
+    const std::string text = render_handsets(*engine_, now, false, NumberMask{});
     EXPECT_NE(text.find("192.168.20.10  201@pbx.example.net  \"Yealink SIP-T46S 66.86.0.15\"  not registered  KNOWN"),
               std::string::npos)
         << text;
@@ -169,7 +169,7 @@ TEST_F(StatusReportTest, TheInventoryShowsKnownUnknownAndForgottenHandsets) {
                         "  203@pbx.example.net  FORGOTTEN (last registered from 192.168.20.11, 3660 s ago)\n"),
               std::string::npos)
         << text;
-    const std::string js = render_handsets(*engine_, now, true);
+    const std::string js = render_handsets(*engine_, now, true, NumberMask{});
     EXPECT_NE(js.find("\"address\":\"192.168.20.12\",\"aor\":\"209@pbx.example.net\""), std::string::npos) << js;
     EXPECT_NE(js.find("\"inventory\":\"unknown\""), std::string::npos) << js;
     EXPECT_NE(js.find("\"inventory\":\"known\""), std::string::npos) << js;
@@ -231,13 +231,13 @@ TEST_F(CallsNearTest, ARunningCallShowsTheLevelsItIsNear) {
     in(test::sip_packets::response(200, "OK", "INVITE", 1, "live", "t1"));
     advance(std::chrono::seconds(540));
 
-    const std::string text = render_calls(*engine_, false);
+    const std::string text = render_calls(*engine_, false, NumberMask{});
     EXPECT_NE(text.find("live  192.168.20.10 -> +33123450002  confirmed  profile intl  540s  near "
                         "max_call_duration.warning 540/600s, per_handset.calls_per_day.critical 4/5, "
                         "per_handset.minutes_per_day.critical 9/10\n"),
               std::string::npos)
         << text;
-    const std::string js = render_calls(*engine_, true);
+    const std::string js = render_calls(*engine_, true, NumberMask{});
     EXPECT_NE(js.find("\"profile\":\"intl\",\"duration\":540,\"near\":["
                       "{\"threshold\":\"max_call_duration\",\"level\":\"warning\",\"value\":540,\"limit\":600},"
                       "{\"threshold\":\"per_handset.calls_per_day\",\"level\":\"critical\",\"value\":4,\"limit\":5},"
@@ -249,8 +249,8 @@ TEST_F(CallsNearTest, ARunningCallShowsTheLevelsItIsNear) {
     call("live2", "0033123450003");
     in(test::sip_packets::response(200, "OK", "INVITE", 1, "live2", "t2"));
     advance(std::chrono::seconds(1));
-    EXPECT_NE(render_calls(*engine_, false).find("per_site.concurrent_calls.critical 2/2"), std::string::npos)
-        << render_calls(*engine_, false);
+    EXPECT_NE(render_calls(*engine_, false, NumberMask{}).find("per_site.concurrent_calls.critical 2/2"), std::string::npos)
+        << render_calls(*engine_, false, NumberMask{});
 }
 
 TEST_F(CallsNearTest, ACallFarFromItsLevelsShowsNone) {
@@ -258,10 +258,10 @@ TEST_F(CallsNearTest, ACallFarFromItsLevelsShowsNone) {
     call("live", "0033123450002");
     in(test::sip_packets::response(200, "OK", "INVITE", 1, "live", "t1"));
     advance(std::chrono::seconds(30));
-    const std::string text = render_calls(*engine_, false);
+    const std::string text = render_calls(*engine_, false, NumberMask{});
     EXPECT_NE(text.find("profile intl  30s"), std::string::npos) << text;
     EXPECT_EQ(text.find("near"), std::string::npos) << text;
-    EXPECT_NE(render_calls(*engine_, true).find("\"near\":[]"), std::string::npos);
+    EXPECT_NE(render_calls(*engine_, true, NumberMask{}).find("\"near\":[]"), std::string::npos);
 }
 
 // The callback events as the daemon logs them (the examples of EVENTS.md).
