@@ -74,7 +74,7 @@ def main():
         lines = {k: d.log_lines(k) for k in ("VG_TOLL_FRAUD_BLOCKED", "VG_ROGUE_SIP_DESTINATION",
                                              "VG_SCANNER_DETECTED", "VG_KERNEL_DROP")}
         c.figure("syslog", lines)
-        c.that(any("number=+88213000001" in l for l in lines["VG_TOLL_FRAUD_BLOCKED"]),
+        c.that(any("number=" + v.masked("+88213000001") in l for l in lines["VG_TOLL_FRAUD_BLOCKED"]),
                "syslog: would-drop VG_TOLL_FRAUD_BLOCKED number=+88213000001")
         c.that(any("dst=" + v.ROGUE in l for l in lines["VG_ROGUE_SIP_DESTINATION"]),
                "syslog: would-drop VG_ROGUE_SIP_DESTINATION dst=%s" % v.ROGUE)

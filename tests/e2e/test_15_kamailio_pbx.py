@@ -174,7 +174,7 @@ def main():
         fraud = d.log_lines("VG_TOLL_FRAUD_BLOCKED")
         c.figure("syslog_toll_fraud", fraud)
         for dialled, number, rule, transport, src in DENIED_ATTEMPTS:
-            c.that(any("handset=%s " % src in l and "number=%s " % number in l and "dialled=%s " % dialled in l
+            c.that(any("handset=%s " % src in l and "number=%s " % v.masked(number) in l and "dialled=%s " % v.masked(dialled) in l
                        and "rule=%s " % rule in l and "proto=%s " % transport in l for l in fraud),
                    "syslog: VG_TOLL_FRAUD_BLOCKED handset=%s proto=%s number=%s rule=%s"
                    % (src, transport, number, rule))

@@ -130,7 +130,7 @@ def main():
         h1.command("transfer", "sip:%s@%s" % (DENIED[0], v.PBX))
         fraud = v.wait_until(lambda: d.log_lines("VG_TOLL_FRAUD_BLOCKED", "method=REFER"), 10, 0.2)
         c.figure("syslog_refer_blocked", fraud)
-        c.that(any("number=%s " % DENIED[1] in l and "rule=%s" % DENIED[2] in l and "handset=%s " % v.HANDSET in l
+        c.that(any("number=%s " % v.masked(DENIED[1]) in l and "rule=%s" % DENIED[2] in l and "handset=%s " % v.HANDSET in l
                    for l in fraud), "syslog: VG_TOLL_FRAUD_BLOCKED method=REFER number=%s handset=%s"
                % (DENIED[1], v.HANDSET))
         v.time.sleep(2)
@@ -159,7 +159,7 @@ def main():
                "the handset's 302 to %s never reached the PBX" % DENIED[0])
         fraud302 = [l for l in d.log_lines("VG_TOLL_FRAUD_BLOCKED") if "method=REFER" not in l]
         c.figure("syslog_redirect_blocked", fraud302)
-        c.that(any("number=%s " % DENIED[1] in l and "handset=%s " % SIPP_HANDSET in l for l in fraud302),
+        c.that(any("number=%s " % v.masked(DENIED[1]) in l and "handset=%s " % SIPP_HANDSET in l for l in fraud302),
                "syslog: VG_TOLL_FRAUD_BLOCKED for the 302 to %s from %s" % (DENIED[1], SIPP_HANDSET))
 
         st = d.status()

@@ -355,6 +355,23 @@ def requests(trace, method, direction="received"):
 DEMO_POLICY = os.path.join(SRC, "config", "examples", "demo.yaml")
 
 
+def masked(number, keep_start=4, keep_end=2):
+    """A number as the daemon shows it with logging.mask_numbers on (the
+    default): digits after the first keep_start and before the last keep_end
+    are 'x' (daemon/log_format.h)."""
+    digits = sum(ch.isdigit() for ch in number)
+    if digits <= keep_start + keep_end:
+        return number
+    out, n = [], 0
+    for ch in number:
+        if ch.isdigit():
+            out.append("x" if keep_start <= n < digits - keep_end else ch)
+            n += 1
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def demo_policy(replace=(), append=""):
     """config/examples/demo.yaml with the (old, new) replacements applied and
     APPEND added at the end. A replacement whose text the demo policy no
