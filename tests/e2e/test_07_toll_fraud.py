@@ -90,11 +90,12 @@ def main():
         limit = d.log_lines("VG_CALL_LIMIT_BLOCKED")
         c.figure("syslog", fraud + limit)
         for h, _, dialled, number, rule in DENIED:
-            c.that(any("handset=%s " % h in l and "number=%s " % v.masked(number) in l and "dialled=%s " % v.masked(dialled) in l
-                       and "rule=%s " % rule in l for l in fraud),
-                   "syslog: VG_TOLL_FRAUD_BLOCKED handset=%s number=%s rule=%s" % (h, number, rule))
+            c.that(any("handset=%s " % h in l and "number=%s " % v.masked(number) in l
+                       and "dialled=%s " % v.masked(dialled) in l and "rule=%s " % rule in l for l in fraud),
+                   "syslog: VG_TOLL_FRAUD_BLOCKED handset=%s number=%s (masked) rule=%s" % (h, v.masked(number), rule))
         c.that(any("rule=limit:per_handset_concurrent_calls" in l and "number=%s" % v.masked("+442079460001") in l for l in limit),
-               "syslog: VG_CALL_LIMIT_BLOCKED rule=limit:per_handset_concurrent_calls number=+442079460001")
+               "syslog: VG_CALL_LIMIT_BLOCKED rule=limit:per_handset_concurrent_calls number=%s"
+               % v.masked("+442079460001"))
         c.that(d.stop() == 0, "voipguard stopped cleanly")
     c.finish()
 
