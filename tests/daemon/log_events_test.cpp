@@ -123,13 +123,13 @@ TEST(LogEvents, InventoryEvents_LineShapes) {
     e.handset = ip("192.168.20.77");
     e.user_agent.assign("Yealink SIP-T46S 66.86.0.15");
     e.detail.assign("209@pbx.example.net");
-    EXPECT_EQ(format_event(e, "acme-london"),
+    EXPECT_EQ(format_event(e, "acme-london", NumberMask{}),
               "VG_UNKNOWN_HANDSET site=acme-london handset=192.168.20.77 ua=\"Yealink SIP-T46S 66.86.0.15\" "
               "detail=209@pbx.example.net");
     e.type = EventType::handset_mismatch;
     e.rule.assign("address:192.168.20.10");
     e.detail.assign("201@pbx.example.net");
-    EXPECT_EQ(format_event(e, "acme-london"),
+    EXPECT_EQ(format_event(e, "acme-london", NumberMask{}),
               "VG_HANDSET_MISMATCH site=acme-london handset=192.168.20.77 rule=address:192.168.20.10 "
               "ua=\"Yealink SIP-T46S 66.86.0.15\" detail=201@pbx.example.net");
     Event f;
@@ -137,7 +137,7 @@ TEST(LogEvents, InventoryEvents_LineShapes) {
     f.rule.assign("never_seen");
     f.detail.assign("202");
     f.count = 2592001;
-    EXPECT_EQ(format_event(f, "acme-london"), "VG_HANDSET_FORGOTTEN site=acme-london rule=never_seen detail=202 count=2592001");
+    EXPECT_EQ(format_event(f, "acme-london", NumberMask{}), "VG_HANDSET_FORGOTTEN site=acme-london rule=never_seen detail=202 count=2592001");
     EXPECT_EQ(event_severity(EventType::unknown_handset), Severity::warning);
     EXPECT_EQ(event_severity(EventType::handset_mismatch), Severity::warning);
     EXPECT_EQ(event_severity(EventType::handset_forgotten), Severity::notice);

@@ -278,14 +278,14 @@ TEST_F(CallsNearTest, CallbackEventsAsLogged) {
     ASSERT_NE(rec_.last(engine::EventType::callback_marked), nullptr);
     const engine::Event marked = *rec_.last(engine::EventType::callback_marked);   // a copy: rec_ grows
     const engine::Event* m = &marked;
-    EXPECT_EQ(format_event(*m, "acme-london"),
+    EXPECT_EQ(format_event(*m, "acme-london", NumberMask{}),
               "VG_CALLBACK_MARKED site=acme-london handset=192.168.20.10 number=+88213000001 "
               "rule=callback_risk:+882 call_id=4711@pbx.example.net detail=\"inbound:f7045b71 cancel:3s handset:192.168.20.10\"");
     advance(std::chrono::seconds(1260));
     call("a91@192.168.20.10", "0088213000001");
     const engine::Event* b = rec_.last(engine::EventType::callback_blocked);
     ASSERT_NE(b, nullptr);
-    const std::string line = format_event(*b, "acme-london");
+    const std::string line = format_event(*b, "acme-london", NumberMask{});
     EXPECT_EQ(line, "VG_CALLBACK_BLOCKED site=acme-london handset=192.168.20.10 src_port=5060 dst=203.0.113.10 "
                     "dst_port=5060 proto=udp method=INVITE number=+88213000001 dialled=0088213000001 "
                     "rule=callback:+882 call_id=a91@192.168.20.10 ua=\"Yealink SIP-T46S 66.86.0.15\" detail=\"" +
