@@ -34,7 +34,7 @@ constexpr const char* kUsage =
     "                                   what happened at the site and what needs doing\n"
     "                                   (1m to 7d, default 24h)\n"
     "  audit [--json]                   probe the handsets' management ports from the router\n"
-    "                                   (these six take --socket PATH)\n"
+    "                                   (these seven take --socket PATH)\n"
     "  uninstall [--force] [--quiet]    remove every kernel rule and set of voipguard's\n"
     "                                   (the barrier on_failure: closed leaves included)\n"
     "\n"

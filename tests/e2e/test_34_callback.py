@@ -36,7 +36,7 @@ def main():
         c.that(rc_ring == 0 and rc_phone == 0, "the one-ring call ran: INVITE, 180, CANCEL, 200, 487, ACK")
         marked = d.wait_log("VG_CALLBACK_MARKED", timeout=8)
         c.figure("marked", d.log_lines("VG_CALLBACK_MARKED"))
-        c.that(bool(marked) and any("number=%s " % CALLER in l and "rule=callback_risk:+882" in l
+        c.that(bool(marked) and any("number=%s " % v.masked(CALLER) in l and "rule=callback_risk:+882" in l
                                     and "handset=%s " % v.HANDSET in l and " cancel:" in l
                                     for l in d.log_lines("VG_CALLBACK_MARKED")),
                "syslog: VG_CALLBACK_MARKED number=%s rule=callback_risk:+882 (cancelled ring)" % CALLER)
@@ -69,7 +69,7 @@ def main():
                % st["reasons"].get("callback", 0))
         blocked = d.log_lines("VG_CALLBACK_BLOCKED")
         c.figure("syslog", blocked)
-        c.that(any("handset=%s " % v.HANDSET2 in l and "number=%s " % CALLER in l and "dialled=0088213000001" in l
+        c.that(any("handset=%s " % v.HANDSET2 in l and "number=%s " % v.masked(CALLER) in l and "dialled=%s" % v.masked("0088213000001") in l
                    and "rule=callback:+882" in l and "handset:%s" % v.HANDSET in l for l in blocked),
                "syslog: VG_CALLBACK_BLOCKED from %s to %s, naming the call that rang %s"
                % (v.HANDSET2, CALLER, v.HANDSET))
