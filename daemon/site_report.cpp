@@ -191,7 +191,8 @@ std::string render_json(const ReportView& v, const std::vector<Attention>& att) 
     json::field(o, "call_limit", h.blocked_by(EventType::call_limit));
     json::field(o, "fraud_threshold_critical", h.blocked_by(EventType::fraud_threshold_critical));
     // Blocked requests, retransmissions included (the events).
-    json::field(o, "blocked_requests", h.event(EventType::toll_fraud) + h.event(EventType::call_limit) +
+    json::field(o, "blocked_requests", h.event(EventType::toll_fraud) + h.event(EventType::callback_blocked) +
+                                           h.event(EventType::call_limit) +
                                            h.event(EventType::fraud_threshold_critical));
     json::field(o, "fraud_threshold_warning", h.event(EventType::fraud_threshold_warning));
     json::field(o, "outdated_firmware_calls", h.event(EventType::outdated_firmware_call));

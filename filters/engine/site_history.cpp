@@ -11,7 +11,9 @@ namespace {
 // The index of a blocked-call type in HourBucket::blocked, or -1.
 int blocked_index(EventType t) noexcept {
     switch (t) {
-    case EventType::toll_fraud: return 0;
+    case EventType::toll_fraud:
+    case EventType::callback_blocked:   // the toll-fraud guard's callback rule (rule=callback:...)
+        return 0;
     case EventType::call_limit: return 1;
     case EventType::fraud_threshold_critical: return 2;
     default: return -1;

@@ -87,7 +87,8 @@ struct HourBucket {
     static constexpr std::size_t kTop = 8;
     std::int64_t hour = -1;   // Unix hours; -1: empty
     std::array<std::uint32_t, kEventTypeCount> events{};
-    // Calls blocked (once per Call-ID): toll_fraud, call_limit, fraud_threshold_critical.
+    // Calls blocked (once per Call-ID): toll_fraud (callback_blocked with it), call_limit,
+    // fraud_threshold_critical.
     std::array<std::uint32_t, 3> blocked{};
     std::uint32_t reloads_ok = 0;
     std::uint32_t reloads_failed = 0;

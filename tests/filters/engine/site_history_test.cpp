@@ -118,6 +118,16 @@ TEST_F(SiteHistoryTest, BlockedCallsAreCountedByReasonAndGroup) {
     EXPECT_EQ(s.blocked_group[1], (std::pair<std::string, std::uint64_t>{"premium", 1}));
 }
 
+TEST_F(SiteHistoryTest, ABlockedCallbackIsABlockedTollFraudCall) {
+    h_->note(blocked(EventType::callback_blocked, "callback:+882"), kT0 + 1);
+    h_->note(blocked(EventType::callback_warning, "callback:+882"), kT0 + 2);   // warn mode: not blocked
+    const HistorySummary s = h_->summarize(kT0 + 100, kHour);
+    EXPECT_EQ(s.blocked_calls(), 1u);
+    EXPECT_EQ(s.blocked_by(EventType::toll_fraud), 1u);
+    ASSERT_EQ(s.blocked_reason.size(), 1u);
+    EXPECT_EQ(s.blocked_reason[0], (std::pair<std::string, std::uint64_t>{"callback:+882", 1}));
+}
+
 TEST_F(SiteHistoryTest, ABlockedCallIsCountedOncePerCallId) {
     // An INVITE and its retransmissions, each blocked: one call, four events.
     Event e = blocked(EventType::toll_fraud, "deny_prefix:+882");
