@@ -67,28 +67,6 @@ def control(path, line, timeout=60):
         s.close()
 
 
-def daemon_threads(control_path):
-    """{thread name: nice value} of the voipguard process serving control_path."""
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % pid, "rb") as f:
-                argv = f.read().split(b"\0")
-            if not argv[0].endswith(b"voipguard") or control_path.encode() not in argv:
-                continue
-            threads = {}
-            for tid in os.listdir("/proc/%s/task" % pid):
-                with open("/proc/%s/task/%s/stat" % (pid, tid)) as f:
-                    stat = f.read()
-                name = stat[stat.index("(") + 1:stat.rindex(")")]
-                threads[name] = int(stat[stat.rindex(")") + 2:].split()[16])
-            return threads
-        except OSError:
-            continue
-    return {}
-
-
 def main():
     v.require_environment()
     if not os.access("/usr/sbin/dnsmasq", os.X_OK):
@@ -191,7 +169,7 @@ def main():
                    "status was answered before the reload was")
         check.that(queries >= 1, "the daemon asked the silent DNS server (%d queries)" % queries)
         check.that(d.proc.poll() is None, "the daemon is still running")
-        threads = daemon_threads(d.control)
+        threads = v.daemon_thread_nice(d.control)
         check.figure("thread_nice", threads)
         check.that(threads.get("voipguard") == -10, "the packet loop runs at nice -10: %r" % threads)
         # The loop is real-time (--realtime 5) with SCHED_RESET_ON_FORK: its

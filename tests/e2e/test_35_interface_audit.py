@@ -76,27 +76,6 @@ class Listener:
         self.sock.close()
 
 
-def thread_nice(control_path):
-    """{thread name: nice value} of the voipguard serving CONTROL_PATH."""
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % pid, "rb") as f:
-                argv = f.read().split(b"\0")
-            if not argv[0].endswith(b"voipguard") or control_path.encode() not in argv:
-                continue
-            out = {}
-            for tid in os.listdir("/proc/%s/task" % pid):
-                with open("/proc/%s/task/%s/stat" % (pid, tid)) as f:
-                    stat = f.read()
-                out[stat[stat.index("(") + 1:stat.rindex(")")]] = int(stat[stat.rindex(")") + 2:].split()[16])
-            return out
-        except OSError:
-            continue
-    return {}
-
-
 def register(s, addr, ua):
     pbx = v.PBX6 if ":" in addr else v.PBX
     req = v.sip_request("REGISTER", "201", pbx, addr, 5060, ua=ua)
@@ -114,7 +93,7 @@ def exact_check(c, s, d):
                  Listener(s, v.HANDSET6, 80, answer=HTTP_ANSWER)]
     s.run(s.handset, "iptables", "-A", "INPUT", "-d", v.HANDSET, "-p", "tcp", "--dport", "8080", "-j", "DROP")
 
-    c.that("vg-audit" not in thread_nice(d.control), "no audit thread before the first audit")
+    c.that("vg-audit" not in v.daemon_thread_nice(d.control), "no audit thread before the first audit")
     empty = audit(d, "--json")
     c.that(empty.returncode == 0 and v.json.loads(empty.stdout)["audit"]["handsets"] == 0,
            "audit with an empty inventory probes nothing (exit %d: %s)" % (empty.returncode, empty.stdout.strip()))
@@ -126,7 +105,7 @@ def exact_check(c, s, d):
     v.time.sleep(1.0)
     c.that(all(not l.clients for l in listeners), "nothing was probed before the command: the servers saw no client")
 
-    nice = thread_nice(d.control)
+    nice = v.daemon_thread_nice(d.control)
     c.figure("thread_nice", nice)
     c.that(nice.get("vg-audit") == nice.get("vg-kernel") and nice.get("vg-audit", 0) >= nice.get("voipguard", 0) + 19 - 10,
            "the audit thread runs at the workers' low priority, far below the loop (%s)" % nice)

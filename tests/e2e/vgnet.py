@@ -426,6 +426,28 @@ def rule_count(rules):
     return sum(len(v) for v in rules.values())
 
 
+def daemon_thread_nice(control_path):
+    """{thread name: nice value} of the voipguard process serving CONTROL_PATH
+    ({} when none does)."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+            if not argv[0].endswith(b"voipguard") or control_path.encode() not in argv:
+                continue
+            threads = {}
+            for tid in os.listdir("/proc/%s/task" % pid):
+                with open("/proc/%s/task/%s/stat" % (pid, tid)) as f:
+                    stat = f.read()
+                threads[stat[stat.index("(") + 1:stat.rindex(")")]] = int(stat[stat.rindex(")") + 2:].split()[16])
+            return threads
+        except OSError:
+            continue
+    return {}
+
+
 def wait_until(fn, timeout=5.0, step=0.1):
     end = time.monotonic() + timeout
     while True:
