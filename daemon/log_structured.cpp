@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
+#include <unordered_set>
 
 namespace vg::daemon {
 
@@ -224,27 +225,35 @@ std::string render_json_once(const LineContext& c, const ParsedLine& p, std::str
 }
 
 // Renders; when the result is longer than `max`, cuts the longest values
-// (then drops fields from the end, then cuts the text) until it fits. Only
-// lines over the limit pay for the search (a few renders of 2 KiB).
+// (then drops fields from the end, then cuts the text, then the ID) until it
+// fits. Only lines over the limit pay for the search (a few renders of
+// 2 KiB); a line of thousands of fields (none is written, but the renderer
+// takes any text) first loses the fields that could not fit even with every
+// value cut, found by bisection, so the search stays a few dozen renders.
 template <typename Render>
 std::string fit(const LineContext& c, ParsedLine p, std::size_t max, Render render) {
     constexpr std::size_t kMaxName = 64;   // IDs and keys of the catalogue are far shorter
+    constexpr std::size_t kMinValue = 16;
+    // The first eight names cut or dropped, then how many more: the list
+    // must not grow faster than dropping fields shrinks the line.
+    constexpr std::size_t kNamed = 8;
     std::vector<std::string> cut_names;
+    std::unordered_set<std::string> cut_seen;
     std::string truncated;
-    auto mark = [&](const std::string& name) {
-        for (const std::string& n : cut_names)
-            if (n == name) return;
-        cut_names.push_back(name.substr(0, 24));
-        // The first eight names, then how many more: the list must not
-        // grow faster than dropping fields shrinks the line.
-        constexpr std::size_t kNamed = 8;
+    bool count_only = false;   // the last resort: "+N" alone
+    auto retell = [&] {
         truncated.clear();
-        for (std::size_t i = 0; i < cut_names.size() && i < kNamed; ++i)
-            truncated += (truncated.empty() ? "" : ",") + cut_names[i];
-        if (cut_names.size() > kNamed) truncated += ",+" + std::to_string(cut_names.size() - kNamed);
+        const std::size_t named = count_only ? 0 : std::min(cut_names.size(), kNamed);
+        for (std::size_t i = 0; i < named; ++i) truncated += (truncated.empty() ? "" : ",") + cut_names[i];
+        if (cut_names.size() > named)
+            truncated += (truncated.empty() ? "+" : ",+") + std::to_string(cut_names.size() - named);
     };
-    // A line that is not the catalogue's (no such line is written, but the
-    // renderer takes any text): an ID or keys of any length are cut first.
+    auto mark = [&](const std::string& name) {
+        std::string n = name.substr(0, 24);
+        if (!cut_seen.insert(n).second) return;
+        cut_names.push_back(std::move(n));
+        retell();
+    };
     if (p.id.size() > kMaxName) {
         p.id = cut_value(p.id, kMaxName);
         mark("event");
@@ -257,9 +266,38 @@ std::string fit(const LineContext& c, ParsedLine p, std::size_t max, Render rend
     }
     std::string out = render(c, p, truncated);
     if (out.size() <= max) return out;
-    constexpr std::size_t kMinValue = 16;
-    // Every round shortens a value to at most 16 bytes, drops a field or
-    // clears the text: the loop ends.
+
+    // Fields that cannot fit even with every value (and the text) cut.
+    {
+        ParsedLine q = p;
+        for (auto& [k, v] : q.fields) v = cut_value(v, kMinValue);
+        q.text = cut_value(q.text, kMinValue);
+        const std::size_t all = q.fields.size();
+        auto fits_with = [&](std::size_t n) {
+            ParsedLine r = q;
+            r.fields.resize(n);
+            return render(c, r, truncated).size() <= max;
+        };
+        if (all > 0 && !fits_with(all)) {
+            std::size_t lo = 0, hi = all - 1;   // the most fields that fit, 0 when none does
+            while (lo < hi) {
+                const std::size_t mid = lo + (hi - lo + 1) / 2;
+                if (fits_with(mid)) lo = mid;
+                else hi = mid - 1;
+            }
+            // Keep one more than fits: the loop below decides about it with
+            // the list of cut names it causes.
+            const std::size_t keep = std::min(all, lo + 1);
+            // Named from the end, as the loop below drops them.
+            for (std::size_t i = all; i > keep; --i) mark(p.fields[i - 1].first);
+            p.fields.resize(keep);
+            out = render(c, p, truncated);
+        }
+    }
+
+    // Every round shortens a value to at most 16 bytes, drops a field,
+    // clears the text, cuts the ID or shortens the list of names: the loop
+    // ends.
     while (out.size() > max) {
         std::string* longest = nullptr;
         std::string name;
@@ -295,8 +333,15 @@ std::string fit(const LineContext& c, ParsedLine p, std::size_t max, Render rend
         } else if (!p.text.empty()) {
             p.text.clear();
             mark("msg");
+        } else if (p.id.size() > kMinValue) {
+            // An ID of control bytes is four to five times as long escaped.
+            p.id = cut_value(p.id, kMinValue);
+            mark("event");
+        } else if (!count_only && !cut_names.empty()) {
+            count_only = true;
+            retell();
         } else {
-            break;
+            break;   // the header alone: 480 bytes hold it (LineContext's limits)
         }
         out = render(c, p, truncated);
     }

@@ -211,5 +211,40 @@ TEST(LogStructured, ManyFieldsThatCannotBeCutAreDroppedFromTheEnd) {
     EXPECT_NE(out.find("k99"), std::string::npos) << "truncated names the dropped fields";
 }
 
+TEST(LogStructured, AnIdOfControlBytesAndLongKeysStillFitsTheSmallestLimit) {
+    // Not a catalogue line, but the renderer takes any text: an ID of 64
+    // control bytes escapes to 256 (5424) or 320 (JSON) bytes, and with the
+    // list of cut names beside it the line did not fit 480 bytes (a fuzzer
+    // finding).
+    std::string line(200, '\x01');
+    for (int i = 0; i < 12; ++i) line += " " + std::string(70, static_cast<char>('a' + i)) + "=" + std::string(40, '\x02');
+    line += " trailing words";
+    for (std::size_t max : {480u, 481u, 600u, 2048u}) {
+        const std::string s5424 = render_rfc5424(context(), line, max);
+        EXPECT_LE(s5424.size(), max) << s5424;
+        EXPECT_TRUE(valid_utf8(s5424));
+        EXPECT_NE(s5424.find("truncated=\""), std::string::npos);
+        const std::string js = render_json(context(), line, max);
+        EXPECT_LE(js.size(), max) << js;
+        EXPECT_TRUE(valid_utf8(js));
+        EXPECT_EQ(js.back(), '}');
+        EXPECT_NE(js.find("\"truncated\":\""), std::string::npos);
+    }
+}
+
+TEST(LogStructured, ThousandsOfFieldsKeepTheFirstAndCountTheRest) {
+    std::string line = "VG_X";
+    for (int i = 0; i < 5000; ++i) append_field(line, "k" + std::to_string(i), std::string(30, 'v'));
+    const std::string js = render_json(context(), line, 480);
+    EXPECT_LE(js.size(), 480u);
+    EXPECT_NE(js.find("\"k0\":"), std::string::npos);
+    EXPECT_EQ(js.find("\"k4999\":"), std::string::npos);
+    // Eight names, then how many more were cut or dropped.
+    EXPECT_NE(js.find(",+4"), std::string::npos) << js;
+    const std::string s5424 = render_rfc5424(context(), line, 480);
+    EXPECT_LE(s5424.size(), 480u);
+    EXPECT_NE(s5424.find("k0=\""), std::string::npos);
+}
+
 }  // namespace
 }  // namespace vg::daemon
