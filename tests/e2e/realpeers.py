@@ -81,7 +81,7 @@ _PBX_CFG = r'''#!KAMAILIO
 debug=2
 log_stderror=yes
 fork=yes
-children=2
+children=@CHILDREN@
 tcp_children=2
 auto_aliases=no
 dns=no
@@ -340,10 +340,15 @@ class Pbx(v.Kamailio):
     differs. EXPIRES: the registration interval the registrar grants
     (min and max); NATPING: seconds between OPTIONS pings to NATed
     contacts (0: none). FORWARDS: {user: target user} (call forwarding).
-    TLS: also listen on 5061 over TLS with a self-signed certificate."""
+    TLS: also listen on 5061 over TLS with a self-signed certificate.
+    UDP_WORKERS: Kamailio's UDP receiver processes; with more than one, two
+    replies sent back to back (a phone's 180 then its 183) can be forwarded
+    in either order, as by a real PBX under load. One keeps their order."""
 
-    def __init__(self, site, expires=3600, natping=0, forwards=None, tls=False, rtpflags=None, label="pbx"):
+    def __init__(self, site, expires=3600, natping=0, forwards=None, tls=False, rtpflags=None, label="pbx",
+                 udp_workers=2):
         super().__init__(site, addresses=(v.PBX,), users=USERS, label=label)
+        self.udp_workers = int(udp_workers)
         self.tls = tls
         self.expires = expires
         self.natping = natping
@@ -382,7 +387,8 @@ class Pbx(v.Kamailio):
                            ("@CTL@", self.ctl_socket), ("@USERS@", users), ("@FORWARDS@", fwds),
                            ("@REALM@", REALM), ("@PBX@", v.PBX), ("@EXPIRES@", str(self.expires)),
                            ("@NATPING@", str(self.natping)), ("@NG@", "%s:%d" % RTPENGINE_NG),
-                           ("@RTPFLAGS@", self.rtpflags), ("@TLSGLOBAL@", tlsglobal), ("@TLSLOAD@", tlsload)):
+                           ("@RTPFLAGS@", self.rtpflags), ("@TLSGLOBAL@", tlsglobal), ("@TLSLOAD@", tlsload),
+                           ("@CHILDREN@", str(self.udp_workers))):
             text = text.replace(key, value)
         return text
 
@@ -723,15 +729,18 @@ class RtpCounter:
         return out
 
 
-def rtp_flows(counters, before, min_packets=50, timeout=30):
+def rtp_flows(counters, before, min_packets=50, timeout=30, need=None):
     """Until every counter in COUNTERS ({name: RtpCounter}) has counted
-    MIN_PACKETS more in both directions than BEFORE ({name: read()}); returns
-    the deltas {name: {"tx", "rx"}} (the last read, whether or not reached)."""
+    MIN_PACKETS more than BEFORE ({name: read()}) in both directions, or in
+    those NEED names ({name: ("tx",)}); returns the deltas {name: {"tx",
+    "rx"}} (the last read, whether or not reached)."""
     end = time.monotonic() + timeout
+    need = need or {}
     while True:
         now = {n: c.read() for n, c in counters.items()}
         delta = {n: {d: now[n][d] - before[n][d] for d in ("tx", "rx")} for n in counters}
-        if all(x >= min_packets for dd in delta.values() for x in dd.values()) or time.monotonic() >= end:
+        if all(delta[n][d] >= min_packets for n in counters for d in need.get(n, ("tx", "rx"))) \
+                or time.monotonic() >= end:
             return delta
         time.sleep(0.25)
 

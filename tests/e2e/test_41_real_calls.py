@@ -62,7 +62,12 @@ def main():
         d.start()
         c.figure("backend", d.status()["backend"])
         rp.RtpEngine(s).start()
-        pbx = rp.Pbx(s, expires=600).start()
+        # One UDP worker: the far-end phone's 180 and 183 reach the handset in
+        # the order it sent them. With two, Kamailio once forwarded the 183
+        # first, and the handset (baresip) sent 7 packets of early media and
+        # then nothing until the answer: a 180 after the 183 ends its early
+        # media, as on many phones (they play their own ringback then).
+        pbx = rp.Pbx(s, expires=600, udp_workers=1).start()
         far = rp.Phone(s, s.internet, rp.FAREND, "300", ctrl_port=4450).start()
         udp = rp.Phone(s, s.handset, v.HANDSET, "201", transport="udp", ctrl_port=4444).start()
         tcp = rp.Phone(s, s.handset2, v.HANDSET2, "202", transport="tcp", ctrl_port=4445).start()
@@ -86,7 +91,8 @@ def main():
         udp.dial(far.user)
         progress = udp.wait_event("CALL_PROGRESS", timeout=30)
         c.that(bool(progress), "early media: the handset got the 183 with SDP")
-        early = rp.rtp_flows({"201": udp.counter(), "300": far.counter()}, before, min_packets=MIN_RTP, timeout=30)
+        early = rp.rtp_flows({"201": udp.counter(), "300": far.counter()}, before, min_packets=MIN_RTP, timeout=30,
+                             need={"201": ("tx",), "300": ("rx",)})
         c.figure("early_media_rtp", early)
         c.that(udp.count("CALL_ESTABLISHED") == est, "early media: the call was not answered yet")
         c.that(early["201"]["tx"] >= MIN_RTP and early["300"]["rx"] >= MIN_RTP,
