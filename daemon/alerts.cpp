@@ -72,8 +72,12 @@ bool AlertRunner::start(std::string& error) {
         error = "alerts.command: the program must be an absolute path";
         return false;
     }
+    if (!wake_.ok()) {
+        error = std::string("alerts: eventfd: ") + std::strerror(errno);
+        return false;
+    }
     {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<PiMutex> lock(mutex_);
         stopping_ = false;
     }
     try {
@@ -88,52 +92,52 @@ bool AlertRunner::start(std::string& error) {
 void AlertRunner::stop() {
     if (!thread_.joinable()) return;
     {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<PiMutex> lock(mutex_);
         stopping_ = true;
         queue_.clear();
     }
-    wake_.notify_all();
+    wake_.signal();
     thread_.join();
 }
 
 bool AlertRunner::submit(std::string event_id, std::string json) {
     {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<PiMutex> lock(mutex_);
         if (stopping_ || !thread_.joinable() || queue_.size() + running_ >= max_running_ + max_queued_) {
             ++overflow_;
             return false;
         }
         queue_.push_back(Job{std::move(event_id), std::move(json)});
     }
-    wake_.notify_one();
+    wake_.signal();
     return true;
 }
 
 std::vector<AlertOutcome> AlertRunner::take_failures() {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<PiMutex> lock(mutex_);
     std::vector<AlertOutcome> out;
     out.swap(failures_);
     return out;
 }
 
 std::uint64_t AlertRunner::overflow() const {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<PiMutex> lock(mutex_);
     return overflow_;
 }
 std::uint64_t AlertRunner::started() const {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<PiMutex> lock(mutex_);
     return started_;
 }
 std::uint64_t AlertRunner::failed() const {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<PiMutex> lock(mutex_);
     return failed_;
 }
 std::size_t AlertRunner::running() const {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<PiMutex> lock(mutex_);
     return running_;
 }
 std::size_t AlertRunner::queued() const {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<PiMutex> lock(mutex_);
     return queue_.size();
 }
 
@@ -153,7 +157,7 @@ void AlertRunner::main() {
     for (;;) {
         std::vector<Job> to_start;
         {
-            std::unique_lock<std::mutex> lock(mutex_);
+            std::unique_lock<PiMutex> lock(mutex_);
             if (stopping_) break;
             while (running_ < max_running_ && !queue_.empty()) {
                 to_start.push_back(std::move(queue_.front()));
@@ -163,13 +167,15 @@ void AlertRunner::main() {
         }
         for (auto& j : to_start) spawn(std::move(j));
         reap(false);
-        std::unique_lock<std::mutex> lock(mutex_);
+        std::unique_lock<PiMutex> lock(mutex_);
         if (stopping_) break;
-        // Children are polled: a short wait while any runs, else until work comes.
-        if (children_.empty() && queue_.empty())
-            wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-        else if (queue_.empty() || running_ >= max_running_)
-            wake_.wait_for(lock, std::chrono::milliseconds(20));
+        // Children are polled: a short wait while any runs, else until work
+        // comes (a signal given meanwhile ends the wait at once).
+        const bool idle = children_.empty() && queue_.empty();
+        const bool polling = !idle && (queue_.empty() || running_ >= max_running_);
+        lock.unlock();
+        if (idle) wake_.wait(-1);
+        else if (polling) wake_.wait(20);
     }
     for (auto& c : children_)
         if (!c.killed) kill(-c.pid, SIGKILL);
@@ -230,13 +236,13 @@ void AlertRunner::spawn(Job job) {
                 left -= static_cast<std::size_t>(n);
             }
             close(fds[1]);
-            std::lock_guard<std::mutex> lock(mutex_);
+            std::lock_guard<PiMutex> lock(mutex_);
             ++started_;
             children_.push_back(Child{pid, std::move(job.event), AlertClock::now() + timeout_, false});
             return;
         }
     }
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<PiMutex> lock(mutex_);
     --running_;
     ++failed_;
     failures_.push_back(std::move(failure));
@@ -266,7 +272,7 @@ void AlertRunner::reap(bool block) {
         o.timed_out = c.killed;
         const bool failed = !o.error.empty() || o.timed_out || o.exit_code != 0;
         children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(i));
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<PiMutex> lock(mutex_);
         --running_;
         if (failed) {
             ++failed_;

@@ -30,7 +30,6 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -40,6 +39,8 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include "daemon/thread_sync.h"
 
 namespace vg::daemon {
 
@@ -136,8 +137,10 @@ private:
     std::size_t max_running_;
     std::size_t max_queued_;
 
-    mutable std::mutex mutex_;
-    std::condition_variable wake_;
+    // The loop submits and reads the counters; the runner's thread runs at
+    // nice 19 (thread_sync.h: why not std::mutex and a condition variable).
+    mutable PiMutex mutex_;
+    WakeFd wake_;
     std::deque<Job> queue_;
     std::vector<Child> children_;   // touched by the thread only; size mirrored in running_
     std::size_t running_ = 0;

@@ -29,6 +29,13 @@ bool Worker::start(std::string& error) {
     }
     state_ = std::make_shared<State>();
     state_->event_fd = event_fd_;
+    if (!state_->wake.ok()) {
+        error = "worker " + name_ + ": eventfd: " + std::strerror(errno);
+        ::close(event_fd_);
+        event_fd_ = -1;
+        state_.reset();
+        return false;
+    }
     try {
         thread_ = std::thread(&Worker::main, state_, name_, nice_increment_);
     } catch (const std::system_error& e) {
@@ -45,14 +52,14 @@ bool Worker::stop(std::chrono::milliseconds grace) {
     if (!state_) return true;
     bool gone = false;
     {
-        std::unique_lock<std::mutex> lock(state_->mutex);
+        std::unique_lock<PiMutex> lock(state_->mutex);
         state_->stopping = true;
         state_->jobs.clear();
         state_->done.clear();
         // The thread never writes the eventfd once `stopping` is set (it
         // checks under this lock), so it can be closed now.
         state_->event_fd = -1;
-        state_->wake.notify_all();
+        state_->wake.signal();
         gone = state_->exited.wait_for(lock, grace, [this] { return state_->gone; });
     }
     if (thread_.joinable()) {
@@ -70,11 +77,11 @@ bool Worker::stop(std::chrono::milliseconds grace) {
 bool Worker::post(Job job) {
     if (!state_) return false;
     {
-        std::lock_guard<std::mutex> lock(state_->mutex);
+        std::lock_guard<PiMutex> lock(state_->mutex);
         if (state_->stopping || state_->jobs.size() >= max_jobs_) return false;
         state_->jobs.push_back(std::move(job));
     }
-    state_->wake.notify_one();
+    state_->wake.signal();
     return true;
 }
 
@@ -85,7 +92,7 @@ std::size_t Worker::run_completions() {
     }
     std::vector<Completion> ready;
     {
-        std::lock_guard<std::mutex> lock(state_->mutex);
+        std::lock_guard<PiMutex> lock(state_->mutex);
         ready.swap(state_->done);
     }
     for (Completion& c : ready)
@@ -95,7 +102,7 @@ std::size_t Worker::run_completions() {
 
 std::size_t Worker::pending() const {
     if (!state_) return 0;
-    std::lock_guard<std::mutex> lock(state_->mutex);
+    std::lock_guard<PiMutex> lock(state_->mutex);
     return state_->jobs.size() + state_->busy + state_->done.size();
 }
 
@@ -109,10 +116,15 @@ void Worker::main(std::shared_ptr<State> state, std::string name, int nice_incre
         const int current = ::getpriority(PRIO_PROCESS, tid);
         if (errno == 0) (void)::setpriority(PRIO_PROCESS, tid, current + nice_increment);
     }
-    std::unique_lock<std::mutex> lock(state->mutex);
+    std::unique_lock<PiMutex> lock(state->mutex);
     for (;;) {
-        state->wake.wait(lock, [&] { return state->stopping || !state->jobs.empty(); });
         if (state->stopping) break;
+        if (state->jobs.empty()) {
+            lock.unlock();
+            state->wake.wait(-1);
+            lock.lock();
+            continue;
+        }
         Job job = std::move(state->jobs.front());
         state->jobs.pop_front();
         state->busy = 1;

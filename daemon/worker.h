@@ -34,6 +34,8 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/thread_sync.h"
+
 namespace vg::daemon {
 
 class Worker {
@@ -75,9 +77,9 @@ private:
     // Shared with the thread, so that an abandoned thread outlives nothing
     // it uses.
     struct State {
-        std::mutex mutex;
-        std::condition_variable wake;     // jobs, or stop
-        std::condition_variable exited;   // the thread is leaving
+        PiMutex mutex;
+        WakeFd wake;                          // jobs, or stop
+        std::condition_variable_any exited;   // the thread is leaving (waited for at a stop only)
         std::deque<Job> jobs;
         std::vector<Completion> done;
         std::size_t busy = 0;             // jobs running (0 or 1)
