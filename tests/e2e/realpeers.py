@@ -729,6 +729,21 @@ class RtpCounter:
         return out
 
 
+def start_site(c, s, **pbx_args):
+    """The opening of the real-peer scenarios on site S (a RealSite) for
+    check C: voipguard on the demo policy, rtpengine, Kamailio (PBX_ARGS:
+    Pbx's) and the far-end baresip 300 on the internet side, in that order.
+    Returns (daemon, pbx, far)."""
+    s.add_internet_address(FAREND)
+    d = v.Daemon(s, s.file("policy.yaml", v.demo_policy()))
+    d.start()
+    c.figure("backend", d.status()["backend"])
+    RtpEngine(s).start()
+    pbx = Pbx(s, **pbx_args).start()
+    far = Phone(s, s.internet, FAREND, "300", ctrl_port=4450).start()
+    return d, pbx, far
+
+
 def rtp_flows(counters, before, min_packets=50, timeout=30, need=None):
     """Until every counter in COUNTERS ({name: RtpCounter}) has counted
     MIN_PACKETS more than BEFORE ({name: read()}) in both directions, or in

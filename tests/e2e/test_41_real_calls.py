@@ -57,18 +57,12 @@ def main():
     c = v.Check("e2e_41_real_calls")
     with rp.RealSite() as s:
         c.attach(s)
-        s.add_internet_address(rp.FAREND)
-        d = v.Daemon(s, s.file("policy.yaml", v.demo_policy()))
-        d.start()
-        c.figure("backend", d.status()["backend"])
-        rp.RtpEngine(s).start()
         # One UDP worker: the far-end phone's 180 and 183 reach the handset in
         # the order it sent them. With two, Kamailio once forwarded the 183
         # first, and the handset (baresip) sent 7 packets of early media and
         # then nothing until the answer: a 180 after the 183 ends its early
         # media, as on many phones (they play their own ringback then).
-        pbx = rp.Pbx(s, expires=600, udp_workers=1).start()
-        far = rp.Phone(s, s.internet, rp.FAREND, "300", ctrl_port=4450).start()
+        d, pbx, far = rp.start_site(c, s, expires=600, udp_workers=1)
         udp = rp.Phone(s, s.handset, v.HANDSET, "201", transport="udp", ctrl_port=4444).start()
         tcp = rp.Phone(s, s.handset2, v.HANDSET2, "202", transport="tcp", ctrl_port=4445).start()
         for p in (far, udp, tcp):

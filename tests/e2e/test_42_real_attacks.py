@@ -56,15 +56,9 @@ def main():
     c = v.Check("e2e_42_real_attacks")
     with rp.RealSite() as s:
         c.attach(s)
-        s.add_internet_address(rp.FAREND)
         s.run(s.router, "iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan0", "-s", "192.168.20.0/24",
               "-j", "MASQUERADE")
-        d = v.Daemon(s, s.file("policy.yaml", v.demo_policy()))
-        d.start()
-        c.figure("backend", d.status()["backend"])
-        rp.RtpEngine(s).start()
-        pbx = rp.Pbx(s, expires=60, natping=10).start()
-        far = rp.Phone(s, s.internet, rp.FAREND, "300", ctrl_port=4450).start()
+        d, pbx, far = rp.start_site(c, s, expires=60, natping=10)
         udp = rp.Phone(s, s.handset, v.HANDSET, "201", transport="udp", regint=60, ctrl_port=4444).start()
         tcp = rp.Phone(s, s.handset2, v.HANDSET2, "202", transport="tcp", regint=60, ctrl_port=4445).start()
         for p in (far, udp, tcp):

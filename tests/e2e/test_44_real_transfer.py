@@ -91,14 +91,8 @@ def main():
     c = v.Check("e2e_44_real_transfer")
     with rp.RealSite() as s:
         c.attach(s)
-        s.add_internet_address(rp.FAREND)
         s.run(s.handset, "ip", "addr", "add", SIPP_HANDSET + "/24", "dev", "vgh0")
-        d = v.Daemon(s, s.file("policy.yaml", v.demo_policy()))
-        d.start()
-        c.figure("backend", d.status()["backend"])
-        rp.RtpEngine(s).start()
-        pbx = rp.Pbx(s, forwards={"204": "202"}).start()
-        far = rp.Phone(s, s.internet, rp.FAREND, "300", ctrl_port=4450).start()
+        d, pbx, far = rp.start_site(c, s, forwards={"204": "202"})
         h1 = rp.Phone(s, s.handset, v.HANDSET, "201", ctrl_port=4444).start()
         h2 = rp.Phone(s, s.handset2, v.HANDSET2, "202", transport="tcp", ctrl_port=4445).start()
         for p in (far, h1, h2):
