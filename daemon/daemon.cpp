@@ -292,6 +292,15 @@ private:
     // VG_START_FAILED logged (`why`: the cause, where no line said it yet).
     int fail_start(const config::Policy& p, bool install_barrier, const std::string& why = std::string());
     void busy(const char* what);
+    // "ID site=.. [backend=..] error=..": a failure of the daemon's own (the
+    // error text escaped as every field is: a tool's output may hold quotes).
+    std::string failed_line(std::string_view id, std::string_view error, std::string_view backend = {}) const {
+        std::string line(id);
+        append_field(line, "site", log_->site());
+        if (!backend.empty()) append_field(line, "backend", backend);
+        append_field(line, "error", error);
+        return line;
+    }
     // --realtime: the loop's scheduler at start (before privileges are
     // dropped; returns the VG_PRIVILEGES fields) and once a second after.
     std::string start_realtime();
@@ -452,7 +461,11 @@ int Daemon::run() {
     const kernel::ProbeResult probe = kernel::probe();
     const kernel::BackendKind kind = kernel::choose_backend(probe, opt_.backend, backend_why_);
     if (kind == kernel::BackendKind::none) {
-        log_->write(Severity::error, "VG_BACKEND_UNAVAILABLE requested=" + opt_.backend + " why=\"" + backend_why_ + "\"");
+        std::string line = "VG_BACKEND_UNAVAILABLE";
+        append_field(line, "site", log_->site());
+        append_field(line, "requested", opt_.backend);
+        append_field(line, "why", backend_why_);
+        log_->write(Severity::error, line);
         std::fprintf(stderr, "voipguard run: no usable rule backend: %s\n", backend_why_.c_str());
         return 1;
     }
@@ -480,7 +493,7 @@ int Daemon::run() {
     }
     kernel::RuleSpec spec;
     if (!rules_->spec_for(pol, spec, error)) {
-        log_->write(Severity::error, "VG_RULES_FAILED backend=" + rules_->name() + " error=\"" + error + "\"");
+        log_->write(Severity::error, failed_line("VG_RULES_FAILED", error, rules_->name()));
         std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
         return fail_start(pol, true);
     }
@@ -493,7 +506,7 @@ int Daemon::run() {
     }
     voice_interfaces_ = spec.voice_interfaces;
     if (!rules_->install_spec(spec, error)) {
-        log_->write(Severity::error, "VG_RULES_FAILED backend=" + rules_->name() + " error=\"" + error + "\"");
+        log_->write(Severity::error, failed_line("VG_RULES_FAILED", error, rules_->name()));
         std::fprintf(stderr, "voipguard run: installing kernel rules: %s\n", error.c_str());
         return fail_start(pol, false);
     }
@@ -508,7 +521,7 @@ int Daemon::run() {
                 : !nflog_.is_open() ? "nflog: " + nflog_.error()
                 : !conntrack_.is_open() ? "conntrack: " + conntrack_.error()
                                         : "conntrack: " + conntrack_dumps_.error();
-        log_->write(Severity::error, "VG_NETLINK_FAILED error=\"" + error + "\"");
+        log_->write(Severity::error, failed_line("VG_NETLINK_FAILED", error));
         std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
         return fail_start(pol, false);
     }
@@ -537,7 +550,7 @@ int Daemon::run() {
         },
         [this](int fd, unsigned interest) { watch(fd, interest); });
     if (!control_->open(&error)) {
-        log_->write(Severity::error, "VG_CONTROL_FAILED error=\"" + error + "\"");
+        log_->write(Severity::error, failed_line("VG_CONTROL_FAILED", error));
         std::fprintf(stderr, "voipguard run: control socket: %s\n", error.c_str());
         return fail_start(pol, false);
     }
@@ -548,12 +561,12 @@ int Daemon::run() {
     // credentials and nice value, and the workers add 19 to it).
     const std::string priority = set_loop_priority(opt_.nice) + " " + start_realtime();
     if (!drop_privileges(opt_.user, error)) {
-        log_->write(Severity::error, "VG_PRIVILEGES_FAILED error=\"" + error + "\"");
+        log_->write(Severity::error, failed_line("VG_PRIVILEGES_FAILED", error));
         std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
         return fail_start(pol, false);
     }
     if (!dns_.start(error) || !kernel_.start(error)) {
-        log_->write(Severity::error, "VG_LOOP_FAILED error=\"" + error + "\"");
+        log_->write(Severity::error, failed_line("VG_LOOP_FAILED", error));
         std::fprintf(stderr, "voipguard run: %s\n", error.c_str());
         (void)dns_.stop();
         (void)kernel_.stop();
@@ -578,7 +591,7 @@ int Daemon::run() {
         const int n = epoll_wait(epoll_, events, 32, -1);
         if (n < 0) {
             if (errno == EINTR) continue;
-            log_->write(Severity::error, std::string("VG_LOOP_FAILED error=\"") + std::strerror(errno) + "\"");
+            log_->write(Severity::error, failed_line("VG_LOOP_FAILED", std::string("epoll_wait: ") + std::strerror(errno)));
             break;
         }
         const engine::Now now = clock_now();
@@ -1143,9 +1156,11 @@ void Daemon::policy_installed(const std::shared_ptr<LoadedPolicy>& next, const R
     voice_interfaces_ = r.voice_interfaces;
     if (next->policy->on_failure != current_.policy->on_failure) {
         const bool open = next->policy->on_failure == config::OnFailure::open;
-        log_->write(Severity::notice, std::string("VG_FAIL_MODE on_failure=") + (open ? "open" : "closed") +
-                                          " (the rules follow now, at a stop too; the queue's fail-open flag"
-                                          " at the next start)");
+        std::string line = "VG_FAIL_MODE";
+        append_field(line, "site", log_->site());
+        append_field(line, "on_failure", open ? "open" : "closed");
+        log_->write(Severity::notice, line + " (the rules follow now, at a stop too; the queue's fail-open flag"
+                                             " at the next start)");
     }
     engine_->reload(next->rules, clock_now(), *sink_);
     log_->reconfigure(log_options(opt_, *next->policy));
@@ -1272,7 +1287,7 @@ void Daemon::policy_refreshed(const std::shared_ptr<RefreshOutcome>& out) {
         return;
     }
     if (!out->rules) {
-        log_->write(Severity::error, "VG_DNS_REFRESH_FAILED error=\"" + out->error + "\"");
+        log_->write(Severity::error, failed_line("VG_DNS_REFRESH_FAILED", out->error));
         policy_op_done();
         return;
     }
@@ -1286,9 +1301,11 @@ void Daemon::policy_refreshed(const std::shared_ptr<RefreshOutcome>& out) {
                 old.policy = std::exchange(current_.policy, out->policy);
                 old.rules = std::exchange(current_.rules, out->rules);
                 retire(std::move(old));
-                log_->write(Severity::notice, "VG_DNS_REFRESHED addresses changed, kernel sets updated");
+                std::string line = "VG_DNS_REFRESHED";
+                append_field(line, "site", log_->site());
+                log_->write(Severity::notice, line + " addresses changed, kernel sets updated");
             } else {
-                log_->write(Severity::error, "VG_DNS_REFRESH_FAILED error=\"" + r->error + "\"");
+                log_->write(Severity::error, failed_line("VG_DNS_REFRESH_FAILED", r->error));
             }
             policy_op_done();
         };

@@ -30,7 +30,12 @@ RefreshOutcome refresh_policy(const config::Policy& current) {
     auto copy = std::make_shared<config::Policy>(current);
     const config::RefreshResult rr = config::refresh_host_names(*copy, config::system_resolve);
     for (const config::Diagnostic& d : rr.warnings)
-        out.log.push_back({Severity::warning, "VG_DNS_REFRESH_FAILED " + d.format()});
+    {
+        std::string line = "VG_DNS_REFRESH_FAILED";
+        append_field(line, "site", current.site);
+        append_field(line, "error", d.format());
+        out.log.push_back({Severity::warning, std::move(line)});
+    }
     if (!rr.changed) return out;
     out.changed = true;
     out.rules = engine::CompiledPolicy::compile(copy, out.error);
@@ -129,7 +134,10 @@ bool KernelRules::leave(const config::Policy& p, bool install_barrier, const std
             what = "rules removed (on_failure open)";
             return true;
         }
-        log.push_back({Severity::error, "VG_RULES_REMOVE_FAILED error=\"" + error + "\""});
+        std::string line = "VG_RULES_REMOVE_FAILED";
+        append_field(line, "site", site);
+        append_field(line, "error", error);
+        log.push_back({Severity::error, std::move(line)});
         what = "rules not all removed";
         return false;
     }
