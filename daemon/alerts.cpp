@@ -73,7 +73,7 @@ bool AlertRunner::start(std::string& error) {
         return false;
     }
     if (!wake_.ok()) {
-        error = std::string("alerts: eventfd: ") + std::strerror(errno);
+        error = std::string("alerts: eventfd: ") + std::strerror(wake_.error());
         return false;
     }
     {

@@ -35,7 +35,9 @@ bool PiMutex::try_lock() noexcept { return pthread_mutex_trylock(&m_) == 0; }
 
 void PiMutex::unlock() noexcept { pthread_mutex_unlock(&m_); }
 
-WakeFd::WakeFd() noexcept : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+WakeFd::WakeFd() noexcept : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    if (fd_ < 0) error_ = errno;
+}
 
 WakeFd::~WakeFd() {
     if (fd_ >= 0) ::close(fd_);

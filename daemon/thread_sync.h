@@ -57,6 +57,8 @@ public:
     WakeFd& operator=(const WakeFd&) = delete;
 
     bool ok() const noexcept { return fd_ >= 0; }
+    // The errno of the eventfd that could not be made (0 when ok()).
+    int error() const noexcept { return error_; }
     // Never waits.
     void signal() noexcept;
     // Until signalled or `timeout_ms` passed (negative: no limit).
@@ -64,6 +66,7 @@ public:
 
 private:
     int fd_ = -1;
+    int error_ = 0;
 };
 
 }  // namespace vg::daemon

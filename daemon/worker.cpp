@@ -30,7 +30,7 @@ bool Worker::start(std::string& error) {
     state_ = std::make_shared<State>();
     state_->event_fd = event_fd_;
     if (!state_->wake.ok()) {
-        error = "worker " + name_ + ": eventfd: " + std::strerror(errno);
+        error = "worker " + name_ + ": eventfd: " + std::strerror(state_->wake.error());
         ::close(event_fd_);
         event_fd_ = -1;
         state_.reset();
