@@ -341,6 +341,7 @@ private:
     // Set at shutdown: a running audit ends within 0.1 s.
     std::shared_ptr<std::atomic<bool>> audit_cancel_ = std::make_shared<std::atomic<bool>>(false);
     bool audit_busy_ = false;
+    std::int64_t audit_started_ = 0;   // mono_seconds() of the running audit's start
     std::vector<std::pair<control::Server::Ticket, bool>> audit_waiters_;   // ticket, json
     std::unique_ptr<AlertGate> alert_gate_;
     std::unique_ptr<AlertRunner> alerts_;
@@ -1463,6 +1464,7 @@ std::optional<std::string> Daemon::start_audit(control::Server::Ticket ticket, b
         return control::error_response("audit: the audit worker cannot take it now", js);
     }
     audit_busy_ = true;
+    audit_started_ = mono_seconds();
     audit_waiters_.emplace_back(ticket, js);
     return std::nullopt;
 }
@@ -1565,6 +1567,8 @@ StatusView Daemon::status_view(const kernel::Counters& counters) const {
     v.loop.realtime_priority = opt_.realtime > 0 && !realtime_failed_ && loop_priority_.realtime() ? opt_.realtime : 0;
     v.loop.cpu_percent = loop_priority_.last_percent();
     v.loop.realtime_demotions = loop_priority_.demotions();
+    v.audit_running = audit_busy_;
+    v.audit_running_s = audit_busy_ ? mono_seconds() - audit_started_ : 0;
     v.events = sink_->counts;
     v.now = clock_now();
     return v;

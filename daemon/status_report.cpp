@@ -142,6 +142,11 @@ std::string render_status(const StatusView& v, bool js) {
         json::field(o, "cpu_percent", static_cast<std::uint64_t>(v.loop.cpu_percent));
         json::field(o, "realtime_demotions", v.loop.realtime_demotions);
         o.push_back('}');
+        json::append_key(o, "interface_audit");
+        o.push_back('{');
+        json::field_bool(o, "running", v.audit_running);
+        json::field(o, "running_s", static_cast<std::uint64_t>(v.audit_running ? v.audit_running_s : 0));
+        o.push_back('}');
         return o + "}\n";
     }
     std::string o;
@@ -190,6 +195,8 @@ std::string render_status(const StatusView& v, bool js) {
               ? " (back to the fair scheduler " + std::to_string(v.loop.realtime_demotions) + " times under load)"
               : std::string()) +
          "\n";
+    if (v.audit_running)
+        o += "interface audit: running for " + std::to_string(v.audit_running_s) + " s (voipguard audit)\n";
     return o;
 }
 

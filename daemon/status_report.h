@@ -78,6 +78,10 @@ struct StatusView {
     std::uint64_t log_lines_lost = 0;
     AlertTotals alerts;
     LoopStats loop;
+    // The interface audit (`voipguard audit`) running now, and since how
+    // many seconds (it is bounded to 60 s).
+    bool audit_running = false;
+    std::int64_t audit_running_s = 0;
     // Engine events by type, counted before the log level and the
     // aggregation thin them out (metrics).
     std::array<std::uint64_t, engine::kEventTypeCount> events{};

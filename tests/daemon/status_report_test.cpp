@@ -68,6 +68,20 @@ TEST_F(StatusReportTest, CountersReadAreShownInTextAndJson) {
     EXPECT_EQ(js.back(), '\n');
 }
 
+TEST_F(StatusReportTest, ARunningInterfaceAuditIsShown) {
+    EXPECT_EQ(render_status(view_, false).find("interface audit"), std::string::npos);
+    EXPECT_NE(render_status(view_, true).find("\"interface_audit\":{\"running\":false,\"running_s\":0}"),
+              std::string::npos);
+    view_.audit_running = true;
+    view_.audit_running_s = 12;
+    EXPECT_NE(render_status(view_, false).find("\ninterface audit: running for 12 s (voipguard audit)\n"),
+              std::string::npos)
+        << render_status(view_, false);
+    EXPECT_NE(render_status(view_, true).find("\"interface_audit\":{\"running\":true,\"running_s\":12}}\n"),
+              std::string::npos)
+        << render_status(view_, true);
+}
+
 TEST_F(StatusReportTest, CountersNotReadAreSaidToBeSo) {
     view_.counters = kernel::Counters{};
     EXPECT_NE(render_status(view_, false).find("(the counters could not be read)"), std::string::npos);
