@@ -167,8 +167,15 @@ def exact_check(c, s, d):
     before = len(listeners[1].clients)
     both = [v.subprocess.Popen([v.voipguard_binary(), "audit", "--json", "--socket", d.control],
                                stdout=v.subprocess.PIPE, stderr=v.subprocess.PIPE, text=True) for _ in range(2)]
+    # Meanwhile `status` says an audit runs (the filtered ports keep it
+    # going for 1.5 s at least).
+    running = v.wait_until(lambda: (d.status().get("interface_audit") or {}).get("running"), 10, 0.05)
     answers = [p.communicate(timeout=150) for p in both]
     results = [v.json.loads(out)["results"] if p.returncode == 0 else None for p, (out, _) in zip(both, answers)]
+    after = d.status().get("interface_audit")
+    c.figure("status_interface_audit_after", after)
+    c.that(bool(running) and after == {"running": False, "running_s": 0},
+           "status shows the audit while it runs, and not after (%s)" % after)
     c.figure("joined_audit_http_clients", len(listeners[1].clients) - before)
     c.that(results[0] is not None and results[0] == results[1], "two audits at once get the same answer")
     c.that(len(listeners[1].clients) - before == 1, "two audits at once probe port 80 once (%d)"
