@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <exception>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -33,12 +34,17 @@ int effective_priority(pid_t tid) {
     std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
     const auto close = all.rfind(')');
     if (close == std::string::npos) return 1000;
-    std::istringstream in(all.substr(close + 2));
+    std::istringstream in(all.substr(close + 1));
     std::string field;
     // Fields 3.. follow the command name; the priority is field 18.
-    for (int i = 3; i <= 18 && (in >> field); ++i) {
+    int i = 2;
+    while (i < 18 && (in >> field)) ++i;
+    if (i != 18) return 1000;
+    try {
+        return std::stoi(field);
+    } catch (const std::exception&) {
+        return 1000;
     }
-    return std::stoi(field);
 }
 
 pid_t gettid_() { return static_cast<pid_t>(::syscall(SYS_gettid)); }
@@ -72,16 +78,17 @@ TEST(PiMutex, AHolderAtNice19RunsAtTheRealTimeWaitersPriority) {
     PiMutex m;
     if (!m.inherits()) GTEST_SKIP() << "the C library has no priority-inheritance mutexes";
     std::atomic<pid_t> holder_tid{0};
-    std::atomic<bool> release{false};
+    std::atomic<bool> release{false}, locked{false};
     std::atomic<int> boosted{1000}, before{1000};
     std::thread holder([&] {
         holder_tid = gettid_();
         (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(holder_tid.load()), 19);
         std::lock_guard<PiMutex> l(m);
         before = effective_priority(holder_tid);
+        locked = true;
         while (!release) std::this_thread::sleep_for(1ms);
     });
-    while (before.load() == 1000) std::this_thread::sleep_for(1ms);
+    while (!locked) std::this_thread::sleep_for(1ms);
     std::atomic<int> rt_error{-1};
     std::thread waiter([&] {
         sched_param sp{};
