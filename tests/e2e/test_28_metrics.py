@@ -45,7 +45,10 @@ def main():
 
         first = v.wait_until(lambda: os.path.exists(prom), 15)
         c.that(bool(first), "the daemon wrote %s within 15 s of its start" % prom)
-        c.that(bool(d.log_lines("VG_METRICS_OK", "file=" + prom)), "syslog: VG_METRICS_OK file=%s" % prom)
+        # The line follows the write: the worker writes the file, then the
+        # loop logs (and syslog delivers) it, so the file can be there first.
+        c.that(bool(v.wait_until(lambda: d.log_lines("VG_METRICS_OK", "file=" + prom), 10)),
+               "syslog: VG_METRICS_OK file=%s" % prom)
 
         pbx = s.sipp(s.internet, "uas_register.xml", "-i", v.PBX, "-p", "5060", "-m", "1", "-timeout", "20",
                      label="pbx")
