@@ -2,7 +2,7 @@
 // Locks and wake-ups between the packet loop and its helper threads that
 // never make the loop wait for a thread of lower priority.
 //
-// The loop runs real-time (SCHED_FIFO, loop_priority.h) or at nice -10; the
+// The loop runs real-time (SCHED_RR, loop_priority.h) or at nice -10; the
 // workers and the alert runner run 19 nice levels below it. With a plain
 // mutex that is a priority inversion waiting to happen: a worker that holds
 // the queue's lock and loses its CPU to the router's other work (at nice 19
