@@ -1073,21 +1073,14 @@ class Kamailio:
         # 30 s: under the full suite's load on two cores one test saw it take
         # over 10 s (all its children had logged the signal). What is left
         # then is listed in the error, with where each process waits.
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=timeout)
-            return self.proc.returncode
-        except subprocess.TimeoutExpired:
-            pid = str(self.proc.pid)
-            left = sh("ps", "-o", "pid,ppid,stat,wchan:32,args", "--pid", pid, "--ppid", pid, check=False).stdout
-            self.proc.kill()
-            self.proc.wait()
-            if check:
-                raise RuntimeError("kamailio did not stop within %d s of SIGTERM; its processes then:\n%s\n%s"
-                                   % (timeout, left, self.stderr()[-2000:]))
-            return self.proc.returncode
+        left = []
+        pid = str(self.proc.pid) if self.proc else ""
+        code, killed = stop_process(self.proc, timeout, before_kill=lambda: left.append(
+            sh("ps", "-o", "pid,ppid,stat,wchan:32,args", "--pid", pid, "--ppid", pid, check=False).stdout))
+        if killed and check:
+            raise RuntimeError("kamailio did not stop within %d s of SIGTERM; its processes then:\n%s\n%s"
+                               % (timeout, "".join(left), self.stderr()[-2000:]))
+        return code
 
     def stderr(self):
         return read_text(self.stderr_file)
@@ -1163,8 +1156,9 @@ def sipsak_register(site, ns, user, password, src, sport, pbx=PBX, transport="ud
 
 
 # -- peer processes (Kamailio, baresip, rtpengine) ------------------------------------
-def stop_process(proc, timeout):
-    """SIGTERM to PROC (a Popen or None), SIGKILL after TIMEOUT seconds;
+def stop_process(proc, timeout, before_kill=None):
+    """SIGTERM to PROC (a Popen or None), SIGKILL after TIMEOUT seconds
+    (BEFORE_KILL, when given, is called first: a look at what is stuck);
     (its exit code, whether it had to be killed). One that has exited
     already keeps its code; None stands for 0."""
     if proc is None or proc.poll() is not None:
@@ -1174,6 +1168,8 @@ def stop_process(proc, timeout):
         proc.wait(timeout=timeout)
         return proc.returncode, False
     except subprocess.TimeoutExpired:
+        if before_kill:
+            before_kill()
         proc.kill()
         proc.wait()
         return proc.returncode, True
