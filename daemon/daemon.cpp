@@ -292,14 +292,9 @@ private:
     // VG_START_FAILED logged (`why`: the cause, where no line said it yet).
     int fail_start(const config::Policy& p, bool install_barrier, const std::string& why = std::string());
     void busy(const char* what);
-    // "ID site=.. [backend=..] error=..": a failure of the daemon's own (the
-    // error text escaped as every field is: a tool's output may hold quotes).
+    // log_events.h's failed_line for this site.
     std::string failed_line(std::string_view id, std::string_view error, std::string_view backend = {}) const {
-        std::string line(id);
-        append_field(line, "site", log_->site());
-        if (!backend.empty()) append_field(line, "backend", backend);
-        append_field(line, "error", error);
-        return line;
+        return daemon::failed_line(id, log_->site(), error, backend);
     }
     // --realtime: the loop's scheduler at start (before privileges are
     // dropped; returns the VG_PRIVILEGES fields) and once a second after.

@@ -306,6 +306,15 @@ std::string log_lost_line(std::string_view site, std::uint64_t lines) {
     return line;
 }
 
+std::string failed_line(std::string_view id, std::string_view site, std::string_view error,
+                        std::string_view backend) {
+    std::string line(id);
+    append_field(line, "site", site);
+    if (!backend.empty()) append_field(line, "backend", backend);
+    append_field(line, "error", error);
+    return line;
+}
+
 std::string open_interface_line(std::string_view site, const OpenInterfaceInfo& i) {
     std::string line = begin_line(kOpenInterfaceLine, site);
     append_field(line, "handset", i.handset);

@@ -114,6 +114,11 @@ std::string control_rejected_line(std::string_view site, std::string_view reason
                                   std::int64_t peer_uid, std::int64_t peer_pid);
 std::string control_rejected_key(std::string_view reason);   // " reason=..."
 std::string log_lost_line(std::string_view site, std::uint64_t lines);
+// "ID site=.. [backend=..] error=..": a failure of the daemon's own outside
+// the catalogue (VG_RULES_FAILED, VG_DNS_REFRESH_FAILED, ...; EVENTS.md has
+// their rows), the error text escaped as every field is.
+std::string failed_line(std::string_view id, std::string_view site, std::string_view error,
+                        std::string_view backend = {});
 // One open management port the interface audit found (`voipguard audit`):
 // the handset, the port, its service (rule=telnet|ssh|http|https|tcp), the
 // handset's User-Agent and the banner the port sent (detail).

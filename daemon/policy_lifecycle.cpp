@@ -6,6 +6,7 @@
 
 #include "config/loader.h"
 #include "daemon/kernel/mark_check.h"
+#include "daemon/log_events.h"
 #include "daemon/netlink/route.h"
 
 namespace vg::daemon {
@@ -30,12 +31,7 @@ RefreshOutcome refresh_policy(const config::Policy& current) {
     auto copy = std::make_shared<config::Policy>(current);
     const config::RefreshResult rr = config::refresh_host_names(*copy, config::system_resolve);
     for (const config::Diagnostic& d : rr.warnings)
-    {
-        std::string line = "VG_DNS_REFRESH_FAILED";
-        append_field(line, "site", current.site);
-        append_field(line, "error", d.format());
-        out.log.push_back({Severity::warning, std::move(line)});
-    }
+        out.log.push_back({Severity::warning, failed_line("VG_DNS_REFRESH_FAILED", current.site, d.format())});
     if (!rr.changed) return out;
     out.changed = true;
     out.rules = engine::CompiledPolicy::compile(copy, out.error);
@@ -134,10 +130,7 @@ bool KernelRules::leave(const config::Policy& p, bool install_barrier, const std
             what = "rules removed (on_failure open)";
             return true;
         }
-        std::string line = "VG_RULES_REMOVE_FAILED";
-        append_field(line, "site", site);
-        append_field(line, "error", error);
-        log.push_back({Severity::error, std::move(line)});
+        log.push_back({Severity::error, failed_line("VG_RULES_REMOVE_FAILED", site, error)});
         what = "rules not all removed";
         return false;
     }

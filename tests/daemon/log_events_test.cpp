@@ -49,6 +49,12 @@ TEST(LogEvents, CountAndHandsetPort_PrintedWhenNonZero) {
               "VG_PINHOLE_CLOSED site=s handset=2001:db8::10 handset_port=40000 dst_port=40000 proto=udp count=3");
 }
 
+TEST(LogEvents, FailedLine_EscapesATooledErrorText) {
+    EXPECT_EQ(failed_line("VG_RULES_FAILED", "acme", "line 3: \"x\"\nCOMMIT", "iptables"),
+              "VG_RULES_FAILED site=acme backend=iptables error=\"line 3: \\\"x\\\"\\x0aCOMMIT\"");
+    EXPECT_EQ(failed_line("VG_LOOP_FAILED", "acme", "busy"), "VG_LOOP_FAILED site=acme error=busy");
+}
+
 TEST(LogEvents, UnknownProtocol_PrintedAsNumber) {
     Event e = unlisted("203.0.113.7");
     e.protocol = 47;
