@@ -10,21 +10,12 @@ no rule, chain or set behind (iptables-save, ip6tables-save, ipset, nft);
 with `closed` the rules stay as the barrier (scenario 19 tests its windows)
 until `voipguard uninstall` removes them."""
 import os
-import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vgnet as v  # noqa: E402
 
 PPS = 50
-
-
-def normalized(lines):
-    """Rule lines with the generation of voipguard's iptables chains left
-    out (a start over existing rules writes NAME-fwd-2 ... where NAME-fwd
-    ... was, and the other way round; iptables-nft's chains show in the nft
-    listing too)."""
-    return sorted(re.sub(r"(voipguard-(?:fwd|in|out|post|src|frn|rst))-2\b", r"\1", l) for l in lines)
 
 
 def probes(s, tag):
@@ -90,16 +81,15 @@ def one_mode(mode, c):
         rules_restarted = v.kernel_rules(s)
         c.figure(mode + "_rule_lines", {k: len(x) for k, x in rules_restarted.items()})
         fwd_jumps = [l for l in rules_restarted["iptables-save"] if l.startswith("-A FORWARD")]
-        c.that(normalized(rules_restarted["iptables-save"]) == normalized(rules_running["iptables-save"])
-               and normalized(rules_restarted["ip6tables-save"]) == normalized(rules_running["ip6tables-save"])
-               and rules_restarted["ipset"] == rules_running["ipset"]
-               and normalized(rules_restarted["nft"]) == normalized(rules_running["nft"]),
+        same = [v.without_generation(rules_restarted[k]) == v.without_generation(rules_running[k])
+                for k in ("iptables-save", "ip6tables-save", "nft")]
+        c.that(all(same) and rules_restarted["ipset"] == rules_running["ipset"],
                "%s: the restart replaced the rules without duplicating them (%d lines before and after)"
                % (mode, v.rule_count(rules_restarted)))
         if rules_restarted["iptables-save"]:
             # One jump per table: mangle FORWARD -> voipguard-fwd, filter
             # FORWARD -> voipguard-rst (the TCP reset rule).
-            c.that(normalized(l.split()[-1] for l in fwd_jumps) == ["voipguard-fwd", "voipguard-rst"],
+            c.that(v.without_generation(l.split()[-1] for l in fwd_jumps) == ["voipguard-fwd", "voipguard-rst"],
                    "%s: one FORWARD jump into each of voipguard's chains (%s)" % (mode, fwd_jumps))
         after = probes(s, mode + "-restarted")
         c.figure(mode + "_after_restart", after)
@@ -149,8 +139,8 @@ def one_mode(mode, c):
         c.figure(mode + "_left_after_sigterm", left)
         c.that(rc == 0, "%s: SIGTERM stopped voipguard (exit %d)" % (mode, rc))
         if mode == "closed":
-            c.that(v.rule_count(left) > 0 and normalized(left["iptables-save"] + left["nft"])
-                   == normalized(rules_running["iptables-save"] + rules_running["nft"]),
+            c.that(v.rule_count(left) > 0 and v.without_generation(left["iptables-save"] + left["nft"])
+                   == v.without_generation(rules_running["iptables-save"] + rules_running["nft"]),
                    "closed: SIGTERM leaves the rules as the barrier (%d lines)" % v.rule_count(left))
             r = s.run(s.router, v.voipguard_binary(), "uninstall", "--socket", d.control, check=False)
             left = v.kernel_rules(s)

@@ -14,7 +14,6 @@ policy says); the same with `open` (everything removed); reload from `open`
 to `closed`, then a stop; `voipguard uninstall` (refused while a daemon
 runs; afterwards nothing of voipguard's is left)."""
 import os
-import re
 import shutil
 import sys
 
@@ -42,10 +41,7 @@ def window(s, tag):
 def normalized(rules):
     """kernel_rules() with the generation of the iptables chains (a
     reload writes NAME-fwd-2 ... where NAME-fwd ... was) left out."""
-    out = {}
-    for k, lines in rules.items():
-        out[k] = sorted(re.sub(r"(voipguard-(?:fwd|in|out|post|src|frn|rst))-2\b", r"\1", l) for l in lines)
-    return out
+    return {k: v.without_generation(lines) for k, lines in rules.items()}
 
 
 def resolver_file(s):

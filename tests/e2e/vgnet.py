@@ -426,6 +426,15 @@ def rule_count(rules):
     return sum(len(v) for v in rules.values())
 
 
+def without_generation(lines):
+    """Rule lines, sorted, with the generation of voipguard's iptables
+    chains left out: a start or reload over existing rules writes
+    NAME-fwd-2, NAME-lan-2 ... where NAME-fwd, NAME-lan ... were, and the
+    other way round (iptables-nft's chains show in the nft listing too).
+    Any chain: the pattern names none of them, so a new one is covered."""
+    return sorted(re.sub(r"\b(voipguard-[a-z]+)-2\b", r"\1", l) for l in lines)
+
+
 def daemon_thread_nice(control_path):
     """{thread name: nice value} of the voipguard process serving CONTROL_PATH
     ({} when none does)."""
