@@ -114,7 +114,7 @@ std::vector<std::string_view> lines_of(std::string_view text) {
 
 bool in_names(const ChainNames& c, std::string_view chain) {
     return chain == c.fwd || chain == c.in || chain == c.out || chain == c.post || chain == c.rst || chain == c.src ||
-           chain == c.frn;
+           chain == c.frn || chain == c.lan || chain == c.hs;
 }
 
 // "[12:3456] -A ..." -> counters and the rest.
@@ -152,8 +152,8 @@ void multiport_rules(std::ostringstream& o, const std::string& chain, const std:
 
 ChainNames chain_names(const std::string& name, int generation) {
     const std::string g = generation == 1 ? "-2" : "";
-    return {name + "-fwd" + g, name + "-in" + g,  name + "-out" + g, name + "-post" + g,
-            name + "-src" + g, name + "-frn" + g, name + "-rst" + g};
+    return {name + "-fwd" + g, name + "-in" + g,  name + "-out" + g, name + "-post" + g, name + "-src" + g,
+            name + "-frn" + g, name + "-lan" + g, name + "-hs" + g,  name + "-rst" + g};
 }
 
 int chain_generation(const std::string& name, std::string_view chain) {
@@ -312,8 +312,10 @@ std::string render_rules(const RuleSpec& spec, net::Family family, int generatio
     const std::string media = spec.name + "-pbx-media" + s;
     const std::string support = spec.name + "-support" + s;
     const std::string egress = spec.name + "-egress" + s;
-    std::string queue = " -m comment --comment " + spec.name + ":queue -j NFQUEUE --queue-num " +
-                        std::to_string(spec.queue);
+    // No comment match on the queue rules (iptables-nft runs it as an
+    // xtables match on every packet that reaches the rule): the queued
+    // counter is read from the NFQUEUE targets (add_counters).
+    std::string queue = " -j NFQUEUE --queue-num " + std::to_string(spec.queue);
     if (spec.fail_open) queue += " --queue-bypass";
     const std::string set_mark = " -j MARK --set-xmark " + mm;
 
@@ -329,9 +331,28 @@ std::string render_rules(const RuleSpec& spec, net::Family family, int generatio
     o << "COMMIT\n";
     o << "*mangle\n";
     const bool bind = !spec.voice_interfaces.empty();
-    for (const auto* chain : {&c.fwd, &c.in, &c.out, &c.post}) o << ":" << *chain << " - [0:0]\n";
+    for (const auto* chain : {&c.fwd, &c.in, &c.out, &c.post, &c.hs}) o << ":" << *chain << " - [0:0]\n";
     if (bind)
-        for (const auto* chain : {&c.src, &c.frn}) o << ":" << *chain << " - [0:0]\n";
+        for (const auto* chain : {&c.src, &c.frn, &c.lan}) o << ":" << *chain << " - [0:0]\n";
+
+    // "The source (destination) is in a handset network": one match per
+    // prefix, native expressions (see kNativeHandsetPrefixes), or the set.
+    std::vector<std::string> prefixes;
+    for (const auto& p : minimal_prefixes(spec.handsets))
+        if (p.network.family() == family) prefixes.push_back(prefix_text(p));
+    const auto handset = [&](const char* dir) {
+        std::vector<std::string> m;
+        if (prefixes.size() > kNativeHandsetPrefixes) {
+            m.push_back(" -m set --match-set " + handsets + " " + dir);
+        } else {
+            for (const auto& p : prefixes) m.push_back((dir[0] == 's' ? " -s " : " -d ") + p);
+        }
+        return m;
+    };
+    const auto each = [&](const std::string& chain, const char* dir, const std::string& target) {
+        for (const auto& m : handset(dir)) o << "-A " << chain << m << target << "\n";
+    };
+    const std::string verified = " -m connmark --mark " + mm + " -j RETURN";
 
     const auto drop = [&](const std::string& chain, const char* what) {
         if (spec.nflog_rate_per_second > 0) {
@@ -344,18 +365,38 @@ std::string render_rules(const RuleSpec& spec, net::Family family, int generatio
         if (!spec.monitor) o << " -j DROP";
         o << "\n";
     };
-    // Forward, first of all (before the fast path): the handset networks
-    // are bound to the voice interfaces. A handset source from anywhere else
-    // is forged (the router's loose reverse-path filter lets it through, and
+    // Forward: a packet is classified once, by where it came from, and each
+    // class walks only its own checks (every forwarded packet of the router
+    // passes here, the office's too):
+    //   - from a voice interface (NAME-lan): a source in a handset network
+    //     goes to NAME-hs; any other is a foreign source (NAME-frn), then
+    //     the verified fast path, then NAME-in if it is for a handset;
+    //   - from anywhere else with a handset source: forged (NAME-src);
+    //   - from anywhere else: the verified fast path, then NAME-in if it is
+    //     for a handset.
+    // NAME-hs (a handset's packet): the verified fast path, traffic between
+    // handset networks goes on, the rest is NAME-out. The binding checks
+    // come before the fast path: a forged packet of a verified flow does not
+    // take it. Without voice interfaces there is no binding: a handset
+    // source goes to NAME-hs from anywhere. The classes' chains are entered
+    // with -g: their end is the end of ours.
+    //
+    // The voice-interface binding: a handset source from anywhere else is
+    // forged (the router's loose reverse-path filter lets it through, and
     // IPv6 has none); a voice-interface packet with a source outside the
     // handset networks, for the PBX or a SIP port, is a spoofing or
     // hijacked device.
     if (bind) {
-        o << "-A " << c.fwd << " -m set --match-set " << handsets << " src -j " << c.src << "\n";
-        for (const auto& i : spec.voice_interfaces) o << "-A " << c.src << " -i " << i << " -j RETURN\n";
+        for (const auto& i : spec.voice_interfaces) o << "-A " << c.fwd << " -i " << i << " -g " << c.lan << "\n";
+        each(c.fwd, "src", " -g " + c.src);
         drop(c.src, "forged-src");
-        for (const auto& i : spec.voice_interfaces)
-            o << "-A " << c.fwd << " -i " << i << " -m set ! --match-set " << handsets << " src -j " << c.frn << "\n";
+        // Monitor mode only (the drop ends the walk otherwise): a forged
+        // packet goes on as the handset's packet it claims to be.
+        if (spec.monitor) o << "-A " << c.src << " -g " << c.hs << "\n";
+        each(c.lan, "src", " -g " + c.hs);
+        o << "-A " << c.lan << " -j " << c.frn << "\n";
+        o << "-A " << c.lan << verified << "\n";
+        each(c.lan, "dst", " -g " + c.in);
         // For the PBX or a SIP port: sampled and dropped (each match its own
         // pair of rules; the first DROP ends the walk).
         std::vector<std::string> matches{" -m set --match-set " + sig + " dst", " -m set --match-set " + media + " dst"};
@@ -375,15 +416,14 @@ std::string render_rules(const RuleSpec& spec, net::Family family, int generatio
             if (!spec.monitor) o << " -j DROP";
             o << "\n";
         }
+    } else {
+        each(c.fwd, "src", " -g " + c.hs);
     }
-
-    // Forward: verified flows, traffic that is not the handsets' and traffic
-    // between handset networks go on; the rest by direction.
-    o << "-A " << c.fwd << " -m connmark --mark " << mm << " -j RETURN\n";
-    o << "-A " << c.fwd << " -m set --match-set " << handsets << " dst -m set ! --match-set " << handsets
-      << " src -j " << c.in << "\n";
-    o << "-A " << c.fwd << " -m set --match-set " << handsets << " src -m set ! --match-set " << handsets
-      << " dst -j " << c.out << "\n";
+    o << "-A " << c.fwd << verified << "\n";
+    each(c.fwd, "dst", " -g " + c.in);
+    o << "-A " << c.hs << verified << "\n";
+    each(c.hs, "dst", " -j RETURN");
+    o << "-A " << c.hs << " -g " << c.out << "\n";
 
     // Towards the handsets. SIP ports match as source or destination port
     // (replies to a handset's TCP connection arrive on its ephemeral port).
@@ -550,6 +590,13 @@ void add_counters(const std::string& save_text, const std::string& name, Counter
         const auto w = words(line);
         if (w.size() < 2 || !counted(w[1])) continue;
         for (std::size_t i = 2; i + 1 < w.size(); ++i) {
+            // The queue rules: by their target (no comment since the
+            // comment match left the packet path; older rules have both).
+            if ((w[i] == "-j" || w[i] == "--jump") && w[i + 1] == "NFQUEUE") {
+                into.queued_packets += packets;
+                into.queued_bytes += bytes;
+                break;
+            }
             if (w[i] != "--comment") continue;
             if (w[i + 1] == queue) {
                 into.queued_packets += packets;

@@ -11,6 +11,11 @@
 //
 // Allow-lists live in ipset sets (NAME-handsets4, NAME-pbx-sig6, ...), so a
 // reload swaps set contents (`ipset swap`) without touching rules. The
+// handset networks, which only a policy change changes, are matched in the
+// rules themselves (-s/-d, native expressions under iptables-nft) while a
+// family has at most kNativeHandsetPrefixes of them: every forwarded packet
+// of the router walks those matches, and a set match costs it a call into
+// the xtables compatibility layer and a hash lookup each. The
 // router's rules are never flushed or edited. The rules only RETURN (the
 // packet continues to the router's filter rules), NFQUEUE, mark, NFLOG,
 // DROP or REJECT; never ACCEPT.
@@ -43,6 +48,7 @@ namespace ipt {
 struct ChainNames {
     std::string fwd, in, out, post;   // mangle
     std::string src, frn;             // mangle: forged and foreign sources
+    std::string lan, hs;              // mangle: from a voice interface; from a handset network
     std::string rst;                  // filter
 };
 // The chains of one generation: 0 is NAME-fwd, NAME-in, ...; 1 is
@@ -50,6 +56,10 @@ struct ChainNames {
 ChainNames chain_names(const std::string& name, int generation = 0);
 // The generation (0 or 1) of one of our chains, -1 when it is not ours.
 int chain_generation(const std::string& name, std::string_view chain);
+
+// Up to this many handset prefixes per family are matched in the rules
+// themselves; more take the NAME-handsets4/6 set.
+inline constexpr std::size_t kNativeHandsetPrefixes = 8;
 
 // One ipset set the rules use.
 struct SetDef {

@@ -33,19 +33,23 @@ COMMIT
 :voipguard-in - [0:0]
 :voipguard-out - [0:0]
 :voipguard-post - [0:0]
+:voipguard-hs - [0:0]
+-A voipguard-fwd -s 192.168.20.0/24 -g voipguard-hs
 -A voipguard-fwd -m connmark --mark 0x5a0000/0xff0000 -j RETURN
--A voipguard-fwd -m set --match-set voipguard-handsets4 dst -m set ! --match-set voipguard-handsets4 src -j voipguard-in
--A voipguard-fwd -m set --match-set voipguard-handsets4 src -m set ! --match-set voipguard-handsets4 dst -j voipguard-out
--A voipguard-in -p udp -m set --match-set voipguard-pbx-sig4 src -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
--A voipguard-in -p tcp -m set --match-set voipguard-pbx-sig4 src -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-fwd -d 192.168.20.0/24 -g voipguard-in
+-A voipguard-hs -m connmark --mark 0x5a0000/0xff0000 -j RETURN
+-A voipguard-hs -d 192.168.20.0/24 -j RETURN
+-A voipguard-hs -g voipguard-out
+-A voipguard-in -p udp -m set --match-set voipguard-pbx-sig4 src -m multiport --ports 5060,5061 -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-in -p tcp -m set --match-set voipguard-pbx-sig4 src -m multiport --ports 5060,5061 -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-in -m set --match-set voipguard-support4 src,dst -j MARK --set-xmark 0x5a0000/0xff0000
 -A voipguard-in -m set --match-set voipguard-support4 src,dst -j RETURN
--A voipguard-in -p udp -m set --match-set voipguard-pbx-media4 src -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-in -p udp -m set --match-set voipguard-pbx-media4 src -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-in -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY -j RETURN
 -A voipguard-in -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-in
 -A voipguard-in -m comment --comment voipguard:drop-in -j DROP
--A voipguard-out -p tcp -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
--A voipguard-out -p udp -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-out -p tcp -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-out -p udp -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-out -p sctp -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-out
 -A voipguard-out -p sctp -m comment --comment voipguard:drop-out -j DROP
 -A voipguard-out -m set --match-set voipguard-egress4 dst,dst -j RETURN
@@ -65,19 +69,23 @@ COMMIT
 :voipguard-in - [0:0]
 :voipguard-out - [0:0]
 :voipguard-post - [0:0]
+:voipguard-hs - [0:0]
+-A voipguard-fwd -s fd00:20::/64 -g voipguard-hs
 -A voipguard-fwd -m connmark --mark 0x5a0000/0xff0000 -j RETURN
--A voipguard-fwd -m set --match-set voipguard-handsets6 dst -m set ! --match-set voipguard-handsets6 src -j voipguard-in
--A voipguard-fwd -m set --match-set voipguard-handsets6 src -m set ! --match-set voipguard-handsets6 dst -j voipguard-out
--A voipguard-in -p udp -m set --match-set voipguard-pbx-sig6 src -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
--A voipguard-in -p tcp -m set --match-set voipguard-pbx-sig6 src -m multiport --ports 5060,5061 -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-fwd -d fd00:20::/64 -g voipguard-in
+-A voipguard-hs -m connmark --mark 0x5a0000/0xff0000 -j RETURN
+-A voipguard-hs -d fd00:20::/64 -j RETURN
+-A voipguard-hs -g voipguard-out
+-A voipguard-in -p udp -m set --match-set voipguard-pbx-sig6 src -m multiport --ports 5060,5061 -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-in -p tcp -m set --match-set voipguard-pbx-sig6 src -m multiport --ports 5060,5061 -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-in -m set --match-set voipguard-support6 src,dst -j MARK --set-xmark 0x5a0000/0xff0000
 -A voipguard-in -m set --match-set voipguard-support6 src,dst -j RETURN
--A voipguard-in -p udp -m set --match-set voipguard-pbx-media6 src -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-in -p udp -m set --match-set voipguard-pbx-media6 src -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-in -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY -j RETURN
 -A voipguard-in -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-in
 -A voipguard-in -m comment --comment voipguard:drop-in -j DROP
--A voipguard-out -p tcp -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
--A voipguard-out -p udp -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-out -p tcp -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-out -p udp -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-out -p sctp -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-out
 -A voipguard-out -p sctp -m comment --comment voipguard:drop-out -j DROP
 -A voipguard-out -m set --match-set voipguard-egress6 dst,dst -j RETURN
@@ -202,21 +210,27 @@ TEST(IptablesRender, MonitorModeCountsWhatItWouldDropWithoutDropping) {
     EXPECT_EQ(count(text, "-j NFLOG"), 3u);
 }
 
-// The handset networks bound to their voice interfaces: forged and foreign
-// sources are sampled and dropped first, before the fast path.
+// The handset networks bound to their voice interfaces: a packet is
+// classified by where it came from, and forged and foreign sources are
+// sampled and dropped before the fast path.
 TEST(IptablesRender, VoiceInterfacesBindTheHandsetNetworksBeforeTheFastPath) {
     RuleSpec s = representative_spec();
     s.voice_interfaces = {"lan0", "eth1.20"};
     const std::string text = ipt::render_rules(s, net::Family::v6);
-    EXPECT_NE(text.find(":voipguard-src - [0:0]\n:voipguard-frn - [0:0]\n"), std::string::npos) << text;
-    const std::string fwd = "-A voipguard-fwd -m set --match-set voipguard-handsets6 src -j voipguard-src\n"
-                            "-A voipguard-src -i lan0 -j RETURN\n"
-                            "-A voipguard-src -i eth1.20 -j RETURN\n"
+    EXPECT_NE(text.find(":voipguard-hs - [0:0]\n:voipguard-src - [0:0]\n:voipguard-frn - [0:0]\n"
+                        ":voipguard-lan - [0:0]\n"),
+              std::string::npos)
+        << text;
+    const std::string fwd = "-A voipguard-fwd -i lan0 -g voipguard-lan\n"
+                            "-A voipguard-fwd -i eth1.20 -g voipguard-lan\n"
+                            "-A voipguard-fwd -s fd00:20::/64 -g voipguard-src\n"
                             "-A voipguard-src -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 "
                             "--nflog-prefix voipguard-forged-src\n"
                             "-A voipguard-src -m comment --comment voipguard:forged-src -j DROP\n"
-                            "-A voipguard-fwd -i lan0 -m set ! --match-set voipguard-handsets6 src -j voipguard-frn\n"
-                            "-A voipguard-fwd -i eth1.20 -m set ! --match-set voipguard-handsets6 src -j voipguard-frn\n"
+                            "-A voipguard-lan -s fd00:20::/64 -g voipguard-hs\n"
+                            "-A voipguard-lan -j voipguard-frn\n"
+                            "-A voipguard-lan -m connmark --mark 0x5a0000/0xff0000 -j RETURN\n"
+                            "-A voipguard-lan -d fd00:20::/64 -g voipguard-in\n"
                             "-A voipguard-frn -m set --match-set voipguard-pbx-sig6 dst -m limit --limit 10/second "
                             "--limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-foreign-src\n"
                             "-A voipguard-frn -m set --match-set voipguard-pbx-sig6 dst -m comment --comment "
@@ -224,18 +238,27 @@ TEST(IptablesRender, VoiceInterfacesBindTheHandsetNetworksBeforeTheFastPath) {
     EXPECT_NE(text.find(fwd), std::string::npos) << text;
     EXPECT_NE(text.find("-A voipguard-frn -p tcp -m multiport --dports 5060,5061 -m comment --comment "
                         "voipguard:foreign-src -j DROP\n"
-                        "-A voipguard-fwd -m connmark --mark 0x5a0000/0xff0000 -j RETURN\n"),
+                        "-A voipguard-fwd -m connmark --mark 0x5a0000/0xff0000 -j RETURN\n"
+                        "-A voipguard-fwd -d fd00:20::/64 -g voipguard-in\n"
+                        "-A voipguard-hs -m connmark --mark 0x5a0000/0xff0000 -j RETURN\n"
+                        "-A voipguard-hs -d fd00:20::/64 -j RETURN\n"
+                        "-A voipguard-hs -g voipguard-out\n"),
               std::string::npos)
         << text;
-    // Monitor mode: counted, not dropped.
+    // Monitor mode: counted, not dropped; a forged packet goes on as the
+    // handset's packet it claims to be.
     s.monitor = true;
     const std::string monitor = ipt::render_rules(s, net::Family::v4);
-    EXPECT_NE(monitor.find("-A voipguard-src -m comment --comment voipguard:forged-src\n"), std::string::npos);
+    EXPECT_NE(monitor.find("-A voipguard-src -m comment --comment voipguard:forged-src\n"
+                           "-A voipguard-src -g voipguard-hs\n"),
+              std::string::npos)
+        << monitor;
     EXPECT_EQ(count(monitor, "-j DROP"), 0u);
     // The chains are ours: found again after a crash, their counters read.
-    const auto st = ipt::parse_table("*mangle\n:voipguard-src - [0:0]\n:voipguard-frn - [0:0]\n"
-                                     "-A FORWARD -j voipguard-fwd\nCOMMIT\n", "voipguard");
-    EXPECT_EQ(st.chains, (std::vector<std::string>{"voipguard-src", "voipguard-frn"}));
+    const auto st = ipt::parse_table("*mangle\n:voipguard-src - [0:0]\n:voipguard-frn - [0:0]\n:voipguard-lan - [0:0]\n"
+                                     ":voipguard-hs-2 - [0:0]\n-A FORWARD -j voipguard-fwd\nCOMMIT\n", "voipguard");
+    EXPECT_EQ(st.chains,
+              (std::vector<std::string>{"voipguard-src", "voipguard-frn", "voipguard-lan", "voipguard-hs-2"}));
     Counters c;
     ipt::add_counters("[3:180] -A voipguard-src -m comment --comment voipguard:forged-src -j DROP\n"
                       "[2:100] -A voipguard-frn -m set --match-set x dst -m comment --comment voipguard:foreign-src -j DROP\n",
@@ -243,6 +266,35 @@ TEST(IptablesRender, VoiceInterfacesBindTheHandsetNetworksBeforeTheFastPath) {
     EXPECT_EQ(c.forged_drop_packets, 3u);
     EXPECT_EQ(c.forged_drop_bytes, 180u);
     EXPECT_EQ(c.foreign_drop_packets, 2u);
+}
+
+// Up to kNativeHandsetPrefixes prefixes per family are matched in the rules
+// (no xtables set match on every forwarded packet); more take the set.
+TEST(IptablesRender, ManyHandsetNetworksAreMatchedThroughTheirSet) {
+    RuleSpec s = representative_spec();
+    s.voice_interfaces = {"lan0"};
+    s.handsets.clear();
+    for (std::size_t i = 0; i < ipt::kNativeHandsetPrefixes; ++i)
+        s.handsets.push_back(cidr(("10.20." + std::to_string(2 * i) + ".0/24").c_str()));
+    std::string text = ipt::render_rules(s, net::Family::v4);
+    EXPECT_EQ(text.find("voipguard-handsets4"), std::string::npos) << text;
+    EXPECT_EQ(count(text, " -s 10.20."), 2 * ipt::kNativeHandsetPrefixes);   // NAME-fwd, NAME-lan
+    EXPECT_EQ(count(text, " -d 10.20."), 3 * ipt::kNativeHandsetPrefixes);   // NAME-fwd, NAME-lan, NAME-hs
+    s.handsets.push_back(cidr("10.20.100.0/24"));
+    text = ipt::render_rules(s, net::Family::v4);
+    EXPECT_EQ(text.find(" -s 10.20."), std::string::npos) << text;
+    EXPECT_NE(text.find("-A voipguard-fwd -m set --match-set voipguard-handsets4 src -g voipguard-src\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("-A voipguard-hs -m set --match-set voipguard-handsets4 dst -j RETURN\n"), std::string::npos)
+        << text;
+    // A prefix inside another one counts once.
+    s.handsets = {cidr("10.30.0.128/25"), cidr("10.30.0.0/24")};
+    text = ipt::render_rules(s, net::Family::v4);
+    EXPECT_NE(text.find("-A voipguard-fwd -s 10.30.0.0/24 -g voipguard-src\n"), std::string::npos) << text;
+    EXPECT_EQ(count(text, " -s 10.30."), 2u) << text;
+    // A family without handset networks matches none.
+    EXPECT_EQ(ipt::render_rules(s, net::Family::v6).find(" -s "), std::string::npos);
 }
 
 TEST(IptablesRender, FailClosedQueuesWithoutBypass) {
@@ -263,10 +315,8 @@ TEST(IptablesRender, OpenEgressEndsTheOutChainAfterQueueingTcpAndUdpAndDroppingS
     EXPECT_EQ(text.find("-m string"), std::string::npos);
     // SCTP (a SIP transport the engine does not follow) is dropped whatever
     // the egress mode; everything else continues.
-    EXPECT_NE(text.find("-A voipguard-out -p tcp -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 "
-                        "--queue-bypass\n"
-                        "-A voipguard-out -p udp -m comment --comment voipguard:queue -j NFQUEUE --queue-num 3 "
-                        "--queue-bypass\n"
+    EXPECT_NE(text.find("-A voipguard-out -p tcp -j NFQUEUE --queue-num 3 --queue-bypass\n"
+                        "-A voipguard-out -p udp -j NFQUEUE --queue-num 3 --queue-bypass\n"
                         "-A voipguard-out -p sctp -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 "
                         "--nflog-prefix voipguard-drop-out\n"
                         "-A voipguard-out -p sctp -m comment --comment voipguard:drop-out -j DROP\n"
@@ -296,8 +346,7 @@ TEST(IptablesRender, StaticMediaHasOneSetPerPortRangeBeforeTheMediaQueueRule) {
         "-A voipguard-in -p udp -m udp --sport 30000:31000 -m set --match-set voipguard-static2-4 src"
         " -j MARK --set-xmark 0x5a0000/0xff0000\n"
         "-A voipguard-in -p udp -m udp --sport 30000:31000 -m set --match-set voipguard-static2-4 src -j RETURN\n"
-        "-A voipguard-in -p udp -m set --match-set voipguard-pbx-media4 src -m comment --comment voipguard:queue"
-        " -j NFQUEUE --queue-num 3 --queue-bypass\n"
+        "-A voipguard-in -p udp -m set --match-set voipguard-pbx-media4 src -j NFQUEUE --queue-num 3 --queue-bypass\n"
         "-A voipguard-in -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY -j RETURN\n";
     EXPECT_NE(text.find(expected), std::string::npos) << text;
 
@@ -337,7 +386,8 @@ TEST(IptablesRender, TheSecondGenerationHasItsOwnChainsOverTheSameSets) {
         for (std::size_t pos; (pos = back.find(suffix)) != std::string::npos;) back.erase(pos, 2);
     EXPECT_EQ(back, g0);
     EXPECT_NE(g1.find(":voipguard-fwd-2 - [0:0]\n"), std::string::npos);
-    EXPECT_NE(g1.find("--match-set voipguard-handsets4 dst"), std::string::npos);
+    EXPECT_NE(g1.find("--match-set voipguard-pbx-sig4 src"), std::string::npos);
+    EXPECT_NE(g1.find("-A voipguard-hs-2 -g voipguard-out-2\n"), std::string::npos);
     EXPECT_EQ(ipt::chain_generation("voipguard", "voipguard-in-2"), 1);
     EXPECT_EQ(ipt::chain_generation("voipguard", "voipguard-in"), 0);
     EXPECT_EQ(ipt::chain_generation("voipguard", "voipguard-in-3"), -1);
