@@ -446,6 +446,18 @@ std::string render_rules(const RuleSpec& spec, net::Family family, int generatio
     // engine, so that its pinhole (and the conntrack entry the daemon
     // deletes when the call ends) governs it, not the reply direction.
     o << "-A " << c.in << " -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY -j RETURN\n";
+    // An ICMP error from the PBX that conntrack cannot place (INVALID): the
+    // flow it quotes is gone, typically the verified media flow whose entry
+    // the daemon deleted at the end of the call while the PBX's "port
+    // unreachable" for its last packet was on the way. The engine judges it
+    // by what it quotes (a flow of this handset to the PBX passes);
+    // rate-limited, the rest is dropped below. Pings from the PBX are NEW
+    // and stay in the kernel.
+    const std::string icmp = family == net::Family::v4 ? " -p icmp" : " -p ipv6-icmp";
+    for (const auto* peers : {&sig, &media})
+        o << "-A " << c.in << icmp << " -m conntrack --ctstate INVALID -m set --match-set " << *peers
+          << " src -m limit --limit " << kIcmpQueueRate << "/second --limit-burst " << kIcmpQueueRate << queue
+          << "\n";
     drop(c.in, "drop-in");
 
     // From the handsets: every TCP and UDP packet that has not taken the

@@ -198,6 +198,14 @@ std::string render_table(const RuleSpec& spec, bool with_elements) {
     o << "\t\tip6 saddr @pbx_media6 meta l4proto udp " << queue << "\n";
     // Return traffic after the media rule (see the iptables backend).
     o << "\t\tct state established,related ct direction reply return\n";
+    // ICMP errors from the PBX about a flow conntrack no longer has: the
+    // engine judges what they quote (see the iptables backend).
+    for (const char* set : {"pbx_sig", "pbx_media"}) {
+        o << "\t\tct state invalid ip saddr @" << set << "4 meta l4proto icmp limit rate " << kIcmpQueueRate
+          << "/second burst " << kIcmpQueueRate << " packets " << queue << "\n";
+        o << "\t\tct state invalid ip6 saddr @" << set << "6 meta l4proto ipv6-icmp limit rate " << kIcmpQueueRate
+          << "/second burst " << kIcmpQueueRate << " packets " << queue << "\n";
+    }
     drop("drop_in", "drop-in");
     o << "\t}\n";
 

@@ -74,6 +74,11 @@ constexpr std::uint32_t kDefaultVerifiedMark = 0x005a0000;
 // The reset value: the complement of the verified value under the mask.
 constexpr std::uint32_t reset_mark_for(std::uint32_t verified, std::uint32_t mask) { return ~verified & mask; }
 
+// ICMP errors from the PBX that conntrack cannot place (the flow they quote
+// is gone), queued to the engine at most this many a second (each of the
+// signalling and media addresses); the rest are dropped and sampled.
+constexpr int kIcmpQueueRate = 50;
+
 struct MarkSignature {
     std::uint32_t mask = kDefaultMarkMask;
     std::uint32_t verified = kDefaultVerifiedMark;

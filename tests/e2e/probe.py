@@ -12,6 +12,11 @@ namespace with `ip netns exec`. Each prints one JSON line with what it did.
   probe.py tcp-connect --src IP --dst IP --port P [--timeout S]
   probe.py tcp-listen --bind IP --port P[,P...] --seconds S
   probe.py syslog-listen --path PATH --seconds S --out FILE
+  probe.py icmp-send --src IP --dst IP [--type T --code C] [--quote-src IP --quote-sport P
+                     --quote-dst IP --quote-dport P] [--count N] [--pps R]
+                     (IPv4; an error type quotes the IP and UDP header of
+                      QUOTE-SRC:QUOTE-SPORT -> QUOTE-DST:QUOTE-DPORT)
+  probe.py icmp-recv --seconds S   (IPv4: ICMP messages that arrive, by source and type)
 """
 import argparse
 import json
@@ -209,6 +214,60 @@ def syslog_listen(a):
             out.write(data.replace(b"\n", b" ") + b"\n")
 
 
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def icmp_send(a):
+    if a.quote_src:
+        # The quoted datagram: an IPv4 header and the first 8 bytes (the UDP header).
+        udp = struct.pack("!HHHH", a.quote_sport, a.quote_dport, 8 + 172, 0)
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 8 + 172, 0x1234, 0x4000, 63, 17, 0,
+                         socket.inet_aton(a.quote_src), socket.inet_aton(a.quote_dst))
+        ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+        body = struct.pack("!I", 0) + ip + udp
+    else:
+        body = struct.pack("!HH", os.getpid() & 0xFFFF, 1) + b"probe" * 8
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    s.bind((a.src, 0))
+    sent = 0
+    start = time.monotonic()
+    for i in range(a.count):
+        head = struct.pack("!BBH", a.type, a.code, 0)
+        msg = head + body
+        msg = msg[:2] + struct.pack("!H", checksum(msg)) + msg[4:]
+        s.sendto(msg, (a.dst, 0))
+        sent += 1
+        if a.pps > 0:
+            delay = start + (i + 1) / a.pps - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+    print(json.dumps({"sent": sent}))
+
+
+def icmp_recv(a):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    s.settimeout(0.2)
+    got = {}
+    end = time.monotonic() + a.seconds
+    while time.monotonic() < end:
+        try:
+            data, addr = s.recvfrom(65535)
+        except socket.timeout:
+            continue
+        ihl = (data[0] & 0x0F) * 4
+        if len(data) < ihl + 2:
+            continue
+        key = "%s type %d" % (addr[0], data[ihl])
+        got[key] = got.get(key, 0) + 1
+    print(json.dumps({"received": got}))
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -245,8 +304,25 @@ def main():
     x.add_argument("--path", required=True)
     x.add_argument("--seconds", type=float, default=60)
     x.add_argument("--out", required=True)
+    x = sub.add_parser("icmp-send")
+    x.add_argument("--src", required=True)
+    x.add_argument("--dst", required=True)
+    x.add_argument("--type", type=int, default=8)
+    x.add_argument("--code", type=int, default=0)
+    x.add_argument("--quote-src")
+    x.add_argument("--quote-sport", type=int, default=0)
+    x.add_argument("--quote-dst")
+    x.add_argument("--quote-dport", type=int, default=0)
+    x.add_argument("--count", type=int, default=1)
+    x.add_argument("--pps", type=float, default=0)
+    x = sub.add_parser("icmp-recv")
+    x.add_argument("--seconds", type=float, default=3)
     a = p.parse_args()
-    if a.cmd == "udp-send":
+    if a.cmd == "icmp-send":
+        icmp_send(a)
+    elif a.cmd == "icmp-recv":
+        icmp_recv(a)
+    elif a.cmd == "udp-send":
         udp_send(a)
     elif a.cmd == "udp-recv":
         udp_recv(a)

@@ -46,6 +46,8 @@ COMMIT
 -A voipguard-in -m set --match-set voipguard-support4 src,dst -j RETURN
 -A voipguard-in -p udp -m set --match-set voipguard-pbx-media4 src -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-in -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY -j RETURN
+-A voipguard-in -p icmp -m conntrack --ctstate INVALID -m set --match-set voipguard-pbx-sig4 src -m limit --limit 50/second --limit-burst 50 -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-in -p icmp -m conntrack --ctstate INVALID -m set --match-set voipguard-pbx-media4 src -m limit --limit 50/second --limit-burst 50 -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-in -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-in
 -A voipguard-in -m comment --comment voipguard:drop-in -j DROP
 -A voipguard-out -p tcp -j NFQUEUE --queue-num 3 --queue-bypass
@@ -82,6 +84,8 @@ COMMIT
 -A voipguard-in -m set --match-set voipguard-support6 src,dst -j RETURN
 -A voipguard-in -p udp -m set --match-set voipguard-pbx-media6 src -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-in -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY -j RETURN
+-A voipguard-in -p ipv6-icmp -m conntrack --ctstate INVALID -m set --match-set voipguard-pbx-sig6 src -m limit --limit 50/second --limit-burst 50 -j NFQUEUE --queue-num 3 --queue-bypass
+-A voipguard-in -p ipv6-icmp -m conntrack --ctstate INVALID -m set --match-set voipguard-pbx-media6 src -m limit --limit 50/second --limit-burst 50 -j NFQUEUE --queue-num 3 --queue-bypass
 -A voipguard-in -m limit --limit 10/second --limit-burst 20 -j NFLOG --nflog-group 5060 --nflog-prefix voipguard-drop-in
 -A voipguard-in -m comment --comment voipguard:drop-in -j DROP
 -A voipguard-out -p tcp -j NFQUEUE --queue-num 3 --queue-bypass
@@ -302,8 +306,10 @@ TEST(IptablesRender, FailClosedQueuesWithoutBypass) {
     s.fail_open = false;
     const std::string text = ipt::render_rules(s, net::Family::v4);
     EXPECT_EQ(text.find("--queue-bypass"), std::string::npos);
-    // SIP in (UDP, TCP), PBX media in, and handset TCP and UDP out.
-    EXPECT_EQ(count(text, "-j NFQUEUE --queue-num 3\n"), 5u);
+    // SIP in (UDP, TCP), PBX media in, ICMP errors from the PBX's
+    // signalling and media addresses that conntrack cannot place, and
+    // handset TCP and UDP out.
+    EXPECT_EQ(count(text, "-j NFQUEUE --queue-num 3\n"), 7u);
 }
 
 TEST(IptablesRender, OpenEgressEndsTheOutChainAfterQueueingTcpAndUdpAndDroppingSctp) {

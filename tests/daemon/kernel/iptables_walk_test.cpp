@@ -33,7 +33,7 @@ struct Packet {
     std::string proto;   // udp, tcp, sctp, icmp
     std::uint16_t sport = 0, dport = 0;
     std::uint32_t connmark = 0;
-    std::string ct;      // NEW, ESTABLISHED (reply direction), ESTABLISHED-ORIGINAL
+    std::string ct;      // NEW, ESTABLISHED (reply direction), ESTABLISHED-ORIGINAL, INVALID (no entry)
 };
 
 struct Outcome {
@@ -175,7 +175,8 @@ private:
             } else if (w == "-s" || w == "-d") {
                 m = cidr(arg().c_str()).contains(w == "-s" ? p.src : p.dst);
             } else if (w == "-p") {
-                m = p.proto == arg();
+                const std::string proto = arg();
+                m = p.proto == (proto == "ipv6-icmp" ? "icmp" : proto);
             } else if (w == "-m") {
                 ++i;   // the match's options follow
                 continue;
@@ -254,7 +255,7 @@ Outcome expected(const RuleSpec& s, const Packet& p) {
     }
     // Verified flows take the fast path.
     if ((p.connmark & s.mark_mask) == s.verified_mark) return out;
-    const bool established = p.ct != "NEW";
+    const bool established = p.ct.compare(0, 11, "ESTABLISHED") == 0;
     if (dst_h && !src_h) {
         if (udp_tcp && any(s.pbx_signalling, p.src) && (sip(p.sport) || sip(p.dport))) {
             out.verdict = "queue";
@@ -262,7 +263,14 @@ Outcome expected(const RuleSpec& s, const Packet& p) {
             out.marked = true;
         } else if (p.proto == "udp" && any(s.pbx_media, p.src)) {
             out.verdict = "queue";
-        } else if (!(established && p.ct == "ESTABLISHED")) {
+        } else if (p.ct == "ESTABLISHED") {
+            // Return traffic of a flow the handset opened.
+        } else if (p.proto == "icmp" && p.ct == "INVALID" &&
+                   (any(s.pbx_signalling, p.src) || any(s.pbx_media, p.src))) {
+            // An ICMP error from the PBX about a flow conntrack no longer
+            // has: the engine judges what it quotes (within its rate).
+            out.verdict = "queue";
+        } else {
             drop("drop-in");
         }
     } else if (src_h && !dst_h) {
@@ -295,7 +303,7 @@ void check(const RuleSpec& s, const Family& f) {
                     for (const std::uint16_t sport : {5060, 22, 40000})
                         for (const std::uint16_t dport : {5061, 443, 40000})
                             for (const std::uint32_t connmark : {0u, s.verified_mark, 0x1230000u | 0x7u})
-                                for (const char* ct : {"NEW", "ESTABLISHED", "ESTABLISHED-ORIGINAL"}) {
+                                for (const char* ct : {"NEW", "ESTABLISHED", "ESTABLISHED-ORIGINAL", "INVALID"}) {
                                     Packet p;
                                     p.iif = iif;
                                     p.src = *net::IpAddress::parse(src);

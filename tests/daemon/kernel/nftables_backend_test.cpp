@@ -99,6 +99,10 @@ table inet voipguard {
 		ip saddr @pbx_media4 meta l4proto udp counter name "queued" queue num 3 bypass
 		ip6 saddr @pbx_media6 meta l4proto udp counter name "queued" queue num 3 bypass
 		ct state established,related ct direction reply return
+		ct state invalid ip saddr @pbx_sig4 meta l4proto icmp limit rate 50/second burst 50 packets counter name "queued" queue num 3 bypass
+		ct state invalid ip6 saddr @pbx_sig6 meta l4proto ipv6-icmp limit rate 50/second burst 50 packets counter name "queued" queue num 3 bypass
+		ct state invalid ip saddr @pbx_media4 meta l4proto icmp limit rate 50/second burst 50 packets counter name "queued" queue num 3 bypass
+		ct state invalid ip6 saddr @pbx_media6 meta l4proto ipv6-icmp limit rate 50/second burst 50 packets counter name "queued" queue num 3 bypass
 		limit rate 10/second burst 20 packets log prefix "voipguard-drop-in" group 5060
 		counter name "drop_in" drop
 	}
@@ -251,8 +255,9 @@ TEST(NftablesRender, FailClosedQueuesWithoutBypass) {
     s.fail_open = false;
     const std::string text = nft::render_table(s);
     EXPECT_EQ(text.find("bypass"), std::string::npos);
-    // SIP and media from the PBX (6), every handset TCP and UDP packet (1).
-    EXPECT_EQ(count(text, "queue num 3\n"), 7u);
+    // SIP and media from the PBX (6), ICMP errors from the PBX that
+    // conntrack cannot place (4), every handset TCP and UDP packet (1).
+    EXPECT_EQ(count(text, "queue num 3\n"), 11u);
 }
 
 TEST(NftablesRender, StaticMediaMarksBeforeTheMediaQueueRule) {
