@@ -22,6 +22,7 @@ import threading
 import time
 
 import vgnet as v
+from probe import checksum  # the Internet checksum (RFC 1071)
 
 CODECS = {"PCMU": 0, "PCMA": 8}
 # The SSRC of forged RTP (forge_rtp()): counted apart by the receiving phone.
@@ -454,15 +455,6 @@ class ScriptPhone:
         print("--- %s RTP: %s" % (self.label, self.counts()))
 
 
-def _checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
 def forge_rtp(site, ns, src, sport, dst, dport, count=50, pps=50):
     """COUNT RTP packets (SSRC PROBE_SSRC) from SRC:SPORT to DST:DPORT, sent
     from namespace NS through a raw socket: an attacker forging a media
@@ -474,11 +466,11 @@ def forge_rtp(site, ns, src, sport, dst, dport, count=50, pps=50):
             ulen = 8 + len(payload)
             pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 17, ulen)
             udp = struct.pack("!HHHH", sport, dport, ulen, 0)
-            csum = _checksum(pseudo + udp + payload) or 0xFFFF
+            csum = checksum(pseudo + udp + payload) or 0xFFFF
             udp = struct.pack("!HHHH", sport, dport, ulen, csum)
             ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + ulen, random.randint(0, 0xFFFF), 0, 64, 17, 0,
                              socket.inet_aton(src), socket.inet_aton(dst))
-            ip = ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:]
+            ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
             s.sendto(ip + udp + payload, (dst, 0))
             time.sleep(1.0 / pps)
     finally:
