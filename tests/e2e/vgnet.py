@@ -1084,14 +1084,14 @@ class Kamailio:
 
     def stop(self, check=True, timeout=30):
         # 30 s: under the full suite's load on two cores one test saw it take
-        # over 10 s (all its children had logged the signal). CI runs saw
-        # Kamailio hang for good in its own shutdown: every child had logged
-        # "signal 15 received" and several waited on a futex. Kamailio 5.6's
-        # SIGTERM handler in a child (sig_usr in src/main.c) logs and calls
-        # cfg_update_no_cbs(), which takes the shared cfg_global_lock; every
-        # process takes that lock on each turn of its loop, so a child the
-        # signal reaches while it holds the lock waits on itself, and the
-        # others wait behind it. That is the PBX simulator's race, not the
+        # over 10 s (all its children had logged the signal). Two CI runs
+        # saw Kamailio hang for good in its own shutdown: the main process
+        # waiting for its children, children that had logged "signal 15
+        # received" waiting on a futex. Kamailio 5.6 handles SIGTERM in a
+        # child with code that is not async-signal-safe (sig_usr in
+        # src/main.c logs from the handler), so a child interrupted at the
+        # wrong moment can wait for a lock no one releases; which lock it
+        # was is not known. That is the PBX simulator's race, not the
         # scenario's outcome: the scenarios check that Kamailio ran through
         # (running()), and here a hung one is killed and reported with where
         # each process waited.
