@@ -233,14 +233,13 @@ def icmp_send(a):
         body = struct.pack("!I", 0) + ip + udp
     else:
         body = struct.pack("!HH", os.getpid() & 0xFFFF, 1) + b"probe" * 8
+    msg = struct.pack("!BBH", a.type, a.code, 0) + body
+    msg = msg[:2] + struct.pack("!H", checksum(msg)) + msg[4:]
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
     s.bind((a.src, 0))
     sent = 0
     start = time.monotonic()
     for i in range(a.count):
-        head = struct.pack("!BBH", a.type, a.code, 0)
-        msg = head + body
-        msg = msg[:2] + struct.pack("!H", checksum(msg)) + msg[4:]
         s.sendto(msg, (a.dst, 0))
         sent += 1
         if a.pps > 0:
