@@ -118,6 +118,8 @@ std::string render_metrics(const StatusView& v) {
     w.sample("voipguard_dialogs_ended_total", s.dialogs_ended);
     w.family("voipguard_dialogs_refused_total", "counter", "New dialogs refused because every entry of the full dialog table was a confirmed call.");
     w.sample("voipguard_dialogs_refused_total", s.dialogs_refused);
+    w.family("voipguard_pinholes_refused_total", "counter", "Media pinholes not opened because every entry of the full pinhole table carried media.");
+    w.sample("voipguard_pinholes_refused_total", s.pinholes_refused);
     w.family("voipguard_pinholes", "gauge", "Media pinholes open.");
     w.sample("voipguard_pinholes", eng.pinhole_count());
     w.family("voipguard_pinholes_opened_total", "counter", "Media pinholes opened.");

@@ -80,6 +80,7 @@ std::string render_status(const StatusView& v, bool js) {
         json::field(o, "dialogs", s.evictions_dialogs);
         json::field(o, "dialogs_refused", s.dialogs_refused);
         json::field(o, "pinholes", s.evictions_pinholes);
+        json::field(o, "pinholes_refused", s.pinholes_refused);
         json::field(o, "handsets", s.evictions_handsets);
         json::field(o, "egress_flows", s.evictions_egress);
         json::field(o, "callback_marks", eng.callback_marks().evictions());

@@ -293,9 +293,16 @@ void CallTable::apply_sdp(Dialog& d, std::string_view body, bool outbound, Times
         MediaLeg& leg = d.media[i];
         const bool usable = md.usable() && md.transport != sdp::Transport::tcp;
         if (outbound) {
-            // The handset's own endpoint: where it wants to receive.
+            // The handset's own endpoint: where it wants to receive. A
+            // handset's SDP opens pinholes on that handset only, whatever
+            // address it names: outside the handset networks it is its
+            // public (NAT) address; inside, another phone's, and a hijacked
+            // handset naming one would take over that phone's pinholes (its
+            // audio cut, its ports opened to the PBX's media range). Media
+            // offered on another address of the handset (the other address
+            // family) gets no pinhole: it is dropped, never let in.
             net::IpAddress addr = md.address;
-            if (usable && !md.address_unspecified && !r.handsets.contains(addr)) addr = d.handset;
+            if (usable && !md.address_unspecified && addr != d.handset) addr = d.handset;
             const bool receive = usable && !md.address_unspecified;
             const std::uint16_t rtp = receive ? md.rtp_port : 0;
             const std::uint16_t rtcp = receive && pol.media.rtcp && md.rtcp_port != md.rtp_port ? md.rtcp_port : 0;
@@ -445,13 +452,24 @@ bool CallTable::offered(const net::IpAddress& handset, const net::IpAddress& rem
 void CallTable::open_pinhole(Dialog& d, const MediaLeg& leg, const net::IpAddress& addr, std::uint16_t port, bool rtcp,
                           Timestamp now, EventSink& ev) {
     const PinholeKey key{addr, port};
-    auto ins = pinholes_.find_or_insert(key, [&](const PinholeKey& k, Pinhole& old) {
-        if (old.state == Pinhole::State::lingering) --lingering_;   // its close was reported
-        else close_pinhole(k, old, now, ev);
-    });
+    auto ins = pinholes_.find_or_insert(
+        key,
+        [&](const PinholeKey& k, Pinhole& old) {
+            if (old.state == Pinhole::State::lingering) --lingering_;   // its close was reported
+            else close_pinhole(k, old, now, ev);
+        },
+        kPinholeVerified);
     if (ins.evicted) {
         ++ctx_.stats.evictions_pinholes;
         ctx_.eviction("pinholes", now, ev);
+    }
+    if (ins.refused) {
+        // Every pinhole carries media: this offer's stream gets none (its
+        // media is dropped as media_no_pinhole), the calls in progress keep
+        // theirs.
+        ++ctx_.stats.pinholes_refused;
+        ctx_.eviction("pinholes_refused", now, ev);
+        return;
     }
     if (ins.value == nullptr) return;
     Pinhole& ph = *ins.value;
@@ -463,6 +481,7 @@ void CallTable::open_pinhole(Dialog& d, const MediaLeg& leg, const net::IpAddres
     // its call's BYE was closed then: the new call takes the port over.
     if (lingering) --lingering_;
     else if (!ins.inserted) close_pinhole(key, ph, now, ev);
+    pinholes_.move_to_list(key, kPinholeOpen);
     ph = Pinhole{};
     ph.dialog = d.key;
     ph.pbx_index = d.pbx_index;
@@ -540,6 +559,7 @@ void CallTable::close_leg_pinholes(const Dialog& d, const MediaLeg& leg, Timesta
             ph->state = Pinhole::State::lingering;
             ph->last_activity = now + kMediaGrace;
             ++lingering_;
+            pinholes_.move_to_list(key, kPinholeLingering);
         } else {
             pinholes_.erase(key);
         }

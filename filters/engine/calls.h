@@ -261,7 +261,17 @@ public:
         kDialogLists = 3
     };
     using DialogTable = BoundedTable<DialogKey, Dialog, DialogKeyHash, std::equal_to<DialogKey>, kDialogLists>;
-    using PinholeTable = BoundedTable<PinholeKey, Pinhole, PinholeKeyHash>;
+    // The recency lists of the pinhole table, first to be evicted first. A
+    // new pinhole may push out lingering and unverified ones, never one
+    // whose media flows: a handset re-offering new ports in a loop churns
+    // among its own lingering pinholes and cannot close other calls' audio.
+    enum PinholeList : unsigned {
+        kPinholeLingering = 0,   // closed, media in flight let through for kMediaGrace
+        kPinholeOpen = 1,        // no media yet
+        kPinholeVerified = 2,    // media seen: never evicted for a new pinhole
+        kPinholeLists = 3
+    };
+    using PinholeTable = BoundedTable<PinholeKey, Pinhole, PinholeKeyHash, std::equal_to<PinholeKey>, kPinholeLists>;
 
     CallTable(EngineContext& ctx, HandsetInventory& handsets, TollGuard& toll, std::size_t max_dialogs,
               std::size_t max_pinholes, const DialogKeyer& keyer = DialogKeyer());
@@ -286,6 +296,12 @@ public:
         Pinhole* ph = pinholes_.find(PinholeKey{handset, port});
         if (ph != nullptr && ph->state == Pinhole::State::lingering && now > ph->last_activity) return nullptr;
         return ph;
+    }
+
+    // Media passed the pinhole on HANDSET's PORT: it is verified (see
+    // PinholeList). The engine sets Pinhole::state, this its list.
+    void pinhole_verified(const net::IpAddress& handset, std::uint16_t port) noexcept {
+        pinholes_.move_to_list(PinholeKey{handset, port}, kPinholeVerified);
     }
 
     // Transaction and call timeouts, idle pinholes.

@@ -267,6 +267,7 @@ Decision Engine::inbound_media(const net::DecodedPacket& p, Pinhole& ph, const N
     // Media in flight after the call's BYE: let through, never verified
     // again (its fast path was deleted with the pinhole).
     if (lingering) return {Verdict::accept, Reason::media_pinhole};
+    if (ph.state != Pinhole::State::verified) calls_.pinhole_verified(p.dst, p.dst_port);
     ph.state = Pinhole::State::verified;
     ph.note_flow(p.src, p.src_port);
     return {Verdict::accept_verified, Reason::media_pinhole};
@@ -392,6 +393,7 @@ Decision Engine::outbound_media(const net::DecodedPacket& p, Pinhole& ph, const 
         // middle of the call (a phone that speaks first, as symmetric RTP
         // phones do, lost all audio after a minute).
         ph.last_activity = now.mono;
+        if (ph.state != Pinhole::State::verified) calls_.pinhole_verified(p.src, p.src_port);
         ph.state = Pinhole::State::verified;
         ph.note_flow(p.dst, p.dst_port);
         return {Verdict::accept_verified, Reason::media_outbound};

@@ -37,6 +37,7 @@ struct EngineStats {
     std::uint64_t evictions_dialogs = 0;
     std::uint64_t dialogs_refused = 0;             // new dialogs not created: every entry a confirmed call
     std::uint64_t evictions_pinholes = 0;
+    std::uint64_t pinholes_refused = 0;            // new pinholes not opened: every entry carried media
     std::uint64_t evictions_handsets = 0;
     std::uint64_t evictions_egress = 0;
     // The password audit (password_audit.h).

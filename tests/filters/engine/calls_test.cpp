@@ -480,6 +480,80 @@ TEST_F(CallsTest, APortStillHeldByAnotherCallIsClosedBeforeItReopens) {
     EXPECT_EQ(calls_->pinhole_count(), 2u);
 }
 
+// A handset's SDP opens pinholes on that handset only. A hijacked handset
+// naming another phone's address and live media port must neither take that
+// phone's pinhole over (its audio cut, the port then its own call's, open
+// after the phone hangs up) nor open a port never negotiated on it (SNMP).
+TEST_F(CallsTest, AHandsetsSdpOpensPinholesOnThatHandsetOnly) {
+    confirmed_call("c2", 42000, kHandset2);
+    const DialogKey c2 = calls_->keyer()("c2", "f1", ip(kHandset2));
+    rec_.clear();
+    for (unsigned port : {42000u, 161u}) {
+        const std::string id = "c1-" + std::to_string(port);
+        ASSERT_TRUE(out_request(request("INVITE", "sip:02079460000@pbx.example.net", id, "f1", "", 1,
+                                        sdp(kHandset2, port))));
+        // The pinhole is the sender's own, on the port it named.
+        ASSERT_NE(pinhole(port), nullptr);
+        EXPECT_EQ(pinhole(port)->dialog, calls_->keyer()(id, "f1", ip(kHandset)));
+    }
+    ASSERT_NE(pinhole(42000, kHandset2), nullptr);
+    EXPECT_EQ(pinhole(42000, kHandset2)->dialog, c2);
+    EXPECT_EQ(pinhole(161, kHandset2), nullptr);
+    for (const Event& e : rec_.all(EventType::pinhole_opened)) EXPECT_EQ(e.handset, ip(kHandset));
+    EXPECT_EQ(rec_.count(EventType::pinhole_closed), 0u);
+    // The other address family of the SDP is not taken on trust either.
+    ASSERT_TRUE(out_request(request("INVITE", "sip:02079460000@pbx.example.net", "c1-v6", "f1", "", 1,
+                                    sdp("fd00:20::11", 44000, "", true))));
+    EXPECT_EQ(pinhole(44000, "fd00:20::11"), nullptr);
+    EXPECT_NE(pinhole(44000), nullptr);
+}
+
+// A handset re-offering new ports in a loop fills the pinhole table with its
+// own lingering pinholes: the new ones push those out, never the pinholes
+// of other calls whose media flows. With every entry carrying media, a new
+// pinhole is refused, not made by closing a call's audio.
+TEST_F(CallsTest, APinholeFloodNeverEvictsPinholesThatCarryMedia) {
+    make(test::site_policy(), 64, 8);
+    confirmed_call("c2", 42000, kHandset2);
+    for (unsigned port : {42000u, 42001u}) {
+        pinhole(port, kHandset2)->state = Pinhole::State::verified;
+        calls_->pinhole_verified(ip(kHandset2), static_cast<std::uint16_t>(port));
+    }
+    confirmed_call("c1", 40000);
+    rec_.clear();
+    for (unsigned i = 0; i < 50; ++i)
+        out_request(request("UPDATE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2 + i,
+                            sdp(kHandset, 41000 + 2 * i)));
+    EXPECT_GT(ctx_->stats.evictions_pinholes, 0u);
+    for (unsigned port : {42000u, 42001u}) {
+        ASSERT_NE(pinhole(port, kHandset2), nullptr) << port;
+        EXPECT_EQ(pinhole(port, kHandset2)->state, Pinhole::State::verified);
+    }
+    for (const Event& e : rec_.all(EventType::pinhole_closed)) EXPECT_EQ(e.handset, ip(kHandset));
+    // The last offer's pinholes are open.
+    EXPECT_NE(pinhole(41000 + 2 * 49), nullptr);
+
+    // Every entry verified: a new call's pinholes are refused, said so.
+    make(test::site_policy(), 64, 4);
+    confirmed_call("c2", 42000, kHandset2);
+    confirmed_call("c1", 40000);
+    for (const char* h : {kHandset, kHandset2})
+        for (unsigned port : {40000u, 40001u, 42000u, 42001u})
+            if (Pinhole* ph = pinhole(port, h)) {
+                ph->state = Pinhole::State::verified;
+                calls_->pinhole_verified(ip(h), static_cast<std::uint16_t>(port));
+            }
+    rec_.clear();
+    ASSERT_TRUE(call("c3", 44000));
+    EXPECT_EQ(pinhole(44000), nullptr);
+    EXPECT_EQ(calls_->pinhole_count(), 4u);
+    EXPECT_EQ(ctx_->stats.pinholes_refused, 2u);
+    EXPECT_EQ(ctx_->stats.evictions_pinholes, 0u);
+    ASSERT_NE(rec_.last(EventType::table_eviction), nullptr);
+    EXPECT_EQ(rec_.last(EventType::table_eviction)->detail, "pinholes_refused");
+    EXPECT_EQ(rec_.count(EventType::pinhole_closed), 0u);
+}
+
 // --- the PBX calls a handset ------------------------------------------------------
 
 TEST_F(CallsTest, InboundCallOpensThePinholeFromTheHandsetsAnswer) {
