@@ -328,6 +328,16 @@ void CallTable::apply_sdp(Dialog& d, std::string_view body, bool outbound, Times
             }
         } else {
             // The PBX's endpoint: where media will come from.
+            if (md.rejected && leg.handset_known) {
+                // The answer refuses the stream (port 0, RFC 3264 §6): no
+                // media will flow on it, so the pinholes the handset's offer
+                // opened for it close now (with their events); a later offer
+                // opens them again.
+                close_leg_pinholes(d, leg, now, ev, false);
+                leg.handset_known = false;
+                leg.remote_known = false;
+                continue;
+            }
             if (!usable || md.address_unspecified) continue;
             // Media the policy refuses: one-way or no audio. inbound_media()
             // lets media in from an address of a PBX's media and, when that
@@ -715,6 +725,14 @@ void CallTable::tick(Timestamp now, EventSink& ev) {
         }
         if (d.state != DialogState::confirmed && now - d.last_sip > kInviteTimeout) {
             end_dialog(d, now, ev, "timeout_no_answer", true);
+            return true;
+        }
+        // A call never answered is capped too, from its INVITE: every
+        // in-dialog request or provisional response refreshes the timeout
+        // above, so a handset sending INFO (or a PBX repeating its 183)
+        // every few minutes would keep early media open for ever.
+        if (d.state != DialogState::confirmed && max_call.count() > 0 && now - d.created > max_call) {
+            end_dialog(d, now, ev, "max_call_duration", true);
             return true;
         }
         if (d.state == DialogState::confirmed && max_call.count() > 0 && now - d.answered > max_call) {

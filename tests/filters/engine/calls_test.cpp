@@ -554,6 +554,26 @@ TEST_F(CallsTest, APinholeFloodNeverEvictsPinholesThatCarryMedia) {
     EXPECT_EQ(rec_.count(EventType::pinhole_closed), 0u);
 }
 
+// The answer refuses a stream (port 0, RFC 3264 §6): the pinholes the offer
+// opened for it close; the accepted stream's stay.
+TEST_F(CallsTest, AStreamTheAnswerRejectsLosesItsPinholes) {
+    ASSERT_TRUE(out_request(request("INVITE", "sip:02079460000@pbx.example.net", "c1", "f1", "", 1,
+                                    sdp(kHandset, 40000, "m=video 40002 RTP/AVP 96\r\n"))));
+    EXPECT_EQ(ports(EventType::pinhole_opened), (std::multiset<unsigned>{40000, 40001, 40002, 40003}));
+    rec_.clear();
+    in_response(response(200, "OK", "INVITE", 1, "c1", "t1", sdp(kPbxMedia, 12000, "m=video 0 RTP/AVP 96\r\n")));
+    EXPECT_EQ(dialog("c1")->state, DialogState::confirmed);
+    EXPECT_EQ(ports(EventType::pinhole_closed), (std::multiset<unsigned>{40002, 40003}));
+    EXPECT_EQ(pinhole(40002), nullptr);
+    EXPECT_EQ(pinhole(40003), nullptr);
+    ASSERT_NE(pinhole(40000), nullptr);
+    EXPECT_EQ(pinhole(40000)->remote_port, 12000);
+    // A later offer that wants the video again opens it again.
+    out_request(request("INVITE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2,
+                        sdp(kHandset, 40000, "m=video 40002 RTP/AVP 96\r\n")));
+    EXPECT_NE(pinhole(40002), nullptr);
+}
+
 // --- the PBX calls a handset ------------------------------------------------------
 
 TEST_F(CallsTest, InboundCallOpensThePinholeFromTheHandsetsAnswer) {
@@ -740,6 +760,30 @@ TEST_F(CallsTest, ReloadClosesPinholesWhoseMediaRangeIsGone) {
     EXPECT_EQ(ports(EventType::pinhole_closed), (std::multiset<unsigned>{40000, 40001}));
     EXPECT_EQ(calls_->pinhole_count(), 0u);
     EXPECT_EQ(dialog("c1")->state, DialogState::confirmed);
+}
+
+// media.max_call_duration caps a call that is never answered too: in-dialog
+// requests (or a PBX repeating its 183) refresh the no-answer timeout, and
+// would otherwise keep early media open for ever.
+TEST_F(CallsTest, AnUnansweredCallEndsAtTheMaximumCallDuration) {
+    ASSERT_TRUE(call("c1"));
+    in_response(response(183, "Session Progress", "INVITE", 1, "c1", "t1", sdp(kPbxMedia, 12000)));
+    EXPECT_EQ(dialog("c1")->state, DialogState::early);
+    // Early media flows (verified pinholes do not idle out).
+    pinhole(40000)->state = Pinhole::State::verified;
+    calls_->pinhole_verified(ip(kHandset), 40000);
+    unsigned cseq = 2;
+    for (Duration t{}; t < 4h - 170s; t += 170s) {
+        advance(170s);
+        out_request(request("INFO", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", cseq++));
+    }
+    ASSERT_NE(dialog("c1"), nullptr);
+    EXPECT_EQ(ended("max_call_duration"), 0u);
+    EXPECT_NE(pinhole(40000), nullptr);
+    advance(170s);
+    EXPECT_EQ(ended("max_call_duration"), 1u);
+    EXPECT_EQ(pinhole(40000), nullptr);
+    EXPECT_EQ(calls_->active_calls(), 0u);
 }
 
 // --- a full dialog table -------------------------------------------------------------
