@@ -335,22 +335,38 @@ DialReadings read_dial_string(std::string_view escaped_user, const DialPlan& pla
     while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
     r.feature_code = !s.empty() && (s.front() == '*' || s.front() == '#');
 
+    // A reading that is no valid E.164 number because of its country code
+    // ("+0088216...", or "000088216..." once the international prefix is
+    // '+'), as an outbound route that drops the '+' dials it: 0088216...
+    const auto add_reading = [&](const NormalisedNumber& n) {
+        add_alternative(r, n);
+        if (n.cls == NumberClass::invalid && n.error == NumberError::bad_country_code && n.view().size() > 1)
+            add_alternative(r, normalise_number(n.view().substr(1), plan));
+    };
     const std::string_view dialled = dialled_part(s);
     r.primary = normalise_number(dialled, plan);
-    if (!before_cut.empty()) add_alternative(r, normalise_number(dialled_part(before_cut), plan));
+    add_reading(r.primary);
+    if (!before_cut.empty()) add_reading(normalise_number(dialled_part(before_cut), plan));
 
-    // The digits alone (and a leading '+').
-    char only[NormalisedNumber::kMaxLength + 1];
-    std::size_t n = 0;
-    bool seen_digit = false;
-    for (char c : dialled) {
-        if (c == '+' && !seen_digit && n == 0) only[n++] = '+';
-        if (!text::is_digit(c)) continue;
-        seen_digit = true;
-        if (n < NormalisedNumber::kMaxLength) only[n++] = c;
-    }
-    if (seen_digit) add_alternative(r, normalise_number(std::string_view(only, n), plan));
-    if (!before_nul.empty()) add_alternative(r, normalise_number(dialled_part(before_nul), plan));
+    // The digits alone (and a leading '+'), of the dialled part and of the
+    // whole string before its parameters: a PBX that drops every other
+    // character dials "0p088216..." as 0088216..., not as the "0" before the
+    // pause.
+    const auto digits_alone = [&](std::string_view text) {
+        char only[NormalisedNumber::kMaxLength + 1];
+        std::size_t n = 0;
+        bool seen_digit = false;
+        for (char c : text) {
+            if (c == '+' && !seen_digit && n == 0) only[n++] = '+';
+            if (!text::is_digit(c)) continue;
+            seen_digit = true;
+            if (n < NormalisedNumber::kMaxLength) only[n++] = c;
+        }
+        if (seen_digit) add_reading(normalise_number(std::string_view(only, n), plan));
+    };
+    digits_alone(dialled);
+    digits_alone(s.substr(0, s.find(';')));
+    if (!before_nul.empty()) add_reading(normalise_number(dialled_part(before_nul), plan));
 
     // After a leading feature code of 1..4 characters past its '*' or '#'
     // ("*67", "#31#", "*82*"): what the PBX dials once it has acted on it.
@@ -361,7 +377,34 @@ DialReadings read_dial_string(std::string_view escaped_user, const DialPlan& pla
             std::string_view rest = dialled.substr(k);
             // The rest itself must not be another feature code.
             if (rest.find_first_of("*#") != std::string_view::npos) continue;
-            add_alternative(r, normalise_number(rest, plan));
+            add_reading(normalise_number(rest, plan));
+        }
+    }
+
+    // The site's own country code followed by its trunk prefix ("+44 0..."
+    // is no UK number): an outbound route that writes the site's own
+    // numbers in national form (+44 -> 0) dials "+44 088216..." as
+    // 0088216..., an international number (and "+44 020 7946 0000", a
+    // contact saved with its trunk prefix, as 00207946..., Egypt).
+    const std::string_view cc = plan.country_code();
+    const std::string_view nat = plan.national_prefix();
+    if (!cc.empty() && !nat.empty()) {
+        const std::size_t readings = r.alternative_count;
+        for (std::size_t i = 0; i <= readings; ++i) {
+            const NormalisedNumber& n = i == 0 ? r.primary : r.alternatives[i - 1];
+            if (n.cls != NumberClass::e164) continue;
+            const std::string_view own = n.view().substr(1);
+            if (!text::starts_with(own, cc) || !text::starts_with(own.substr(cc.size()), nat)) continue;
+            char national[NormalisedNumber::kMaxLength + 4];
+            const std::string_view rest = own.substr(cc.size());
+            std::size_t k = 0;
+            for (char c : nat) national[k++] = c;
+            for (char c : rest)
+                if (k < sizeof national) national[k++] = c;
+            add_reading(normalise_number(std::string_view(national, k), plan));
+            // A route that only strips the country code: "+44 00882..."
+            // dials 00882...
+            add_reading(normalise_number(rest, plan));
         }
     }
     return r;

@@ -201,7 +201,13 @@ std::string_view to_string(DialDoubt d) noexcept;
 //     user as a C string ("0088216%00x"); and for a dial string that starts
 //     with a feature code ('*' or '#', e.g. *67, #31#) the rest after each
 //     plausible code length, which the PBX dials after acting on the code
-//     ("*670088216..." -> +88216...).
+//     ("*670088216..." -> +88216...); the digits alone of the whole string
+//     too, past its pauses ("0p088216..." -> +88216...); a number invalid
+//     for its country code without its '+' ("+0088216..." -> +88216...,
+//     as a route that drops the '+' dials it); and the site's own country
+//     code followed by its trunk prefix in national form ("+44 088216..."
+//     -> 0088216... -> +88216..., as a route writing the site's numbers
+//     nationally, +44 -> 0, dials it).
 // A malformed escape is kept as written (its '%' is no digit) and decoding
 // goes on after it. `doubt` says why the string cannot be read with
 // certainty (see DialDoubt; the whole string is checked, however long, and a
@@ -209,7 +215,7 @@ std::string_view to_string(DialDoubt d) noexcept;
 // `digits` is false when the decoded string holds no ASCII digit: a name
 // ("alice"), not a telephone number, unless `doubt` says otherwise.
 struct DialReadings {
-    static constexpr std::size_t kMaxAlternatives = 7;
+    static constexpr std::size_t kMaxAlternatives = 12;
     static constexpr std::size_t kMaxDecoded = 256;   // bytes of the decoded dial string read
     NormalisedNumber primary;
     NormalisedNumber alternatives[kMaxAlternatives];

@@ -224,7 +224,22 @@ INSTANTIATE_TEST_SUITE_P(
                       ReadingCase{"tel:+882-16-123", "+88216123", {}},
                       ReadingCase{"%20%200088216", "+88216", {}},
                       ReadingCase{"02079460000", "+442079460000", {}},
-                      ReadingCase{"0088216%00x", "0088216", {"+88216"}}),
+                      ReadingCase{"0088216%00x", "0088216", {"+88216"}},
+                      // A pause inside the international prefix: the digits
+                      // of the whole string are a reading, not only those
+                      // before the pause.
+                      ReadingCase{"0p088216000101", "0", {"+88216000101"}},
+                      ReadingCase{"00,88216000101", "00", {"+88216000101"}},
+                      ReadingCase{"0088p216000101", "+88", {"+88216000101"}},
+                      // The site's country code, then its trunk prefix: a
+                      // route writing +44 as 0 dials an international number.
+                      ReadingCase{"+44088216000101", "+44088216000101", {"+88216000101"}},
+                      ReadingCase{"+44 (0)088216000101", "+44088216000101", {"+88216000101"}},
+                      ReadingCase{"+440911234567", "+440911234567", {"+911234567"}},
+                      ReadingCase{"+44-0-088216000101", "+440088216000101", {"+88216000101"}},
+                      // No country code starts with 0: without its '+'.
+                      ReadingCase{"+0088216000101", "+0088216000101", {"+88216000101"}},
+                      ReadingCase{"000088216000101", "+0088216000101", {"+88216000101"}}),
     [](const ::testing::TestParamInfo<ReadingCase>& i) { return "case" + std::to_string(i.index); });
 
 TEST(DialReadings, ANameHasNoDigits) {
