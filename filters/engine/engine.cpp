@@ -23,6 +23,8 @@ using std::chrono::seconds;
 // this long (tcp_stream.h); after it, a stream the engine never saw start is
 // cut.
 constexpr Duration kTcpPickupGrace = seconds(120);
+// Messages after the first in one datagram that are judged (see sip_datagram).
+constexpr std::size_t kMaxTrailingMessages = 8;
 // RFC 1350: TFTP requests go to UDP port 69.
 constexpr std::uint16_t kTftpPort = 69;
 
@@ -611,17 +613,32 @@ Decision Engine::sip_datagram(const net::DecodedPacket& p, Dir dir, PeerIndex pb
         return {Verdict::accept, Reason::sip_inspected};
     }
     // Bytes after Content-Length must be discarded (RFC 3261 §18.3), but a
-    // stack that reads them as a second message would act on it: from a
-    // handset, a second message there is judged too, before the first.
+    // stack that reads them as further messages would act on them: from a
+    // handset, every message there is judged too, before the first. One
+    // that starts like SIP but cannot be read is malformed (a lenient stack
+    // may still read it), and so are more than kMaxTrailingMessages.
     if (dir == Dir::outbound && msg_.has_anomaly(sip::anomaly::trailing_data) && pr.consumed < bytes.size()) {
         std::string_view rest = bytes.substr(pr.consumed);
-        while (!rest.empty() && (rest.front() == '\r' || rest.front() == '\n')) rest.remove_prefix(1);
-        if (!rest.empty()) {
-            sip::SipMessage& second = *trailing_msg_;
-            if (sip::parse_message(rest, sip::Transport::datagram, sip_limits(pol), second).status == sip::Status::ok) {
-                const Decision d = judge_sip(p, second, dir, pbx, now, ev);
-                if (d.verdict == Verdict::drop) return d;
+        for (std::size_t n = 0;; ++n) {
+            while (!rest.empty() && (rest.front() == '\r' || rest.front() == '\n')) rest.remove_prefix(1);
+            if (rest.empty() || classify_start(rest, true) != StartKind::sip) break;
+            sip::SipMessage& next = *trailing_msg_;
+            const sip::ParseResult tr = n < kMaxTrailingMessages
+                                            ? sip::parse_message(rest, sip::Transport::datagram, sip_limits(pol), next)
+                                            : sip::ParseResult{};
+            if (n >= kMaxTrailingMessages || tr.status != sip::Status::ok) {
+                ++ctx_.stats.sip_malformed;
+                Event e = ctx_.event(EventType::malformed, &p, now.mono);
+                assign_truncated(e.detail, n >= kMaxTrailingMessages ? std::string_view("too many messages in a datagram")
+                                                                     : std::string_view("unreadable message after the first"));
+                ev.on_event(e);
+                if (pol.sip.drop_malformed) return {Verdict::drop, Reason::sip_malformed};
+                break;
             }
+            const Decision d = judge_sip(p, next, dir, pbx, now, ev);
+            if (d.verdict == Verdict::drop) return d;
+            if (tr.consumed == 0 || tr.consumed >= rest.size()) break;
+            rest = rest.substr(tr.consumed);
         }
     }
     return judge_sip(p, msg_, dir, pbx, now, ev);

@@ -51,11 +51,16 @@ StartKind classify_start(std::string_view s, bool whole) noexcept {
         if (head == std::string_view::npos && !whole && text::icontains(h, "websocket")) return StartKind::undecided;
         return StartKind::other;
     }
+    // A request line, as lenient stacks read it: pjsip skips spaces and
+    // tabs around its tokens, Kamailio spaces after them; trailing white
+    // space or a tab between the tokens must not make SIP plain egress.
+    std::string_view l = line;
+    while (!l.empty() && (l.back() == ' ' || l.back() == '\t')) l.remove_suffix(1);
     std::size_t t = 0;
-    while (t < line.size() && text::is_token_char(line[t])) ++t;
-    if (t == 0 || t >= line.size() || line[t] != ' ') return StartKind::other;
-    const std::size_t last = line.rfind(' ');
-    if (last == t || !ci_sip_version_at(line, last + 1)) return StartKind::other;
+    while (t < l.size() && text::is_token_char(l[t])) ++t;
+    if (t == 0 || t >= l.size() || (l[t] != ' ' && l[t] != '\t')) return StartKind::other;
+    const std::size_t last = l.find_last_of(" \t");
+    if (l.find_first_not_of(" \t", t) >= last || !ci_sip_version_at(l, last + 1)) return StartKind::other;
     return StartKind::sip;                                             // request line
 }
 
