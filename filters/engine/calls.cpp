@@ -406,17 +406,22 @@ void CallTable::apply_sdp(Dialog& d, std::string_view body, bool outbound, Times
                           static_cast<std::uint8_t>(i)};
             }
             if (leg.handset_known) {
-                if (Pinhole* ph = pinholes_.find(PinholeKey{leg.handset, leg.handset_rtp})) {
+                const auto aim = [&](std::uint16_t port, std::uint16_t remote_port) {
+                    const PinholeKey key{leg.handset, port};
+                    Pinhole* ph = pinholes_.find(key);
+                    if (ph == nullptr) return;
+                    // media.strict_source_port: media comes from the named
+                    // endpoint only, so flows verified with the one before
+                    // lose their fast path when the PBX moves the media.
+                    if (pol.media.strict_source_port && ph->remote_known &&
+                        (ph->remote != leg.remote || ph->remote_port != remote_port))
+                        forget_flows_except(key, *ph, leg.remote, remote_port, now, ev);
                     ph->remote = leg.remote;
-                    ph->remote_port = leg.remote_rtp;
+                    ph->remote_port = remote_port;
                     ph->remote_known = true;
-                }
-                if (leg.handset_rtcp != 0)
-                    if (Pinhole* ph = pinholes_.find(PinholeKey{leg.handset, leg.handset_rtcp})) {
-                        ph->remote = leg.remote;
-                        ph->remote_port = leg.remote_rtcp != 0 ? leg.remote_rtcp : leg.remote_rtp;
-                        ph->remote_known = true;
-                    }
+                };
+                aim(leg.handset_rtp, leg.remote_rtp);
+                if (leg.handset_rtcp != 0) aim(leg.handset_rtcp, leg.remote_rtcp != 0 ? leg.remote_rtcp : leg.remote_rtp);
             }
         }
     }
@@ -553,6 +558,40 @@ void CallTable::close_pinhole(const PinholeKey& key, const Pinhole& ph, Timestam
         f.remote = ph.flow_remote[i];
         f.remote_port = ph.flow_port[i];
         ev.on_effect(f);
+    }
+}
+
+void CallTable::forget_flows_except(const PinholeKey& key, Pinhole& ph, const net::IpAddress& remote,
+                                    std::uint16_t remote_port, Timestamp now, EventSink& ev) {
+    if (ph.state == Pinhole::State::lingering) return;
+    Effect f;
+    f.protocol = net::ipproto::udp;
+    f.handset = key.address;
+    f.handset_port = key.port;
+    std::uint8_t kept = 0;
+    if (ph.flows_overflow()) {
+        f.kind = EffectKind::close_endpoint;
+        ev.on_effect(f);
+    } else {
+        f.kind = EffectKind::close_flow;
+        for (std::uint8_t i = 0; i < ph.flows(); ++i) {
+            if (ph.flow_remote[i] == remote && ph.flow_port[i] == remote_port) {
+                ph.flow_remote[kept] = ph.flow_remote[i];
+                ph.flow_port[kept] = ph.flow_port[i];
+                ++kept;
+                continue;
+            }
+            f.remote = ph.flow_remote[i];
+            f.remote_port = ph.flow_port[i];
+            ev.on_effect(f);
+        }
+    }
+    ph.flow_count = kept;
+    if (kept == 0 && ph.state == Pinhole::State::verified) {
+        // Verified again by the new endpoint's first packet.
+        ph.state = Pinhole::State::open;
+        ph.last_activity = now;
+        pinholes_.move_to_list(key, kPinholeOpen);
     }
 }
 

@@ -351,6 +351,10 @@ public:
 private:
     void apply_sdp(Dialog& d, std::string_view body, bool outbound, Timestamp now, EventSink& ev,
                    const net::DecodedPacket& p);
+    // The fast path of every verified flow of PH but the one from REMOTE
+    // (its flows that are not, deleted: effects); with none left, open again.
+    void forget_flows_except(const PinholeKey& key, Pinhole& ph, const net::IpAddress& remote,
+                             std::uint16_t remote_port, Timestamp now, EventSink& ev);
     void open_pinhole(Dialog& d, const MediaLeg& leg, const net::IpAddress& addr, std::uint16_t port, bool rtcp,
                       Timestamp now, EventSink& ev);
     void close_pinhole(const PinholeKey& key, const Pinhole& ph, Timestamp now, EventSink& ev);

@@ -503,8 +503,8 @@ TEST_F(CallsTest, AHandsetsSdpOpensPinholesOnThatHandsetOnly) {
     EXPECT_EQ(rec_.count(EventType::pinhole_closed), 0u);
     // The other address family of the SDP is not taken on trust either.
     ASSERT_TRUE(out_request(request("INVITE", "sip:02079460000@pbx.example.net", "c1-v6", "f1", "", 1,
-                                    sdp("fd00:20::11", 44000, "", true))));
-    EXPECT_EQ(pinhole(44000, "fd00:20::11"), nullptr);
+                                    sdp("2001:db8:20::11", 44000, "", true))));
+    EXPECT_EQ(pinhole(44000, "2001:db8:20::11"), nullptr);
     EXPECT_NE(pinhole(44000), nullptr);
 }
 
@@ -572,6 +572,43 @@ TEST_F(CallsTest, AStreamTheAnswerRejectsLosesItsPinholes) {
     out_request(request("INVITE", "sip:02079460000@pbx.example.net", "c1", "f1", "t1", 2,
                         sdp(kHandset, 40000, "m=video 40002 RTP/AVP 96\r\n")));
     EXPECT_NE(pinhole(40002), nullptr);
+}
+
+// media.strict_source_port: when a re-offer moves the PBX's media, the flows
+// verified with the old endpoint lose their fast path (effects), so media
+// from there reaches the engine again and is refused.
+TEST_F(CallsTest, StrictSourcePortDeletesTheOldEndpointsFlowsWhenThePbxMovesTheMedia) {
+    make(test::site_policy_with_media("  strict_source_port: true\n"));
+    confirmed_call("c1");
+    Pinhole* ph = pinhole(40000);
+    ASSERT_NE(ph, nullptr);
+    ph->state = Pinhole::State::verified;
+    ph->note_flow(ip(kPbxMedia), 12000);
+    calls_->pinhole_verified(ip(kHandset), 40000);
+    rec_.clear();
+    // The PBX re-INVITEs with its media on another server.
+    in_request(request("INVITE", "sip:201@192.168.20.10", "c1", "t1", "f1", 9, sdp("203.0.113.71", 16000)));
+    ASSERT_EQ(rec_.effects.size(), 1u);
+    EXPECT_EQ(rec_.effects[0].kind, EffectKind::close_flow);
+    EXPECT_EQ(rec_.effects[0].handset_port, 40000);
+    EXPECT_EQ(rec_.effects[0].remote, ip(kPbxMedia));
+    EXPECT_EQ(rec_.effects[0].remote_port, 12000);
+    ph = pinhole(40000);
+    ASSERT_NE(ph, nullptr);
+    EXPECT_EQ(ph->state, Pinhole::State::open);
+    EXPECT_EQ(ph->flows(), 0u);
+    EXPECT_EQ(ph->remote, ip("203.0.113.71"));
+    EXPECT_EQ(ph->remote_port, 16000);
+    // Without strict_source_port any address of the media range may send:
+    // the flows stay.
+    make(test::site_policy());
+    confirmed_call("c1");
+    pinhole(40000)->state = Pinhole::State::verified;
+    pinhole(40000)->note_flow(ip(kPbxMedia), 12000);
+    rec_.clear();
+    in_request(request("INVITE", "sip:201@192.168.20.10", "c1", "t1", "f1", 9, sdp("203.0.113.71", 16000)));
+    EXPECT_TRUE(rec_.effects.empty());
+    EXPECT_EQ(pinhole(40000)->state, Pinhole::State::verified);
 }
 
 // --- the PBX calls a handset ------------------------------------------------------
