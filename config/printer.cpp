@@ -22,10 +22,28 @@ std::string yaml_scalar(const std::string& s, bool force_quote = false) {
     for (char c : s)
         if (!(text::is_alnum(c) || c == '.' || c == '_' || c == '/' || c == '-')) plain = false;
     if (plain) return s;
+    // Control characters escaped (YAML 1.2 §5.7), so a value prints on its
+    // own line and reads back as it was.
     std::string q = "\"";
     for (char c : s) {
-        if (c == '"' || c == '\\') q += '\\';
-        q += c;
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            q += '\\';
+            q += c;
+        } else if (c == '\n') {
+            q += "\\n";
+        } else if (c == '\t') {
+            q += "\\t";
+        } else if (c == '\r') {
+            q += "\\r";
+        } else if (u < 0x20 || u == 0x7f) {
+            static constexpr char kHex[] = "0123456789abcdef";
+            q += "\\x";
+            q += kHex[u >> 4];
+            q += kHex[u & 0xf];
+        } else {
+            q += c;
+        }
     }
     return q + "\"";
 }

@@ -5,6 +5,9 @@
 
 #include "filters/util/text.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <sstream>
 
@@ -213,7 +216,8 @@ const std::vector<KeyInfo> kSchema = {
      "A near miss of a method voipguard knows (`INVIET`, `invite`) is an error; another upper-case name is an "
      "extension method, limited when a request has exactly that method (a warning). "
      "NAT keep-alives on the SIP flow between a handset and its PBX (CRLF, spaces, a short token, zero bytes, a "
-     "STUN Binding) are limited at the `default` rate, in both directions, in buckets of their own."},
+     "STUN Binding) are limited at the `default` rate, in both directions, in buckets of their own. At most 64 "
+     "methods in all: the three defaults count, and so do the keys of every included file."},
     {"sip.rate_limits.*", Type::rate, false, "", 1, 100000, "", 0, 0, 0,
      "`N/s`, `N/min` or `N/h`, optionally `burst M` (the bucket size; default M = N). N and M: 1..100000."},
     {"sip.max_tracked_sources", Type::integer, false, "4096", 64, 1048576, "", 0, 0, 0,
@@ -257,7 +261,9 @@ const std::vector<KeyInfo> kSchema = {
     {"toll_fraud.allow_prefix_files", Type::file, true, "[]", 0, 0, "", kAppend, 0, 16,
      "Files of allowed prefixes, added to `allow_prefixes` (the same format and limits as `deny_prefix_files`)."},
     {"toll_fraud.emergency_numbers", Type::number, true, "[\"112\", \"911\", \"999\"]", 0, 0, "", 0, 1, 32,
-     "Numbers that are never blocked or limited."},
+     "Numbers that are never blocked or limited: 1..15 digits each, matched as dialled (`112`, `999`). `*` and "
+     "`#` are refused: they make a feature code, which can carry a destination (`*21*0088...`), so a feature code "
+     "is never exempt."},
     {"toll_fraud.out_of_hours", Type::map, false, "", 0, 0, "", 0, 0, 0,
      "Stricter rules outside business hours (fraud peaks at nights and weekends)."},
     {"toll_fraud.out_of_hours.timezone", Type::timezone, false, "UTC", 0, 0, "", 0, 0, 0,
@@ -719,7 +725,11 @@ std::string reference_markdown() {
          "- port range: `FIRST-LAST` (`\"10000-20000\"`) or a single port.\n"
          "- service port: `tcp/PORT` or `udp/PORT`, or a range (`tcp/8000-8080`).\n"
          "- address: an IPv4/IPv6 address, a CIDR prefix (`203.0.113.0/28`, `2001:db8::/48`) or a host name\n"
-         "  (`sip.example.net`), resolved at start and every `dns.refresh`.\n"
+         "  (`sip.example.net`), resolved at start and every `dns.refresh`. IPv4 is written in dotted decimal:\n"
+         "  the legacy forms the C library also reads as addresses (`0x7f.0.0.1`, `203.0.113.010` in octal,\n"
+         "  `10.1`) are refused, and so is a host name whose last label is a number. An IPv4-mapped IPv6\n"
+         "  address or prefix (`::ffff:203.0.113.10`) is refused too (it never matches an IPv4 packet): write\n"
+         "  the IPv4 form.\n"
          "- dialling prefix: digits with an optional leading `+` (`+881`, `09`).\n"
          "- Paths: `peers.pbx[].name` is a key of each entry of the `peers.pbx` list.\n\n"
          "## Includes\n\n"
@@ -1065,12 +1075,7 @@ bool is_valid_digits(std::string_view s, std::size_t max_len) {
     return true;
 }
 
-bool is_valid_number(std::string_view s) {
-    if (s.empty() || s.size() > 15) return false;
-    for (char c : s)
-        if (!text::is_digit(c) && c != '*' && c != '#') return false;
-    return true;
-}
+bool is_valid_number(std::string_view s) { return is_valid_digits(s, 15); }
 
 bool is_valid_timezone(std::string_view s) {
     std::string error;
@@ -1081,19 +1086,37 @@ bool is_valid_host_name(std::string_view s) {
     if (s.empty() || s.size() > 253) return false;
     if (s.back() == '.') s.remove_suffix(1);
     std::size_t pos = 0;
-    bool all_numeric = true;
+    std::string_view last;
     while (pos <= s.size()) {
         auto dot = s.find('.', pos);
         if (dot == std::string_view::npos) dot = s.size();
         const auto label = s.substr(pos, dot - pos);
         if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
-        for (char c : label) {
+        for (char c : label)
             if (!text::is_alnum(c) && c != '-') return false;
-            if (!text::is_digit(c)) all_numeric = false;
-        }
+        last = label;
         pos = dot + 1;
     }
-    return !all_numeric;   // "300.1.2.3" is a bad address, not a name
+    // A number as the last label ("300.1.2.3", "0x7f.0.0.1", "203.0.113.010")
+    // makes an address, bad or in a legacy form that getaddrinfo reads
+    // without asking DNS; no top-level domain is a number.
+    std::string_view digits = last;
+    if (digits.size() >= 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
+        digits.remove_prefix(2);
+        for (char c : digits)
+            if (!text::is_hex(c)) return true;
+        return false;
+    }
+    for (char c : digits)
+        if (!text::is_digit(c)) return true;
+    return false;
+}
+
+std::optional<net::IpAddress> legacy_ipv4_address(std::string_view s) {
+    if (s.empty() || s.find('\0') != std::string_view::npos || net::IpAddress::parse(s)) return std::nullopt;
+    in_addr a{};
+    if (inet_aton(std::string(s).c_str(), &a) == 0) return std::nullopt;
+    return net::IpAddress::v4(ntohl(a.s_addr));
 }
 
 std::optional<std::pair<std::string, std::string>> parse_aor(std::string_view s) {

@@ -38,7 +38,7 @@ enum class Type {
     address,        // IP address, CIDR prefix or host name
     prefix,         // dialling prefix: digits with an optional leading '+'
     digits,         // digits only
-    number,         // dialled number: digits, *, #
+    number,         // emergency / service number: digits only (with '*' or '#' it is a feature code)
     timezone,       // IANA time zone name ("Europe/London", "UTC")
     weekly_window,  // "mon-fri 08:00-18:00"
     version_text,   // firmware version "4.3.1"
@@ -144,10 +144,18 @@ std::optional<std::vector<std::uint32_t>> parse_version_text(std::string_view s)
 bool is_valid_name(std::string_view s);
 bool is_valid_prefix(std::string_view s);
 bool is_valid_digits(std::string_view s, std::size_t max_len);
+// An emergency / service number: 1..15 digits.
 bool is_valid_number(std::string_view s);
 bool is_valid_timezone(std::string_view s);
-// RFC 1123 host name with at least one dot or a single label; not an IP.
+// RFC 1123 host name with at least one dot or a single label; not an IP,
+// and no number as its last label (hexadecimal "0x1f" included): the C
+// library reads "0x7f.0.0.1" as 127.0.0.1 (see legacy_ipv4_address).
 bool is_valid_host_name(std::string_view s);
+// The address the C library (inet_aton, and getaddrinfo before DNS) reads in
+// text that is not a dotted-decimal address: "0x7f.0.0.1" -> 127.0.0.1,
+// "203.0.113.010" -> 203.0.113.8 (octal), "10.1" -> 10.0.0.1; nullopt for
+// anything else.
+std::optional<net::IpAddress> legacy_ipv4_address(std::string_view s);
 // An AOR of handsets.known: "user@domain" -> {user, lower-case domain},
 // an extension "201" -> {"201", ""}.
 std::optional<std::pair<std::string, std::string>> parse_aor(std::string_view s);

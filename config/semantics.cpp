@@ -271,6 +271,21 @@ void check_semantics(View& view, Policy& p, const LoadOptions& opt, std::vector<
         }
     }
 
+    // sip.rate_limits: the engine keeps a limit for so many methods in all,
+    // the defaults and every file's keys together; one more would go
+    // unlimited, and "default" is looked up last. Reported at the first key
+    // past the limit.
+    {
+        const auto rates = view.rate_map("sip.rate_limits");
+        const std::size_t max = find_key("sip.rate_limits")->max_items;
+        if (rates.size() > max) {
+            const auto& [method, v] = rates[max];
+            at(v, "sip.rate_limits." + method, kError,
+               std::to_string(rates.size()) + " methods in sip.rate_limits with the defaults (default, INVITE, "
+               "REGISTER) and every file's keys; at most " + std::to_string(max) + " are allowed");
+        }
+    }
+
     // Host names: resolved now; a name that never resolved is an error.
     if (opt.resolve_host_names) resolve_host_names(p, opt, out);
 

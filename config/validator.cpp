@@ -253,6 +253,32 @@ private:
         return true;
     }
 
+    // An IPv4-mapped IPv6 address or prefix ("::ffff:203.0.113.10"): IPv4
+    // packets carry their addresses as IPv4, so it would never match one.
+    // Reported with the IPv4 form meant; true when it was one.
+    bool v4_mapped(const YNode& n, const std::string& path) {
+        const auto c = net::Cidr::parse(n.value, false);
+        if (!c || c->prefix < 96 || !c->network.is_v4_mapped()) return false;
+        const net::IpAddress v4 = c->network.mapped_v4();
+        const bool host = c->prefix == 128 && n.value.find('/') == std::string::npos;
+        error(n, path, quote_value(n.value) + " is an IPv4-mapped IPv6 " + (host ? "address" : "prefix") +
+                           ", which never matches an IPv4 packet; write the IPv4 form " +
+                           (host ? v4.to_string() : net::Cidr{v4, c->prefix - 96}.to_string()));
+        return true;
+    }
+
+    // A host name that the C library reads as an IPv4 address in a legacy
+    // numeric form (getaddrinfo does, before it asks DNS): reported with the
+    // address it stands for; true when it was one.
+    bool legacy_ipv4(const YNode& n, const std::string& path) {
+        const auto a = legacy_ipv4_address(n.value);
+        if (!a) return false;
+        error(n, path, quote_value(n.value) + " is read by the C library as the IPv4 address " + a->to_string() +
+                           " (a legacy numeric form: hexadecimal, octal with a leading 0, or fewer than four parts); "
+                           "write the address in dotted decimal without leading zeros");
+        return true;
+    }
+
     void check_range(const YNode& n, const KeyInfo& k, const std::string& path, std::int64_t v) {
         if ((k.min != 0 || k.max != 0) && (v < k.min || v > k.max))
             error(n, path, quote_value(n.value) + " is out of range (" + range_text(k) + ")");
@@ -333,10 +359,13 @@ private:
                 error(n, path, quote_value(v) + " is not a service port (expected tcp/PORT or udp/PORT, e.g. tcp/443)");
             return;
         case Type::cidr:
-            if (net::Cidr::parse(v, true) || host_bits_set(n, path)) return;
+            if (v4_mapped(n, path) || net::Cidr::parse(v, true) || host_bits_set(n, path) || legacy_ipv4(n, path))
+                return;
             return error(n, path, quote_value(v) + " is not an IP network (expected e.g. 192.0.2.0/24 or 2001:db8::/32)");
         case Type::address:
-            if (net::Cidr::parse(v, true) || host_bits_set(n, path) || is_valid_host_name(v)) return;
+            if (v4_mapped(n, path) || net::Cidr::parse(v, true) || host_bits_set(n, path) || is_valid_host_name(v) ||
+                legacy_ipv4(n, path))
+                return;
             return error(n, path, quote_value(v) + " is not an IP address, network or host name");
         case Type::prefix:
             if (!is_valid_prefix(v))
@@ -347,8 +376,12 @@ private:
                 error(n, path, quote_value(v) + " is not " + range_text(k));
             return;
         case Type::number:
-            if (!is_valid_number(v)) error(n, path, quote_value(v) + " is not a phone number (1..15 digits, * or #)");
-            return;
+            if (is_valid_number(v)) return;
+            if (v.find_first_of("*#") != std::string::npos)
+                return error(n, path, quote_value(v) + " is a feature code, not an emergency number: emergency and "
+                                      "service numbers are plain digits ('*' and '#' make a feature code, which can "
+                                      "carry a destination, so it is never exempt)");
+            return error(n, path, quote_value(v) + " is not an emergency number (1..15 digits)");
         case Type::timezone:
             if (!is_valid_timezone(v))
                 error(n, path, quote_value(v) + " is not a time zone (expected an IANA name such as Europe/London or "
@@ -397,7 +430,8 @@ private:
                                                 "201@pbx.example.net or 201)");
             return;
         case Type::ip_address:
-            if (!net::IpAddress::parse(v))
+            if (v.find('/') == std::string::npos && v4_mapped(n, path)) return;
+            if (!net::IpAddress::parse(v) && !legacy_ipv4(n, path))
                 error(n, path, quote_value(v) + " is not an IP address (expected one address, e.g. 192.168.20.10)");
             return;
         case Type::map:

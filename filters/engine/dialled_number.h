@@ -35,7 +35,8 @@
 //                                                "+1 201 555 0123" -> e164 "+12015550123",
 //                                                "+0044..." -> invalid (bad_country_code),
 //                                                "+1234567890123456" -> invalid (too_long).
-//  7. Exactly one of the plan's service numbers: kept unchanged.
+//  7. Exactly one of the plan's service numbers (digits only: one with '*'
+//     or '#' would be a feature code by rule 5): kept unchanged.
 //                                                "999" -> service "999", "112" -> service "112",
 //                                                US "911" -> service "911".
 //  8. Starts with the international prefix and has at least one more digit:
@@ -99,8 +100,11 @@ std::string_view to_string(NumberError e) noexcept;
 
 class DialPlan {
 public:
-    static constexpr std::size_t kMaxServiceNumbers = 16;
-    static constexpr std::size_t kMaxServiceLength = 8;
+    // What toll_fraud.emergency_numbers allows (config/schema.cpp): 32
+    // numbers of up to 15 digits. compile() refuses a policy whose numbers
+    // do not fit, so none is silently left out.
+    static constexpr std::size_t kMaxServiceNumbers = 32;
+    static constexpr std::size_t kMaxServiceLength = 15;
 
     // country_code: 1-3 digits, not starting with 0, or empty (unknown: see
     // above). national_prefix: 0-3 digits (empty where there is no trunk
@@ -109,7 +113,7 @@ public:
                                         std::string_view national_prefix,
                                         std::string_view international_prefix) noexcept;
 
-    // A service or emergency number (1-8 digits). False when it is not digits,
+    // A service or emergency number (1-15 digits). False when it is not digits,
     // is too long, or the list is full.
     bool add_service_number(std::string_view digits) noexcept;
     // Extensions are min..max digits long; false unless 1 <= min <= max <= 15.

@@ -82,12 +82,19 @@ void build_list(PrefixList& out) {
 }
 
 // Policy days: bit 0 = Monday .. bit 6 = Sunday; schedule: tm_wday bits.
-bool add_windows(WeeklySchedule& out, const std::vector<config::WeeklyWindow>& windows) {
-    for (const config::WeeklyWindow& w : windows) {
+// A window the schedule refuses is named by its key, `path`[index].
+bool add_windows(WeeklySchedule& out, const std::vector<config::WeeklyWindow>& windows, const std::string& path,
+                 std::string& error) {
+    for (std::size_t n = 0; n < windows.size(); ++n) {
+        const config::WeeklyWindow& w = windows[n];
         WeekdaySet days = 0;
         for (unsigned i = 0; i < 7; ++i)
             if (w.days & (1u << i)) days = static_cast<WeekdaySet>(days | (1u << ((i + 1) % 7)));
-        if (!out.add(days, w.start_minute, w.end_minute)) return false;
+        if (!out.add(days, w.start_minute, w.end_minute)) {
+            error = path + "[" + std::to_string(n) + "]: window not accepted (at most " +
+                    std::to_string(WeeklySchedule::kMaxWindows) + " windows, start and end different)";
+            return false;
+        }
     }
     return true;
 }
@@ -138,7 +145,15 @@ std::shared_ptr<const CompiledPolicy> CompiledPolicy::compile(std::shared_ptr<co
             error = "invalid dial plan (country code, national or international prefix)";
             return nullptr;
         }
-        for (const std::string& e : tf.emergency_numbers) c->dial_plan->add_service_number(e);
+        // An emergency number left out of the plan would be blocked: refuse
+        // the policy instead (the validator lets none through that fails here).
+        for (const std::string& e : tf.emergency_numbers)
+            if (!c->dial_plan->add_service_number(e)) {
+                error = "toll_fraud.emergency_numbers: \"" + e + "\" does not fit the dial plan (at most " +
+                        std::to_string(DialPlan::kMaxServiceNumbers) + " numbers of 1.." +
+                        std::to_string(DialPlan::kMaxServiceLength) + " digits)";
+                return nullptr;
+            }
         c->dial_plan->set_unprefixed_is_national(tf.unprefixed_is_national && !tf.country_code.empty());
         if (!fill_prefixes(c->deny, tf.deny_prefixes, *c->dial_plan, error, &tf, FileList::deny) ||
             (tf.callback.enabled &&
@@ -156,10 +171,8 @@ std::shared_ptr<const CompiledPolicy> CompiledPolicy::compile(std::shared_ptr<co
             CompiledProfile cp;
             cp.name = fp.name;
             cp.id = profile_id(fp.name);
-            if (!add_windows(cp.hours, fp.hours)) {
-                error = "invalid hours of profile " + fp.name;
+            if (!add_windows(cp.hours, fp.hours, "toll_fraud.profiles[" + std::to_string(i) + "].hours", error))
                 return nullptr;
-            }
             cp.same_prefix_digits = fp.same_prefix_digits;
             cp.same_prefix_gap = std::chrono::seconds(fp.same_prefix_gap.count());
             cp.max_call_warning = std::chrono::seconds(fp.max_call_warning.count());
@@ -177,13 +190,22 @@ std::shared_ptr<const CompiledPolicy> CompiledPolicy::compile(std::shared_ptr<co
     if (tf.out_of_hours.enabled) {
         BusinessHours& bh = c->business_hours;
         bh.enabled = true;
-        if (!add_windows(bh.schedule, tf.out_of_hours.business_hours)) {
-            error = "invalid business-hours window";
+        if (!add_windows(bh.schedule, tf.out_of_hours.business_hours, "toll_fraud.out_of_hours.business_hours", error))
             return nullptr;
-        }
     }
 
-    for (const std::string& pat : p.sip.scanner_user_agents) c->scanners.add(pat);
+    for (const std::string& pat : p.sip.scanner_user_agents)
+        if (!c->scanners.add(pat)) {
+            error = "sip.scanner_user_agents: pattern \"" + pat + "\" not accepted (1.." +
+                    std::to_string(ScannerPatternSet::kMaxPatternLength) + " characters)";
+            return nullptr;
+        }
+
+    if (p.sip.rate_limits.size() > kMaxMethodRates) {
+        error = "sip.rate_limits: " + std::to_string(p.sip.rate_limits.size()) +
+                " methods with the defaults, at most " + std::to_string(kMaxMethodRates) + " are allowed";
+        return nullptr;
+    }
 
     for (const auto& [method, rate] : p.sip.rate_limits) {
         const auto spec = RateSpec::make(rate.count, std::chrono::seconds(rate.per.count()),

@@ -33,6 +33,12 @@ struct MethodRate {
     RateSpec spec;
 };
 
+// Most sip.rate_limits methods, the defaults included: SipRateLimiter keeps
+// a site ceiling per method, and compile() refuses more than it holds, so no
+// method (least of all "default", looked up last) is left unlimited. The
+// same number as the schema's limit of the key (config/schema.cpp).
+constexpr std::size_t kMaxMethodRates = 64;
+
 // The out-of-hours schedule: business hours as weekly windows in the
 // policy's time zone.
 struct BusinessHours {
@@ -113,7 +119,7 @@ struct CompiledPolicy {
     std::vector<std::uint8_t> profile_of;
 
     ScannerPatternSet scanners;
-    std::vector<MethodRate> rates;          // sip.rate_limits; "default" last if present
+    std::vector<MethodRate> rates;          // sip.rate_limits; "default" last if present; at most kMaxMethodRates
     std::vector<FirmwareRule> firmware;
 
     // Compiles a validated policy. Fails (nullopt + message) only on values the

@@ -87,7 +87,6 @@ bool SipRateLimiter::admit(const net::DecodedPacket& p, const sip::SipMessage& m
     const MethodRate* rate = r.rate_for(m.method_text);
     if (rate == nullptr) return true;
     const auto idx = static_cast<std::size_t>(rate - r.rates.data());
-    if (idx >= kMaxRates) return true;
     return admit_rate(p, m.method_text, *rate, idx, now, ev);
 }
 

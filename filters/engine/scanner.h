@@ -85,7 +85,8 @@ private:
         TokenBucketState bucket{};
         bool init = false;
     };
-    static constexpr std::size_t kMaxRates = 64;
+    // CompiledPolicy::compile() refuses more rates than this.
+    static constexpr std::size_t kMaxRates = kMaxMethodRates;
     // Keep-alives: the bucket index after the policy's rates.
     static constexpr std::size_t kKeepaliveIndex = kMaxRates;
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "filters/engine/scanner_patterns.h"
 
+#include <utility>
+
 #include "filters/util/text.h"
 
 namespace vg::engine {
@@ -23,7 +25,7 @@ bool contains_lower(std::string_view text, std::string_view lower) noexcept {
 
 }  // namespace
 
-ScannerPatternSet ScannerPatternSet::defaults() noexcept {
+ScannerPatternSet ScannerPatternSet::defaults() {
     ScannerPatternSet s;
     for (std::string_view p : {"friendly-scanner", "sipvicious", "sipcli", "sip-scan", "sipsak", "smap",
                                "iWar", "VaxSIPUserAgent", "pplsip", "sundayaddr", "sipptk"})
@@ -31,22 +33,20 @@ ScannerPatternSet ScannerPatternSet::defaults() noexcept {
     return s;
 }
 
-bool ScannerPatternSet::add(std::string_view pattern) noexcept {
+bool ScannerPatternSet::add(std::string_view pattern) {
     if (pattern.empty() || pattern.size() > kMaxPatternLength) return false;
-    FixedString<kMaxPatternLength> lower;
-    for (char c : pattern) lower.push_back(text::ascii_lower(c));
-    for (std::size_t i = 0; i < count_; ++i)
-        if (lower_[i] == lower) return true;
-    if (count_ >= kMaxPatterns) return false;
-    original_[count_].assign(pattern);
-    lower_[count_] = lower;
-    ++count_;
+    std::string lower(pattern);
+    for (char& c : lower) c = text::ascii_lower(c);
+    for (const std::string& l : lower_)
+        if (l == lower) return true;
+    original_.emplace_back(pattern);
+    lower_.push_back(std::move(lower));
     return true;
 }
 
 std::optional<std::size_t> ScannerPatternSet::match(std::string_view text) const noexcept {
-    for (std::size_t i = 0; i < count_; ++i)
-        if (contains_lower(text, lower_[i].view())) return i;
+    for (std::size_t i = 0; i < lower_.size(); ++i)
+        if (contains_lower(text, lower_[i])) return i;
     return std::nullopt;
 }
 

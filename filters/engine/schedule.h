@@ -74,7 +74,9 @@ private:
 
 class WeeklySchedule {
 public:
-    static constexpr std::size_t kMaxWindows = 16;
+    // What the policy allows a schedule (toll_fraud.out_of_hours.business_hours,
+    // toll_fraud.profiles[].hours in config/schema.cpp).
+    static constexpr std::size_t kMaxWindows = 32;
 
     struct Window {
         WeekdaySet days;

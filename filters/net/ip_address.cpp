@@ -37,6 +37,9 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) noexcept {
     // INET6_ADDRSTRLEN is 46; anything longer is not an address.
     char buf[64];
     if (text.empty() || text.size() >= sizeof buf) return std::nullopt;
+    // inet_pton reads a C string: "203.0.113.10\0junk" would pass as the
+    // address before the NUL.
+    if (std::memchr(text.data(), '\0', text.size()) != nullptr) return std::nullopt;
     std::memcpy(buf, text.data(), text.size());
     buf[text.size()] = '\0';
     std::uint8_t raw[16];
@@ -56,6 +59,13 @@ bool IpAddress::is_unspecified() const noexcept {
         if (bytes_[i] != 0) return false;
     return true;
 }
+
+bool IpAddress::is_v4_mapped() const noexcept {
+    static constexpr std::uint8_t kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return is_v6() && std::memcmp(bytes_.data(), kPrefix, sizeof kPrefix) == 0;
+}
+
+IpAddress IpAddress::mapped_v4() const noexcept { return is_v4_mapped() ? v4(bytes_.data() + 12) : IpAddress{}; }
 
 std::string IpAddress::to_string() const {
     char buf[INET6_ADDRSTRLEN] = {0};

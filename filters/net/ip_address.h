@@ -25,7 +25,8 @@ public:
 
     // Accepts dotted-quad IPv4 and RFC 4291 IPv6 text (with an embedded IPv4
     // tail); an IPv6 reference in brackets ("[2001:db8::1]", RFC 3261 §25.1)
-    // is accepted too. Returns nullopt for anything else.
+    // is accepted too. Returns nullopt for anything else (text with a NUL
+    // byte included).
     static std::optional<IpAddress> parse(std::string_view text) noexcept;
 
     Family family() const noexcept { return family_; }
@@ -34,6 +35,10 @@ public:
     bool valid() const noexcept { return family_ != Family::none; }
     // 0.0.0.0 or :: (the RFC 3264 §8.4 "hold" connection address).
     bool is_unspecified() const noexcept;
+    // An IPv4-mapped IPv6 address, ::ffff:a.b.c.d (RFC 4291 §2.5.5.2).
+    bool is_v4_mapped() const noexcept;
+    // The IPv4 address of an IPv4-mapped one (invalid for any other).
+    IpAddress mapped_v4() const noexcept;
     // Network-order bytes: 4 for IPv4, 16 for IPv6.
     const std::uint8_t* bytes() const noexcept { return bytes_.data(); }
     std::size_t byte_length() const noexcept { return family_ == Family::v4 ? 4 : family_ == Family::v6 ? 16 : 0; }

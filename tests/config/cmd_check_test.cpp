@@ -2,10 +2,15 @@
 // `voipguard check`: output, exit codes, --print, bad command lines.
 #include "config/loader.h"
 #include "config/schema.h"
+#include "filters/engine/dialled_number.h"
+#include "filters/engine/rules.h"
+#include "filters/engine/scanner_patterns.h"
+#include "filters/engine/schedule.h"
 #include "tests/config/config_test_util.h"
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
@@ -44,6 +49,47 @@ TEST(CmdCheck, InvalidPolicyPrintsErrorsAndExits2) {
                            ":5:14: handsets.networks[0]: \"192.168.20.0/33\" is not an IP network (expected e.g. "
                            "192.0.2.0/24 or 2001:db8::/32)\n" +
                            path + ": 2 errors, policy not valid\n");
+}
+
+// What check accepts the daemon compiles whole: the schema's limits are what
+// the engine's tables hold.
+TEST(CmdCheck, SchemaLimitsAreWhatTheEngineHolds) {
+    EXPECT_EQ(find_key("toll_fraud.emergency_numbers")->max_items, engine::DialPlan::kMaxServiceNumbers);
+    EXPECT_EQ(engine::DialPlan::kMaxServiceLength, 15u);   // is_valid_number
+    EXPECT_EQ(find_key("sip.rate_limits")->max_items, engine::kMaxMethodRates);
+    EXPECT_EQ(find_key("toll_fraud.out_of_hours.business_hours")->max_items, engine::WeeklySchedule::kMaxWindows);
+    EXPECT_EQ(find_key("toll_fraud.profiles[].hours")->max_items, engine::WeeklySchedule::kMaxWindows);
+    EXPECT_EQ(engine::ScannerPatternSet::kMaxPatternLength, 128u);   // the validator's text_pattern
+}
+
+// A policy at every such limit passes check, compile included (the daemon
+// refused 17 business-hours windows while check documented 32).
+TEST(CmdCheck, APolicyAtEveryLimitPasses) {
+    std::string emergency = "[\"112\", \"123456789012345\"";
+    for (int i = 0; i < 30; ++i) emergency += ", \"" + std::to_string(1000001 + i) + "\"";
+    // 32 windows on Monday, 45 minutes apart, 30 long.
+    auto hhmm = [](int m) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "%02d:%02d", m / 60, m % 60);
+        return std::string(buf);
+    };
+    std::string hours;
+    for (int i = 0; i < 32; ++i)
+        hours += std::string(i ? ", " : "") + "\"mon " + hhmm(i * 45) + "-" + hhmm(i * 45 + 30) + "\"";
+    std::string patterns;
+    for (int i = 0; i < 256; ++i) patterns += std::string(i ? ", " : "") + "\"tool-" + std::to_string(i) + std::string(100, 'x') + "\"";
+    std::string rates;
+    for (int i = 0; i < 61; ++i)
+        rates += "    XEXT" + std::string(1, static_cast<char>('A' + i / 26)) + static_cast<char>('A' + i % 26) + ": 10/s\n";
+    test::TempDir d;
+    const auto path = d.write("limits.yaml", test::base_policy() + "toll_fraud:\n  country_code: \"44\"\n"
+                                             "  emergency_numbers: " + emergency + "]\n"
+                                             "  out_of_hours:\n    timezone: Europe/London\n"
+                                             "    business_hours: [" + hours + "]\n"
+                                             "sip:\n  scanner_user_agents:\n    patterns: [" + patterns + "]\n"
+                                             "  rate_limits:\n" + rates);
+    const auto run = run_check({"--quiet", "--no-resolve", path});
+    EXPECT_EQ(run.exit_code, 0) << run.err;
 }
 
 TEST(CmdCheck, WarningsKeepExitZero) {

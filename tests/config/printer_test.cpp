@@ -106,5 +106,21 @@ TEST(Printer, EffectivePolicyMarksDefaultsAndIncludedFiles) {
     EXPECT_TRUE(load_policy_file(site, test::test_options()).effective_yaml.empty());
 }
 
+// A control character in a value is escaped: the value stays on its line
+// and reads back as it was.
+TEST(Printer, EffectivePolicyEscapesControlCharacters) {
+    auto opt = test::test_options();
+    opt.render_effective = true;
+    const auto r = load_policy_text(kBase + "alerts:\n  command: [\"/bin/echo\", \"a\\nb: c\", \"t\\tx\\x01\\x7f\"]\n",
+                                    "t.yaml", opt);
+    ASSERT_TRUE(r.ok()) << ::testing::PrintToString(test::errors_of(r));
+    const std::string& y = r.effective_yaml;
+    EXPECT_NE(y.find("/bin/echo, \"a\\nb: c\", \"t\\tx\\x01\\x7f\"]\n"), std::string::npos) << y;
+    EXPECT_EQ(y.find("\nb: c"), std::string::npos) << y;
+    const auto again = load_policy_text(y, "printed.yaml", test::test_options());
+    ASSERT_TRUE(again.ok()) << ::testing::PrintToString(test::errors_of(again)) << y;
+    EXPECT_EQ(again.policy->alerts.command, (std::vector<std::string>{"/bin/echo", "a\nb: c", "t\tx\x01\x7f"}));
+}
+
 }  // namespace
 }  // namespace vg::config

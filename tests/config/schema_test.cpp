@@ -154,9 +154,33 @@ TEST(SchemaParsers, HostNamesAndNames) {
         EXPECT_TRUE(is_valid_host_name(ok)) << ok;
     for (const char* bad : {"", "-a.example.net", "a..b", "192.0.2.300", "a_b.example.net", "sip example"})
         EXPECT_FALSE(is_valid_host_name(bad)) << bad;
+    // A number as the last label: an address to the C library, not a name.
+    for (const char* legacy : {"0x7f.0.0.1", "0xcb.0.113.010", "203.0.113.010", "10.1", "1", "pbx.0x1F", "pbx.0x",
+                               "pbx.example.12."})
+        EXPECT_FALSE(is_valid_host_name(legacy)) << legacy;
+    for (const char* ok : {"pbx.0xz", "0x7f.example.net", "sip1.example.net", "1and1.example.net"})
+        EXPECT_TRUE(is_valid_host_name(ok)) << ok;
+
     EXPECT_TRUE(is_valid_name("acme-london"));
     EXPECT_FALSE(is_valid_name("-acme"));
     EXPECT_FALSE(is_valid_name(std::string(64, 'a')));
+}
+
+TEST(SchemaParsers, LegacyIpv4Forms) {
+    EXPECT_EQ(legacy_ipv4_address("0x7f.0.0.1"), net::IpAddress::parse("127.0.0.1"));
+    EXPECT_EQ(legacy_ipv4_address("0xcb.0.113.010"), net::IpAddress::parse("203.0.113.8"));
+    EXPECT_EQ(legacy_ipv4_address("203.0.113.010"), net::IpAddress::parse("203.0.113.8"));
+    EXPECT_EQ(legacy_ipv4_address("10.1"), net::IpAddress::parse("10.0.0.1"));
+    using namespace std::string_view_literals;
+    for (const std::string_view not_legacy : {"203.0.113.10"sv, "pbx.example.net"sv, "192.0.2.300"sv, ""sv,
+                                              "0x7f.0.0.1\0junk"sv, "::1"sv})
+        EXPECT_FALSE(legacy_ipv4_address(not_legacy)) << not_legacy.size();
+}
+
+TEST(SchemaParsers, EmergencyNumbersArePlainDigits) {
+    for (const char* ok : {"112", "999", "123456789012345"}) EXPECT_TRUE(is_valid_number(ok)) << ok;
+    for (const char* bad : {"", "*99#", "#31#", "112#", "1234567890123456", "+112"})
+        EXPECT_FALSE(is_valid_number(bad)) << bad;
 }
 
 TEST(SchemaParsers, VersionsAndTimezones) {

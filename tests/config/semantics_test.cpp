@@ -129,6 +129,44 @@ TEST(SemanticsWarnings, MaskKeepingWholeNumbersIsWarned) {
     EXPECT_EQ(dflt.policy->logging.mask_keep_end, 2u);
 }
 
+// `n` extension methods (XEXTA, XEXTB, ... XEXTAA, ...; the first one
+// `from` places along) at 10/s, one a line.
+std::string rate_keys(int n, int from = 0) {
+    std::string s;
+    for (int i = from; i < from + n; ++i) {
+        std::string m;
+        for (int k = i;; k = k / 26 - 1) {
+            m.insert(0, 1, static_cast<char>('A' + k % 26));
+            if (k < 26) break;
+        }
+        s += "    XEXT" + m + ": 10/s\n";
+    }
+    return s;
+}
+
+// The engine limits so many methods in all (the three defaults count): one
+// more would go unlimited ("default" first of all, looked up last). Refused
+// at the first key past the limit, in one file or over includes.
+TEST(Semantics, RateLimitsBeyondWhatTheEngineHoldsAreRefused) {
+    const auto fits = load(kBase + "sip:\n  rate_limits:\n" + rate_keys(61));
+    ASSERT_TRUE(fits.ok()) << ::testing::PrintToString(errors_of(fits));
+    EXPECT_EQ(fits.policy->sip.rate_limits.size(), 64u);
+
+    const auto over = load(kBase + "sip:\n  rate_limits:\n" + rate_keys(62));
+    EXPECT_FALSE(over.ok());
+    EXPECT_EQ(errors_of(over), (std::vector<std::string>{
+                                   "t.yaml:73:13: sip.rate_limits.XEXTBJ: 65 methods in sip.rate_limits with the defaults "
+                                   "(default, INVITE, REGISTER) and every file's keys; at most 64 are allowed"}));
+
+    test::TempDir d;
+    d.write("more.yaml", "version: 1\nsip:\n  rate_limits:\n" + rate_keys(40, 100));
+    const std::string site = d.write("site.yaml", kBase + "include: [more.yaml]\nsip:\n  rate_limits:\n" + rate_keys(40));
+    const auto merged = load_policy_file(site, test_options());
+    EXPECT_FALSE(merged.ok());
+    ASSERT_EQ(errors_of(merged).size(), 1u);
+    EXPECT_NE(errors_of(merged)[0].find("83 methods in sip.rate_limits"), std::string::npos) << errors_of(merged)[0];
+}
+
 TEST(Semantics, HandsetsOverlapAResolvedHostName) {
     const auto r = load("version: 1\nsite: t\nhandsets:\n  networks: [192.0.2.0/24]\npeers:\n  pbx:\n    - name: p\n"
                         "      addresses: [sip.example.net]\n");

@@ -116,6 +116,46 @@ const ErrorCase kErrorCases[] = {
     {"InvalidName",
      "version: 1\nsite: \"acme london\"\nhandsets:\n  networks: [192.168.20.0/24]\npeers:\n  pbx:\n    - name: p\n      addresses: [203.0.113.1]\n",
      {"t.yaml:2:7: site: \"acme london\" is not a valid name (letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters)"}},
+    // Emergency numbers are exempt from every rule: plain digits only (a
+    // feature code can carry a destination), 15 at most.
+    {"EmergencyNumberFeatureCode", kBase + "toll_fraud:\n  emergency_numbers: [\"112\", \"*99#\"]\n",
+     {"t.yaml:11:30: toll_fraud.emergency_numbers[1]: \"*99#\" is a feature code, not an emergency number: emergency "
+      "and service numbers are plain digits ('*' and '#' make a feature code, which can carry a destination, so it is "
+      "never exempt)"}},
+    {"EmergencyNumberTooLong", kBase + "toll_fraud:\n  emergency_numbers: [\"1234567890123456\"]\n",
+     {"t.yaml:11:23: toll_fraud.emergency_numbers[0]: \"1234567890123456\" is not an emergency number (1..15 digits)"}},
+    // inet_pton reads a C string: what follows a NUL escape must not vanish.
+    {"AddressWithNul",
+     "version: 1\nsite: t\nhandsets:\n  networks: [192.168.20.0/24]\npeers:\n  pbx:\n    - name: p\n"
+     "      addresses: [\"203.0.113.10\\0junk\"]\n",
+     {"t.yaml:8:19: peers.pbx[0].addresses[0]: \"203.0.113.10?junk\" is not an IP address, network or host name"}},
+    // IPv4 packets carry IPv4 addresses: a mapped one never matches.
+    {"MappedPbxAddress",
+     "version: 1\nsite: t\nhandsets:\n  networks: [192.168.20.0/24]\npeers:\n  pbx:\n    - name: p\n"
+     "      addresses: [\"::ffff:203.0.113.10\"]\n",
+     {"t.yaml:8:19: peers.pbx[0].addresses[0]: \"::ffff:203.0.113.10\" is an IPv4-mapped IPv6 address, which never "
+      "matches an IPv4 packet; write the IPv4 form 203.0.113.10"}},
+    {"MappedHandsetNetwork",
+     "version: 1\nsite: t\nhandsets:\n  networks: [\"::ffff:192.168.20.0/120\"]\npeers:\n  pbx:\n    - name: p\n"
+     "      addresses: [203.0.113.1]\n",
+     {"t.yaml:4:14: handsets.networks[0]: \"::ffff:192.168.20.0/120\" is an IPv4-mapped IPv6 prefix, which never "
+      "matches an IPv4 packet; write the IPv4 form 192.168.20.0/24"}},
+    // getaddrinfo reads these as addresses without asking DNS.
+    {"HostNameInLegacyHexForm",
+     "version: 1\nsite: t\nhandsets:\n  networks: [192.168.20.0/24]\npeers:\n  pbx:\n    - name: p\n"
+     "      addresses: [0x7f.0.0.1, 0xcb.0.113.010]\n",
+     {"t.yaml:8:19: peers.pbx[0].addresses[0]: \"0x7f.0.0.1\" is read by the C library as the IPv4 address 127.0.0.1 "
+      "(a legacy numeric form: hexadecimal, octal with a leading 0, or fewer than four parts); write the address in "
+      "dotted decimal without leading zeros",
+      "t.yaml:8:31: peers.pbx[0].addresses[1]: \"0xcb.0.113.010\" is read by the C library as the IPv4 address "
+      "203.0.113.8 (a legacy numeric form: hexadecimal, octal with a leading 0, or fewer than four parts); write the "
+      "address in dotted decimal without leading zeros"}},
+    {"AddressInLegacyOctalForm",
+     "version: 1\nsite: t\nhandsets:\n  networks: [192.168.20.0/24]\npeers:\n  pbx:\n    - name: p\n"
+     "      addresses: [203.0.113.010]\n",
+     {"t.yaml:8:19: peers.pbx[0].addresses[0]: \"203.0.113.010\" is read by the C library as the IPv4 address "
+      "203.0.113.8 (a legacy numeric form: hexadecimal, octal with a leading 0, or fewer than four parts); write the "
+      "address in dotted decimal without leading zeros"}},
     {"EmptyPbxList", "version: 1\nsite: t\nhandsets:\n  networks: [192.168.20.0/24]\npeers:\n  pbx: []\n",
      {"t.yaml:6:8: peers.pbx: at least one PBX is required"}},
     {"PbxWithoutAddresses", "version: 1\nsite: t\nhandsets:\n  networks: [192.168.20.0/24]\npeers:\n  pbx:\n    - name: p\n",

@@ -142,13 +142,31 @@ TEST(DialPlan, ServiceNumberListIsBounded) {
     ASSERT_TRUE(p);
     EXPECT_FALSE(p->add_service_number(""));
     EXPECT_FALSE(p->add_service_number("12a"));
-    EXPECT_FALSE(p->add_service_number("123456789"));
+    EXPECT_FALSE(p->add_service_number("*99#"));
+    EXPECT_FALSE(p->add_service_number("1234567890123456"));
     for (int i = 0; i < static_cast<int>(DialPlan::kMaxServiceNumbers); ++i)
         EXPECT_TRUE(p->add_service_number(std::to_string(100 + i)));
     EXPECT_TRUE(p->add_service_number("100"));  // already there
     EXPECT_FALSE(p->add_service_number("999"));
     EXPECT_FALSE(p->set_short_length(0, 4));
     EXPECT_FALSE(p->set_short_length(5, 4));
+}
+
+// toll_fraud.emergency_numbers allows 32 numbers of up to 15 digits: the
+// plan holds every one, the longest and the last included.
+TEST(DialPlan, HoldsWhatTheEmergencyNumbersKeyAllows) {
+    EXPECT_GE(DialPlan::kMaxServiceNumbers, 32u);
+    EXPECT_GE(DialPlan::kMaxServiceLength, 15u);
+    auto p = DialPlan::make("44", "0", "00");
+    ASSERT_TRUE(p);
+    EXPECT_TRUE(p->add_service_number("123456789"));
+    EXPECT_TRUE(p->add_service_number("123456789012345"));
+    for (int i = 0; i < 30; ++i) EXPECT_TRUE(p->add_service_number(std::to_string(1000001 + i)));
+    for (const char* n : {"123456789", "123456789012345", "1000001", "1000030"}) {
+        const NormalisedNumber r = normalise_number(n, *p);
+        EXPECT_EQ(r.cls, NumberClass::service) << n;
+        EXPECT_EQ(r.view(), n);
+    }
 }
 
 TEST(NormaliseNumber, PlanWithoutTrunkPrefixTreatsLeadingZeroAsNational) {

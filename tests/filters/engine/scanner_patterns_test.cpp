@@ -61,16 +61,35 @@ TEST(ScannerPatternSet, FirstPatternInListOrderWins) {
     EXPECT_EQ(s.name(*s.match("friendly-scanner")), "scan");
 }
 
-TEST(ScannerPatternSet, AddRejectsEmptyTooLongAndOverflowAndDeduplicates) {
+TEST(ScannerPatternSet, AddRejectsEmptyAndTooLongAndDeduplicates) {
     ScannerPatternSet s;
     EXPECT_FALSE(s.add(""));
     EXPECT_FALSE(s.add(std::string(ScannerPatternSet::kMaxPatternLength + 1, 'a')));
     EXPECT_TRUE(s.add("abc"));
     EXPECT_TRUE(s.add("ABC"));
     EXPECT_EQ(s.size(), 1u);
-    for (std::size_t i = 1; i < ScannerPatternSet::kMaxPatterns; ++i) EXPECT_TRUE(s.add("p" + std::to_string(i)));
-    EXPECT_FALSE(s.add("one-too-many"));
     EXPECT_EQ(s.name(1000), "");
+}
+
+// sip.scanner_user_agents allows 256 patterns a file of up to 128 characters
+// (and the built-ins come first): every one is kept and matches, and
+// matching them all still allocates nothing.
+TEST(ScannerPatternSet, HoldsEveryPatternThePolicyAllows) {
+    EXPECT_GE(ScannerPatternSet::kMaxPatternLength, 128u);
+    auto s = ScannerPatternSet::defaults();
+    const std::string long_pattern = "AcmeCorpInternalPenTestScannerAgentVersionTwo" + std::string(128 - 45, 'x');
+    ASSERT_EQ(long_pattern.size(), 128u);
+    EXPECT_TRUE(s.add(long_pattern));
+    for (int i = 0; i < 2 * 256; ++i) EXPECT_TRUE(s.add("scan-" + std::to_string(i) + "-tool"));
+    EXPECT_EQ(s.size(), 11u + 1 + 512);
+    const std::string ua = "x " + long_pattern + " y";
+    test::AllocationScope scope;
+    const auto first = s.match(ua);
+    const auto last = s.match("Scan-511-Tool/1.0");
+    EXPECT_EQ(scope.allocations(), 0u);
+    ASSERT_TRUE(first && last);
+    EXPECT_EQ(s.name(*first), long_pattern);
+    EXPECT_EQ(s.name(*last), "scan-511-tool");
 }
 
 TEST(ScannerPatternSet, PatternLongerThanTextDoesNotMatch) {

@@ -79,6 +79,17 @@ TEST(WeeklySchedule, AddRejectsInvalidWindows) {
     EXPECT_FALSE(s.add(kWeekend, 0, 60));
 }
 
+// The policy allows 32 windows (toll_fraud.out_of_hours.business_hours):
+// the schedule keeps them all, the last one included.
+TEST(WeeklySchedule, HoldsThirtyTwoWindows) {
+    WeeklySchedule s;
+    for (std::uint16_t i = 0; i < 32; ++i)
+        EXPECT_TRUE(s.add(day_bit(Weekday::monday), static_cast<std::uint16_t>(i * 45), static_cast<std::uint16_t>(i * 45 + 30)));
+    EXPECT_EQ(s.size(), 32u);
+    EXPECT_TRUE(s.contains(LocalTime{Weekday::monday, 31 * 45 + 10}));
+    EXPECT_FALSE(s.contains(LocalTime{Weekday::monday, 31 * 45 + 40}));
+}
+
 TEST(WeeklySchedule, EmptyScheduleContainsNothing) {
     WeeklySchedule s;
     EXPECT_FALSE(s.contains(at(0, 12, 0), 0));

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <string_view>
 #include <unordered_set>
 
 namespace vg::net {
@@ -31,6 +32,28 @@ TEST(IpAddressTest, RejectsNonAddresses) {
     for (const char* s : {"", "host.example.com", "256.1.1.1", "1.2.3", "01.2.3.4x", "2001:db8:::1", "[::1",
                           "1.2.3.4 ", "::1::"})
         EXPECT_FALSE(IpAddress::parse(s)) << s;
+}
+
+// inet_pton stops at a NUL: text that has one is no address, whatever
+// comes before it (a YAML "\0" escape in the policy).
+TEST(IpAddressTest, RejectsTextWithNul) {
+    using namespace std::string_view_literals;
+    for (const std::string_view s : {"203.0.113.10\0junk"sv, "203.0.113.10\0"sv, "2001:db8::1\0x"sv, "\0"sv})
+        EXPECT_FALSE(IpAddress::parse(s)) << s.size();
+    EXPECT_FALSE(Cidr::parse("203.0.113.0\0/24"sv));
+    EXPECT_FALSE(Cidr::parse("203.0.113.0/24\0"sv));
+    EXPECT_FALSE(Cidr::parse("203.0.113.0/2\0004"sv));
+}
+
+TEST(IpAddressTest, RecognisesIpv4MappedAddresses) {
+    const auto m = IpAddress::parse("::ffff:203.0.113.10");
+    ASSERT_TRUE(m);
+    EXPECT_TRUE(m->is_v4_mapped());
+    EXPECT_EQ(m->mapped_v4(), *IpAddress::parse("203.0.113.10"));
+    for (const char* s : {"203.0.113.10", "::203.0.113.10", "2001:db8::ffff:cb00:710a", "::1"}) {
+        EXPECT_FALSE(IpAddress::parse(s)->is_v4_mapped()) << s;
+        EXPECT_FALSE(IpAddress::parse(s)->mapped_v4().valid()) << s;
+    }
 }
 
 TEST(IpAddressTest, UnspecifiedAddressesAreRecognised) {
