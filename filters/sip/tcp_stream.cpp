@@ -122,7 +122,17 @@ TcpStreamTable::FeedResult TcpStreamTable::cut(Connection& c, Status why, const 
 // The receiver acknowledged everything before `ack`: keep only what a
 // retransmission can still repeat.
 void TcpStreamTable::acknowledge(Direction& d, std::uint32_t ack) noexcept {
-    if (!d.synced || before(d.next_seq, ack) || !before(d.hist_seq, ack)) return;
+    if (!d.synced) {
+        // Not followed yet (a direction of a connection picked up mid-stream):
+        // where the receiver is. The highest ACK it sent; the direction starts
+        // there (pick_up).
+        if (!d.ack_known || before(d.acked, ack)) {
+            d.acked = ack;
+            d.ack_known = true;
+        }
+        return;
+    }
+    if (before(d.next_seq, ack) || !before(d.hist_seq, ack)) return;
     if (d.ack_known && !before(d.acked, ack)) return;
     d.acked = ack;
     d.ack_known = true;
@@ -299,6 +309,67 @@ TcpStreamTable::FeedResult TcpStreamTable::data(Connection& c, Direction& d, con
     return judge_new(c, d, t, p, len, sink);
 }
 
+// The first data segment of a direction of a connection picked up mid-stream.
+// The direction starts where its receiver is: the highest ACK number the
+// receiver sent (never the sender's sequence number, which the sender
+// chooses: a segment that starts before the receiver's next byte is delivered
+// from that byte on, so judging it from its own start would judge bytes the
+// receiver discards and miss the ones it keeps). Only the receiver's ACK field
+// counts; whatever the sender claims about itself does not.
+TcpStreamTable::FeedResult TcpStreamTable::pick_up(Connection& c, Direction& d, const FiveTuple& t,
+                                                   std::uint32_t seq, const std::uint8_t* p, std::size_t len,
+                                                   bool first, engine::Timestamp now, Sink& sink) noexcept {
+    FeedResult res;
+    const auto boundary = [&c](std::string_view v) {
+        return c.tls || starts_like_sip(v) || (!c.judged_any && starts_like_tls(v));
+    };
+    if (!(now < pickup_until_)) {
+        ++counters_.unsynced;
+        return cut(c, Status::unsynced);
+    }
+    if (!d.ack_known) {
+        // The receiver has not said where it is: nothing of the segment can
+        // be judged (it may start before the receiver's next byte). Dropped;
+        // the sender sends it again, by then the receiver has sent an ACK.
+        // The segment that made the table pick the connection up cuts it at
+        // once if it does not even begin like a message (later ones may
+        // continue a message the receiver has, or not: nothing to tell).
+        if (first && !boundary(as_text(p, len))) {
+            ++counters_.unsynced;
+            return cut(c, Status::unsynced);
+        }
+        ++counters_.unjudged;
+        ++counters_.pickup_waits;
+        res.status = Status::unjudged;
+        return res;
+    }
+    const std::uint32_t at = d.acked;
+    const std::uint32_t end = seq + static_cast<std::uint32_t>(len);
+    if (!before(at, end) || before(at, seq)) {
+        // All before the receiver's next byte (it has these bytes and drops
+        // them), or after a gap (the receiver has not said it has the bytes
+        // before them): dropped unjudged, as on a followed direction.
+        ++counters_.unjudged;
+        res.status = Status::unjudged;
+        return res;
+    }
+    // From the receiver's next byte on: that is where the stream starts, and
+    // it must start a message (the bytes before it are not delivered).
+    const std::size_t skip = at - seq;
+    p += skip;
+    len -= skip;
+    if (!boundary(as_text(p, len))) {
+        ++counters_.unsynced;
+        return cut(c, Status::unsynced);
+    }
+    const bool rst = d.rst;
+    start(d, at);
+    d.rst = rst;
+    d.ack_known = true;
+    d.acked = at;
+    return data(c, d, t, at, p, len, sink);
+}
+
 TcpStreamTable::FeedResult TcpStreamTable::feed_impl(const DecodedPacket& pkt, engine::Timestamp now,
                                                      Sink sink) noexcept {
     FeedResult res;
@@ -316,8 +387,14 @@ TcpStreamTable::FeedResult TcpStreamTable::feed_impl(const DecodedPacket& pkt, e
     const std::size_t len = p != nullptr ? pkt.payload_length : 0;
 
     Connection* c = table_.touch(key);
+    bool created = false;   // picked up by this segment
     if (c == nullptr) {
-        if (!syn && len == 0) return res;   // a bare ACK/FIN/RST creates no state
+        // A bare ACK/FIN/RST creates no state; only during the pick-up time
+        // may an ACK (with room in the table): it says where its sender, the
+        // receiver of the other direction, is.
+        const bool may_pick_up = now < pickup_until_ && counters_.evictions == 0;
+        if (!syn && len == 0 && !(ack && !pkt.has_tcp_flag(tcpflag::rst) && may_pick_up && !table_.full()))
+            return res;
         auto ins = table_.find_or_insert(key, [this](const FlowKey&, Connection&) { ++counters_.evictions; });
         c = ins.value;
         if (c == nullptr) {   // max_streams 0: nothing can be followed
@@ -327,19 +404,17 @@ TcpStreamTable::FeedResult TcpStreamTable::feed_impl(const DecodedPacket& pkt, e
         *c = Connection{};
         c->last_seen = now;
         if (!syn) {
-            // Seen without its handshake: pick it up, or cut it.
-            const std::string_view first = as_text(p, len);
-            const bool can_pickup = now < pickup_until_ && counters_.evictions == 0 &&
-                                    (starts_like_sip(first) || starts_like_tls(first));
-            if (!can_pickup) {
+            // Seen without its handshake: pick it up (each direction starts
+            // where its receiver is: pick_up), or cut it.
+            if (!may_pick_up) {
                 ++counters_.unsynced;
                 return cut(*c, Status::unsynced);
             }
             ++counters_.pickups;
+            created = true;
             c->established = true;
             c->picked_up = true;
             c->client_is_a = from_a;
-            start(c->dir[from_a ? 0 : 1], pkt.tcp_seq);
         }
     }
     c->last_seen = now;
@@ -416,16 +491,10 @@ TcpStreamTable::FeedResult TcpStreamTable::feed_impl(const DecodedPacket& pkt, e
             return res;
         }
         if (pkt.has_tcp_flag(tcpflag::urg)) return cut(conn, Status::urgent);
-        if (!d.synced) {
-            // The other direction of a connection picked up mid-stream.
-            const std::string_view first = as_text(p, len);
-            if (!(now < pickup_until_) || !(conn.tls || starts_like_sip(first))) {
-                ++counters_.unsynced;
-                return cut(conn, Status::unsynced);
-            }
-            start(d, pkt.tcp_seq);
-        }
-        res = data(conn, d, t, pkt.tcp_seq, p, len, sink);
+        // A direction of a connection picked up mid-stream starts with its
+        // first judged data (pick_up).
+        res = d.synced ? data(conn, d, t, pkt.tcp_seq, p, len, sink)
+                       : pick_up(conn, d, t, pkt.tcp_seq, p, len, created, now, sink);
         if (res.cut()) return res;
     } else if (conn.cut) {
         return res;

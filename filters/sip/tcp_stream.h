@@ -53,10 +53,21 @@
 //     other bytes than the receiver, so it cuts the connection.
 //   - Pick-up: a connection first seen without its handshake (the daemon
 //     started while it was up, or a capture started late) is followed only
-//     until `pickup_until` (a short time after start), only at a message
-//     boundary (a SIP start line or CRLFs), and only while the table has never
-//     evicted a connection (evicting a connection on purpose must not make it
-//     resume as new). Anything else on an unknown connection cuts it.
+//     until `pickup_until` (a short time after start), and only while the
+//     table has never evicted a connection (evicting a connection on purpose
+//     must not make it resume as new). Each direction starts where its
+//     RECEIVER is, which only the receiver says: the ACK number of a segment
+//     it sent (the sender's sequence numbers are the sender's to choose, and
+//     a segment that starts before the receiver's next byte is, on Linux,
+//     delivered from that byte on: the engine would judge bytes the receiver
+//     discards and miss the ones it keeps). Until the receiver's ACK has been
+//     seen, data of that direction is dropped unjudged (the sender sends it
+//     again); bytes before the ACK point are the receiver's already, dropped
+//     unjudged too; a segment across it is judged from it. The first bytes
+//     judged must be a message boundary (a SIP start line or CRLFs, or TLS);
+//     so must the segment that makes the table pick a connection up. Anything
+//     else cuts it. (A bare ACK creates no state, except during the pick-up time
+//     when it may: it says where its sender, the receiver, is.)
 //   - TLS: a connection whose first bytes are a TLS record is reported as
 //     such (status tls); the caller decides what to do with traffic it cannot
 //     read, and later segments say tls too.
@@ -121,6 +132,7 @@ struct TcpStreamCounters {
     std::uint64_t cut_segments = 0;      // data segments of cut connections
     std::uint64_t unsynced = 0;          // unknown connections that could not be picked up
     std::uint64_t pickups = 0;           // connections picked up mid-stream
+    std::uint64_t pickup_waits = 0;      // of unjudged: picked-up data before its receiver's ACK was seen
     std::uint64_t reopened = 0;          // new connections on the same addresses (SYN + SYN-ACK)
     std::uint64_t evictions = 0;         // connections pushed out of the full table
     std::uint64_t expired = 0;           // connections removed by expire()
@@ -147,7 +159,8 @@ public:
         no_data,        // no payload (SYN, ACK, FIN, RST): pass
         in_order,       // new data judged; every complete message accepted: pass
         retransmission, // only bytes accepted before, identical: pass
-        unjudged,       // ahead of a gap, stale, before the handshake, on a SYN: drop, TCP sends it again
+        unjudged,       // ahead of a gap, stale, before the handshake (or, picked up, before the receiver's ACK),
+                        // on a SYN: drop, TCP sends it again
         tls,            // the connection carries TLS: the caller decides
         // Cut: drop, and the connection stays cut (the caller resets the sender).
         refused,        // the caller refused a message of this segment
@@ -203,7 +216,8 @@ private:
         std::uint32_t next_seq = 0;   // the next byte the receiver expects
         std::uint32_t fin_seq = 0;
         std::uint32_t hist_seq = 0;   // sequence number of hist[0]
-        std::uint32_t acked = 0;      // highest ACK the receiver sent for this direction
+        std::uint32_t acked = 0;      // highest ACK the receiver sent for this direction (also
+                                      // before synced: where a picked-up direction starts)
         std::vector<std::uint8_t> hist;   // accepted bytes [hist_seq, next_seq)
         std::size_t msg_off = 0;      // where in hist the unfinished message starts
         std::size_t need = 0;         // parse again when the message reaches this size (body)
@@ -236,6 +250,10 @@ private:
     // Appends new in-order bytes and judges what they complete.
     FeedResult judge_new(Connection& c, Direction& d, const FiveTuple& t, const std::uint8_t* p, std::size_t len,
                          Sink& sink) noexcept;
+    // The first data of a direction of a picked-up connection (`first`: the
+    // segment that made the table pick it up).
+    FeedResult pick_up(Connection& c, Direction& d, const FiveTuple& t, std::uint32_t seq, const std::uint8_t* p,
+                       std::size_t len, bool first, engine::Timestamp now, Sink& sink) noexcept;
     void acknowledge(Direction& d, std::uint32_t ack) noexcept;
     void trim(Direction& d) noexcept;
     FeedResult cut(Connection& c, Status why, const char* reason = nullptr) noexcept;

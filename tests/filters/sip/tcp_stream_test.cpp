@@ -499,9 +499,15 @@ TEST(TcpStream, ConnectionSeenMidStreamIsPickedUpAtAMessageBoundaryDuringTheGrac
     TcpStreamTable t;
     t.set_pickup_until(t0 + 1min);
     Collector c;
-    EXPECT_EQ(feed(t, segment(true, 123456, kPshAck, options(1)), c).status, St::in_order);
-    EXPECT_EQ(feed(t, segment(false, 654321, kPshAck, options(2)), c).status, St::in_order);
-    EXPECT_EQ(c.messages().size(), 2u);
+    // The client's first segment: the server has not said where it is yet,
+    // so nothing can be judged (the client's ACK says where the client is).
+    EXPECT_EQ(feed(t, segment(true, 123456, kPshAck, options(1), 40000, 654321), c).status, St::unjudged);
+    EXPECT_EQ(t.counters().pickup_waits, 1u);
+    // The server's data starts where the client said; its ACK says where the
+    // server is, and the client's retransmission is judged from there.
+    EXPECT_EQ(feed(t, segment(false, 654321, kPshAck, options(2), 40000, 123456), c).status, St::in_order);
+    EXPECT_EQ(feed(t, segment(true, 123456, kPshAck, options(1), 40000, 654321 + 200), c).status, St::in_order);
+    EXPECT_EQ(c.messages(), (std::vector<std::string>{options(2), options(1)}));
     EXPECT_EQ(t.counters().pickups, 1u);
 }
 
@@ -530,6 +536,211 @@ TEST(TcpStream, NoPickUpOnceTheTableHasEvicted) {
     for (unsigned port = 40000; port < 40003; ++port) open(t, c, port);
     EXPECT_EQ(t.counters().evictions, 1u);
     EXPECT_EQ(feed(t, segment(true, 5555, kPshAck, options(1), 41000), c).status, St::unsynced);
+}
+
+// Pick-up follows the RECEIVER: a direction starts at the ACK number its
+// receiver sent, never at the sequence number the sender chose. (Linux's
+// tcp_data_queue delivers a segment that starts before rcv_nxt from rcv_nxt
+// on: the head the receiver already has is discarded unread.)
+
+constexpr std::uint32_t kMidClient = 300000;   // the server's rcv_nxt for the client's bytes
+constexpr std::uint32_t kMidServer = 700000;   // the client's rcv_nxt for the server's bytes
+
+// The server's bare ACK: where the server is in the client's bytes.
+TcpStreamTable::FeedResult server_acks(TcpStreamTable& t, Collector& c, std::uint32_t ack,
+                                       std::uint32_t seq = kMidServer) {
+    return feed(t, segment(false, seq, kAck, "", 40000, ack), c);
+}
+
+// A harmless OPTIONS whose body is `body`.
+std::string options_carrying(const std::string& body) {
+    return "OPTIONS sip:alice@example.com SIP/2.0\r\n"
+           "Via: SIP/2.0/TCP 192.0.2.10:40000;branch=z9hG4bKo\r\n"
+           "From: <sip:bob@example.com>;tag=3\r\n"
+           "To: <sip:alice@example.com>\r\n"
+           "Call-ID: o@192.0.2.10\r\n"
+           "CSeq: 1 OPTIONS\r\n"
+           "Content-Type: text/plain\r\n"
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+TEST(TcpStream, PickUpSegmentStartingBeforeTheReceiversNextByteIsJudgedFromThatByte) {
+    // The audit's bypass: an OPTIONS whose body is an INVITE, sent so that the
+    // INVITE starts at the server's next byte. The server discards the
+    // OPTIONS head it "already has" and reads the INVITE.
+    const std::string evil = invite(kSdp, "0088216000101");
+    const std::string opt = options_carrying(evil);
+    const std::uint32_t k = static_cast<std::uint32_t>(opt.size() - evil.size());
+    TcpStreamTable t;
+    t.set_pickup_until(t0 + 1min);
+    Collector c;
+    c.refuse = "0088216000101";
+    EXPECT_EQ(server_acks(t, c, kMidClient).status, St::no_data);
+    const auto r = feed(t, segment(true, kMidClient - k, kPshAck, opt, 40000, kMidServer), c);
+    EXPECT_EQ(r.status, St::refused);
+    EXPECT_EQ(c.summary(), (std::vector<std::string>{"INVITE"}));   // never the OPTIONS
+    ASSERT_EQ(c.messages().size(), 1u);
+    EXPECT_EQ(c.messages()[0], evil);
+}
+
+TEST(TcpStream, PickUpDataBeforeTheReceiversAckIsDroppedUnjudgedUntilItComes) {
+    // The client speaks first: where the server is is unknown, so the segment
+    // (which may start anywhere before the server's next byte) is dropped, as
+    // often as it comes, until the server's ACK says where it is.
+    const std::string evil = invite(kSdp, "0088216000101");
+    const std::string opt = options_carrying(evil);
+    const std::uint32_t k = static_cast<std::uint32_t>(opt.size() - evil.size());
+    TcpStreamTable t;
+    t.set_pickup_until(t0 + 1min);
+    Collector c;
+    for (int i = 0; i < 3; ++i)
+        EXPECT_EQ(feed(t, segment(true, kMidClient - k, kPshAck, opt, 40000, kMidServer), c).status, St::unjudged);
+    EXPECT_TRUE(c.events.empty());
+    EXPECT_EQ(t.counters().pickup_waits, 3u);
+    // The client's own ACK fields (and a bare ACK it sends) say nothing about
+    // where the server is.
+    EXPECT_EQ(feed(t, segment(true, kMidClient - k, kAck, "", 40000, kMidClient - k), c).status, St::no_data);
+    EXPECT_EQ(feed(t, segment(true, kMidClient - k, kPshAck, opt, 40000, kMidClient - k), c).status, St::unjudged);
+    EXPECT_TRUE(c.events.empty());
+    // The server's ACK: the retransmission is judged from the server's next byte.
+    EXPECT_EQ(server_acks(t, c, kMidClient).status, St::no_data);
+    EXPECT_EQ(feed(t, segment(true, kMidClient - k, kPshAck, opt, 40000, kMidServer), c).status, St::in_order);
+    EXPECT_EQ(c.messages(), (std::vector<std::string>{evil}));
+}
+
+TEST(TcpStream, PickUpMessageOverSegmentsBeforeTheReceiversAckIsDroppedNotCut) {
+    // A message in two segments, the server silent until both are in: the
+    // second continues a message (no boundary), dropped unjudged like the
+    // first; the server's ACK then says where the next message starts.
+    TcpStreamTable t;
+    t.set_pickup_until(t0 + 1min);
+    Collector c;
+    const std::string m = invite(kSdp);
+    const std::uint32_t n = static_cast<std::uint32_t>(m.size());
+    EXPECT_EQ(feed(t, segment(true, kMidClient, kPshAck, m.substr(0, 100), 40000, kMidServer), c).status,
+              St::unjudged);
+    EXPECT_EQ(feed(t, segment(true, kMidClient + 100, kPshAck, m.substr(100), 40000, kMidServer), c).status,
+              St::unjudged);
+    server_acks(t, c, kMidClient + n);
+    EXPECT_EQ(feed(t, segment(true, kMidClient + n, kPshAck, options(2), 40000, kMidServer), c).status,
+              St::in_order);
+    EXPECT_EQ(c.messages(), (std::vector<std::string>{options(2)}));
+}
+
+TEST(TcpStream, PickUpSegmentAcrossTheReceiversAckMustStartAMessageThere) {
+    const std::string m = options(1) + options(2);
+    const std::uint32_t a = static_cast<std::uint32_t>(options(1).size());
+    {
+        // The tail of one message, then a whole one from the ACK point on.
+        TcpStreamTable t;
+        t.set_pickup_until(t0 + 1min);
+        Collector c;
+        server_acks(t, c, kMidClient + a);
+        EXPECT_EQ(feed(t, segment(true, kMidClient + 10, kPshAck, m.substr(10), 40000, kMidServer), c).status,
+                  St::in_order);
+        EXPECT_EQ(c.messages(), (std::vector<std::string>{options(2)}));
+        // The same bytes again: a retransmission of what was accepted.
+        EXPECT_EQ(feed(t, segment(true, kMidClient + a, kPshAck, options(2), 40000, kMidServer), c).status,
+                  St::retransmission);
+    }
+    {
+        // The ACK point falls inside a message: the receiver is not at a
+        // message boundary the table could start from. Cut.
+        TcpStreamTable t;
+        t.set_pickup_until(t0 + 1min);
+        Collector c;
+        ASSERT_FALSE(starts_like_sip(m.substr(a + 60)));
+        server_acks(t, c, kMidClient + a + 60);
+        EXPECT_EQ(feed(t, segment(true, kMidClient, kPshAck, m, 40000, kMidServer), c).status, St::unsynced);
+        EXPECT_EQ(feed(t, segment(true, kMidClient + a, kPshAck, options(2), 40000, kMidServer), c).status, St::cut);
+        EXPECT_TRUE(c.events.empty());
+    }
+}
+
+TEST(TcpStream, PickUpBytesBeforeTheReceiversAckOrAfterAGapAreDroppedUnjudged) {
+    TcpStreamTable t;
+    t.set_pickup_until(t0 + 1min);
+    Collector c;
+    const std::string old = options(1);
+    const std::uint32_t a = kMidClient + static_cast<std::uint32_t>(old.size());
+    server_acks(t, c, a);
+    // The server has these bytes: a retransmission it discards.
+    EXPECT_EQ(feed(t, segment(true, kMidClient, kPshAck, old, 40000, kMidServer), c).status, St::unjudged);
+    // Ahead of the server's next byte: bytes before it are on the way.
+    EXPECT_EQ(feed(t, segment(true, a + 7, kPshAck, options(3), 40000, kMidServer), c).status, St::unjudged);
+    EXPECT_TRUE(c.events.empty());
+    EXPECT_EQ(feed(t, segment(true, a, kPshAck, options(2), 40000, kMidServer), c).status, St::in_order);
+    EXPECT_EQ(c.messages(), (std::vector<std::string>{options(2)}));
+    EXPECT_EQ(t.counters().pickup_waits, 0u);
+}
+
+TEST(TcpStream, PickUpStartsAtTheReceiversHighestAck) {
+    // ACKs arrive out of order; until data is judged the direction follows
+    // the highest (bytes that reached the server before the engine started).
+    TcpStreamTable t;
+    t.set_pickup_until(t0 + 1min);
+    Collector c;
+    const std::string m = options(1) + options(2);
+    const std::uint32_t a = static_cast<std::uint32_t>(options(1).size());
+    server_acks(t, c, kMidClient);
+    server_acks(t, c, kMidClient + a);
+    server_acks(t, c, kMidClient);   // an older ACK, late
+    EXPECT_EQ(feed(t, segment(true, kMidClient, kPshAck, m, 40000, kMidServer), c).status, St::in_order);
+    EXPECT_EQ(c.messages(), (std::vector<std::string>{options(2)}));
+}
+
+TEST(TcpStream, PickUpOfBothDirectionsAcrossTheSequenceWrap) {
+    // Each side's next byte just past 2^32; each side's segment starts before
+    // it, before the wrap, and only the bytes after the other side's ACK are
+    // judged.
+    TcpStreamTable t;
+    t.set_pickup_until(t0 + 1min);
+    Collector c;
+    const std::string cm = options(1) + options(2), sm = options(3) + options(4);
+    const std::uint32_t ca = static_cast<std::uint32_t>(options(1).size());
+    const std::uint32_t sa = static_cast<std::uint32_t>(options(3).size());
+    const std::uint32_t cseq = 20u - ca;   // the server's next byte: 20, past the wrap
+    const std::uint32_t sseq = 40u - sa;   // the client's next byte: 40
+    // The client's data first: unjudged, but it says where the client is.
+    EXPECT_EQ(feed(t, segment(true, cseq, kPshAck, cm, 40000, sseq + sa), c).status, St::unjudged);
+    EXPECT_EQ(feed(t, segment(false, sseq, kPshAck, sm, 40000, cseq + ca), c).status, St::in_order);
+    const std::uint32_t snext = sseq + static_cast<std::uint32_t>(sm.size());
+    EXPECT_EQ(feed(t, segment(true, cseq, kPshAck, cm, 40000, snext), c).status, St::in_order);
+    EXPECT_EQ(c.summary(), (std::vector<std::string>{"OPTIONS", "OPTIONS"}));
+    EXPECT_EQ(c.messages(), (std::vector<std::string>{options(4), options(2)}));
+    EXPECT_FALSE(c.events[0].from_client);
+    EXPECT_TRUE(c.events[1].from_client);
+    // Followed on both sides of the wrap.
+    const std::uint32_t cnext = cseq + static_cast<std::uint32_t>(cm.size());
+    EXPECT_LT(cnext, 1000u);
+    EXPECT_EQ(feed(t, segment(true, cnext, kPshAck, options(5), 40000, 0), c).status, St::in_order);
+    EXPECT_EQ(feed(t, segment(true, cnext - 10, kPshAck, "0123456789", 40000, 0), c).status, St::inconsistent);
+}
+
+TEST(TcpStream, PickUpAckAfterTheGraceDoesNotOpenIt) {
+    TcpStreamTable t;
+    t.set_pickup_until(t0 + 1min);
+    Collector c;
+    // A bare ACK after the pick-up time creates no state; data then cuts.
+    EXPECT_EQ(feed(t, segment(false, kMidServer, kAck, "", 40000, kMidClient), c, t0 + 2min).status, St::no_data);
+    EXPECT_EQ(t.size(), 0u);
+    // Picked up in time, but the receiver's ACK comes too late.
+    EXPECT_EQ(feed(t, segment(true, kMidClient, kPshAck, options(1), 40001, kMidServer), c).status, St::unjudged);
+    feed(t, segment(false, kMidServer, kAck, "", 40001, kMidClient), c, t0 + 2min);
+    EXPECT_EQ(feed(t, segment(true, kMidClient, kPshAck, options(1), 40001, kMidServer), c, t0 + 2min).status,
+              St::unsynced);
+    EXPECT_TRUE(c.events.empty());
+}
+
+TEST(TcpStream, PickUpOfTlsStartsAtTheReceiversAckToo) {
+    TcpStreamTable t;
+    t.set_pickup_until(t0 + 1min);
+    Collector c;
+    const std::string rec("\x17\x03\x03\x00\x05hello", 10);
+    EXPECT_EQ(feed(t, segment(true, kMidClient, kPshAck, rec, 40000, kMidServer), c).status, St::unjudged);
+    server_acks(t, c, kMidClient);
+    EXPECT_EQ(feed(t, segment(true, kMidClient, kPshAck, rec, 40000, kMidServer), c).status, St::tls);
+    EXPECT_TRUE(c.events.empty());
 }
 
 TEST(TcpStream, TlsIsReportedNotParsed) {
