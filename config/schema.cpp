@@ -163,7 +163,10 @@ const std::vector<KeyInfo> kSchema = {
     {"media.rtcp", Type::boolean, false, "true", 0, 0, "", 0, 0, 0,
      "Also open the RTCP port (RTP port + 1, or `a=rtcp` of RFC 3605; nothing extra with `a=rtcp-mux`)."},
     {"media.strict_source_port", Type::boolean, false, "false", 0, 0, "", 0, 0, 0,
-     "Media must also come from the port in the SDP (off: only the address must match; NATed PBXs often send from another port)."},
+     "Media must come from exactly the address and port the PBX's SDP named, and a re-offer that moves the media "
+     "ends the old endpoint's flows (off: from any address of the PBX's `media.addresses`, on a port of its "
+     "`media.ports`: media farms may send from another server than the one their SDP names, and NATed PBXs from "
+     "another port)."},
     {"media.static_allowance", Type::boolean, false, "false", 0, 0, "", 0, 0, 0,
      "Opt-in for TLS/SRTP deployments where SDP cannot be read: allow media from every PBX's `media.addresses` and "
      "`media.ports` to the handsets, and the handsets' media to them, at all times. Counted as "
