@@ -10,7 +10,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
@@ -69,9 +68,8 @@ TEST(CmdCheck, APolicyAtEveryLimitPasses) {
     for (int i = 0; i < 30; ++i) emergency += ", \"" + std::to_string(1000001 + i) + "\"";
     // 32 windows on Monday, 45 minutes apart, 30 long.
     auto hhmm = [](int m) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "%02d:%02d", m / 60, m % 60);
-        return std::string(buf);
+        const auto two = [](int v) { return std::string(v < 10 ? "0" : "") + std::to_string(v); };
+        return two(m / 60) + ":" + two(m % 60);
     };
     std::string hours;
     for (int i = 0; i < 32; ++i)

@@ -7,7 +7,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <memory>
 #include <string>
 #include <utility>
@@ -51,9 +50,8 @@ std::string compile_error(config::Policy p) {
 std::string windows(int n) {
     std::string s = "[";
     auto hhmm = [](int m) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "%02d:%02d", m / 60, m % 60);
-        return std::string(buf);
+        const auto two = [](int v) { return std::string(v < 10 ? "0" : "") + std::to_string(v); };
+        return two(m / 60) + ":" + two(m % 60);
     };
     for (int i = 0; i < n; ++i) s += std::string(i ? ", " : "") + "\"mon " + hhmm(i * 45) + "-" + hhmm(i * 45 + 30) + "\"";
     return s + "]";
