@@ -326,12 +326,19 @@ Decision Engine::outbound(const net::DecodedPacket& p, const Now& now, EventSink
 
     // 1. SIP to the PBX on a SIP port; from a SIP port, a connection the PBX
     // opened to the handset, or a UDP response to a PBX that sent its
-    // request from another port (responses go back where requests came from).
+    // request from another port (responses go back where requests came
+    // from). A connection the handset opens from its SIP port to another
+    // port of the PBX (its SYN, or one the table saw it open) is plain
+    // egress: as SIP, a first segment that looks like TLS verified a channel
+    // to any PBX service. One picked up mid-stream (opener unknown) stays SIP.
     if (pbx != nullptr && p.has_l4 && (p.is_udp() || p.is_tcp())) {
         const bool to_sip = r.is_sip_port(p.dst_port);
         const bool from_sip = r.is_sip_port(p.src_port);
         const bool response = p.is_udp() && text::istarts_with(p.payload_text(), "SIP/");
-        if (to_sip || (from_sip && (p.is_tcp() || response))) return sip_packet(p, Dir::outbound, *pbx, now, ev);
+        const bool handset_opens = p.is_tcp() && ((p.has_tcp_flag(net::tcpflag::syn) && !p.has_tcp_flag(net::tcpflag::ack)) ||
+                                                  tcp_.opened_by_sender(p));
+        if (to_sip || (from_sip && (response || (p.is_tcp() && !handset_opens))))
+            return sip_packet(p, Dir::outbound, *pbx, now, ev);
     }
 
     // A SIP port of any other server: refused outright, whatever the content

@@ -370,6 +370,16 @@ TcpStreamTable::FeedResult TcpStreamTable::pick_up(Connection& c, Direction& d, 
     return data(c, d, t, at, p, len, sink);
 }
 
+bool TcpStreamTable::opened_by_sender(const DecodedPacket& pkt) const noexcept {
+    if (!pkt.ok() || !pkt.is_tcp()) return false;
+    const FiveTuple t = pkt.tuple();
+    const FlowKey key = FlowKey::from(t);
+    const Connection* c = table_.find(key);
+    if (c == nullptr || c->picked_up || !c->syn_seen) return false;
+    const bool from_a = t.src == key.a && t.src_port == key.port_a;
+    return c->client_is_a == from_a;
+}
+
 TcpStreamTable::FeedResult TcpStreamTable::feed_impl(const DecodedPacket& pkt, engine::Timestamp now,
                                                      Sink sink) noexcept {
     FeedResult res;

@@ -199,6 +199,10 @@ public:
     // this time (see above); the engine sets it to a short while after it
     // starts. Default: never.
     void set_pickup_until(engine::Timestamp t) noexcept { pickup_until_ = t; }
+    // True when the table follows the connection of `pkt` and saw the
+    // packet's sender open it (its SYN; not a connection picked up
+    // mid-stream, whose opener is unknown).
+    bool opened_by_sender(const DecodedPacket& pkt) const noexcept;
 
     // Removes connections idle for config().idle_timeout or longer.
     std::size_t expire(engine::Timestamp now) noexcept;

@@ -1681,6 +1681,27 @@ TEST_F(EngineTest, TlsToThePbxsSipsPortIsReportedUninspected) {
     EXPECT_EQ(rec_.count(EventType::tls_uninspected), 1u);
 }
 
+// A handset's SIP source port does not make a connection SIP: from port
+// 5060 to the PBX's web port, a first segment that looks like TLS verified a
+// channel to any PBX service (the kernel's fast path took it from there).
+// Only a connection the PBX opened to the handset's SIP port is SIP.
+TEST_F(EngineTest, AConnectionFromTheHandsetsSipPortToAnotherPbxPortIsEgress) {
+    const std::string hello("\x16\x03\x01\x00\x2a\x01\x00\x00\x26\x03\x03", 11);
+    EXPECT_EQ(feed(v4tcp(kHandset, 5060, kPbx, 443, 0x02, "", 1000)).reason, Reason::egress_denied);
+    feed(v4tcp(kPbx, 443, kHandset, 5060, 0x12, "", 5000, 1001));
+    // (A SYN-ACK the PBX could not have sent, as a forger would.)
+    const Decision d = feed(v4tcp(kHandset, 5060, kPbx, 443, 0x18, hello, 1001, 5001));
+    EXPECT_EQ(d.verdict, Verdict::drop);
+    EXPECT_NE(d.reason, Reason::tls_uninspected);
+    EXPECT_EQ(rec_.count(EventType::tls_uninspected), 0u);
+    // The PBX opening a connection to the handset's SIP port from another
+    // port is SIP both ways.
+    feed(v4tcp(kPbx, 40700, kHandset, 5060, 0x02, "", 7000));
+    const Decision synack = feed(v4tcp(kHandset, 5060, kPbx, 40700, 0x12, "", 2000, 7001));
+    EXPECT_NE(synack.verdict, Verdict::drop);
+    EXPECT_NE(synack.reason, Reason::egress_denied);
+}
+
 TEST_F(EngineTest, ReasonAndEventNamesAreStable) {
     EXPECT_EQ(reason_name(Reason::unlisted_source), "unlisted_source");
     EXPECT_EQ(reason_name(Reason::toll_fraud), "toll_fraud");
