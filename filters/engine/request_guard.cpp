@@ -251,6 +251,19 @@ Decision RequestGuard::request(const net::DecodedPacket& p, const sip::SipMessag
         iv.new_call = true;   // emergency and service numbers are never limited
         return {Verdict::accept, Reason::sip_inspected};
     }
+    // A new INVITE (no To tag) on a call already answered: the call table
+    // would fold it into that call, outside the concurrent limits and the
+    // destination profiles, so one Call-ID could carry any number of calls.
+    // No UA starts a call on a live call's Call-ID and From tag (a retry
+    // after a 3xx, a failover or a challenge comes before the answer).
+    if (d != nullptr && d->state == DialogState::confirmed && !m.to.has_tag) {
+        TollDecision f = primary;
+        f.blocked = true;
+        f.reason = Reason::call_limit;
+        f.event = EventType::call_limit;
+        f.rule.assign("limit:new_call_on_a_live_call_id");
+        return block(p, m, f, now, ev);
+    }
     const bool already_counted = d != nullptr && d->state != DialogState::ended && d->counted;
     // Destination profiles (fraud_profiles.h): a new call over a critical
     // level is dropped before it takes from any budget.
