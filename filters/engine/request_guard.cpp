@@ -31,14 +31,16 @@ void fill_fraud(TollDecision& d, const CompiledProfile& prof, const FraudHit& hi
 // the digest user name (and realm) it authenticates with. Not the From AOR:
 // a handset writes what it likes there, and every anonymous (RFC 3323) call
 // of the site would share "anonymous@anonymous.invalid".
+// Every Digest credential counts, not the first: PBXs pick the one whose
+// realm they challenged (Kamailio, pjsip) or read only Authorization
+// (Asterisk), so a decoy before the real one would leave the real user's
+// budgets uncharged. More than LimitKeys holds is refused (admit()).
 LimitKeys RequestGuard::limit_keys(const net::DecodedPacket& p, const sip::SipMessage& m) const noexcept {
     LimitKeys k;
     k.add(limit_key("ip", std::string_view(reinterpret_cast<const char*>(p.src.bytes()), p.src.is_v4() ? 4 : 16)));
-    for (const sip::HeaderId id : {sip::HeaderId::proxy_authorization, sip::HeaderId::authorization}) {
-        const sip::Header* h = m.find(id);
-        if (h == nullptr) continue;
-        std::string_view v = h->value;
-        if (!text::istarts_with(v, "digest")) continue;
+    const auto credential = [&k](const sip::Header& h) {
+        std::string_view v = h.value;
+        if (!text::istarts_with(v, "digest")) return;
         v.remove_prefix(6);
         sip::Param user, realm;
         // Digest credentials are a comma list of name=value (RFC 3261 §25.1).
@@ -61,8 +63,9 @@ LimitKeys RequestGuard::limit_keys(const net::DecodedPacket& p, const sip::SipMe
                     if (len < sizeof id_text) id_text[len++] = c;
             k.add(limit_key("auth", std::string_view(id_text, len)));
         }
-        break;
-    }
+    };
+    m.for_each_header(sip::HeaderId::proxy_authorization, credential);
+    m.for_each_header(sip::HeaderId::authorization, credential);
     return k;
 }
 

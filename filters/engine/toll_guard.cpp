@@ -27,6 +27,7 @@ void LimitKeys::add(std::uint64_t k) noexcept {
     for (std::uint8_t i = 0; i < count; ++i)
         if (key[i] == k) return;
     if (count < kMax) key[count++] = k;
+    else overflow = true;
 }
 
 std::uint64_t limit_key(std::string_view kind, std::string_view value) noexcept {
@@ -196,6 +197,7 @@ bool TollGuard::admit(const LimitKeys& keys, bool concurrent, bool count, const 
         set_rule(d.rule, rule);
         return false;
     };
+    if (keys.overflow) return block("limit:too_many_credentials");
     if (concurrent) {
         if (lim.per_handset_concurrent_calls > 0)
             for (std::uint8_t i = 0; i < keys.count; ++i)

@@ -68,11 +68,14 @@ struct TollDecision {
     std::uint32_t level = 0;
 };
 
-// The keys a call counts against (see above). At most kMax, deduplicated.
+// The keys a call counts against (see above). At most kMax, deduplicated;
+// one more sets `overflow`, and admit() refuses the call (a key left out
+// would be a budget left uncharged).
 struct LimitKeys {
     static constexpr std::size_t kMax = 3;
     std::uint64_t key[kMax] = {};
     std::uint8_t count = 0;
+    bool overflow = false;
     void add(std::uint64_t k) noexcept;
 };
 

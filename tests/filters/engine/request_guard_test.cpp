@@ -425,5 +425,43 @@ TEST_F(GuardTest, OrdinaryTargetsInTheSamePlacesPass) {
     EXPECT_EQ(rec_.count(EventType::toll_fraud), 0u);
 }
 
+// Every Digest credential of an INVITE counts against its user's budgets,
+// not only the first: a decoy Proxy-Authorization before the real one, from
+// a new address each call, left the real user's hourly budget untouched.
+// More credentials than the guard keeps are refused.
+TEST_F(GuardTest, EveryDigestCredentialCountsAndTooManyAreRefused) {
+    make(test::site_policy("enforce", "", "      calls_per_hour: 2\n"));
+    auto invite = [&](int i, int credentials) {
+        std::string auth;
+        for (int c = 0; c + 1 < credentials; ++c)
+            auth += "Proxy-Authorization: Digest username=\"decoy" + std::to_string(i) + "-" + std::to_string(c) +
+                    "\", realm=\"decoy\", nonce=\"n\", uri=\"sip:pbx.example.net\", response=\"0\"\r\n";
+        auth += "Proxy-Authorization: Digest username=\"201\", realm=\"pbx.example.net\", nonce=\"n\", "
+                "uri=\"sip:pbx.example.net\", response=\"0\"\r\n";
+        const std::string src = "192.168.20." + std::to_string(100 + i);
+        const net::DecodedPacket& p =
+            jar_.udp(src.c_str(), 5060, kPbx, 5060,
+                     test::sip_packets::request("INVITE", "sip:02079460" + std::to_string(100 + i) + "@pbx.example.net",
+                                                "cred-" + std::to_string(i), "f1", "", 1, "",
+                                                "Yealink SIP-T46S 66.86.0.15", auth));
+        InviteVerdict iv;
+        return guard_->request(p, jar_.sip(p), Now::at(now_), rec_, iv);
+    };
+    EXPECT_EQ(invite(0, 2).verdict, Verdict::accept);
+    EXPECT_EQ(invite(1, 2).verdict, Verdict::accept);
+    const Decision third = invite(2, 2);
+    EXPECT_EQ(third.verdict, Verdict::drop);
+    EXPECT_EQ(third.reason, Reason::call_limit);
+    // Three credentials and the address: more keys than a call holds (a
+    // phone sends at most two, Authorization and Proxy-Authorization).
+    make(test::site_policy());
+    const Decision many = invite(3, 3);
+    EXPECT_EQ(many.verdict, Verdict::drop);
+    EXPECT_EQ(many.reason, Reason::call_limit);
+    ASSERT_NE(rec_.last(EventType::call_limit), nullptr);
+    EXPECT_EQ(rec_.last(EventType::call_limit)->rule, "limit:too_many_credentials");
+    EXPECT_EQ(invite(4, 2).verdict, Verdict::accept);
+}
+
 }  // namespace
 }  // namespace vg::engine
