@@ -630,14 +630,15 @@ Decision Engine::sip_datagram(const net::DecodedPacket& p, Dir dir, PeerIndex pb
             while (!rest.empty() && (rest.front() == '\r' || rest.front() == '\n')) rest.remove_prefix(1);
             if (rest.empty() || classify_start(rest, true) != StartKind::sip) break;
             sip::SipMessage& next = *trailing_msg_;
-            const sip::ParseResult tr = n < kMaxTrailingMessages
-                                            ? sip::parse_message(rest, sip::Transport::datagram, sip_limits(pol), next)
-                                            : sip::ParseResult{};
-            if (n >= kMaxTrailingMessages || tr.status != sip::Status::ok) {
+            const char* broken_trailer = nullptr;
+            sip::ParseResult tr;
+            if (n >= kMaxTrailingMessages) broken_trailer = "too many messages in a datagram";
+            else if ((tr = sip::parse_message(rest, sip::Transport::datagram, sip_limits(pol), next)).status != sip::Status::ok)
+                broken_trailer = "unreadable message after the first";
+            if (broken_trailer != nullptr) {
                 ++ctx_.stats.sip_malformed;
                 Event e = ctx_.event(EventType::malformed, &p, now.mono);
-                assign_truncated(e.detail, n >= kMaxTrailingMessages ? std::string_view("too many messages in a datagram")
-                                                                     : std::string_view("unreadable message after the first"));
+                assign_truncated(e.detail, broken_trailer);
                 ev.on_event(e);
                 if (pol.sip.drop_malformed) return {Verdict::drop, Reason::sip_malformed};
                 break;

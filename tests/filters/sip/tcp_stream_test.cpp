@@ -564,13 +564,22 @@ std::string options_carrying(const std::string& body) {
            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
+// The audit's segment: an OPTIONS whose body is an INVITE to +882, `k`
+// bytes of OPTIONS head before it.
+struct HiddenInvite {
+    std::string evil = invite(kSdp, "0088216000101");
+    std::string opt = options_carrying(evil);
+    std::uint32_t k = static_cast<std::uint32_t>(opt.size() - evil.size());
+};
+
 TEST(TcpStream, PickUpSegmentStartingBeforeTheReceiversNextByteIsJudgedFromThatByte) {
     // The audit's bypass: an OPTIONS whose body is an INVITE, sent so that the
     // INVITE starts at the server's next byte. The server discards the
     // OPTIONS head it "already has" and reads the INVITE.
-    const std::string evil = invite(kSdp, "0088216000101");
-    const std::string opt = options_carrying(evil);
-    const std::uint32_t k = static_cast<std::uint32_t>(opt.size() - evil.size());
+    const HiddenInvite h;
+    const std::string& evil = h.evil;
+    const std::string& opt = h.opt;
+    const std::uint32_t k = h.k;
     TcpStreamTable t;
     t.set_pickup_until(t0 + 1min);
     Collector c;
@@ -587,9 +596,10 @@ TEST(TcpStream, PickUpDataBeforeTheReceiversAckIsDroppedUnjudgedUntilItComes) {
     // The client speaks first: where the server is is unknown, so the segment
     // (which may start anywhere before the server's next byte) is dropped, as
     // often as it comes, until the server's ACK says where it is.
-    const std::string evil = invite(kSdp, "0088216000101");
-    const std::string opt = options_carrying(evil);
-    const std::uint32_t k = static_cast<std::uint32_t>(opt.size() - evil.size());
+    const HiddenInvite h;
+    const std::string& evil = h.evil;
+    const std::string& opt = h.opt;
+    const std::uint32_t k = h.k;
     TcpStreamTable t;
     t.set_pickup_until(t0 + 1min);
     Collector c;
